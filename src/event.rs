@@ -1,0 +1,565 @@
+//! Events: what an author signed. An [`Event`] is the envelope (`v`, `kind`, `author`,
+//! `created_at`, `body`) around a typed [`Payload`]; a [`SignedEvent`] adds the Ed25519 signature
+//! over the canonical bytes of the envelope and keeps the exact JSON that was signed, so the log
+//! stores and hashes what the author signed, never a re-serialization of it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::Signature;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::canonical::{self, CanonicalError};
+use crate::id::{Did, EventId};
+use crate::keys::SecretKey;
+use crate::schema::{self, SchemaError};
+
+/// The envelope version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// An instant, written as RFC 3339 in UTC with a `Z` (`2026-05-01T12:00:00Z`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Timestamp(pub OffsetDateTime);
+
+impl Timestamp {
+    /// `at`, in UTC, to the whole second (how the ledger stamps records).
+    pub fn whole_seconds(at: OffsetDateTime) -> Self {
+        let utc = at.to_offset(UtcOffset::UTC);
+        Timestamp(utc.replace_nanosecond(0).unwrap_or(utc))
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not an RFC 3339 UTC timestamp like 2026-05-01T12:00:00Z");
+        if !s.ends_with('Z') {
+            return Err(bad());
+        }
+        OffsetDateTime::parse(s, &Rfc3339).map(Timestamp).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.format(&Rfc3339).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// A calendar date, written `YYYY-MM-DD` (RFC 3339 full-date).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Date(pub time::Date);
+
+impl FromStr for Date {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        time::Date::parse(s, format_description!("[year]-[month]-[day]"))
+            .map(Date)
+            .map_err(|_| format!("`{s}` is not an RFC 3339 date like 2026-05-01"))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self
+            .0
+            .format(format_description!("[year]-[month]-[day]"))
+            .map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+macro_rules! text_serde {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+text_serde!(Timestamp, Date);
+
+/// A skill a credential evidences: a code or URI from a taxonomy (ESCO, O*NET, Lightcast, or the
+/// issuer's own), an optional human label and an optional level.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct Skill {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+}
+
+impl Skill {
+    /// Parses `ID[=Label]` items separated by commas, as the CLI takes them.
+    pub fn parse_list(text: &str) -> Vec<Skill> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((id, label)) => Skill { id: id.trim().to_owned(), label: Some(label.trim().to_owned()), level: None },
+                None => Skill { id: item.to_owned(), label: None, level: None },
+            })
+            .collect()
+    }
+}
+
+/// What sort of institution an issuer is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum IssuerCategory {
+    College,
+    University,
+    Provider,
+    Employer,
+}
+
+/// `ledger.genesis`: the first event, naming the log and its operator.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub origin: String,
+    pub operator: Did,
+}
+
+/// `issuer.registered`: the operator admits an institution; its identity is its first key.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerRegistered {
+    pub issuer: Did,
+    pub name: String,
+    pub category: IssuerCategory,
+}
+
+/// `issuer.suspended`: the operator stops an issuer from signing anything more.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSuspended {
+    pub issuer: Did,
+    pub reason: String,
+}
+
+/// `issuer.key_added`: a new signing key for an issuer (the author's issuer when `issuer` is absent).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAdded {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Did>,
+    pub key: Did,
+}
+
+/// `issuer.key_revoked`: a key signs nothing after this; with `compromised_since`, what it signed
+/// from then on is void too.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevoked {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Did>,
+    pub key: Did,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised_since: Option<Timestamp>,
+}
+
+/// `credential.course_completed`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CourseCompleted {
+    pub credential_uuid: String,
+    pub learner: Did,
+    pub title: String,
+    pub code: String,
+    pub skills: Vec<Skill>,
+    pub credits: f64,
+    pub completed_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc_proof: Option<String>,
+}
+
+/// `credential.certificate_awarded`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateAwarded {
+    pub credential_uuid: String,
+    pub learner: Did,
+    pub title: String,
+    pub skills: Vec<Skill>,
+    pub awarded_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc_proof: Option<String>,
+}
+
+/// `credential.apprenticeship_completed`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApprenticeshipCompleted {
+    pub credential_uuid: String,
+    pub learner: Did,
+    pub title: String,
+    pub employer: String,
+    pub hours: u32,
+    pub skills: Vec<Skill>,
+    pub completed_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apprenticeship: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc_proof: Option<String>,
+}
+
+/// `apprenticeship.started`: its event id names the apprenticeship.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApprenticeshipStarted {
+    pub learner: Did,
+    pub title: String,
+    pub employer: String,
+    pub started_on: Date,
+}
+
+/// `apprenticeship.hours_logged`: on-the-job hours worked up to `through`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HoursLogged {
+    pub apprenticeship: EventId,
+    pub hours: u32,
+    pub through: Date,
+}
+
+/// `credential.revoked`, `credential.suspended`, `credential.reinstated`: a status change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub credential: EventId,
+    pub reason: String,
+}
+
+/// `learner.key_linked`: a learner moves from one key to another; signed by `from` (the author)
+/// and by `to` (`to_sig`, over the event without `sig` and without `to_sig`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLinked {
+    pub from: Did,
+    pub to: Did,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to_sig: String,
+}
+
+/// Every kind of event, with its body. New kinds are added, never changed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", content = "body")]
+#[non_exhaustive]
+pub enum Payload {
+    #[serde(rename = "ledger.genesis")]
+    Genesis(Genesis),
+    #[serde(rename = "issuer.registered")]
+    IssuerRegistered(IssuerRegistered),
+    #[serde(rename = "issuer.suspended")]
+    IssuerSuspended(IssuerSuspended),
+    #[serde(rename = "issuer.key_added")]
+    KeyAdded(KeyAdded),
+    #[serde(rename = "issuer.key_revoked")]
+    KeyRevoked(KeyRevoked),
+    #[serde(rename = "credential.course_completed")]
+    CourseCompleted(CourseCompleted),
+    #[serde(rename = "credential.certificate_awarded")]
+    CertificateAwarded(CertificateAwarded),
+    #[serde(rename = "credential.apprenticeship_completed")]
+    ApprenticeshipCompleted(ApprenticeshipCompleted),
+    #[serde(rename = "apprenticeship.started")]
+    ApprenticeshipStarted(ApprenticeshipStarted),
+    #[serde(rename = "apprenticeship.hours_logged")]
+    HoursLogged(HoursLogged),
+    #[serde(rename = "credential.revoked")]
+    CredentialRevoked(StatusChange),
+    #[serde(rename = "credential.suspended")]
+    CredentialSuspended(StatusChange),
+    #[serde(rename = "credential.reinstated")]
+    CredentialReinstated(StatusChange),
+    #[serde(rename = "learner.key_linked")]
+    KeyLinked(KeyLinked),
+}
+
+/// The kind of credential an event issues.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    Course,
+    Certificate,
+    Apprenticeship,
+}
+
+/// The common view of the three credential-issuing payloads.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialView<'a> {
+    pub kind: CredentialKind,
+    pub learner: &'a Did,
+    pub title: &'a str,
+    pub skills: &'a [Skill],
+    pub credits: Option<f64>,
+    pub hours: Option<u32>,
+    /// The day it was completed or awarded.
+    pub completed_on: Date,
+}
+
+impl Payload {
+    /// The `kind` string on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Genesis(_) => "ledger.genesis",
+            Payload::IssuerRegistered(_) => "issuer.registered",
+            Payload::IssuerSuspended(_) => "issuer.suspended",
+            Payload::KeyAdded(_) => "issuer.key_added",
+            Payload::KeyRevoked(_) => "issuer.key_revoked",
+            Payload::CourseCompleted(_) => "credential.course_completed",
+            Payload::CertificateAwarded(_) => "credential.certificate_awarded",
+            Payload::ApprenticeshipCompleted(_) => "credential.apprenticeship_completed",
+            Payload::ApprenticeshipStarted(_) => "apprenticeship.started",
+            Payload::HoursLogged(_) => "apprenticeship.hours_logged",
+            Payload::CredentialRevoked(_) => "credential.revoked",
+            Payload::CredentialSuspended(_) => "credential.suspended",
+            Payload::CredentialReinstated(_) => "credential.reinstated",
+            Payload::KeyLinked(_) => "learner.key_linked",
+        }
+    }
+
+    /// The credential this event issues, if it issues one.
+    pub fn credential(&self) -> Option<CredentialView<'_>> {
+        match self {
+            Payload::CourseCompleted(c) => Some(CredentialView {
+                kind: CredentialKind::Course,
+                learner: &c.learner,
+                title: &c.title,
+                skills: &c.skills,
+                credits: Some(c.credits),
+                hours: None,
+                completed_on: c.completed_on,
+            }),
+            Payload::CertificateAwarded(c) => Some(CredentialView {
+                kind: CredentialKind::Certificate,
+                learner: &c.learner,
+                title: &c.title,
+                skills: &c.skills,
+                credits: None,
+                hours: None,
+                completed_on: c.awarded_on,
+            }),
+            Payload::ApprenticeshipCompleted(c) => Some(CredentialView {
+                kind: CredentialKind::Apprenticeship,
+                learner: &c.learner,
+                title: &c.title,
+                skills: &c.skills,
+                credits: None,
+                hours: Some(c.hours),
+                completed_on: c.completed_on,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// An event before it is signed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub v: u32,
+    pub author: Did,
+    pub created_at: Timestamp,
+    pub payload: Payload,
+}
+
+impl Event {
+    /// A version-1 event by `author`, made at `created_at`.
+    pub fn new(author: Did, created_at: Timestamp, payload: Payload) -> Self {
+        Event { v: VERSION, author, created_at, payload }
+    }
+
+    /// The envelope as JSON, without `sig`.
+    fn to_value(&self) -> Result<Value, EventError> {
+        let tagged = serde_json::to_value(&self.payload).map_err(|e| EventError::Encode(e.to_string()))?;
+        let Value::Object(mut tagged) = tagged else {
+            return Err(EventError::Encode("payload is not an object".into()));
+        };
+        let mut map = Map::new();
+        map.insert("v".into(), self.v.into());
+        map.insert("kind".into(), tagged.remove("kind").unwrap_or_default());
+        map.insert("author".into(), self.author.as_str().into());
+        map.insert("created_at".into(), self.created_at.to_string().into());
+        map.insert("body".into(), tagged.remove("body").unwrap_or_default());
+        Ok(Value::Object(map))
+    }
+
+    /// Signs the event with `key`, which must be its author. For `learner.key_linked`, pass
+    /// the new key as `cosigner`: it signs the event (without `to_sig`) first.
+    pub fn sign(mut self, key: &SecretKey, cosigner: Option<&SecretKey>) -> Result<SignedEvent, EventError> {
+        if key.did() != &self.author {
+            return Err(EventError::Signature(format!(
+                "author: the signing key is {}, not the author {}",
+                key.did(),
+                self.author
+            )));
+        }
+        if let Some(cosigner) = cosigner {
+            if let Payload::KeyLinked(link) = &mut self.payload {
+                link.to_sig.clear();
+            }
+            let unsigned = canonical_without_sig(&self.to_value()?)?;
+            if let Payload::KeyLinked(link) = &mut self.payload {
+                link.to_sig = URL_SAFE_NO_PAD.encode(cosigner.sign(&unsigned).to_bytes());
+            }
+        }
+        let mut value = self.to_value()?;
+        let signature = key.sign(&canonical_without_sig(&value)?);
+        value
+            .as_object_mut()
+            .expect("an envelope is an object")
+            .insert("sig".into(), URL_SAFE_NO_PAD.encode(signature.to_bytes()).into());
+        SignedEvent::from_verified_parts(self, value)
+    }
+}
+
+/// JCS of an event value with its `sig` member left out.
+fn canonical_without_sig(value: &Value) -> Result<Vec<u8>, EventError> {
+    let mut unsigned = value.clone();
+    if let Some(map) = unsigned.as_object_mut() {
+        map.remove("sig");
+    }
+    Ok(canonical::to_vec(&unsigned)?)
+}
+
+/// A signed event: the typed event, the exact JSON that was signed (with `sig`), its canonical
+/// bytes and its id.
+#[derive(Clone, Debug)]
+pub struct SignedEvent {
+    pub event: Event,
+    value: Value,
+    canonical: Vec<u8>,
+    id: EventId,
+}
+
+/// The envelope as it travels, before its body is given a type.
+#[derive(Deserialize)]
+struct Envelope {
+    v: u32,
+    kind: String,
+    author: Did,
+    created_at: Timestamp,
+    body: Value,
+    #[serde(default)]
+    #[allow(dead_code)]
+    sig: Option<String>,
+}
+
+impl SignedEvent {
+    /// Checks untrusted JSON as an event: schema, then types, then the author's signature (and
+    /// the co-signature of a key link). The first failure names the field and the reason.
+    pub fn verify(value: Value) -> Result<Self, EventError> {
+        schema::validate_event(&value)?;
+        let event = Self::typed(&value)?;
+        let signed = Self::from_verified_parts(event, value)?;
+        signed.check_signatures()?;
+        Ok(signed)
+    }
+
+    /// Reads an event that was verified before it was stored: types only, no signature check.
+    pub fn from_stored(value: Value) -> Result<Self, EventError> {
+        let event = Self::typed(&value)?;
+        Self::from_verified_parts(event, value)
+    }
+
+    fn typed(value: &Value) -> Result<Event, EventError> {
+        let envelope: Envelope = serde_path_to_error::deserialize(value).map_err(|e| EventError::Field {
+            field: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
+        let tagged = serde_json::json!({ "kind": envelope.kind, "body": envelope.body });
+        let payload: Payload = serde_path_to_error::deserialize(&tagged).map_err(|e| EventError::Field {
+            field: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
+        Ok(Event { v: envelope.v, author: envelope.author, created_at: envelope.created_at, payload })
+    }
+
+    fn from_verified_parts(event: Event, value: Value) -> Result<Self, EventError> {
+        let canonical = canonical::to_vec(&value)?;
+        let id = EventId::of_canonical(&canonical);
+        Ok(SignedEvent { event, value, canonical, id })
+    }
+
+    /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`.
+    pub fn check_signatures(&self) -> Result<(), EventError> {
+        let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
+        let message = canonical_without_sig(&self.value)?;
+        verify_one("sig", sig, &self.event.author, &message)?;
+        if let Payload::KeyLinked(link) = &self.event.payload {
+            let mut unsigned = self.value.clone();
+            if let Some(body) = unsigned.get_mut("body").and_then(Value::as_object_mut) {
+                body.remove("to_sig");
+            }
+            verify_one("body.to_sig", &link.to_sig, &link.to, &canonical_without_sig(&unsigned)?)?;
+        }
+        Ok(())
+    }
+
+    /// The id: BLAKE3 of the canonical signed bytes.
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+
+    /// The exact JSON that was signed, with `sig`.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The canonical (JCS) bytes of the signed event.
+    pub fn canonical(&self) -> &[u8] {
+        &self.canonical
+    }
+}
+
+fn verify_one(field: &str, sig: &str, key: &Did, message: &[u8]) -> Result<(), EventError> {
+    let bytes: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(sig)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| EventError::Signature(format!("{field}: not a base64url Ed25519 signature (64 bytes)")))?;
+    key.verifying_key()
+        .verify_strict(message, &Signature::from_bytes(&bytes))
+        .map_err(|_| EventError::Signature(format!("{field}: signature does not verify against {key}")))
+}
+
+/// Why bytes are not a valid signed event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// Not JSON, or not canonicalizable.
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+    /// The JSON does not match the schema of its kind.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// A field's value has the right shape but the wrong meaning (e.g. not a real did:key).
+    #[error("{field}: {reason}")]
+    Field { field: String, reason: String },
+    /// A signature is missing, malformed or does not verify.
+    #[error("{0}")]
+    Signature(String),
+    /// The event could not be encoded.
+    #[error("cannot encode event: {0}")]
+    Encode(String),
+}

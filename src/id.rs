@@ -1,0 +1,241 @@
+//! Identifiers: [`Hash32`], [`EventId`] (BLAKE3 of an event's canonical signed bytes), [`Seq`]
+//! (a record's place in the log), and [`Did`] (an Ed25519 `did:key`, how every party is named).
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A record's position in the log: 0 is the genesis event, and it is also the Merkle leaf index.
+pub type Seq = u64;
+
+/// A 32-byte hash, written as 64 lower-case hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hash32(pub [u8; 32]);
+
+impl Hash32 {
+    /// BLAKE3 of `bytes`.
+    pub fn digest(bytes: &[u8]) -> Self {
+        Hash32(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 0xf)] as char);
+        }
+        s
+    }
+}
+
+impl FromStr for Hash32 {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bad = || IdError::Hash(s.chars().take(80).collect());
+        if s.len() != 64 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in s.as_bytes().chunks(2).enumerate() {
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            };
+            out[i] = (digit(pair[0]).ok_or_else(bad)? << 4) | digit(pair[1]).ok_or_else(bad)?;
+        }
+        Ok(Hash32(out))
+    }
+}
+
+impl fmt::Display for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash32({})", self.to_hex())
+    }
+}
+
+/// The id of an event: BLAKE3 of the canonical (JCS) bytes of the event with its signature.
+/// A credential's id is the id of the event that issued it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct EventId(pub Hash32);
+
+/// A credential is named by the id of the event that issued it.
+pub type CredentialId = EventId;
+
+impl EventId {
+    /// The id of the event whose canonical signed bytes are `canonical`.
+    pub fn of_canonical(canonical: &[u8]) -> Self {
+        EventId(Hash32::digest(canonical))
+    }
+}
+
+impl FromStr for EventId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        s.parse().map(EventId)
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The multicodec prefix of an Ed25519 public key (0xed, varint-encoded).
+const ED25519_MULTICODEC: [u8; 2] = [0xed, 0x01];
+const DID_KEY_PREFIX: &str = "did:key:z";
+
+/// An Ed25519 `did:key` (multicodec 0xed01, multibase base58btc). Parsing checks that it
+/// decodes to a valid Ed25519 public key, so a `Did` in hand can always verify signatures.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Did {
+    text: String,
+    key: [u8; 32],
+}
+
+impl Did {
+    /// The did:key of a public key.
+    pub fn from_key(key: &VerifyingKey) -> Self {
+        let mut bytes = Vec::with_capacity(34);
+        bytes.extend_from_slice(&ED25519_MULTICODEC);
+        bytes.extend_from_slice(key.as_bytes());
+        Did {
+            text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()),
+            key: key.to_bytes(),
+        }
+    }
+
+    /// The public key the did names.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        // Checked when the Did was made.
+        VerifyingKey::from_bytes(&self.key).expect("a Did holds a valid Ed25519 key")
+    }
+
+    /// The multibase form of the key (`z6Mk…`), as used in did:key fragments and Multikey.
+    pub fn multibase(&self) -> &str {
+        &self.text["did:key:".len()..]
+    }
+
+    /// The did as text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Parses a bare multibase Ed25519 key (`z6Mk…`) into its did.
+    pub fn from_multibase(multibase: &str) -> Result<Self, IdError> {
+        format!("did:key:{multibase}").parse()
+    }
+}
+
+impl FromStr for Did {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bad = |why: &str| IdError::Did {
+            did: s.chars().take(80).collect(),
+            reason: why.to_owned(),
+        };
+        let encoded = s
+            .strip_prefix(DID_KEY_PREFIX)
+            .ok_or_else(|| bad("must start with `did:key:z` (base58btc)"))?;
+        let bytes = bs58::decode(encoded)
+            .into_vec()
+            .map_err(|_| bad("is not valid base58btc"))?;
+        let key: [u8; 32] = match bytes.split_first_chunk::<2>() {
+            Some((prefix, key)) if *prefix == ED25519_MULTICODEC => key
+                .try_into()
+                .map_err(|_| bad("an Ed25519 key is 32 bytes"))?,
+            _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
+        };
+        VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
+        Ok(Did { text: s.to_owned(), key })
+    }
+}
+
+impl fmt::Display for Did {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Did {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Did({})", self.text)
+    }
+}
+
+/// Serializes as its text form; parsing through [`FromStr`], with the reason on failure.
+macro_rules! text_serde {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+text_serde!(Hash32, EventId, Did);
+
+/// A malformed identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// Not an Ed25519 did:key.
+    #[error("`{did}` is not an Ed25519 did:key: it {reason}")]
+    Did { did: String, reason: String },
+    /// Not 64 lower-case hex digits.
+    #[error("`{0}` is not an id (64 lower-case hex digits)")]
+    Hash(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_key_round_trips_the_w3c_example() {
+        // The public key of the W3C vc-di-eddsa test vectors.
+        let did: Did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2".parse().unwrap();
+        assert_eq!(Did::from_key(&did.verifying_key()), did);
+        assert_eq!(did.multibase(), "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2");
+    }
+
+    #[test]
+    fn bad_dids_say_why() {
+        let cases = [
+            ("did:web:example.com", "must start with"),
+            ("did:key:z0OIl", "base58btc"),
+            ("did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc", "not an Ed25519 key"),
+            ("did:key:z6Mk", "32 bytes"),
+        ];
+        for (text, why) in cases {
+            let err = text.parse::<Did>().unwrap_err().to_string();
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn hash_hex_round_trips_and_rejects_upper_case() {
+        let h = Hash32::digest(b"abc");
+        assert_eq!(h.to_hex().parse::<Hash32>().unwrap(), h);
+        assert_eq!(h.to_hex(), blake3::hash(b"abc").to_hex().as_str());
+        assert!(h.to_hex().to_uppercase().parse::<Hash32>().is_err());
+        assert!("abc".parse::<Hash32>().is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! Projections fold the log into state: the issuer/key [`Registry`], credential [`Status`], and
+//! learner [`Profiles`]. They are functions of the log alone: applying records one by one and
+//! rebuilding from scratch give the same entries, byte for byte.
+//!
+//! Each projection keeps its state in memory and names its stored entries by key (`registry/…`,
+//! `status/…`, `profile/…`). Applying a record notes which entries changed in [`Changes`]; the
+//! ledger writes exactly those, with each projection's position, in the same atomic batch as the
+//! record, so stored projections never disagree with the log.
+
+pub mod profile;
+pub mod registry;
+pub mod status;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+pub use crate::record::Record;
+use crate::canonical;
+use crate::id::{Did, Seq};
+pub use profile::{Profile, Profiles};
+pub use registry::Registry;
+pub use status::{CredentialState, Status};
+
+/// What a projection may know about a record beyond the record itself, taken from the registry
+/// as of the record's position.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// The issuer whose key signed the record, if its author is an issuer key.
+    pub author_issuer: Option<Did>,
+}
+
+/// The keys of entries a batch of applied records changed.
+#[derive(Debug, Default)]
+pub struct Changes(BTreeSet<String>);
+
+impl Changes {
+    /// Notes that the entry under `key` changed.
+    pub fn touch(&mut self, key: String) {
+        self.0.insert(key);
+    }
+}
+
+/// A fold of the log into state, stored as keyed entries.
+pub trait Projection: Default {
+    /// The projection's name: the first segment of its entries' keys.
+    const NAME: &'static str;
+    /// Folds one record in, noting the entries it changed.
+    fn apply(&mut self, record: &Record, context: &Context, changes: &mut Changes);
+    /// The entry under `key` as JSON, or `None` if there is none.
+    fn entry(&self, key: &str) -> Option<Value>;
+    /// The keys of all entries.
+    fn keys(&self) -> Vec<String>;
+    /// Restores one stored entry.
+    fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error>;
+}
+
+/// All projections, each with the number of records it reflects.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Projections {
+    pub registry: Registry,
+    pub status: Status,
+    pub profiles: Profiles,
+    /// Records applied, per projection, in the order registry, status, profiles.
+    positions: [u64; 3],
+}
+
+const POSITION_PREFIX: &str = "position/";
+
+impl Projections {
+    /// The number of records every projection reflects.
+    pub fn applied(&self) -> u64 {
+        self.positions.iter().copied().min().unwrap_or(0)
+    }
+
+    /// Folds the record at `applied()` (or later, for projections behind the others) into each
+    /// projection that has not seen it. Records must come in seq order without gaps.
+    pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
+        let context = Context {
+            author_issuer: self.registry.issuer_of_key(&record.event.event.author).map(|i| i.did.clone()),
+        };
+        // Status and profiles first: they see the registry as of the record's position.
+        step(&mut self.status, &mut self.positions[1], record, &context, changes);
+        step(&mut self.profiles, &mut self.positions[2], record, &context, changes);
+        step(&mut self.registry, &mut self.positions[0], record, &context, changes);
+    }
+
+    /// Every stored entry (positions included) as canonical bytes, in key order.
+    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        let mut keys = self.registry.keys();
+        keys.extend(self.status.keys());
+        keys.extend(self.profiles.keys());
+        keys.extend(self.position_keys());
+        keys.sort();
+        keys.into_iter().filter_map(|k| self.encode(&k).map(|v| (k, v))).collect()
+    }
+
+    /// The changed entries and every position, as canonical bytes (`None`: deleted).
+    pub fn changed_entries(&self, changes: Changes) -> Vec<(String, Option<Vec<u8>>)> {
+        let mut keys = changes.0;
+        keys.extend(self.position_keys());
+        keys.into_iter().map(|k| {
+            let v = self.encode(&k);
+            (k, v)
+        }).collect()
+    }
+
+    /// Restores projections from stored entries.
+    pub fn load(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, LoadError> {
+        let mut p = Projections::default();
+        for (key, bytes) in entries {
+            let bad = |e: serde_json::Error| LoadError { key: key.clone(), reason: e.to_string() };
+            let value: Value = serde_json::from_slice(&bytes).map_err(bad)?;
+            let name = key.split('/').next().unwrap_or_default();
+            match name {
+                Registry::NAME => p.registry.load(&key, value).map_err(bad)?,
+                Status::NAME => p.status.load(&key, value).map_err(bad)?,
+                Profiles::NAME => p.profiles.load(&key, value).map_err(bad)?,
+                "position" => {
+                    let slot = match &key[POSITION_PREFIX.len()..] {
+                        Registry::NAME => 0,
+                        Status::NAME => 1,
+                        Profiles::NAME => 2,
+                        _ => continue,
+                    };
+                    p.positions[slot] = value.as_u64().ok_or_else(|| LoadError { key: key.clone(), reason: "position is not a number".into() })?;
+                }
+                // Entries of projections this build does not know are left alone.
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    fn position_keys(&self) -> [String; 3] {
+        [Registry::NAME, Status::NAME, Profiles::NAME].map(|n| format!("{POSITION_PREFIX}{n}"))
+    }
+
+    fn encode(&self, key: &str) -> Option<Vec<u8>> {
+        let value = match key.split('/').next().unwrap_or_default() {
+            Registry::NAME => self.registry.entry(key),
+            Status::NAME => self.status.entry(key),
+            Profiles::NAME => self.profiles.entry(key),
+            "position" => match &key[POSITION_PREFIX.len()..] {
+                Registry::NAME => Some(self.positions[0].into()),
+                Status::NAME => Some(self.positions[1].into()),
+                Profiles::NAME => Some(self.positions[2].into()),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        // Projection entries hold strings, integers and quarter-unit credits only.
+        canonical::to_vec(&value).ok()
+    }
+}
+
+fn step<P: Projection>(p: &mut P, position: &mut u64, record: &Record, context: &Context, changes: &mut Changes) {
+    if record.seq == *position {
+        p.apply(record, context, changes);
+        *position += 1;
+    }
+}
+
+/// A stored projection entry that does not read back.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("stored projection entry `{key}` is corrupt: {reason}")]
+#[non_exhaustive]
+pub struct LoadError {
+    pub key: String,
+    pub reason: String,
+}
+
+/// Which seq a projection reflects, for readers.
+pub fn as_of(applied: u64) -> Option<Seq> {
+    applied.checked_sub(1)
+}

@@ -1,0 +1,174 @@
+//! The status projection: every credential's state (active, suspended, revoked) with the event
+//! that decided it, and every apprenticeship in progress with the hours logged so far.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{CredentialKind, Date, Payload};
+use crate::id::{Did, EventId, Seq};
+use crate::projection::{Changes, Context, Projection, Record};
+
+/// Where a credential stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialState {
+    Active,
+    Suspended,
+    Revoked,
+}
+
+impl CredentialState {
+    /// The lower-case name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialState::Active => "active",
+            CredentialState::Suspended => "suspended",
+            CredentialState::Revoked => "revoked",
+        }
+    }
+}
+
+/// A credential's issuer, holder and state.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CredentialStatus {
+    pub id: EventId,
+    pub kind: CredentialKind,
+    pub issuer: Did,
+    /// The issuer key that signed it.
+    pub signed_by: Did,
+    pub learner: Did,
+    pub issued_seq: Seq,
+    pub state: CredentialState,
+    /// The seq of the event that set the state (the issuing event while active and never changed).
+    pub decided_seq: Seq,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An apprenticeship that has started.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Apprenticeship {
+    pub id: EventId,
+    pub issuer: Did,
+    pub learner: Did,
+    pub title: String,
+    pub employer: String,
+    pub started_on: Date,
+    pub hours_logged: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_by: Option<EventId>,
+}
+
+/// Credential states and apprenticeships, as of some position in the log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    credentials: BTreeMap<EventId, CredentialStatus>,
+    apprenticeships: BTreeMap<EventId, Apprenticeship>,
+}
+
+const CREDENTIAL_PREFIX: &str = "status/credential/";
+const APPRENTICESHIP_PREFIX: &str = "status/apprenticeship/";
+
+impl Status {
+    /// A credential's status.
+    pub fn credential(&self, id: &EventId) -> Option<&CredentialStatus> {
+        self.credentials.get(id)
+    }
+
+    /// An apprenticeship by the id of the event that started it.
+    pub fn apprenticeship(&self, id: &EventId) -> Option<&Apprenticeship> {
+        self.apprenticeships.get(id)
+    }
+
+    fn set_state(&mut self, id: &EventId, state: CredentialState, seq: Seq, reason: &str, changes: &mut Changes) {
+        if let Some(c) = self.credentials.get_mut(id) {
+            c.state = state;
+            c.decided_seq = seq;
+            c.reason = Some(reason.to_owned());
+            changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+        }
+    }
+}
+
+impl Projection for Status {
+    const NAME: &'static str = "status";
+
+    fn apply(&mut self, record: &Record, context: &Context, changes: &mut Changes) {
+        let event = &record.event;
+        let payload = &event.event.payload;
+        let Some(issuer) = &context.author_issuer else { return };
+        if let Some(credential) = payload.credential() {
+            let id = event.id();
+            self.credentials.insert(id, CredentialStatus {
+                id,
+                kind: credential.kind,
+                issuer: issuer.clone(),
+                signed_by: event.event.author.clone(),
+                learner: credential.learner.clone(),
+                issued_seq: record.seq,
+                state: CredentialState::Active,
+                decided_seq: record.seq,
+                reason: None,
+            });
+            changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+        }
+        match payload {
+            Payload::CredentialRevoked(c) => self.set_state(&c.credential, CredentialState::Revoked, record.seq, &c.reason, changes),
+            Payload::CredentialSuspended(c) => self.set_state(&c.credential, CredentialState::Suspended, record.seq, &c.reason, changes),
+            Payload::CredentialReinstated(c) => self.set_state(&c.credential, CredentialState::Active, record.seq, &c.reason, changes),
+            Payload::ApprenticeshipStarted(a) => {
+                let id = event.id();
+                self.apprenticeships.insert(id, Apprenticeship {
+                    id,
+                    issuer: issuer.clone(),
+                    learner: a.learner.clone(),
+                    title: a.title.clone(),
+                    employer: a.employer.clone(),
+                    started_on: a.started_on,
+                    hours_logged: 0,
+                    completed_by: None,
+                });
+                changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
+            }
+            Payload::HoursLogged(h) => {
+                if let Some(a) = self.apprenticeships.get_mut(&h.apprenticeship) {
+                    a.hours_logged += u64::from(h.hours);
+                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship));
+                }
+            }
+            Payload::ApprenticeshipCompleted(c) => {
+                if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
+                    a.completed_by = Some(event.id());
+                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn entry(&self, key: &str) -> Option<Value> {
+        if let Some(id) = key.strip_prefix(CREDENTIAL_PREFIX) {
+            return self.credentials.get(&id.parse().ok()?).and_then(|c| serde_json::to_value(c).ok());
+        }
+        let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
+        self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
+        credentials.chain(self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"))).collect()
+    }
+
+    fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
+        if key.starts_with(CREDENTIAL_PREFIX) {
+            let c: CredentialStatus = serde_json::from_value(value)?;
+            self.credentials.insert(c.id, c);
+        } else {
+            let a: Apprenticeship = serde_json::from_value(value)?;
+            self.apprenticeships.insert(a.id, a);
+        }
+        Ok(())
+    }
+}

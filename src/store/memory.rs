@@ -1,0 +1,78 @@
+//! An in-memory [`Store`] for tests: the same contract as the durable stores, nothing on disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use crate::id::{EventId, Seq};
+use crate::store::{Batch, Store, StoreError};
+
+/// A store that lives and dies with the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: Vec<Vec<u8>>,
+    ids: HashMap<EventId, Seq>,
+    entries: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves whole values behind: keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let len = inner.records.len() as Seq;
+        for (i, record) in batch.records.iter().enumerate() {
+            if record.seq != len + i as Seq {
+                return Err(StoreError::Conflict { expected: record.seq, len: len + i as Seq });
+            }
+        }
+        for record in batch.records {
+            inner.ids.insert(record.id, record.seq);
+            inner.records.push(record.bytes);
+        }
+        for (key, value) in batch.entries {
+            match value {
+                Some(v) => inner.entries.insert(key, v),
+                None => inner.entries.remove(&key),
+            };
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().records.len() as u64)
+    }
+
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let inner = self.lock();
+        let from = usize::try_from(from).unwrap_or(usize::MAX).min(inner.records.len());
+        Ok(inner.records[from..].iter().take(limit).cloned().collect())
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        Ok(self.lock().ids.get(id).copied())
+    }
+
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(self.lock().entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.lock().entries = entries.into_iter().collect();
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! The embedded default [`Store`] on sled: one directory, nothing to start.
+//!
+//! Trees: `log` (seq, big-endian → canonical record bytes), `ids` (event id → seq), `meta`
+//! (`len`, and `entries` naming the tree that holds the current projection entries), and
+//! `entries.<n>` (projection key → canonical bytes).
+//!
+//! Durability: a batch is written in one sled transaction over `log`, `ids`, `meta` and the
+//! entries tree, so it lands whole or not at all, and then [`sled::Db::flush`] is called before
+//! `commit` returns. What sled's flush promises: it writes every dirty buffer of the database's
+//! single log file and calls fsync on it, so what was committed before it returns survives a
+//! process crash and a power loss, as far as the disk honours fsync. What it does not promise:
+//! anything about writes made after it started (they may or may not be on disk), or survival of
+//! a disk that lies about fsync; and sled 0.34 is beta software whose on-disk format may change
+//! between versions. Without the flush, sled writes in the background (every 500 ms by default)
+//! and a crash may lose the most recent transactions, though never half of one.
+//!
+//! `replace_entries` (rebuild) writes a fresh entries tree, flushes it, then switches `meta` to
+//! it in one transaction and flushes again, so a crash mid-rebuild leaves the old entries in use.
+
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::id::{EventId, Seq};
+use crate::store::{Batch, Store, StoreError};
+
+/// A sled database holding one log.
+#[derive(Debug)]
+pub struct SledStore {
+    db: sled::Db,
+    log: sled::Tree,
+    ids: sled::Tree,
+    meta: sled::Tree,
+}
+
+const LEN_KEY: &[u8] = b"len";
+const ENTRIES_KEY: &[u8] = b"entries";
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`. Fails with [`StoreError::Locked`] if another
+    /// process has it open.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+                StoreError::Locked { path: dir.display().to_string() }
+            }
+            other => backend(other),
+        })?;
+        let tree = |name: &str| db.open_tree(name).map_err(backend);
+        let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
+        Ok(SledStore { db, log, ids, meta })
+    }
+
+    fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
+        let name = self.meta.get(ENTRIES_KEY).map_err(backend)?;
+        let name = name.as_deref().unwrap_or(b"entries.0");
+        self.db.open_tree(name).map_err(backend)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(backend)
+    }
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt("a stored number is not 8 bytes".into()))
+}
+
+impl Store for SledStore {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let entries = self.entries_tree()?;
+        let result = (&self.log, &self.ids, &self.meta, &entries).transaction(|(log, ids, meta, entries)| {
+            let len = match meta.get(LEN_KEY)? {
+                Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
+                None => 0,
+            };
+            let mut next = len;
+            for record in &batch.records {
+                if record.seq != next {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict { expected: record.seq, len: next }));
+                }
+                log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
+                ids.insert(&record.id.0 .0, &record.seq.to_be_bytes())?;
+                next += 1;
+            }
+            meta.insert(LEN_KEY, &next.to_be_bytes())?;
+            for (key, value) in &batch.entries {
+                match value {
+                    Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
+                    None => entries.remove(key.as_bytes())?,
+                };
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.flush(),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        }
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        match self.meta.get(LEN_KEY).map_err(backend)? {
+            Some(bytes) => decode_u64(&bytes),
+            None => Ok(0),
+        }
+    }
+
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(4096));
+        for (i, item) in self.log.range(from.to_be_bytes()..).take(limit).enumerate() {
+            let (key, value) = item.map_err(backend)?;
+            if decode_u64(&key)? != from + i as u64 {
+                return Err(StoreError::Corrupt(format!("record {} is missing", from + i as u64)));
+            }
+            out.push(value.to_vec());
+        }
+        Ok(out)
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        self.ids.get(id.0 .0).map_err(backend)?.map(|v| decode_u64(&v)).transpose()
+    }
+
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.entries_tree()?
+            .iter()
+            .map(|item| {
+                let (key, value) = item.map_err(backend)?;
+                let key = String::from_utf8(key.to_vec()).map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
+                Ok((key, value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let current = self.meta.get(ENTRIES_KEY).map_err(backend)?;
+        let generation = match current.as_deref().and_then(|n| std::str::from_utf8(n).ok()) {
+            Some(name) => name.trim_start_matches("entries.").parse::<u64>().unwrap_or(0) + 1,
+            None => 1,
+        };
+        let name = format!("entries.{generation}");
+        let fresh = self.db.open_tree(&name).map_err(backend)?;
+        fresh.clear().map_err(backend)?;
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            batch.insert(key.as_bytes(), value);
+        }
+        fresh.apply_batch(batch).map_err(backend)?;
+        self.flush()?;
+        // Commits serialize with this switch through the transaction on `meta`.
+        self.meta.insert(ENTRIES_KEY, name.as_bytes()).map_err(backend)?;
+        self.flush()?;
+        let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
+        self.db.drop_tree(old).map_err(backend)?;
+        Ok(())
+    }
+}
