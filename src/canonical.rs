@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// The largest integer that every JSON reader holding numbers as doubles keeps exactly (2^53).
@@ -138,7 +138,8 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, CanonicalError> {
     let value = <StrictValue as de::Deserialize>::deserialize(&mut de)
         .map_err(|e| CanonicalError::Malformed(e.to_string()))?
         .0;
-    de.end().map_err(|e| CanonicalError::Malformed(e.to_string()))?;
+    de.end()
+        .map_err(|e| CanonicalError::Malformed(e.to_string()))?;
     Ok(value)
 }
 
@@ -219,21 +220,32 @@ mod tests {
 
     #[test]
     fn numbers_follow_ecmascript() {
-        assert_eq!(canon("[1.0, -0.0, 1e21, 1e-7, 123456789012, 0.1, 5e-324]"),
-            "[1,0,1e+21,1e-7,123456789012,0.1,5e-324]");
+        assert_eq!(
+            canon("[1.0, -0.0, 1e21, 1e-7, 123456789012, 0.1, 5e-324]"),
+            "[1,0,1e+21,1e-7,123456789012,0.1,5e-324]"
+        );
     }
 
     #[test]
     fn escapes_only_what_it_must() {
-        assert_eq!(canon(r#""\u0001\u001f\n\"\\/é\u2028""#), "\"\\u0001\\u001f\\n\\\"\\\\/é\u{2028}\"");
+        assert_eq!(
+            canon(r#""\u0001\u001f\n\"\\/é\u2028""#),
+            "\"\\u0001\\u001f\\n\\\"\\\\/é\u{2028}\""
+        );
     }
 
     #[test]
     fn refuses_unsafe_integers_and_duplicates() {
-        assert!(matches!(to_vec(&json!(9007199254740993u64)), Err(CanonicalError::NumberOutOfRange(_))));
+        assert!(matches!(
+            to_vec(&json!(9007199254740993u64)),
+            Err(CanonicalError::NumberOutOfRange(_))
+        ));
         assert!(to_vec(&json!(9007199254740992u64)).is_ok());
         let err = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
-        assert!(err.to_string().contains("duplicate member name `a`"), "{err}");
+        assert!(
+            err.to_string().contains("duplicate member name `a`"),
+            "{err}"
+        );
         assert!(parse_strict(b"{} x").is_err());
     }
 }

@@ -42,7 +42,9 @@ impl FromStr for Timestamp {
         if !s.ends_with('Z') {
             return Err(bad());
         }
-        OffsetDateTime::parse(s, &Rfc3339).map(Timestamp).map_err(|_| bad())
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map(Timestamp)
+            .map_err(|_| bad())
     }
 }
 
@@ -112,8 +114,16 @@ impl Skill {
             .map(str::trim)
             .filter(|item| !item.is_empty())
             .map(|item| match item.split_once('=') {
-                Some((id, label)) => Skill { id: id.trim().to_owned(), label: Some(label.trim().to_owned()), level: None },
-                None => Skill { id: item.to_owned(), label: None, level: None },
+                Some((id, label)) => Skill {
+                    id: id.trim().to_owned(),
+                    label: Some(label.trim().to_owned()),
+                    level: None,
+                },
+                None => Skill {
+                    id: item.to_owned(),
+                    label: None,
+                    level: None,
+                },
             })
             .collect()
     }
@@ -386,12 +396,18 @@ pub struct Event {
 impl Event {
     /// A version-1 event by `author`, made at `created_at`.
     pub fn new(author: Did, created_at: Timestamp, payload: Payload) -> Self {
-        Event { v: VERSION, author, created_at, payload }
+        Event {
+            v: VERSION,
+            author,
+            created_at,
+            payload,
+        }
     }
 
     /// The envelope as JSON, without `sig`.
     fn to_value(&self) -> Result<Value, EventError> {
-        let tagged = serde_json::to_value(&self.payload).map_err(|e| EventError::Encode(e.to_string()))?;
+        let tagged =
+            serde_json::to_value(&self.payload).map_err(|e| EventError::Encode(e.to_string()))?;
         let Value::Object(mut tagged) = tagged else {
             return Err(EventError::Encode("payload is not an object".into()));
         };
@@ -406,7 +422,11 @@ impl Event {
 
     /// Signs the event with `key`, which must be its author. For `learner.key_linked`, pass
     /// the new key as `cosigner`: it signs the event (without `to_sig`) first.
-    pub fn sign(mut self, key: &SecretKey, cosigner: Option<&SecretKey>) -> Result<SignedEvent, EventError> {
+    pub fn sign(
+        mut self,
+        key: &SecretKey,
+        cosigner: Option<&SecretKey>,
+    ) -> Result<SignedEvent, EventError> {
         if key.did() != &self.author {
             return Err(EventError::Signature(format!(
                 "author: the signing key is {}, not the author {}",
@@ -424,11 +444,20 @@ impl Event {
             }
         }
         let mut value = self.to_value()?;
+        // Never sign what the ledger would refuse for its shape.
+        let mut shaped = value.clone();
+        if let Some(map) = shaped.as_object_mut() {
+            map.insert("sig".into(), "A".repeat(86).into());
+        }
+        schema::validate_event(&shaped)?;
         let signature = key.sign(&canonical_without_sig(&value)?);
         value
             .as_object_mut()
             .expect("an envelope is an object")
-            .insert("sig".into(), URL_SAFE_NO_PAD.encode(signature.to_bytes()).into());
+            .insert(
+                "sig".into(),
+                URL_SAFE_NO_PAD.encode(signature.to_bytes()).into(),
+            );
         SignedEvent::from_verified_parts(self, value)
     }
 }
@@ -483,27 +512,43 @@ impl SignedEvent {
     }
 
     fn typed(value: &Value) -> Result<Event, EventError> {
-        let envelope: Envelope = serde_path_to_error::deserialize(value).map_err(|e| EventError::Field {
-            field: e.path().to_string(),
-            reason: e.inner().to_string(),
-        })?;
+        let envelope: Envelope =
+            serde_path_to_error::deserialize(value).map_err(|e| EventError::Field {
+                field: e.path().to_string(),
+                reason: e.inner().to_string(),
+            })?;
         let tagged = serde_json::json!({ "kind": envelope.kind, "body": envelope.body });
-        let payload: Payload = serde_path_to_error::deserialize(&tagged).map_err(|e| EventError::Field {
-            field: e.path().to_string(),
-            reason: e.inner().to_string(),
-        })?;
-        Ok(Event { v: envelope.v, author: envelope.author, created_at: envelope.created_at, payload })
+        let payload: Payload =
+            serde_path_to_error::deserialize(&tagged).map_err(|e| EventError::Field {
+                field: e.path().to_string(),
+                reason: e.inner().to_string(),
+            })?;
+        Ok(Event {
+            v: envelope.v,
+            author: envelope.author,
+            created_at: envelope.created_at,
+            payload,
+        })
     }
 
     fn from_verified_parts(event: Event, value: Value) -> Result<Self, EventError> {
         let canonical = canonical::to_vec(&value)?;
         let id = EventId::of_canonical(&canonical);
-        Ok(SignedEvent { event, value, canonical, id })
+        Ok(SignedEvent {
+            event,
+            value,
+            canonical,
+            id,
+        })
     }
 
     /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`.
     pub fn check_signatures(&self) -> Result<(), EventError> {
-        let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
+        let sig = self
+            .value
+            .get("sig")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let message = canonical_without_sig(&self.value)?;
         verify_one("sig", sig, &self.event.author, &message)?;
         if let Payload::KeyLinked(link) = &self.event.payload {
@@ -511,7 +556,12 @@ impl SignedEvent {
             if let Some(body) = unsigned.get_mut("body").and_then(Value::as_object_mut) {
                 body.remove("to_sig");
             }
-            verify_one("body.to_sig", &link.to_sig, &link.to, &canonical_without_sig(&unsigned)?)?;
+            verify_one(
+                "body.to_sig",
+                &link.to_sig,
+                &link.to,
+                &canonical_without_sig(&unsigned)?,
+            )?;
         }
         Ok(())
     }
@@ -537,10 +587,16 @@ fn verify_one(field: &str, sig: &str, key: &Did, message: &[u8]) -> Result<(), E
         .decode(sig)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| EventError::Signature(format!("{field}: not a base64url Ed25519 signature (64 bytes)")))?;
+        .ok_or_else(|| {
+            EventError::Signature(format!(
+                "{field}: not a base64url Ed25519 signature (64 bytes)"
+            ))
+        })?;
     key.verifying_key()
         .verify_strict(message, &Signature::from_bytes(&bytes))
-        .map_err(|_| EventError::Signature(format!("{field}: signature does not verify against {key}")))
+        .map_err(|_| {
+            EventError::Signature(format!("{field}: signature does not verify against {key}"))
+        })
 }
 
 /// Why bytes are not a valid signed event.

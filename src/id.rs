@@ -158,7 +158,10 @@ impl FromStr for Did {
             _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
         };
         VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
-        Ok(Did { text: s.to_owned(), key })
+        Ok(Did {
+            text: s.to_owned(),
+            key,
+        })
     }
 }
 
@@ -211,9 +214,14 @@ mod tests {
     #[test]
     fn did_key_round_trips_the_w3c_example() {
         // The public key of the W3C vc-di-eddsa test vectors.
-        let did: Did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2".parse().unwrap();
+        let did: Did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+            .parse()
+            .unwrap();
         assert_eq!(Did::from_key(&did.verifying_key()), did);
-        assert_eq!(did.multibase(), "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2");
+        assert_eq!(
+            did.multibase(),
+            "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+        );
     }
 
     #[test]
@@ -221,7 +229,10 @@ mod tests {
         let cases = [
             ("did:web:example.com", "must start with"),
             ("did:key:z0OIl", "base58btc"),
-            ("did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc", "not an Ed25519 key"),
+            (
+                "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
+                "not an Ed25519 key",
+            ),
             ("did:key:z6Mk", "32 bytes"),
         ];
         for (text, why) in cases {

@@ -93,7 +93,10 @@ impl SecretKey {
 
     /// Writes a new key file with mode 0600. Refuses to overwrite an existing file.
     pub fn write_file(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io)?;
         }
@@ -112,13 +115,22 @@ impl SecretKey {
 
     /// Reads a key file, refusing one that anyone but its owner can read or write.
     pub fn read_file(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let mode = fs::metadata(path).map_err(io)?.permissions().mode();
         if mode & 0o077 != 0 {
-            return Err(KeyError::LoosePermissions { path: path.to_owned(), mode: mode & 0o777 });
+            return Err(KeyError::LoosePermissions {
+                path: path.to_owned(),
+                mode: mode & 0o777,
+            });
         }
         let text = fs::read_to_string(path).map_err(io)?;
-        Self::from_file_text(&text).map_err(|reason| KeyError::Malformed { path: path.to_owned(), reason })
+        Self::from_file_text(&text).map_err(|reason| KeyError::Malformed {
+            path: path.to_owned(),
+            reason,
+        })
     }
 }
 
@@ -143,7 +155,10 @@ pub enum KeyError {
     Exists(PathBuf),
     /// Reading or writing failed.
     #[error("key file {path}: {source}", path = .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The operating system gave no randomness.
     #[error("no randomness for a new key: {0}")]
     Random(String),
@@ -159,7 +174,10 @@ mod tests {
         let path = dir.path().join("k/issuer.key");
         let key = SecretKey::generate().unwrap();
         key.write_file(&path).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(SecretKey::read_file(&path).unwrap().did(), key.did());
         assert!(matches!(key.write_file(&path), Err(KeyError::Exists(_))));
     }
@@ -171,7 +189,10 @@ mod tests {
         SecretKey::generate().unwrap().write_file(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = SecretKey::read_file(&path).unwrap_err();
-        assert!(matches!(err, KeyError::LoosePermissions { mode: 0o644, .. }), "{err}");
+        assert!(
+            matches!(err, KeyError::LoosePermissions { mode: 0o644, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -186,8 +207,14 @@ mod tests {
     fn tampered_key_files_are_refused() {
         let key = SecretKey::from_seed(&[1u8; 32]);
         let other = SecretKey::from_seed(&[2u8; 32]);
-        let text = key.file_text().replace(key.did().as_str(), other.did().as_str());
-        assert!(SecretKey::from_file_text(&text).unwrap_err().contains("does not match"));
+        let text = key
+            .file_text()
+            .replace(key.did().as_str(), other.did().as_str());
+        assert!(
+            SecretKey::from_file_text(&text)
+                .unwrap_err()
+                .contains("does not match")
+        );
         assert!(SecretKey::from_file_text("hello").is_err());
     }
 }

@@ -31,7 +31,9 @@ pub struct Ledger<S: Store> {
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("Ledger")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,14 +90,23 @@ impl<S: Store> Ledger<S> {
             return Ok(());
         }
         let mut changes = Changes::default();
-        self.replay(self.state.applied(), |state, record| state.apply(record, &mut changes))?;
+        self.replay(self.state.applied(), |state, record| {
+            state.apply(record, &mut changes)
+        })?;
         let entries = self.state.changed_entries(changes);
-        self.store.commit(Batch { records: Vec::new(), entries })?;
+        self.store.commit(Batch {
+            records: Vec::new(),
+            entries,
+        })?;
         Ok(())
     }
 
     /// Folds the records from `from` on into the ledger's state.
-    fn replay(&mut self, from: Seq, mut f: impl FnMut(&mut Projections, &Record)) -> Result<(), LedgerError> {
+    fn replay(
+        &mut self,
+        from: Seq,
+        mut f: impl FnMut(&mut Projections, &Record),
+    ) -> Result<(), LedgerError> {
         let mut state = std::mem::take(&mut self.state);
         let result = self.for_each_record(from, |record| {
             f(&mut state, &record);
@@ -106,7 +117,11 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Calls `f` with every record from `from` on, in order.
-    pub fn for_each_record(&self, mut from: Seq, mut f: impl FnMut(Record) -> Result<(), LedgerError>) -> Result<(), LedgerError> {
+    pub fn for_each_record(
+        &self,
+        mut from: Seq,
+        mut f: impl FnMut(Record) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
         loop {
             let chunk = self.store.records(from, REPLAY_CHUNK)?;
             if chunk.is_empty() {
@@ -123,13 +138,20 @@ impl<S: Store> Ledger<S> {
     /// existing place.
     pub fn append(&mut self, event: &[u8], now: OffsetDateTime) -> Result<Appended, AppendError> {
         let value = canonical::parse_strict(event).map_err(EventError::from)?;
-        self.append_values(vec![value], now, true).pop().expect("one result per event")
+        self.append_values(vec![value], now, true)
+            .pop()
+            .expect("one result per event")
     }
 
     /// Appends many signed events with one durable write. Each is checked against the state the
     /// events before it leave. With `atomic`, one failure refuses them all; without, the failures
     /// are refused alone and the rest commit. One result per event, in order.
-    pub fn append_values(&mut self, events: Vec<Value>, now: OffsetDateTime, atomic: bool) -> Vec<Result<Appended, AppendError>> {
+    pub fn append_values(
+        &mut self,
+        events: Vec<Value>,
+        now: OffsetDateTime,
+        atomic: bool,
+    ) -> Vec<Result<Appended, AppendError>> {
         let recorded_at = Timestamp::whole_seconds(now);
         let mut results = Vec::with_capacity(events.len());
         let mut pending: HashMap<EventId, Seq> = HashMap::new();
@@ -160,7 +182,11 @@ impl<S: Store> Ledger<S> {
                 let message = e.to_string();
                 results
                     .into_iter()
-                    .map(|r| r.and_then(|_| Err(AppendError::Store(StoreError::Backend(message.clone())))))
+                    .map(|r| {
+                        r.and_then(|_| {
+                            Err(AppendError::Store(StoreError::Backend(message.clone())))
+                        })
+                    })
                     .collect()
             }
         }
@@ -178,13 +204,25 @@ impl<S: Store> Ledger<S> {
         let event = SignedEvent::verify(value)?;
         let id = event.id();
         if let Some(seq) = pending.get(&id).copied().or(self.store.seq_of(&id)?) {
-            return Ok(Appended { seq, id, new: false });
+            return Ok(Appended {
+                seq,
+                id,
+                new: false,
+            });
         }
         let seq = self.len + batch.records.len() as u64;
         rules::check(&event, seq, &self.state)?;
-        let record = Record { seq, recorded_at, event };
+        let record = Record {
+            seq,
+            recorded_at,
+            event,
+        };
         self.state.apply(&record, changes);
-        batch.records.push(NewRecord { seq, id, bytes: record.canonical() });
+        batch.records.push(NewRecord {
+            seq,
+            id,
+            bytes: record.canonical(),
+        });
         pending.insert(id, seq);
         Ok(Appended { seq, id, new: true })
     }
@@ -215,7 +253,11 @@ impl<S: Store> Ledger<S> {
 
     /// Up to `limit` records from `from` on.
     pub fn records(&self, from: Seq, limit: usize) -> Result<Vec<Record>, LedgerError> {
-        self.store.records(from, limit)?.iter().map(|b| Ok(Record::from_stored(b)?)).collect()
+        self.store
+            .records(from, limit)?
+            .iter()
+            .map(|b| Ok(Record::from_stored(b)?))
+            .collect()
     }
 
     /// The record holding the event with this id.
@@ -234,7 +276,12 @@ impl<S: Store> Ledger<S> {
     /// A learner's profile as of the end of the log.
     pub fn profile(&self, learner: &Did) -> Profile {
         let state = &self.state;
-        state.profiles.render(learner, &state.status, &state.registry, projection::as_of(state.applied()))
+        state.profiles.render(
+            learner,
+            &state.status,
+            &state.registry,
+            projection::as_of(state.applied()),
+        )
     }
 
     /// Folds the whole log into fresh projections, without touching the stored ones.

@@ -32,7 +32,9 @@ pub enum RuleError {
     UnknownIssuer { issuer: Did },
     #[error("body.issuer: required when the operator signs {kind}")]
     IssuerRequired { kind: &'static str },
-    #[error("body.issuer: {issuer} is not the author's issuer; an issuer manages only its own keys")]
+    #[error(
+        "body.issuer: {issuer} is not the author's issuer; an issuer manages only its own keys"
+    )]
     OtherIssuer { issuer: Did },
     #[error("body.key: {key} is already in use on this ledger")]
     KeyInUse { key: Did },
@@ -45,8 +47,14 @@ pub enum RuleError {
     #[error("body.credential: credential {id} was issued by another issuer")]
     OtherIssuersCredential { id: EventId },
     #[error("body.credential: credential {id} is already {state} (seq {seq})")]
-    AlreadyInState { id: EventId, state: &'static str, seq: Seq },
-    #[error("body.credential: credential {id} is {state}, not suspended; only a suspended credential can be reinstated")]
+    AlreadyInState {
+        id: EventId,
+        state: &'static str,
+        seq: Seq,
+    },
+    #[error(
+        "body.credential: credential {id} is {state}, not suspended; only a suspended credential can be reinstated"
+    )]
     NotSuspended { id: EventId, state: &'static str },
     #[error("body.apprenticeship: no apprenticeship {id} started by this issuer")]
     UnknownApprenticeship { id: EventId },
@@ -80,14 +88,19 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
     let by_operator = || {
         operator
             .then_some(())
-            .ok_or_else(|| RuleError::NotOperator { author: author.clone(), kind: payload.kind() })
+            .ok_or_else(|| RuleError::NotOperator {
+                author: author.clone(),
+                kind: payload.kind(),
+            })
     };
     match payload {
         Payload::Genesis(_) => Err(RuleError::GenesisTwice),
         Payload::IssuerRegistered(r) => {
             by_operator()?;
             if registry.issuer(&r.issuer).is_some() {
-                return Err(RuleError::IssuerExists { issuer: r.issuer.clone() });
+                return Err(RuleError::IssuerExists {
+                    issuer: r.issuer.clone(),
+                });
             }
             fresh_key(&r.issuer, state)
         }
@@ -95,30 +108,42 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             by_operator()?;
             let issuer = known_issuer(&s.issuer, state)?;
             match issuer.suspended_seq {
-                Some(seq) => Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq }),
+                Some(seq) => Err(RuleError::IssuerSuspended {
+                    issuer: issuer.did.clone(),
+                    seq,
+                }),
                 None => Ok(()),
             }
         }
         Payload::KeyAdded(k) => {
             let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
             if let Some(seq) = issuer.suspended_seq {
-                return Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq });
+                return Err(RuleError::IssuerSuspended {
+                    issuer: issuer.did.clone(),
+                    seq,
+                });
             }
             fresh_key(&k.key, state)
         }
         Payload::KeyRevoked(k) => {
             let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
             match issuer.key(&k.key) {
-                None => Err(RuleError::NotIssuersKey { key: k.key.clone(), issuer: issuer.did.clone() }),
+                None => Err(RuleError::NotIssuersKey {
+                    key: k.key.clone(),
+                    issuer: issuer.did.clone(),
+                }),
                 Some(w) => match w.revoked_seq {
-                    Some(seq) => Err(RuleError::KeyAlreadyRevoked { key: k.key.clone(), seq }),
+                    Some(seq) => Err(RuleError::KeyAlreadyRevoked {
+                        key: k.key.clone(),
+                        seq,
+                    }),
                     None => Ok(()),
                 },
             }
         }
-        Payload::CourseCompleted(_) | Payload::CertificateAwarded(_) | Payload::ApprenticeshipStarted(_) => {
-            active_issuer_key(author, state).map(drop)
-        }
+        Payload::CourseCompleted(_)
+        | Payload::CertificateAwarded(_)
+        | Payload::ApprenticeshipStarted(_) => active_issuer_key(author, state).map(drop),
         Payload::ApprenticeshipCompleted(c) => {
             let issuer = active_issuer_key(author, state)?;
             match c.apprenticeship {
@@ -158,10 +183,16 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             }
             for (field, key) in [("from", &link.from), ("to", &link.to)] {
                 if state.profiles.has_moved(key) {
-                    return Err(RuleError::KeyMoved { field, key: key.clone() });
+                    return Err(RuleError::KeyMoved {
+                        field,
+                        key: key.clone(),
+                    });
                 }
                 if registry.is_known_key(key) {
-                    return Err(RuleError::NotALearnerKey { field, key: key.clone() });
+                    return Err(RuleError::NotALearnerKey {
+                        field,
+                        key: key.clone(),
+                    });
                 }
             }
             Ok(())
@@ -174,18 +205,31 @@ fn active_issuer_key<'a>(author: &Did, state: &'a Projections) -> Result<&'a Iss
     let issuer = state
         .registry
         .issuer_of_key(author)
-        .ok_or_else(|| RuleError::UnknownKey { author: author.clone() })?;
+        .ok_or_else(|| RuleError::UnknownKey {
+            author: author.clone(),
+        })?;
     if let Some(seq) = issuer.key(author).and_then(|w| w.revoked_seq) {
-        return Err(RuleError::RevokedKey { author: author.clone(), seq });
+        return Err(RuleError::RevokedKey {
+            author: author.clone(),
+            seq,
+        });
     }
     if let Some(seq) = issuer.suspended_seq {
-        return Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq });
+        return Err(RuleError::IssuerSuspended {
+            issuer: issuer.did.clone(),
+            seq,
+        });
     }
     Ok(issuer)
 }
 
 fn known_issuer<'a>(did: &Did, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
-    state.registry.issuer(did).ok_or_else(|| RuleError::UnknownIssuer { issuer: did.clone() })
+    state
+        .registry
+        .issuer(did)
+        .ok_or_else(|| RuleError::UnknownIssuer {
+            issuer: did.clone(),
+        })
 }
 
 /// The issuer a key event is about, if the author may manage its keys: the operator for any
@@ -203,7 +247,9 @@ fn key_manager<'a>(
     }
     let own = active_issuer_key(author, state)?;
     match named {
-        Some(issuer) if issuer != &own.did => Err(RuleError::OtherIssuer { issuer: issuer.clone() }),
+        Some(issuer) if issuer != &own.did => Err(RuleError::OtherIssuer {
+            issuer: issuer.clone(),
+        }),
         _ => Ok(own),
     }
 }
@@ -224,17 +270,29 @@ fn status_change(
 ) -> Result<(), RuleError> {
     let issuer = active_issuer_key(author, state)?;
     let id = change.credential;
-    let credential = state.status.credential(&id).ok_or(RuleError::UnknownCredential { id })?;
+    let credential = state
+        .status
+        .credential(&id)
+        .ok_or(RuleError::UnknownCredential { id })?;
     if credential.issuer != issuer.did {
         return Err(RuleError::OtherIssuersCredential { id });
     }
     if credential.state == CredentialState::Revoked || blocked(credential.state).is_some() {
-        return Err(RuleError::AlreadyInState { id, state: credential.state.as_str(), seq: credential.decided_seq });
+        return Err(RuleError::AlreadyInState {
+            id,
+            state: credential.state.as_str(),
+            seq: credential.decided_seq,
+        });
     }
     Ok(())
 }
 
-fn own_apprenticeship(id: EventId, learner: Option<&Did>, issuer: &Did, state: &Projections) -> Result<(), RuleError> {
+fn own_apprenticeship(
+    id: EventId,
+    learner: Option<&Did>,
+    issuer: &Did,
+    state: &Projections,
+) -> Result<(), RuleError> {
     let a = state
         .status
         .apprenticeship(&id)
@@ -246,7 +304,10 @@ fn own_apprenticeship(id: EventId, learner: Option<&Did>, issuer: &Did, state: &
     if let Some(learner) = learner {
         let profiles = &state.profiles;
         if profiles.current(learner) != profiles.current(&a.learner) {
-            return Err(RuleError::ApprenticeshipLearner { id, learner: learner.clone() });
+            return Err(RuleError::ApprenticeshipLearner {
+                id,
+                learner: learner.clone(),
+            });
         }
     }
     Ok(())

@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-pub use crate::record::Record;
 use crate::canonical;
 use crate::id::{Did, Seq};
+pub use crate::record::Record;
 pub use profile::{Profile, Profiles};
 pub use registry::Registry;
 pub use status::{CredentialState, Status};
@@ -77,12 +77,33 @@ impl Projections {
     /// projection that has not seen it. Records must come in seq order without gaps.
     pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
         let context = Context {
-            author_issuer: self.registry.issuer_of_key(&record.event.event.author).map(|i| i.did.clone()),
+            author_issuer: self
+                .registry
+                .issuer_of_key(&record.event.event.author)
+                .map(|i| i.did.clone()),
         };
         // Status and profiles first: they see the registry as of the record's position.
-        step(&mut self.status, &mut self.positions[1], record, &context, changes);
-        step(&mut self.profiles, &mut self.positions[2], record, &context, changes);
-        step(&mut self.registry, &mut self.positions[0], record, &context, changes);
+        step(
+            &mut self.status,
+            &mut self.positions[1],
+            record,
+            &context,
+            changes,
+        );
+        step(
+            &mut self.profiles,
+            &mut self.positions[2],
+            record,
+            &context,
+            changes,
+        );
+        step(
+            &mut self.registry,
+            &mut self.positions[0],
+            record,
+            &context,
+            changes,
+        );
     }
 
     /// Every stored entry (positions included) as canonical bytes, in key order.
@@ -92,24 +113,31 @@ impl Projections {
         keys.extend(self.profiles.keys());
         keys.extend(self.position_keys());
         keys.sort();
-        keys.into_iter().filter_map(|k| self.encode(&k).map(|v| (k, v))).collect()
+        keys.into_iter()
+            .filter_map(|k| self.encode(&k).map(|v| (k, v)))
+            .collect()
     }
 
     /// The changed entries and every position, as canonical bytes (`None`: deleted).
     pub fn changed_entries(&self, changes: Changes) -> Vec<(String, Option<Vec<u8>>)> {
         let mut keys = changes.0;
         keys.extend(self.position_keys());
-        keys.into_iter().map(|k| {
-            let v = self.encode(&k);
-            (k, v)
-        }).collect()
+        keys.into_iter()
+            .map(|k| {
+                let v = self.encode(&k);
+                (k, v)
+            })
+            .collect()
     }
 
     /// Restores projections from stored entries.
     pub fn load(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, LoadError> {
         let mut p = Projections::default();
         for (key, bytes) in entries {
-            let bad = |e: serde_json::Error| LoadError { key: key.clone(), reason: e.to_string() };
+            let bad = |e: serde_json::Error| LoadError {
+                key: key.clone(),
+                reason: e.to_string(),
+            };
             let value: Value = serde_json::from_slice(&bytes).map_err(bad)?;
             let name = key.split('/').next().unwrap_or_default();
             match name {
@@ -123,7 +151,10 @@ impl Projections {
                         Profiles::NAME => 2,
                         _ => continue,
                     };
-                    p.positions[slot] = value.as_u64().ok_or_else(|| LoadError { key: key.clone(), reason: "position is not a number".into() })?;
+                    p.positions[slot] = value.as_u64().ok_or_else(|| LoadError {
+                        key: key.clone(),
+                        reason: "position is not a number".into(),
+                    })?;
                 }
                 // Entries of projections this build does not know are left alone.
                 _ => {}
@@ -154,7 +185,13 @@ impl Projections {
     }
 }
 
-fn step<P: Projection>(p: &mut P, position: &mut u64, record: &Record, context: &Context, changes: &mut Changes) {
+fn step<P: Projection>(
+    p: &mut P,
+    position: &mut u64,
+    record: &Record,
+    context: &Context,
+    changes: &mut Changes,
+) {
     if record.seq == *position {
         p.apply(record, context, changes);
         *position += 1;

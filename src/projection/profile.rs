@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::event::{CredentialKind, Date, Payload, Skill};
 use crate::id::{Did, EventId, Seq};
-use crate::projection::{Changes, Context, Projection, Record};
 use crate::projection::registry::Registry;
 use crate::projection::status::{CredentialState, Status};
+use crate::projection::{Changes, Context, Projection, Record};
 
 /// What the profile keeps of one credential.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -22,7 +22,11 @@ pub struct CredentialSummary {
     pub title: String,
     pub issuer: Did,
     pub skills: Vec<Skill>,
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "plain_optional")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "plain_optional"
+    )]
     pub credits: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<u32>,
@@ -84,7 +88,13 @@ impl Profiles {
 
     /// The learner's profile, joined with status and issuer names. `as_of_seq` is the last seq
     /// the projections reflect.
-    pub fn render(&self, did: &Did, status: &Status, registry: &Registry, as_of_seq: Option<Seq>) -> Profile {
+    pub fn render(
+        &self,
+        did: &Did,
+        status: &Status,
+        registry: &Registry,
+        as_of_seq: Option<Seq>,
+    ) -> Profile {
         let learner = self.current(did);
         let empty = LearnerEntry::default();
         let entry = self.learners.get(&learner).unwrap_or(&empty);
@@ -94,7 +104,9 @@ impl Profiles {
             .credentials
             .iter()
             .map(|c| {
-                let state = status.credential(&c.id).map_or(CredentialState::Active, |s| s.state);
+                let state = status
+                    .credential(&c.id)
+                    .map_or(CredentialState::Active, |s| s.state);
                 if state == CredentialState::Active {
                     totals.credits += c.credits.unwrap_or(0.0);
                     totals.apprenticeship_hours += u64::from(c.hours.unwrap_or(0));
@@ -113,7 +125,9 @@ impl Profiles {
                 }
                 ProfileCredential {
                     issuer: IssuerRef {
-                        name: registry.issuer(&c.issuer).map_or_else(String::new, |i| i.name.clone()),
+                        name: registry
+                            .issuer(&c.issuer)
+                            .map_or_else(String::new, |i| i.name.clone()),
                         did: c.issuer.clone(),
                     },
                     status: state,
@@ -131,7 +145,9 @@ impl Profiles {
                 title: a.title.clone(),
                 employer: a.employer.clone(),
                 issuer: IssuerRef {
-                    name: registry.issuer(&a.issuer).map_or_else(String::new, |i| i.name.clone()),
+                    name: registry
+                        .issuer(&a.issuer)
+                        .map_or_else(String::new, |i| i.name.clone()),
                     did: a.issuer.clone(),
                 },
                 started_on: a.started_on,
@@ -183,12 +199,16 @@ impl Projection for Profiles {
                 employer,
                 valid_until,
             };
-            self.learner_mut(c.learner, changes).credentials.push(summary);
+            self.learner_mut(c.learner, changes)
+                .credentials
+                .push(summary);
             return;
         }
         match payload {
             Payload::ApprenticeshipStarted(a) if context.author_issuer.is_some() => {
-                self.learner_mut(&a.learner, changes).apprenticeships.push(event.id());
+                self.learner_mut(&a.learner, changes)
+                    .apprenticeships
+                    .push(event.id());
             }
             Payload::KeyLinked(link) => {
                 let from = self.current(&link.from);
@@ -210,15 +230,22 @@ impl Projection for Profiles {
 
     fn entry(&self, key: &str) -> Option<Value> {
         if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
-            return self.learners.get(&did.parse().ok()?).and_then(|e| serde_json::to_value(e).ok());
+            return self
+                .learners
+                .get(&did.parse().ok()?)
+                .and_then(|e| serde_json::to_value(e).ok());
         }
         let did: Did = key.strip_prefix(MOVED_PREFIX)?.parse().ok()?;
-        self.moved_to.get(&did).map(|to| Value::String(to.to_string()))
+        self.moved_to
+            .get(&did)
+            .map(|to| Value::String(to.to_string()))
     }
 
     fn keys(&self) -> Vec<String> {
         let learners = self.learners.keys().map(|d| format!("{LEARNER_PREFIX}{d}"));
-        learners.chain(self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}"))).collect()
+        learners
+            .chain(self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}")))
+            .collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {

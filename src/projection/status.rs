@@ -82,7 +82,14 @@ impl Status {
         self.apprenticeships.get(id)
     }
 
-    fn set_state(&mut self, id: &EventId, state: CredentialState, seq: Seq, reason: &str, changes: &mut Changes) {
+    fn set_state(
+        &mut self,
+        id: &EventId,
+        state: CredentialState,
+        seq: Seq,
+        reason: &str,
+        changes: &mut Changes,
+    ) {
         if let Some(c) = self.credentials.get_mut(id) {
             c.state = state;
             c.decided_seq = seq;
@@ -98,38 +105,64 @@ impl Projection for Status {
     fn apply(&mut self, record: &Record, context: &Context, changes: &mut Changes) {
         let event = &record.event;
         let payload = &event.event.payload;
-        let Some(issuer) = &context.author_issuer else { return };
+        let Some(issuer) = &context.author_issuer else {
+            return;
+        };
         if let Some(credential) = payload.credential() {
             let id = event.id();
-            self.credentials.insert(id, CredentialStatus {
+            self.credentials.insert(
                 id,
-                kind: credential.kind,
-                issuer: issuer.clone(),
-                signed_by: event.event.author.clone(),
-                learner: credential.learner.clone(),
-                issued_seq: record.seq,
-                state: CredentialState::Active,
-                decided_seq: record.seq,
-                reason: None,
-            });
+                CredentialStatus {
+                    id,
+                    kind: credential.kind,
+                    issuer: issuer.clone(),
+                    signed_by: event.event.author.clone(),
+                    learner: credential.learner.clone(),
+                    issued_seq: record.seq,
+                    state: CredentialState::Active,
+                    decided_seq: record.seq,
+                    reason: None,
+                },
+            );
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
         }
         match payload {
-            Payload::CredentialRevoked(c) => self.set_state(&c.credential, CredentialState::Revoked, record.seq, &c.reason, changes),
-            Payload::CredentialSuspended(c) => self.set_state(&c.credential, CredentialState::Suspended, record.seq, &c.reason, changes),
-            Payload::CredentialReinstated(c) => self.set_state(&c.credential, CredentialState::Active, record.seq, &c.reason, changes),
+            Payload::CredentialRevoked(c) => self.set_state(
+                &c.credential,
+                CredentialState::Revoked,
+                record.seq,
+                &c.reason,
+                changes,
+            ),
+            Payload::CredentialSuspended(c) => self.set_state(
+                &c.credential,
+                CredentialState::Suspended,
+                record.seq,
+                &c.reason,
+                changes,
+            ),
+            Payload::CredentialReinstated(c) => self.set_state(
+                &c.credential,
+                CredentialState::Active,
+                record.seq,
+                &c.reason,
+                changes,
+            ),
             Payload::ApprenticeshipStarted(a) => {
                 let id = event.id();
-                self.apprenticeships.insert(id, Apprenticeship {
+                self.apprenticeships.insert(
                     id,
-                    issuer: issuer.clone(),
-                    learner: a.learner.clone(),
-                    title: a.title.clone(),
-                    employer: a.employer.clone(),
-                    started_on: a.started_on,
-                    hours_logged: 0,
-                    completed_by: None,
-                });
+                    Apprenticeship {
+                        id,
+                        issuer: issuer.clone(),
+                        learner: a.learner.clone(),
+                        title: a.title.clone(),
+                        employer: a.employer.clone(),
+                        started_on: a.started_on,
+                        hours_logged: 0,
+                        completed_by: None,
+                    },
+                );
                 changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
             }
             Payload::HoursLogged(h) => {
@@ -139,7 +172,10 @@ impl Projection for Status {
                 }
             }
             Payload::ApprenticeshipCompleted(c) => {
-                if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
+                if let Some(a) = c
+                    .apprenticeship
+                    .and_then(|id| self.apprenticeships.get_mut(&id))
+                {
                     a.completed_by = Some(event.id());
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
                 }
@@ -150,15 +186,29 @@ impl Projection for Status {
 
     fn entry(&self, key: &str) -> Option<Value> {
         if let Some(id) = key.strip_prefix(CREDENTIAL_PREFIX) {
-            return self.credentials.get(&id.parse().ok()?).and_then(|c| serde_json::to_value(c).ok());
+            return self
+                .credentials
+                .get(&id.parse().ok()?)
+                .and_then(|c| serde_json::to_value(c).ok());
         }
         let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
-        self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
+        self.apprenticeships
+            .get(&id)
+            .and_then(|a| serde_json::to_value(a).ok())
     }
 
     fn keys(&self) -> Vec<String> {
-        let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
-        credentials.chain(self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"))).collect()
+        let credentials = self
+            .credentials
+            .keys()
+            .map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
+        credentials
+            .chain(
+                self.apprenticeships
+                    .keys()
+                    .map(|id| format!("{APPRENTICESHIP_PREFIX}{id}")),
+            )
+            .collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {

@@ -37,7 +37,10 @@ impl Store for MemoryStore {
         let len = inner.records.len() as Seq;
         for (i, record) in batch.records.iter().enumerate() {
             if record.seq != len + i as Seq {
-                return Err(StoreError::Conflict { expected: record.seq, len: len + i as Seq });
+                return Err(StoreError::Conflict {
+                    expected: record.seq,
+                    len: len + i as Seq,
+                });
             }
         }
         for record in batch.records {
@@ -59,7 +62,9 @@ impl Store for MemoryStore {
 
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let inner = self.lock();
-        let from = usize::try_from(from).unwrap_or(usize::MAX).min(inner.records.len());
+        let from = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(inner.records.len());
         Ok(inner.records[from..].iter().take(limit).cloned().collect())
     }
 
@@ -68,7 +73,12 @@ impl Store for MemoryStore {
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(self.lock().entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .lock()
+            .entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {

@@ -7,8 +7,8 @@ pub mod dir;
 pub mod memory;
 pub mod sled;
 
-pub use memory::MemoryStore;
 pub use self::sled::SledStore;
+pub use memory::MemoryStore;
 
 use crate::id::{EventId, Seq};
 
@@ -57,7 +57,9 @@ pub enum StoreError {
     #[error("the log is at {len} records, not {expected}: another writer appended first")]
     Conflict { expected: Seq, len: Seq },
     /// The ledger directory is held by another process.
-    #[error("the ledger at {path} is in use by another process (a running `credledger serve`?); use --server URL to talk to it")]
+    #[error(
+        "the ledger at {path} is in use by another process (a running `credledger serve`?); use --server URL to talk to it"
+    )]
     Locked { path: String },
     /// The backend failed.
     #[error("storage failed: {0}")]

@@ -41,8 +41,12 @@ impl SledStore {
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
-                StoreError::Locked { path: dir.display().to_string() }
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) =>
+            {
+                StoreError::Locked {
+                    path: dir.display().to_string(),
+                }
             }
             other => backend(other),
         })?;
@@ -76,29 +80,36 @@ fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let entries = self.entries_tree()?;
-        let result = (&self.log, &self.ids, &self.meta, &entries).transaction(|(log, ids, meta, entries)| {
-            let len = match meta.get(LEN_KEY)? {
-                Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
-                None => 0,
-            };
-            let mut next = len;
-            for record in &batch.records {
-                if record.seq != next {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict { expected: record.seq, len: next }));
-                }
-                log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
-                ids.insert(&record.id.0 .0, &record.seq.to_be_bytes())?;
-                next += 1;
-            }
-            meta.insert(LEN_KEY, &next.to_be_bytes())?;
-            for (key, value) in &batch.entries {
-                match value {
-                    Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
-                    None => entries.remove(key.as_bytes())?,
+        let result = (&self.log, &self.ids, &self.meta, &entries).transaction(
+            |(log, ids, meta, entries)| {
+                let len = match meta.get(LEN_KEY)? {
+                    Some(bytes) => {
+                        decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?
+                    }
+                    None => 0,
                 };
-            }
-            Ok(())
-        });
+                let mut next = len;
+                for record in &batch.records {
+                    if record.seq != next {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
+                            expected: record.seq,
+                            len: next,
+                        }));
+                    }
+                    log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
+                    ids.insert(&record.id.0.0, &record.seq.to_be_bytes())?;
+                    next += 1;
+                }
+                meta.insert(LEN_KEY, &next.to_be_bytes())?;
+                for (key, value) in &batch.entries {
+                    match value {
+                        Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
+                        None => entries.remove(key.as_bytes())?,
+                    };
+                }
+                Ok(())
+            },
+        );
         match result {
             Ok(()) => self.flush(),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -118,7 +129,10 @@ impl Store for SledStore {
         for (i, item) in self.log.range(from.to_be_bytes()..).take(limit).enumerate() {
             let (key, value) = item.map_err(backend)?;
             if decode_u64(&key)? != from + i as u64 {
-                return Err(StoreError::Corrupt(format!("record {} is missing", from + i as u64)));
+                return Err(StoreError::Corrupt(format!(
+                    "record {} is missing",
+                    from + i as u64
+                )));
             }
             out.push(value.to_vec());
         }
@@ -126,7 +140,11 @@ impl Store for SledStore {
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
-        self.ids.get(id.0 .0).map_err(backend)?.map(|v| decode_u64(&v)).transpose()
+        self.ids
+            .get(id.0.0)
+            .map_err(backend)?
+            .map(|v| decode_u64(&v))
+            .transpose()
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -134,7 +152,8 @@ impl Store for SledStore {
             .iter()
             .map(|item| {
                 let (key, value) = item.map_err(backend)?;
-                let key = String::from_utf8(key.to_vec()).map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
+                let key = String::from_utf8(key.to_vec())
+                    .map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
                 Ok((key, value.to_vec()))
             })
             .collect()
@@ -143,7 +162,12 @@ impl Store for SledStore {
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         let current = self.meta.get(ENTRIES_KEY).map_err(backend)?;
         let generation = match current.as_deref().and_then(|n| std::str::from_utf8(n).ok()) {
-            Some(name) => name.trim_start_matches("entries.").parse::<u64>().unwrap_or(0) + 1,
+            Some(name) => {
+                name.trim_start_matches("entries.")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    + 1
+            }
             None => 1,
         };
         let name = format!("entries.{generation}");
@@ -156,9 +180,13 @@ impl Store for SledStore {
         fresh.apply_batch(batch).map_err(backend)?;
         self.flush()?;
         // Commits serialize with this switch through the transaction on `meta`.
-        self.meta.insert(ENTRIES_KEY, name.as_bytes()).map_err(backend)?;
+        self.meta
+            .insert(ENTRIES_KEY, name.as_bytes())
+            .map_err(backend)?;
         self.flush()?;
-        let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
+        let old = current
+            .map(|n| n.to_vec())
+            .unwrap_or_else(|| b"entries.0".to_vec());
         self.db.drop_tree(old).map_err(backend)?;
         Ok(())
     }
