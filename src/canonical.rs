@@ -18,9 +18,6 @@ const MAX_EXACT_INTEGER: u64 = 1 << 53;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CanonicalError {
-    /// An integer beyond ±2^53 cannot be carried through an IEEE-754 double unchanged.
-    #[error("number {0} is outside the range JSON numbers keep exactly (±2^53)")]
-    NumberOutOfRange(String),
     /// The input is not JSON, or repeats a member name.
     #[error("malformed JSON: {0}")]
     Malformed(String),
@@ -53,7 +50,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(n, out)?,
+        Value::Number(n) => write_number(n, out),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -83,28 +80,20 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     Ok(())
 }
 
-fn write_number(n: &Number, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
-    if let Some(u) = n.as_u64() {
-        if u > MAX_EXACT_INTEGER {
-            return Err(CanonicalError::NumberOutOfRange(u.to_string()));
-        }
-        out.extend_from_slice(u.to_string().as_bytes());
-    } else if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() > MAX_EXACT_INTEGER {
-            return Err(CanonicalError::NumberOutOfRange(i.to_string()));
-        }
-        out.extend_from_slice(i.to_string().as_bytes());
-    } else {
-        // serde_json holds no NaN or infinity, so every float here is finite.
-        let f = n.as_f64().unwrap_or_default();
-        if f == 0.0 {
+/// Numbers are IEEE-754 doubles in JCS: integers a double holds exactly print as integers, and
+/// every other number (an integer beyond ±2^53 included) prints as ECMAScript prints the double
+/// nearest to it, as RFC 8785 §3.2.2.3 prescribes.
+fn write_number(n: &Number, out: &mut Vec<u8>) {
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) if u <= MAX_EXACT_INTEGER => out.extend_from_slice(u.to_string().as_bytes()),
+        (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT_INTEGER => out.extend_from_slice(i.to_string().as_bytes()),
+        // serde_json holds no NaN or infinity, so every number here is finite.
+        _ => match n.as_f64().unwrap_or_default() {
             // ECMAScript writes negative zero as "0".
-            out.push(b'0');
-        } else {
-            out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes());
-        }
+            0.0 => out.push(b'0'),
+            f => out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes()),
+        },
     }
-    Ok(())
 }
 
 /// JCS strings: `"` and `\` escaped, control characters as `\b \t \n \f \r` or `\u00xx`
@@ -235,12 +224,11 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unsafe_integers_and_duplicates() {
-        assert!(matches!(
-            to_vec(&json!(9007199254740993u64)),
-            Err(CanonicalError::NumberOutOfRange(_))
-        ));
-        assert!(to_vec(&json!(9007199254740992u64)).is_ok());
+    fn large_integers_are_doubles_and_duplicates_are_refused() {
+        // Beyond 2^53 an integer is the double nearest to it.
+        assert_eq!(to_string(&json!(9007199254740993u64)).unwrap(), "9007199254740992");
+        assert_eq!(to_string(&json!(1_152_921_504_606_846_976u64)).unwrap(), "1152921504606847000");
+        assert_eq!(to_string(&json!(1e18)).unwrap(), "1000000000000000000");
         let err = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
         assert!(
             err.to_string().contains("duplicate member name `a`"),

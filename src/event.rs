@@ -39,7 +39,7 @@ impl FromStr for Timestamp {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("`{s}` is not an RFC 3339 UTC timestamp like 2026-05-01T12:00:00Z");
-        if !s.ends_with('Z') {
+        if !s.ends_with('Z') || s.as_bytes().get(10) != Some(&b'T') {
             return Err(bad());
         }
         OffsetDateTime::parse(s, &Rfc3339)
@@ -618,4 +618,85 @@ pub enum EventError {
     /// The event could not be encoded.
     #[error("cannot encode event: {0}")]
     Encode(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> Timestamp {
+        "2026-05-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn course(learner: &SecretKey) -> Payload {
+        Payload::CourseCompleted(CourseCompleted {
+            credential_uuid: "6f1c2f4e-8a8b-4d55-9a43-1f2b3c4d5e6f".into(),
+            learner: learner.did().clone(),
+            title: "Intro to Python".into(),
+            code: "CS101".into(),
+            skills: Skill::parse_list("15-1252.00=Software Developers,KS1200364C9C1LK3V5Q1"),
+            credits: 3.0,
+            completed_on: "2026-05-01".parse().unwrap(),
+            vc_proof: None,
+        })
+    }
+
+    #[test]
+    fn signed_events_verify_and_tampering_fails() {
+        let issuer = SecretKey::from_seed(&[1; 32]);
+        let learner = SecretKey::from_seed(&[2; 32]);
+        let signed = Event::new(issuer.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap();
+        let again = SignedEvent::verify(signed.value().clone()).unwrap();
+        assert_eq!(again.id(), signed.id());
+        assert_eq!(again.event, signed.event);
+
+        let mut forged = signed.value().clone();
+        forged["body"]["credits"] = 30.into();
+        let err = SignedEvent::verify(forged).unwrap_err().to_string();
+        assert!(err.starts_with("sig: signature does not verify"), "{err}");
+
+        let mut other_author = signed.value().clone();
+        other_author["author"] = learner.did().as_str().into();
+        assert!(SignedEvent::verify(other_author).unwrap_err().to_string().contains("does not verify"));
+    }
+
+    #[test]
+    fn signing_refuses_a_malformed_event_or_the_wrong_key() {
+        let issuer = SecretKey::from_seed(&[1; 32]);
+        let learner = SecretKey::from_seed(&[2; 32]);
+        let mut payload = course(&learner);
+        if let Payload::CourseCompleted(c) = &mut payload {
+            c.credits = -1.0;
+        }
+        let err = Event::new(issuer.did().clone(), at(), payload).sign(&issuer, None).unwrap_err();
+        assert!(err.to_string().starts_with("body.credits"), "{err}");
+        let err = Event::new(learner.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap_err();
+        assert!(err.to_string().starts_with("author"), "{err}");
+    }
+
+    #[test]
+    fn key_links_need_both_signatures() {
+        let old = SecretKey::from_seed(&[3; 32]);
+        let new = SecretKey::from_seed(&[4; 32]);
+        let link = |to_sig: String| {
+            Event::new(old.did().clone(), at(), Payload::KeyLinked(KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig }))
+        };
+        let signed = link(String::new()).sign(&old, Some(&new)).unwrap();
+        SignedEvent::verify(signed.value().clone()).unwrap();
+        // Without the new key's signature the event does not even have its shape.
+        assert!(link(String::new()).sign(&old, None).is_err());
+        // A co-signature by some other key is refused.
+        let stranger = SecretKey::from_seed(&[5; 32]);
+        let wrong = link(String::new()).sign(&old, Some(&stranger)).unwrap();
+        let err = SignedEvent::verify(wrong.value().clone()).unwrap_err().to_string();
+        assert!(err.starts_with("body.to_sig"), "{err}");
+    }
+
+    #[test]
+    fn timestamps_must_be_utc_and_dates_real() {
+        assert!("2026-05-01T12:00:00+02:00".parse::<Timestamp>().is_err());
+        assert!("2026-05-01 12:00:00Z".parse::<Timestamp>().is_err());
+        assert!("2026-02-30".parse::<Date>().is_err());
+        assert_eq!("2026-05-01".parse::<Date>().unwrap().to_string(), "2026-05-01");
+    }
 }
