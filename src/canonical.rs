@@ -86,7 +86,9 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
 fn write_number(n: &Number, out: &mut Vec<u8>) {
     match (n.as_u64(), n.as_i64()) {
         (Some(u), _) if u <= MAX_EXACT_INTEGER => out.extend_from_slice(u.to_string().as_bytes()),
-        (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT_INTEGER => out.extend_from_slice(i.to_string().as_bytes()),
+        (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT_INTEGER => {
+            out.extend_from_slice(i.to_string().as_bytes())
+        }
         // serde_json holds no NaN or infinity, so every number here is finite.
         _ => match n.as_f64().unwrap_or_default() {
             // ECMAScript writes negative zero as "0".
@@ -226,8 +228,14 @@ mod tests {
     #[test]
     fn large_integers_are_doubles_and_duplicates_are_refused() {
         // Beyond 2^53 an integer is the double nearest to it.
-        assert_eq!(to_string(&json!(9007199254740993u64)).unwrap(), "9007199254740992");
-        assert_eq!(to_string(&json!(1_152_921_504_606_846_976u64)).unwrap(), "1152921504606847000");
+        assert_eq!(
+            to_string(&json!(9007199254740993u64)).unwrap(),
+            "9007199254740992"
+        );
+        assert_eq!(
+            to_string(&json!(1_152_921_504_606_846_976u64)).unwrap(),
+            "1152921504606847000"
+        );
         assert_eq!(to_string(&json!(1e18)).unwrap(), "1000000000000000000");
         let err = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
         assert!(

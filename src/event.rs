@@ -645,7 +645,9 @@ mod tests {
     fn signed_events_verify_and_tampering_fails() {
         let issuer = SecretKey::from_seed(&[1; 32]);
         let learner = SecretKey::from_seed(&[2; 32]);
-        let signed = Event::new(issuer.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap();
+        let signed = Event::new(issuer.did().clone(), at(), course(&learner))
+            .sign(&issuer, None)
+            .unwrap();
         let again = SignedEvent::verify(signed.value().clone()).unwrap();
         assert_eq!(again.id(), signed.id());
         assert_eq!(again.event, signed.event);
@@ -657,7 +659,12 @@ mod tests {
 
         let mut other_author = signed.value().clone();
         other_author["author"] = learner.did().as_str().into();
-        assert!(SignedEvent::verify(other_author).unwrap_err().to_string().contains("does not verify"));
+        assert!(
+            SignedEvent::verify(other_author)
+                .unwrap_err()
+                .to_string()
+                .contains("does not verify")
+        );
     }
 
     #[test]
@@ -668,9 +675,13 @@ mod tests {
         if let Payload::CourseCompleted(c) = &mut payload {
             c.credits = -1.0;
         }
-        let err = Event::new(issuer.did().clone(), at(), payload).sign(&issuer, None).unwrap_err();
+        let err = Event::new(issuer.did().clone(), at(), payload)
+            .sign(&issuer, None)
+            .unwrap_err();
         assert!(err.to_string().starts_with("body.credits"), "{err}");
-        let err = Event::new(learner.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap_err();
+        let err = Event::new(learner.did().clone(), at(), course(&learner))
+            .sign(&issuer, None)
+            .unwrap_err();
         assert!(err.to_string().starts_with("author"), "{err}");
     }
 
@@ -679,7 +690,15 @@ mod tests {
         let old = SecretKey::from_seed(&[3; 32]);
         let new = SecretKey::from_seed(&[4; 32]);
         let link = |to_sig: String| {
-            Event::new(old.did().clone(), at(), Payload::KeyLinked(KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig }))
+            Event::new(
+                old.did().clone(),
+                at(),
+                Payload::KeyLinked(KeyLinked {
+                    from: old.did().clone(),
+                    to: new.did().clone(),
+                    to_sig,
+                }),
+            )
         };
         let signed = link(String::new()).sign(&old, Some(&new)).unwrap();
         SignedEvent::verify(signed.value().clone()).unwrap();
@@ -688,7 +707,9 @@ mod tests {
         // A co-signature by some other key is refused.
         let stranger = SecretKey::from_seed(&[5; 32]);
         let wrong = link(String::new()).sign(&old, Some(&stranger)).unwrap();
-        let err = SignedEvent::verify(wrong.value().clone()).unwrap_err().to_string();
+        let err = SignedEvent::verify(wrong.value().clone())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("body.to_sig"), "{err}");
     }
 
@@ -697,6 +718,9 @@ mod tests {
         assert!("2026-05-01T12:00:00+02:00".parse::<Timestamp>().is_err());
         assert!("2026-05-01 12:00:00Z".parse::<Timestamp>().is_err());
         assert!("2026-02-30".parse::<Date>().is_err());
-        assert_eq!("2026-05-01".parse::<Date>().unwrap().to_string(), "2026-05-01");
+        assert_eq!(
+            "2026-05-01".parse::<Date>().unwrap().to_string(),
+            "2026-05-01"
+        );
     }
 }

@@ -233,7 +233,10 @@ mod tests {
                 "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
                 "not an Ed25519 key",
             ),
-            ("did:key:z2DQUyFHStG42FqbEhyM6LhkEqqV45NGGqKCwNxVWWu7Yzj", "32 bytes"),
+            (
+                "did:key:z2DQUyFHStG42FqbEhyM6LhkEqqV45NGGqKCwNxVWWu7Yzj",
+                "32 bytes",
+            ),
         ];
         for (text, why) in cases {
             let err = text.parse::<Did>().unwrap_err().to_string();

@@ -339,8 +339,7 @@ impl Output {
 
 fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
     let store = dir.open_store()?;
-    Ok(Ledger::open(store)
-        .with_context(|| format!("opening the ledger at {}", dir.path().display()))?)
+    Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
 }
 
 fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
