@@ -462,6 +462,31 @@ impl Event {
     }
 }
 
+/// Deserializes `value`, naming the failing field by its path under `prefix` (e.g. `body.learner`).
+fn typed_field<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix, path.as_str()) {
+            (_, ".") => {
+                if prefix.is_empty() {
+                    "event".to_owned()
+                } else {
+                    prefix.to_owned()
+                }
+            }
+            ("", path) => path.to_owned(),
+            (prefix, path) => format!("{prefix}.{path}"),
+        };
+        EventError::Field {
+            field,
+            reason: e.inner().to_string(),
+        }
+    })
+}
+
 /// JCS of an event value with its `sig` member left out.
 fn canonical_without_sig(value: &Value) -> Result<Vec<u8>, EventError> {
     let mut unsigned = value.clone();
@@ -512,17 +537,37 @@ impl SignedEvent {
     }
 
     fn typed(value: &Value) -> Result<Event, EventError> {
-        let envelope: Envelope =
-            serde_path_to_error::deserialize(value).map_err(|e| EventError::Field {
-                field: e.path().to_string(),
-                reason: e.inner().to_string(),
-            })?;
-        let tagged = serde_json::json!({ "kind": envelope.kind, "body": envelope.body });
-        let payload: Payload =
-            serde_path_to_error::deserialize(&tagged).map_err(|e| EventError::Field {
-                field: e.path().to_string(),
-                reason: e.inner().to_string(),
-            })?;
+        let envelope: Envelope = typed_field(value, "")?;
+        let body = &envelope.body;
+        let payload = match envelope.kind.as_str() {
+            "ledger.genesis" => Payload::Genesis(typed_field(body, "body")?),
+            "issuer.registered" => Payload::IssuerRegistered(typed_field(body, "body")?),
+            "issuer.suspended" => Payload::IssuerSuspended(typed_field(body, "body")?),
+            "issuer.key_added" => Payload::KeyAdded(typed_field(body, "body")?),
+            "issuer.key_revoked" => Payload::KeyRevoked(typed_field(body, "body")?),
+            "credential.course_completed" => Payload::CourseCompleted(typed_field(body, "body")?),
+            "credential.certificate_awarded" => {
+                Payload::CertificateAwarded(typed_field(body, "body")?)
+            }
+            "credential.apprenticeship_completed" => {
+                Payload::ApprenticeshipCompleted(typed_field(body, "body")?)
+            }
+            "apprenticeship.started" => Payload::ApprenticeshipStarted(typed_field(body, "body")?),
+            "apprenticeship.hours_logged" => Payload::HoursLogged(typed_field(body, "body")?),
+            "credential.revoked" => Payload::CredentialRevoked(typed_field(body, "body")?),
+            "credential.suspended" => Payload::CredentialSuspended(typed_field(body, "body")?),
+            "credential.reinstated" => Payload::CredentialReinstated(typed_field(body, "body")?),
+            "learner.key_linked" => Payload::KeyLinked(typed_field(body, "body")?),
+            other => {
+                return Err(EventError::Field {
+                    field: "kind".into(),
+                    reason: format!(
+                        "unknown event kind `{}`",
+                        other.chars().take(80).collect::<String>()
+                    ),
+                });
+            }
+        };
         Ok(Event {
             v: envelope.v,
             author: envelope.author,
@@ -711,6 +756,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("body.to_sig"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let issuer = SecretKey::from_seed(&[1; 32]);
+        let learner = SecretKey::from_seed(&[2; 32]);
+        let signed = Event::new(issuer.did().clone(), at(), course(&learner))
+            .sign(&issuer, None)
+            .unwrap();
+        let mut value = signed.value().clone();
+        // Well-formed base58, but not a point on the curve: past the schema, caught by the type.
+        value["body"]["learner"] =
+            "did:key:z6MkkcSQGBjZBvXRtTKudQqsUTv6YrPe6potJxPGd7GLTQjX".into();
+        let err = SignedEvent::verify(value).unwrap_err().to_string();
+        assert!(err.starts_with("body.learner: "), "{err}");
     }
 
     #[test]

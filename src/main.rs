@@ -172,7 +172,7 @@ enum IssueCommand {
         common: IssueArgs,
         #[arg(long)]
         code: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         credits: f64,
         #[arg(long)]
         completed: String,
@@ -564,7 +564,7 @@ fn append_or_emit(
 ) -> Result<ExitCode> {
     if emit {
         for event in &events {
-            println!("{}", serde_json::to_string(event.value())?);
+            println!("{}", String::from_utf8_lossy(event.canonical()));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -658,21 +658,56 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
             }
         }
     }
-    let accepted = report.iter().filter(|r| r.get("seq").is_some()).count();
-    let committed = if atomic && failed > 0 { 0 } else { accepted };
-    out.emit(
-        json!({"appended": committed, "rejected": failed, "events": report}),
-        || {
-            format!(
-                "{committed} event(s) on the log, {failed} rejected{}",
-                if atomic && failed > 0 {
-                    " (--atomic: nothing appended)"
-                } else {
-                    ""
-                }
-            )
-        },
-    );
+    let refused_all = atomic && failed > 0;
+    if refused_all {
+        // Nothing was appended: the good events have an id but no place on the log.
+        for entry in report.iter_mut().filter_map(Value::as_object_mut) {
+            if entry.remove("seq").is_some() {
+                entry.remove("new");
+                entry.insert("appended".into(), false.into());
+            }
+        }
+    }
+    let count = |new: bool| {
+        report
+            .iter()
+            .filter(|r| r.get("new").and_then(Value::as_bool) == Some(new))
+            .count()
+    };
+    let (appended, present) = if refused_all {
+        (0, 0)
+    } else {
+        (count(true), count(false))
+    };
+    let summary = json!({"appended": appended, "already_present": present, "rejected": failed, "events": report});
+    out.emit(summary, || {
+        let mut lines: Vec<String> = report
+            .iter()
+            .filter(|r| !refused_all && r.get("seq").is_some())
+            .map(|r| {
+                format!(
+                    "line {}: seq {} id {}{}",
+                    r["line"],
+                    r["seq"],
+                    r["id"].as_str().unwrap_or_default(),
+                    if r["new"] == true {
+                        ""
+                    } else {
+                        " (already on the log)"
+                    }
+                )
+            })
+            .collect();
+        let note = if refused_all {
+            " (--atomic: nothing appended)"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "{appended} appended, {present} already on the log, {failed} rejected{note}"
+        ));
+        lines.join("\n")
+    });
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
@@ -786,7 +821,11 @@ fn log_table(records: &[Record]) -> String {
             let summary = match p {
                 Payload::Genesis(g) => format!("origin {}", g.origin),
                 Payload::IssuerRegistered(i) => {
-                    format!("{} ({:?})", i.name, i.category).to_string()
+                    format!(
+                        "{} ({})",
+                        i.name,
+                        format!("{:?}", i.category).to_lowercase()
+                    )
                 }
                 Payload::CredentialRevoked(c)
                 | Payload::CredentialSuspended(c)
