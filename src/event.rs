@@ -9,14 +9,14 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signature;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::canonical::{self, CanonicalError};
-use crate::id::{Did, EventId};
+use crate::id::{Did, EventId, text_serde};
 use crate::keys::SecretKey;
 use crate::schema::{self, SchemaError};
 
@@ -78,21 +78,6 @@ impl fmt::Display for Date {
     }
 }
 
-macro_rules! text_serde {
-    ($($t:ty),*) => {$(
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = std::borrow::Cow::<str>::deserialize(d)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    )*};
-}
 text_serde!(Timestamp, Date);
 
 /// A skill a credential evidences: a code or URI from a taxonomy (ESCO, O*NET, Lightcast, or the

@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use ed25519_dalek::VerifyingKey;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A record's position in the log: 0 is the genesis event, and it is also the Merkle leaf index.
 pub type Seq = u64;
@@ -180,19 +179,20 @@ impl fmt::Debug for Did {
 /// Serializes as its text form; parsing through [`FromStr`], with the reason on failure.
 macro_rules! text_serde {
     ($($t:ty),*) => {$(
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = std::borrow::Cow::<str>::deserialize(d)?;
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'_, str> as serde::Deserialize>::deserialize(d)?;
                 text.parse().map_err(serde::de::Error::custom)
             }
         }
     )*};
 }
+pub(crate) use text_serde;
 text_serde!(Hash32, EventId, Did);
 
 /// A malformed identifier.
