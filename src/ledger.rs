@@ -1,23 +1,30 @@
 //! The ledger: the append pipeline and the reads, generic over [`Store`]. It owns no I/O of its
 //! own and no clock: the time of an append comes in as a parameter.
 //!
-//! Append: decode → schema → signatures → duplicate? → rules → sequence → store → projections.
-//! A batch is checked event by event against the state the earlier events of the batch leave,
-//! then committed with one atomic, durable write. An event that fails any check leaves the log
-//! and the projections exactly as they were.
+//! Append: decode → schema → signatures → duplicate? → rules → sequence → Merkle tree →
+//! checkpoint → store → projections. A batch is checked event by event against the state the
+//! earlier events of the batch leave, then committed with one atomic, durable write that holds
+//! the records, the Merkle nodes they complete, the operator-signed checkpoint of the new tree
+//! (when the ledger holds the operator key) and the projection entries they change. An event
+//! that fails any check leaves the log, the tree and the projections exactly as they were.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::bundle::{ShareError, StatusLine, StatusStatement};
 use crate::canonical::{self, CanonicalError};
+use crate::checkpoint::Checkpoint;
 use crate::event::{EventError, SignedEvent, Timestamp};
+use crate::id::Hash32;
 use crate::id::{Did, EventId, Seq};
+use crate::keys::SecretKey;
+use crate::merkle::{self, Frontier, NodeId, NodeSource, ProofError};
 use crate::projection::{self, Changes, LoadError, Profile, Projections, Record};
 use crate::record::RecordError;
 use crate::rules::{self, RuleError};
-use crate::store::{Batch, NewRecord, Store, StoreError};
+use crate::store::{Batch, NewRecord, Store, StoreError, StoredNodes};
 
 /// How many records a replay reads from the store at a time.
 const REPLAY_CHUNK: usize = 1024;
@@ -27,6 +34,9 @@ pub struct Ledger<S: Store> {
     store: S,
     state: Projections,
     len: u64,
+    frontier: Frontier,
+    /// The operator's key, when this ledger publishes checkpoints.
+    signer: Option<SecretKey>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -60,6 +70,19 @@ pub enum AppendError {
     /// Storage failed; nothing was appended.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The batch this event was in was not committed; nothing was appended.
+    #[error("not appended: {0}")]
+    NotCommitted(String),
+}
+
+/// Why a proof cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
 }
 
 /// Why the ledger could not be read.
@@ -72,6 +95,8 @@ pub enum LedgerError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Projection(#[from] LoadError),
+    #[error("the checkpoint signer {signer} is not this log's operator {operator}")]
+    NotOperator { signer: Did, operator: Did },
 }
 
 impl<S: Store> Ledger<S> {
@@ -79,9 +104,31 @@ impl<S: Store> Ledger<S> {
     pub fn open(store: S) -> Result<Self, LedgerError> {
         let state = Projections::load(store.entries()?)?;
         let len = store.len()?;
-        let mut ledger = Ledger { store, state, len };
+        let frontier = Frontier::load(&StoredNodes(&store), len)?;
+        let mut ledger = Ledger {
+            store,
+            state,
+            len,
+            frontier,
+            signer: None,
+        };
         ledger.catch_up()?;
         Ok(ledger)
+    }
+
+    /// Publishes a signed checkpoint with every append from now on, signed by `operator`, which
+    /// must be the log's operator once the log has its genesis.
+    pub fn sign_checkpoints_with(&mut self, operator: SecretKey) -> Result<(), LedgerError> {
+        if let Some(genesis) = self.state.registry.genesis() {
+            if &genesis.operator != operator.did() {
+                return Err(LedgerError::NotOperator {
+                    signer: operator.did().clone(),
+                    operator: genesis.operator.clone(),
+                });
+            }
+        }
+        self.signer = Some(operator);
+        Ok(())
     }
 
     /// Applies the records the projections do not yet reflect, and stores what changed.
@@ -95,8 +142,8 @@ impl<S: Store> Ledger<S> {
         })?;
         let entries = self.state.changed_entries(changes);
         self.store.commit(Batch {
-            records: Vec::new(),
             entries,
+            ..Batch::default()
         })?;
         Ok(())
     }
@@ -169,27 +216,189 @@ impl<S: Store> Ledger<S> {
             self.reset_state();
             return results;
         }
+        let tree_before = self.frontier.clone();
+        for record in &batch.records {
+            batch
+                .nodes
+                .extend(self.frontier.push(merkle::leaf_hash(&record.bytes)));
+        }
         batch.entries = self.state.changed_entries(changes);
         let count = batch.records.len() as u64;
-        match self.store.commit(batch) {
+        let committed = self.checkpoint_for(&batch.nodes).and_then(|checkpoint| {
+            batch.checkpoint = checkpoint;
+            self.store.commit(batch).map_err(|e| e.to_string())
+        });
+        match committed {
             Ok(()) => {
                 self.len += count;
                 results
             }
-            Err(e) => {
-                // Nothing was written: put the projections back as they were.
+            Err(message) => {
+                // Nothing was written: put the tree and the projections back as they were.
+                self.frontier = tree_before;
                 self.reset_state();
-                let message = e.to_string();
-                results
-                    .into_iter()
-                    .map(|r| {
-                        r.and_then(|_| {
-                            Err(AppendError::Store(StoreError::Backend(message.clone())))
-                        })
-                    })
-                    .collect()
+                let not_committed = |r: Result<Appended, AppendError>| {
+                    r.and_then(|_| Err(AppendError::NotCommitted(message.clone())))
+                };
+                results.into_iter().map(not_committed).collect()
             }
         }
+    }
+
+    /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
+    /// consistent with the latest checkpoint this log signed: a log never signs two inconsistent
+    /// checkpoints. `None` when the ledger holds no operator key.
+    fn checkpoint_for(
+        &self,
+        pending: &[(NodeId, Hash32)],
+    ) -> Result<Option<(u64, String)>, String> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let genesis = self
+            .state
+            .registry
+            .genesis()
+            .ok_or("the log has no genesis event")?;
+        if &genesis.operator != signer.did() {
+            return Err(format!(
+                "the checkpoint key {} is not the operator {}",
+                signer.did(),
+                genesis.operator
+            ));
+        }
+        let size = self.frontier.size();
+        let root = self.frontier.root();
+        if let Some((old_size, text)) = self.store.latest_checkpoint().map_err(|e| e.to_string())? {
+            let old = Checkpoint::verify(&text, &genesis.operator)
+                .map_err(|e| format!("latest stored checkpoint: {e}"))?;
+            let nodes = PendingNodes {
+                store: &self.store,
+                pending,
+            };
+            let proof =
+                merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
+            merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
+                format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
+            })?;
+        }
+        let checkpoint = Checkpoint {
+            origin: genesis.origin.clone(),
+            size,
+            root,
+        };
+        Ok(Some((size, checkpoint.sign(signer))))
+    }
+
+    /// Signs and stores a checkpoint of the whole log if the latest one is older (a log appended
+    /// to without the operator key). Returns the latest checkpoint, which then covers the log.
+    pub fn publish_checkpoint(&mut self) -> Result<(u64, String), AppendError> {
+        match self.store.latest_checkpoint()? {
+            Some((size, text)) if size == self.len => Ok((size, text)),
+            _ => {
+                let checkpoint = self
+                    .checkpoint_for(&[])
+                    .map_err(AppendError::NotCommitted)?;
+                let checkpoint = checkpoint.ok_or_else(|| {
+                    AppendError::NotCommitted("no operator key to sign a checkpoint with".into())
+                })?;
+                self.store.commit(Batch {
+                    checkpoint: Some(checkpoint.clone()),
+                    ..Batch::default()
+                })?;
+                Ok(checkpoint)
+            }
+        }
+    }
+
+    /// The operator's signed statement of these credentials' status at the current log size.
+    pub fn status_statement(
+        &self,
+        credentials: &[EventId],
+        now: OffsetDateTime,
+    ) -> Result<StatusStatement, ShareError> {
+        let signer = self.signer.as_ref().ok_or(ShareError::NoOperatorKey)?;
+        let genesis = self.state.registry.genesis().ok_or(ShareError::EmptyLog)?;
+        let lines = credentials
+            .iter()
+            .map(|id| {
+                let status = self
+                    .state
+                    .status
+                    .credential(id)
+                    .ok_or(ShareError::UnknownCredential(*id))?;
+                Ok(StatusLine {
+                    credential: *id,
+                    status: status.state,
+                    decided_seq: status.decided_seq,
+                })
+            })
+            .collect::<Result<_, ShareError>>()?;
+        let statement = StatusStatement {
+            v: crate::bundle::VERSION,
+            origin: genesis.origin.clone(),
+            size: self.len,
+            issued_at: Timestamp::whole_seconds(now),
+            credentials: lines,
+            sig: String::new(),
+        };
+        Ok(statement.signed(signer))
+    }
+
+    /// The latest signed checkpoint (size and text).
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.store.latest_checkpoint()
+    }
+
+    /// The Merkle root of the first `size` records.
+    pub fn root(&self, size: u64) -> Result<Hash32, ProveError> {
+        if size > self.len {
+            return Err(ProofError::IndexOutOfRange {
+                index: size,
+                size: self.len,
+            }
+            .into());
+        }
+        Ok(merkle::root(&StoredNodes(&self.store), size)?)
+    }
+
+    /// The inclusion proof of record `seq` in the tree of `size` records.
+    pub fn inclusion_proof(&self, seq: Seq, size: u64) -> Result<Vec<Hash32>, ProveError> {
+        if seq >= size || size > self.len {
+            return Err(ProofError::IndexOutOfRange {
+                index: seq,
+                size: size.min(self.len),
+            }
+            .into());
+        }
+        Ok(merkle::inclusion_proof(
+            &StoredNodes(&self.store),
+            seq,
+            size,
+        )?)
+    }
+
+    /// The consistency proof between the trees of `from` and `to` records.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash32>, ProveError> {
+        if from > to {
+            return Err(ProofError::SizesOutOfOrder {
+                first: from,
+                second: to,
+            }
+            .into());
+        }
+        if to > self.len {
+            return Err(ProofError::IndexOutOfRange {
+                index: to,
+                size: self.len,
+            }
+            .into());
+        }
+        Ok(merkle::consistency_proof(
+            &StoredNodes(&self.store),
+            from,
+            to,
+        )?)
     }
 
     /// Checks one event and, if it passes, sequences it into the batch and the projections.
@@ -315,5 +524,21 @@ impl<S: Store> Ledger<S> {
 impl From<CanonicalError> for AppendError {
     fn from(e: CanonicalError) -> Self {
         AppendError::Event(EventError::Canonical(e))
+    }
+}
+
+/// The store's nodes with a batch's new nodes over them.
+struct PendingNodes<'a, S> {
+    store: &'a S,
+    pending: &'a [(NodeId, Hash32)],
+}
+
+impl<S: Store> NodeSource for PendingNodes<'_, S> {
+    type Error = StoreError;
+    fn node(&self, id: NodeId) -> Result<Hash32, StoreError> {
+        match self.pending.iter().find(|(n, _)| *n == id) {
+            Some((_, hash)) => Ok(*hash),
+            None => StoredNodes(self.store).node(id),
+        }
     }
 }

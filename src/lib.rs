@@ -13,12 +13,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod audit;
+pub mod bundle;
 pub mod canonical;
+pub mod checkpoint;
 pub mod demo;
 pub mod event;
 pub mod id;
 pub mod keys;
 pub mod ledger;
+pub mod merkle;
 pub mod projection;
 pub mod record;
 pub mod rules;

@@ -80,6 +80,54 @@ enum Command {
     Profile { did: String },
     /// Drop the projections and rebuild them from the log.
     Rebuild,
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// An inclusion proof (--seq N [--size M]) or a consistency proof (--from M --to N).
+    Prove {
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        seq: Option<u64>,
+        #[arg(long, requires = "seq")]
+        size: Option<u64>,
+        #[arg(long, requires = "to")]
+        from: Option<u64>,
+        #[arg(long, requires = "from")]
+        to: Option<u64>,
+    },
+    /// Recompute the tree and every projection from the log; report any difference.
+    Audit,
+    /// Build a signed profile bundle for an employer.
+    Share {
+        #[arg(long)]
+        learner_key: PathBuf,
+        /// Only these credential ids (default: every active credential).
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
+        #[arg(long)]
+        audience: Option<String>,
+        #[arg(long)]
+        nonce: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a bundle offline: every check by name, then VALID or INVALID.
+    Verify {
+        bundle: PathBuf,
+        /// The trusted operator's did:key.
+        #[arg(long, conflicts_with = "trust")]
+        operator: Option<String>,
+        /// A trust file: {"operators": [{"origin": "...", "did": "did:key:..."}]}.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// Require the bundle to be bound to this audience.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Require the bundle to be bound to this nonce.
+        #[arg(long)]
+        nonce: Option<String>,
+        /// Refuse a status statement older than this many seconds.
+        #[arg(long)]
+        max_age: Option<i64>,
+    },
     /// Fill a new ledger with believable sample data, then show one learner's profile.
     Demo {
         /// Where the demo's key files go.
@@ -246,6 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { origin } => {
             let (config, operator) = dir.create(&origin, false)?;
             let mut ledger = open(&dir)?;
+            ledger.sign_checkpoints_with(dir.operator_key()?)?;
             let genesis = sign(
                 &operator,
                 Payload::Genesis(credledger::event::Genesis {
@@ -314,6 +363,125 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 || format!("rebuilt projections from {} records: {note}", ledger.len()),
             );
         }
+        Command::Checkpoint => {
+            let ledger = open(&dir)?;
+            let (size, text) = ledger
+                .latest_checkpoint()?
+                .context("the log has no signed checkpoint yet")?;
+            out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
+        }
+        Command::Prove {
+            seq,
+            size,
+            from,
+            to,
+        } => {
+            let ledger = open(&dir)?;
+            let value = match (seq, from, to) {
+                (Some(seq), _, _) => {
+                    let size = size.unwrap_or(ledger.len());
+                    let path = ledger.inclusion_proof(seq, size)?;
+                    let record = ledger.records(seq, 1)?.pop().context("no such record")?;
+                    let leaf = credledger::merkle::leaf_hash(&record.canonical());
+                    json!({"seq": seq, "size": size, "leaf_hash": leaf, "path": path})
+                }
+                (None, Some(from), Some(to)) => {
+                    json!({"from": from, "to": to, "path": ledger.consistency_proof(from, to)?})
+                }
+                _ => bail!("prove takes --seq N [--size M], or --from M --to N"),
+            };
+            out.emit(value.clone(), || {
+                let path = value["path"]
+                    .as_array()
+                    .map(|p| {
+                        p.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default();
+                match value.get("seq") {
+                    Some(seq) => format!(
+                        "inclusion of seq {seq} in the tree of size {}\nleaf {}\n{path}",
+                        value["size"],
+                        value["leaf_hash"].as_str().unwrap_or_default()
+                    ),
+                    None => format!(
+                        "consistency of size {} with size {}\n{path}",
+                        value["from"], value["to"]
+                    ),
+                }
+            });
+        }
+        Command::Audit => {
+            let ledger = open(&dir)?;
+            let report = ledger.audit()?;
+            out.emit(serde_json::to_value(&report)?, || report.to_string());
+            if !report.problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Share {
+            learner_key,
+            only,
+            audience,
+            nonce,
+            out: path,
+        } => {
+            let learner = SecretKey::read_file(&learner_key)?;
+            let only = only
+                .map(|ids| {
+                    ids.iter()
+                        .map(|id| id_arg("only", id))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?;
+            let mut ledger = open_for_append(&dir)?;
+            let request = credledger::bundle::ShareRequest {
+                only,
+                audience,
+                nonce,
+            };
+            let bundle = credledger::bundle::build(&mut ledger, &learner, &request, now())?;
+            let text = serde_json::to_string_pretty(&bundle)?;
+            std::fs::write(&path, text + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+            let shown = bundle.status.credentials.len();
+            out.emit(json!({"out": path, "credentials": shown, "records": bundle.entries.len()}), || {
+                format!("wrote {} ({shown} credentials, {} records with inclusion proofs, checkpoint size {})", path.display(), bundle.entries.len(), bundle.status.size)
+            });
+        }
+        Command::Verify {
+            bundle,
+            operator,
+            trust,
+            audience,
+            nonce,
+            max_age,
+        } => {
+            let trust = match (operator, trust) {
+                (Some(did), _) => credledger::bundle::Trust::operator(did_arg("operator", &did)?),
+                (None, Some(path)) => read_trust(&path)?,
+                (None, None) if Path::new(DEFAULT_TRUST).exists() => {
+                    read_trust(Path::new(DEFAULT_TRUST))?
+                }
+                (None, None) => bail!(
+                    "verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})"
+                ),
+            };
+            let bytes =
+                std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let options = credledger::bundle::VerifyOptions {
+                audience,
+                nonce,
+                max_age: max_age.map(time::Duration::seconds),
+            };
+            let report = credledger::bundle::verify(&bytes, &trust, &options, now());
+            out.emit(serde_json::to_value(&report)?, || report_text(&report));
+            if !report.is_valid() {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Demo { keys, origin } => return run_demo(&dir, &out, &keys, &origin),
     }
     Ok(ExitCode::SUCCESS)
@@ -340,6 +508,13 @@ impl Output {
 fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
     let store = dir.open_store()?;
     Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
+}
+
+/// Opens the ledger to append: checkpoints are signed with the operator key in its directory.
+fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
+    let mut ledger = open(dir)?;
+    ledger.sign_checkpoints_with(dir.operator_key()?)?;
+    Ok(ledger)
 }
 
 fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
@@ -568,7 +743,7 @@ fn append_or_emit(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut ledger = open(dir)?;
+    let mut ledger = open_for_append(dir)?;
     let values = events.iter().map(|e| e.value().clone()).collect();
     let results = ledger.append_values(values, now(), true);
     let mut appended = Vec::new();
@@ -636,7 +811,7 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
         .into_iter()
         .map(|(n, r)| (n, r.unwrap_or_default()))
         .unzip();
-    let mut ledger = open(dir)?;
+    let mut ledger = open_for_append(dir)?;
     let results = if atomic && !malformed.is_empty() {
         Vec::new()
     } else {
@@ -744,7 +919,7 @@ fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Res
             keys_dir.join("featured-learner.did"),
             format!("{}\n", demo.featured_learner),
         )?;
-        let mut ledger = open(dir)?;
+        let mut ledger = open_for_append(dir)?;
         let values = demo.events.iter().map(|e| e.value().clone()).collect();
         for result in ledger.append_values(values, now(), true) {
             result.context("appending the demo events")?;
@@ -782,6 +957,42 @@ fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Res
         )
     });
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `verify` looks for trusted operator keys when given none.
+const DEFAULT_TRUST: &str = "keys/trust.json";
+
+fn read_trust(path: &Path) -> Result<credledger::bundle::Trust> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a trust file", path.display()))
+}
+
+fn report_text(report: &credledger::bundle::Report) -> String {
+    let mut lines: Vec<String> = report
+        .checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{}  {:<22} {}",
+                if c.ok { "pass" } else { "FAIL" },
+                c.name,
+                c.detail
+            )
+        })
+        .collect();
+    for c in &report.credentials {
+        let status = c.status.map_or("no status", |s| s.as_str());
+        lines.push(format!(
+            "      credential {} {:?} \"{}\" from {}: {status}",
+            c.id,
+            c.kind,
+            c.title,
+            c.issuer_name.as_deref().unwrap_or("?")
+        ));
+    }
+    lines.push(report.verdict.to_owned());
+    lines.join("\n")
 }
 
 /// Columns padded to their widest cell.

@@ -312,3 +312,903 @@ fn own_apprenticeship(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! `check` against projections built by appending signed events to a memory ledger.
+
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::event::{
+        ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis,
+        HoursLogged, IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked,
+        KeyRevoked, Skill, Timestamp,
+    };
+    use crate::id::Hash32;
+    use crate::keys::SecretKey;
+    use crate::ledger::Ledger;
+    use crate::store::MemoryStore;
+
+    const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+
+    fn key(n: u8) -> SecretKey {
+        let mut seed = [0x3c; 32];
+        seed[0] = n;
+        SecretKey::from_seed(&seed)
+    }
+
+    fn did(k: &SecretKey) -> Did {
+        k.did().clone()
+    }
+
+    /// A ledger plus the keys of a small world: the operator, two issuers (`a`, `b`), spare
+    /// keys, learners, and a key nobody registered.
+    struct World {
+        ledger: Ledger<MemoryStore>,
+        tick: i64,
+        operator: SecretKey,
+        a: SecretKey,
+        b: SecretKey,
+        a2: SecretKey,
+        spare: SecretKey,
+        outsider: SecretKey,
+        learner: SecretKey,
+        learner2: SecretKey,
+        learner3: SecretKey,
+    }
+
+    impl World {
+        /// An empty ledger.
+        fn empty() -> Self {
+            World {
+                ledger: Ledger::open(MemoryStore::new()).expect("open"),
+                tick: 0,
+                operator: key(0),
+                a: key(1),
+                b: key(2),
+                a2: key(3),
+                spare: key(4),
+                outsider: key(9),
+                learner: key(10),
+                learner2: key(11),
+                learner3: key(12),
+            }
+        }
+
+        /// Genesis only.
+        fn genesis() -> Self {
+            let mut w = World::empty();
+            let genesis = w.genesis_event(0);
+            w.append(&genesis);
+            w
+        }
+
+        /// Genesis, and issuers `a` and `b` registered.
+        fn new() -> Self {
+            let mut w = World::genesis();
+            for issuer in [did(&w.a), did(&w.b)] {
+                w.accept(0, registered(issuer));
+            }
+            w
+        }
+
+        fn keys(&self, k: usize) -> &SecretKey {
+            match k {
+                OPERATOR => &self.operator,
+                A => &self.a,
+                B => &self.b,
+                A2 => &self.a2,
+                SPARE => &self.spare,
+                OUTSIDER => &self.outsider,
+                LEARNER => &self.learner,
+                LEARNER2 => &self.learner2,
+                LEARNER3 => &self.learner3,
+                _ => unreachable!("no key {k}"),
+            }
+        }
+
+        fn at(&mut self) -> Timestamp {
+            self.tick += 1;
+            Timestamp(NOW + time::Duration::seconds(self.tick))
+        }
+
+        /// Signs `payload` with key `k` (see [`World::keys`]).
+        fn sign(&mut self, k: usize, payload: Payload) -> SignedEvent {
+            let at = self.at();
+            let signer = self.keys(k);
+            Event::new(did(signer), at, payload)
+                .sign(signer, None)
+                .expect("valid shape")
+        }
+
+        /// A key link authored by `author`, from `from` to `to`, co-signed by `to`.
+        fn link(&mut self, author: usize, from: usize, to: usize) -> SignedEvent {
+            let at = self.at();
+            let payload = Payload::KeyLinked(KeyLinked {
+                from: did(self.keys(from)),
+                to: did(self.keys(to)),
+                to_sig: String::new(),
+            });
+            Event::new(did(self.keys(author)), at, payload)
+                .sign(self.keys(author), Some(self.keys(to)))
+                .expect("valid shape")
+        }
+
+        fn genesis_event(&mut self, k: usize) -> SignedEvent {
+            let operator = did(&self.operator);
+            self.sign(
+                k,
+                Payload::Genesis(Genesis {
+                    origin: "rules.test".into(),
+                    operator,
+                }),
+            )
+        }
+
+        fn check(&self, event: &SignedEvent) -> Result<(), RuleError> {
+            check(event, self.ledger.len(), self.ledger.state())
+        }
+
+        /// Appends an event the rules accept; returns its id.
+        fn append(&mut self, event: &SignedEvent) -> EventId {
+            assert_eq!(self.check(event), Ok(()), "{:?}", event.event.payload);
+            let appended = self
+                .ledger
+                .append(event.canonical(), NOW)
+                .expect("appended");
+            assert!(appended.new);
+            appended.id
+        }
+
+        /// Signs, checks and appends.
+        fn accept(&mut self, k: usize, payload: Payload) -> EventId {
+            let event = self.sign(k, payload);
+            self.append(&event)
+        }
+
+        /// Checks without appending.
+        fn try_sign(&mut self, k: usize, payload: Payload) -> Result<(), RuleError> {
+            let event = self.sign(k, payload);
+            self.check(&event)
+        }
+
+        fn course(&mut self, issuer: usize, learner: usize) -> EventId {
+            let learner = did(self.keys(learner));
+            self.accept(issuer, course(learner))
+        }
+
+        fn state_of(&self, id: &EventId) -> CredentialState {
+            self.ledger
+                .state()
+                .status
+                .credential(id)
+                .expect("credential")
+                .state
+        }
+    }
+
+    fn registered(issuer: Did) -> Payload {
+        Payload::IssuerRegistered(IssuerRegistered {
+            issuer,
+            name: "Lakeside Community College".into(),
+            category: IssuerCategory::College,
+        })
+    }
+
+    fn course(learner: Did) -> Payload {
+        Payload::CourseCompleted(CourseCompleted {
+            credential_uuid: "3b241101-e2bb-4255-8caf-4136c566a962".into(),
+            learner,
+            title: "Intro to Python Programming".into(),
+            code: "CIS 121".into(),
+            skills: vec![Skill {
+                id: "15-1252.00".into(),
+                label: Some("Software Developers".into()),
+                level: None,
+            }],
+            credits: 3.0,
+            completed_on: "2026-04-30".parse().expect("date"),
+            vc_proof: None,
+        })
+    }
+
+    fn started(learner: Did) -> Payload {
+        Payload::ApprenticeshipStarted(ApprenticeshipStarted {
+            learner,
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            started_on: "2025-09-01".parse().expect("date"),
+        })
+    }
+
+    fn hours(apprenticeship: EventId) -> Payload {
+        Payload::HoursLogged(HoursLogged {
+            apprenticeship,
+            hours: 160,
+            through: "2025-09-30".parse().expect("date"),
+        })
+    }
+
+    fn completed(learner: Did, apprenticeship: Option<EventId>) -> Payload {
+        Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
+            credential_uuid: "c56a4180-65aa-42ec-a945-5fd21dec0538".into(),
+            learner,
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            hours: 6000,
+            skills: vec![Skill {
+                id: "47-2111.00".into(),
+                label: None,
+                level: None,
+            }],
+            completed_on: "2026-04-01".parse().expect("date"),
+            apprenticeship,
+            vc_proof: None,
+        })
+    }
+
+    fn key_added(issuer: Option<Did>, key: Did) -> Payload {
+        Payload::KeyAdded(KeyAdded { issuer, key })
+    }
+
+    fn key_revoked(issuer: Option<Did>, key: Did) -> Payload {
+        Payload::KeyRevoked(KeyRevoked {
+            issuer,
+            key,
+            reason: "Scheduled key rotation".into(),
+            compromised_since: None,
+        })
+    }
+
+    fn suspend_issuer(issuer: Did) -> Payload {
+        Payload::IssuerSuspended(IssuerSuspended {
+            issuer,
+            reason: "Accreditation withdrawn".into(),
+        })
+    }
+
+    fn change(credential: EventId) -> StatusChange {
+        StatusChange {
+            credential,
+            reason: "Issued in error".into(),
+        }
+    }
+
+    fn revoked(id: EventId) -> Payload {
+        Payload::CredentialRevoked(change(id))
+    }
+
+    fn suspended(id: EventId) -> Payload {
+        Payload::CredentialSuspended(change(id))
+    }
+
+    fn reinstated(id: EventId) -> Payload {
+        Payload::CredentialReinstated(change(id))
+    }
+
+    const OPERATOR: usize = 0;
+    const A: usize = 1;
+    const B: usize = 2;
+    const A2: usize = 3;
+    const SPARE: usize = 4;
+    const OUTSIDER: usize = 9;
+    const LEARNER: usize = 10;
+    const LEARNER2: usize = 11;
+    const LEARNER3: usize = 12;
+
+    // --- genesis -------------------------------------------------------------------------
+
+    #[test]
+    fn genesis_on_an_empty_log_passes() {
+        let mut w = World::empty();
+        let genesis = w.genesis_event(OPERATOR);
+        assert_eq!(w.check(&genesis), Ok(()));
+    }
+
+    #[test]
+    fn genesis_first() {
+        let mut w = World::empty();
+        let a = did(&w.a);
+        let err = w.try_sign(OPERATOR, registered(a));
+        assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
+        // Even a genesis is refused at any seq but 0.
+        let genesis = w.genesis_event(OPERATOR);
+        let err = check(&genesis, 1, w.ledger.state());
+        assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
+    }
+
+    #[test]
+    fn genesis_author() {
+        let mut w = World::empty();
+        // Names the operator but is signed by another key.
+        let genesis = w.genesis_event(A);
+        let err = w.check(&genesis);
+        assert!(matches!(err, Err(RuleError::GenesisAuthor)), "{err:?}");
+    }
+
+    #[test]
+    fn genesis_twice() {
+        let mut w = World::genesis();
+        let again = w.genesis_event(OPERATOR);
+        let err = w.check(&again);
+        assert!(matches!(err, Err(RuleError::GenesisTwice)), "{err:?}");
+    }
+
+    // --- the operator and issuers -------------------------------------------------------------
+
+    #[test]
+    fn not_operator() {
+        let mut w = World::new();
+        let spare = did(&w.spare);
+        let err = w.try_sign(A, registered(spare));
+        assert!(
+            matches!(&err, Err(RuleError::NotOperator { author, kind: "issuer.registered" }) if author == w.a.did()),
+            "{err:?}"
+        );
+        let b = did(&w.b);
+        let err = w.try_sign(A, suspend_issuer(b));
+        assert!(
+            matches!(
+                err,
+                Err(RuleError::NotOperator {
+                    kind: "issuer.suspended",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn issuer_exists() {
+        let mut w = World::new();
+        let a = did(&w.a);
+        let err = w.try_sign(OPERATOR, registered(a.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::IssuerExists { issuer }) if issuer == &a),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn key_in_use() {
+        let mut w = World::new();
+        let (a, b, a2) = (did(&w.a), did(&w.b), did(&w.a2));
+        // Another issuer's key, the operator's key, a key already added.
+        let err = w.try_sign(A, key_added(None, b.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::KeyInUse { key }) if key == &b),
+            "{err:?}"
+        );
+        let operator = did(&w.operator);
+        let err = w.try_sign(OPERATOR, registered(operator));
+        assert!(matches!(err, Err(RuleError::KeyInUse { .. })), "{err:?}");
+        w.accept(A, key_added(None, a2.clone()));
+        let err = w.try_sign(OPERATOR, registered(a2.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::KeyInUse { key }) if key == &a2),
+            "{err:?}"
+        );
+        // A revoked key stays in use.
+        w.accept(A2, key_revoked(None, a));
+        let err = w.try_sign(B, key_added(None, a2));
+        assert!(matches!(err, Err(RuleError::KeyInUse { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn unknown_issuer() {
+        let mut w = World::new();
+        let spare = did(&w.spare);
+        let err = w.try_sign(OPERATOR, suspend_issuer(spare.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::UnknownIssuer { issuer }) if issuer == &spare),
+            "{err:?}"
+        );
+        let outsider = did(&w.outsider);
+        let err = w.try_sign(OPERATOR, key_added(Some(spare), outsider));
+        assert!(
+            matches!(err, Err(RuleError::UnknownIssuer { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn issuer_required_when_the_operator_manages_keys() {
+        let mut w = World::new();
+        let spare = did(&w.spare);
+        let err = w.try_sign(OPERATOR, key_added(None, spare));
+        assert!(
+            matches!(
+                err,
+                Err(RuleError::IssuerRequired {
+                    kind: "issuer.key_added"
+                })
+            ),
+            "{err:?}"
+        );
+        let a = did(&w.a);
+        let err = w.try_sign(OPERATOR, key_revoked(None, a));
+        assert!(
+            matches!(
+                err,
+                Err(RuleError::IssuerRequired {
+                    kind: "issuer.key_revoked"
+                })
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_operator_may_add_and_revoke_an_issuers_key_naming_it() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(OPERATOR, key_added(Some(a.clone()), a2.clone()));
+        let issuer = w.ledger.state().registry.issuer_of_key(&a2).expect("owner");
+        assert_eq!(issuer.did, a);
+        // The new key signs for its issuer.
+        w.course(A2, LEARNER);
+        w.accept(OPERATOR, key_revoked(Some(a), a2));
+        let err = w.try_sign(A2, course(did(&w.learner)));
+        assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn an_issuer_may_name_itself_when_adding_a_key() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(Some(a), a2));
+        w.course(A2, LEARNER);
+    }
+
+    #[test]
+    fn other_issuer() {
+        let mut w = World::new();
+        let (b, spare) = (did(&w.b), did(&w.spare));
+        let err = w.try_sign(A, key_added(Some(b.clone()), spare));
+        assert!(
+            matches!(&err, Err(RuleError::OtherIssuer { issuer }) if issuer == &b),
+            "{err:?}"
+        );
+        let err = w.try_sign(A, key_revoked(Some(b.clone()), b));
+        assert!(matches!(err, Err(RuleError::OtherIssuer { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn not_issuers_key() {
+        let mut w = World::new();
+        let b = did(&w.b);
+        // Without naming an issuer, A's key manages A's keys only.
+        let err = w.try_sign(A, key_revoked(None, b.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::NotIssuersKey { key, issuer }) if key == &b && issuer == w.a.did()),
+            "{err:?}"
+        );
+        let (a, outsider) = (did(&w.a), did(&w.outsider));
+        let err = w.try_sign(OPERATOR, key_revoked(Some(a), outsider));
+        assert!(
+            matches!(err, Err(RuleError::NotIssuersKey { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn key_already_revoked() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2));
+        let seq = w.ledger.len();
+        w.accept(A2, key_revoked(None, a.clone()));
+        let err = w.try_sign(OPERATOR, key_revoked(Some(a.clone()), a));
+        assert!(
+            matches!(err, Err(RuleError::KeyAlreadyRevoked { seq: s, .. }) if s == seq),
+            "{err:?}"
+        );
+    }
+
+    // --- who may sign --------------------------------------------------------------------------
+
+    #[test]
+    fn unknown_key() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        let err = w.try_sign(OUTSIDER, course(learner.clone()));
+        assert!(
+            matches!(&err, Err(RuleError::UnknownKey { author }) if author == w.outsider.did()),
+            "{err:?}"
+        );
+        // The operator is not an issuer.
+        let err = w.try_sign(OPERATOR, course(learner.clone()));
+        assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
+        // Nor is a learner.
+        let err = w.try_sign(LEARNER, started(learner));
+        assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
+        let spare = did(&w.spare);
+        let err = w.try_sign(OUTSIDER, key_added(None, spare));
+        assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn revoked_key() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2.clone()));
+        let seq = w.ledger.len();
+        w.accept(A2, key_revoked(None, a.clone()));
+        let learner = did(&w.learner);
+        let err = w.try_sign(A, course(learner));
+        assert!(
+            matches!(&err, Err(RuleError::RevokedKey { author, seq: s }) if author == &a && *s == seq),
+            "{err:?}"
+        );
+        // A revoked key manages no keys either.
+        let spare = did(&w.spare);
+        let err = w.try_sign(A, key_added(None, spare));
+        assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
+        let err = w.try_sign(A, key_revoked(None, a2));
+        assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_key_may_revoke_itself_and_then_signs_nothing() {
+        let mut w = World::new();
+        let a = did(&w.a);
+        w.accept(A, key_revoked(None, a));
+        let learner = did(&w.learner);
+        let err = w.try_sign(A, course(learner));
+        assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_revoked_keys_earlier_credential_stays_active() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        let earlier = w.course(A, LEARNER);
+        w.accept(A, key_added(None, a2));
+        w.accept(A2, key_revoked(None, a));
+        assert_eq!(w.state_of(&earlier), CredentialState::Active);
+        let profile = w.ledger.profile(w.learner.did());
+        assert_eq!(profile.credentials.len(), 1);
+        assert_eq!(profile.credentials[0].status, CredentialState::Active);
+        // The issuer's current key still manages it; the revoked one does not.
+        let err = w.try_sign(A, revoked(earlier));
+        assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
+        w.accept(A2, suspended(earlier));
+        assert_eq!(w.state_of(&earlier), CredentialState::Suspended);
+    }
+
+    #[test]
+    fn issuer_suspended() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        let earlier = w.course(A, LEARNER);
+        let seq = w.ledger.len();
+        w.accept(OPERATOR, suspend_issuer(a.clone()));
+        let learner = did(&w.learner);
+        let err = w.try_sign(A, course(learner));
+        assert!(
+            matches!(&err, Err(RuleError::IssuerSuspended { issuer, seq: s }) if issuer == &a && *s == seq),
+            "{err:?}"
+        );
+        let err = w.try_sign(A, revoked(earlier));
+        assert!(
+            matches!(err, Err(RuleError::IssuerSuspended { .. })),
+            "{err:?}"
+        );
+        // Not even the operator adds keys to a suspended issuer.
+        let err = w.try_sign(OPERATOR, key_added(Some(a.clone()), a2));
+        assert!(
+            matches!(err, Err(RuleError::IssuerSuspended { .. })),
+            "{err:?}"
+        );
+        // Suspending twice.
+        let err = w.try_sign(OPERATOR, suspend_issuer(a));
+        assert!(
+            matches!(err, Err(RuleError::IssuerSuspended { seq: s, .. }) if s == seq),
+            "{err:?}"
+        );
+        // The other issuer is unaffected.
+        w.course(B, LEARNER);
+    }
+
+    // --- credential status ---------------------------------------------------------------------
+
+    #[test]
+    fn unknown_credential() {
+        let mut w = World::new();
+        let made_up = EventId(Hash32([7; 32]));
+        let err = w.try_sign(A, revoked(made_up));
+        assert!(
+            matches!(err, Err(RuleError::UnknownCredential { id }) if id == made_up),
+            "{err:?}"
+        );
+        // An event that is on the log but is not a credential.
+        let learner = did(&w.learner);
+        let start = w.accept(A, started(learner));
+        let err = w.try_sign(A, suspended(start));
+        assert!(
+            matches!(err, Err(RuleError::UnknownCredential { .. })),
+            "{err:?}"
+        );
+        let err = w.try_sign(A, reinstated(start));
+        assert!(
+            matches!(err, Err(RuleError::UnknownCredential { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn other_issuers_credential() {
+        let mut w = World::new();
+        let theirs = w.course(B, LEARNER);
+        for payload in [revoked(theirs), suspended(theirs), reinstated(theirs)] {
+            let err = w.try_sign(A, payload);
+            assert!(
+                matches!(err, Err(RuleError::OtherIssuersCredential { id }) if id == theirs),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn already_revoked() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        let seq = w.ledger.len();
+        w.accept(A, revoked(id));
+        assert_eq!(w.state_of(&id), CredentialState::Revoked);
+        for payload in [revoked(id), suspended(id), reinstated(id)] {
+            let err = w.try_sign(A, payload);
+            assert!(
+                matches!(err, Err(RuleError::AlreadyInState { state: "revoked", seq: s, .. }) if s == seq),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn already_suspended() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        let seq = w.ledger.len();
+        w.accept(A, suspended(id));
+        let err = w.try_sign(A, suspended(id));
+        assert!(
+            matches!(err, Err(RuleError::AlreadyInState { state: "suspended", seq: s, .. }) if s == seq),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_suspended_credential_may_be_revoked() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        w.accept(A, suspended(id));
+        w.accept(A, revoked(id));
+        assert_eq!(w.state_of(&id), CredentialState::Revoked);
+    }
+
+    #[test]
+    fn suspend_reinstate_suspend_again() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        w.accept(A, suspended(id));
+        w.accept(A, reinstated(id));
+        assert_eq!(w.state_of(&id), CredentialState::Active);
+        w.accept(A, suspended(id));
+        assert_eq!(w.state_of(&id), CredentialState::Suspended);
+    }
+
+    #[test]
+    fn not_suspended() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        let err = w.try_sign(A, reinstated(id));
+        assert!(
+            matches!(err, Err(RuleError::NotSuspended { id: i, state: "active" }) if i == id),
+            "{err:?}"
+        );
+        w.accept(A, suspended(id));
+        w.accept(A, reinstated(id));
+        let err = w.try_sign(A, reinstated(id));
+        assert!(
+            matches!(err, Err(RuleError::NotSuspended { .. })),
+            "{err:?}"
+        );
+    }
+
+    // --- apprenticeships -----------------------------------------------------------------------
+
+    #[test]
+    fn unknown_apprenticeship() {
+        let mut w = World::new();
+        let made_up = EventId(Hash32([9; 32]));
+        let err = w.try_sign(A, hours(made_up));
+        assert!(
+            matches!(err, Err(RuleError::UnknownApprenticeship { id }) if id == made_up),
+            "{err:?}"
+        );
+        let learner = did(&w.learner);
+        let err = w.try_sign(A, completed(learner.clone(), Some(made_up)));
+        assert!(
+            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
+            "{err:?}"
+        );
+        // Another issuer's apprenticeship is not this one's to log or complete.
+        let theirs = w.accept(B, started(learner.clone()));
+        let err = w.try_sign(A, hours(theirs));
+        assert!(
+            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
+            "{err:?}"
+        );
+        let err = w.try_sign(A, completed(learner.clone(), Some(theirs)));
+        assert!(
+            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
+            "{err:?}"
+        );
+        // A credential is not an apprenticeship.
+        let credential = w.course(A, LEARNER);
+        let err = w.try_sign(A, hours(credential));
+        assert!(
+            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn apprenticeship_completed() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        let id = w.accept(A, started(learner.clone()));
+        w.accept(A, hours(id));
+        w.accept(A, completed(learner.clone(), Some(id)));
+        let err = w.try_sign(A, hours(id));
+        assert!(
+            matches!(err, Err(RuleError::ApprenticeshipCompleted { id: i }) if i == id),
+            "{err:?}"
+        );
+        let err = w.try_sign(A, completed(learner, Some(id)));
+        assert!(
+            matches!(err, Err(RuleError::ApprenticeshipCompleted { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn apprenticeship_learner() {
+        let mut w = World::new();
+        let (learner, other) = (did(&w.learner), did(&w.learner2));
+        let id = w.accept(A, started(learner));
+        let err = w.try_sign(A, completed(other.clone(), Some(id)));
+        assert!(
+            matches!(&err, Err(RuleError::ApprenticeshipLearner { id: i, learner }) if *i == id && learner == &other),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_apprenticeship_follows_its_learner_to_a_new_key() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        let id = w.accept(A, started(learner));
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        w.append(&link);
+        let new_key = did(&w.learner2);
+        w.accept(A, completed(new_key, Some(id)));
+    }
+
+    #[test]
+    fn an_issuers_rotated_key_continues_its_apprenticeship() {
+        let mut w = World::new();
+        let (a, a2, learner) = (did(&w.a), did(&w.a2), did(&w.learner));
+        let id = w.accept(A, started(learner.clone()));
+        w.accept(A, key_added(None, a2));
+        w.accept(A2, key_revoked(None, a));
+        w.accept(A2, hours(id));
+        w.accept(A2, completed(learner, Some(id)));
+    }
+
+    // --- learner key links ---------------------------------------------------------------------
+
+    #[test]
+    fn a_key_link_signed_by_both_keys_passes() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        w.append(&link);
+        assert!(w.ledger.state().profiles.has_moved(w.learner.did()));
+        let profile = w.ledger.profile(w.learner.did());
+        assert_eq!(&profile.learner, w.learner2.did());
+        assert_eq!(profile.credentials.len(), 1);
+        // The new key may move on again.
+        let link = w.link(LEARNER2, LEARNER2, LEARNER3);
+        w.append(&link);
+    }
+
+    #[test]
+    fn link_author() {
+        let mut w = World::new();
+        // Signed by the new key (or anyone else) instead of the old one.
+        let link = w.link(LEARNER2, LEARNER, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(err, Err(RuleError::LinkAuthor)), "{err:?}");
+        let link = w.link(LEARNER3, LEARNER, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(err, Err(RuleError::LinkAuthor)), "{err:?}");
+    }
+
+    #[test]
+    fn link_to_self() {
+        let mut w = World::new();
+        let link = w.link(LEARNER, LEARNER, LEARNER);
+        let err = w.check(&link);
+        assert!(matches!(err, Err(RuleError::LinkToSelf)), "{err:?}");
+    }
+
+    #[test]
+    fn key_moved() {
+        let mut w = World::new();
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        w.append(&link);
+        // The old key cannot move again...
+        let again = w.link(LEARNER, LEARNER, LEARNER3);
+        let err = w.check(&again);
+        assert!(
+            matches!(&err, Err(RuleError::KeyMoved { field: "from", key }) if key == w.learner.did()),
+            "{err:?}"
+        );
+        // ...nor be moved to.
+        let back = w.link(LEARNER3, LEARNER3, LEARNER);
+        let err = w.check(&back);
+        assert!(
+            matches!(&err, Err(RuleError::KeyMoved { field: "to", key }) if key == w.learner.did()),
+            "{err:?}"
+        );
+        let cycle = w.link(LEARNER2, LEARNER2, LEARNER);
+        let err = w.check(&cycle);
+        assert!(
+            matches!(err, Err(RuleError::KeyMoved { field: "to", .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn not_a_learner_key() {
+        let mut w = World::new();
+        let link = w.link(A, A, LEARNER);
+        let err = w.check(&link);
+        assert!(
+            matches!(&err, Err(RuleError::NotALearnerKey { field: "from", key }) if key == w.a.did()),
+            "{err:?}"
+        );
+        let link = w.link(LEARNER, LEARNER, OPERATOR);
+        let err = w.check(&link);
+        assert!(
+            matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })),
+            "{err:?}"
+        );
+        // A key that was an issuer's stays one, even after its revocation.
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2));
+        w.accept(A2, key_revoked(None, a));
+        let link = w.link(LEARNER, LEARNER, A);
+        let err = w.check(&link);
+        assert!(
+            matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn check_is_pure() {
+        let mut w = World::new();
+        let id = w.course(A, LEARNER);
+        let event = w.sign(A, revoked(id));
+        let before = w.ledger.state().clone();
+        assert_eq!(w.check(&event), Ok(()));
+        assert_eq!(w.check(&event), Ok(()));
+        assert_eq!(w.ledger.state(), &before);
+    }
+}

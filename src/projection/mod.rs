@@ -73,8 +73,8 @@ impl Projections {
         self.positions.iter().copied().min().unwrap_or(0)
     }
 
-    /// Folds the record at `applied()` (or later, for projections behind the others) into each
-    /// projection that has not seen it. Records must come in seq order without gaps.
+    /// Folds the record into each projection that has not seen its seq yet. Records come in seq
+    /// order: every record of a log, or (to check a bundle) a subset of them.
     pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
         let context = Context {
             author_issuer: self
@@ -192,9 +192,10 @@ fn step<P: Projection>(
     context: &Context,
     changes: &mut Changes,
 ) {
-    if record.seq == *position {
+    // A log is dense; a bundle's entries are a sparse subset of one, in seq order.
+    if record.seq >= *position {
         p.apply(record, context, changes);
-        *position += 1;
+        *position = record.seq + 1;
     }
 }
 

@@ -39,6 +39,13 @@ pub struct CredentialSummary {
     pub valid_until: Option<Date>,
 }
 
+/// Where a learner's key moved, and the seq of the `learner.key_linked` record that moved it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Moved {
+    pub to: Did,
+    pub seq: Seq,
+}
+
 /// One learner's stored entry.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct LearnerEntry {
@@ -56,7 +63,7 @@ pub struct LearnerEntry {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Profiles {
     learners: BTreeMap<Did, LearnerEntry>,
-    moved_to: BTreeMap<Did, Did>,
+    moved_to: BTreeMap<Did, Moved>,
 }
 
 const LEARNER_PREFIX: &str = "profile/learner/";
@@ -69,7 +76,7 @@ impl Profiles {
         // Rules let a key move once, so the chain ends; the bound guards stored data.
         for _ in 0..=self.moved_to.len() {
             match self.moved_to.get(did) {
-                Some(next) => did = next,
+                Some(next) => did = &next.to,
                 None => break,
             }
         }
@@ -79,6 +86,11 @@ impl Profiles {
     /// Has this key been moved away from?
     pub fn has_moved(&self, did: &Did) -> bool {
         self.moved_to.contains_key(did)
+    }
+
+    /// Where `did` moved, if it did.
+    pub fn moved(&self, did: &Did) -> Option<&Moved> {
+        self.moved_to.get(did)
     }
 
     /// The stored entry of the learner now using `did`, if any credential reached them.
@@ -221,7 +233,13 @@ impl Projection for Profiles {
                 target.credentials.extend(moved.credentials);
                 target.credentials.sort_by_key(|c| c.seq);
                 target.apprenticeships.extend(moved.apprenticeships);
-                self.moved_to.insert(from.clone(), to);
+                self.moved_to.insert(
+                    from.clone(),
+                    Moved {
+                        to,
+                        seq: record.seq,
+                    },
+                );
                 changes.touch(format!("{MOVED_PREFIX}{from}"));
             }
             _ => {}
@@ -238,7 +256,7 @@ impl Projection for Profiles {
         let did: Did = key.strip_prefix(MOVED_PREFIX)?.parse().ok()?;
         self.moved_to
             .get(&did)
-            .map(|to| Value::String(to.to_string()))
+            .and_then(|m| serde_json::to_value(m).ok())
     }
 
     fn keys(&self) -> Vec<String> {

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use crate::id::{EventId, Seq};
+use crate::id::{EventId, Hash32, Seq};
+use crate::merkle::NodeId;
 use crate::store::{Batch, Store, StoreError};
 
 /// A store that lives and dies with the process.
@@ -16,6 +17,8 @@ pub struct MemoryStore {
 struct Inner {
     records: Vec<Vec<u8>>,
     ids: HashMap<EventId, Seq>,
+    nodes: HashMap<NodeId, Hash32>,
+    checkpoints: BTreeMap<u64, String>,
     entries: BTreeMap<String, Vec<u8>>,
 }
 
@@ -47,6 +50,10 @@ impl Store for MemoryStore {
             inner.ids.insert(record.id, record.seq);
             inner.records.push(record.bytes);
         }
+        inner.nodes.extend(batch.nodes);
+        if let Some((size, text)) = batch.checkpoint {
+            inner.checkpoints.insert(size, text);
+        }
         for (key, value) in batch.entries {
             match value {
                 Some(v) => inner.entries.insert(key, v),
@@ -70,6 +77,28 @@ impl Store for MemoryStore {
 
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
         Ok(self.lock().ids.get(id).copied())
+    }
+
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        Ok(self.lock().nodes.get(&id).copied())
+    }
+
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .checkpoints
+            .range(from..=to)
+            .map(|(s, t)| (*s, t.clone()))
+            .collect())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .checkpoints
+            .iter()
+            .next_back()
+            .map(|(s, t)| (*s, t.clone())))
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

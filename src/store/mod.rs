@@ -1,6 +1,7 @@
 //! Storage: [`Store`] is the log's only door to disk. It appends a batch of records together
-//! with the projection entries they change, atomically and durably; reads records by seq range
-//! and by event id; and keeps projection entries. Implementations: [`SledStore`] (the embedded
+//! with the Merkle nodes they complete, the checkpoint signed over them and the projection
+//! entries they change, atomically and durably; reads records by seq range and by event id; and
+//! keeps Merkle nodes, checkpoints and projection entries. Implementations: [`SledStore`] (the embedded
 //! default) and [`MemoryStore`] (tests).
 
 pub mod dir;
@@ -10,7 +11,8 @@ pub mod sled;
 pub use self::sled::SledStore;
 pub use memory::MemoryStore;
 
-use crate::id::{EventId, Seq};
+use crate::id::{EventId, Hash32, Seq};
+use crate::merkle::NodeId;
 
 /// A record ready to store: its seq, its event's id and its canonical bytes.
 #[derive(Debug, Clone)]
@@ -20,11 +22,14 @@ pub struct NewRecord {
     pub bytes: Vec<u8>,
 }
 
-/// What one append writes: records with consecutive seqs starting at the log's length, and the
-/// projection entries they change (`None` deletes an entry).
+/// What one append writes: records with consecutive seqs starting at the log's length, the
+/// perfect Merkle nodes they complete, the checkpoint of the new tree (its size and signed text),
+/// and the projection entries they change (`None` deletes an entry).
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub records: Vec<NewRecord>,
+    pub nodes: Vec<(NodeId, Hash32)>,
+    pub checkpoint: Option<(u64, String)>,
     pub entries: Vec<(String, Option<Vec<u8>>)>,
 }
 
@@ -43,10 +48,40 @@ pub trait Store: Send + Sync {
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The seq of the record holding the event with this id.
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError>;
+    /// A perfect Merkle node, if stored.
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError>;
+    /// Stored checkpoints (size, signed text) with sizes in `[from, to]`, in size order.
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError>;
+    /// The checkpoint of the largest tree.
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// Every stored projection entry, in key order.
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Replaces all projection entries with `entries`, atomically and durably (for `rebuild`).
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
+}
+
+/// The key under which a Merkle node is stored: level, then index big-endian.
+pub fn node_key(id: NodeId) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = id.level;
+    key[1..].copy_from_slice(&id.index.to_be_bytes());
+    key
+}
+
+/// A store's nodes as a [`crate::merkle::NodeSource`]: a missing node is corruption.
+#[derive(Debug)]
+pub struct StoredNodes<'a, S: ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> crate::merkle::NodeSource for StoredNodes<'_, S> {
+    type Error = StoreError;
+    fn node(&self, id: NodeId) -> Result<Hash32, StoreError> {
+        self.0.node(id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "Merkle node at level {}, index {} is missing",
+                id.level, id.index
+            ))
+        })
+    }
 }
 
 /// What can go wrong in storage.

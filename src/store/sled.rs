@@ -1,11 +1,12 @@
 //! The embedded default [`Store`] on sled: one directory, nothing to start.
 //!
-//! Trees: `log` (seq, big-endian → canonical record bytes), `ids` (event id → seq), `meta`
-//! (`len`, and `entries` naming the tree that holds the current projection entries), and
-//! `entries.<n>` (projection key → canonical bytes).
+//! Trees: `log` (seq, big-endian → canonical record bytes), `ids` (event id → seq), `nodes`
+//! (level ‖ index big-endian → 32-byte hash of a perfect Merkle subtree), `checkpoints` (tree size,
+//! big-endian → signed checkpoint text), `meta` (`len`, and `entries` naming the tree that holds
+//! the current projection entries), and `entries.<n>` (projection key → canonical bytes).
 //!
 //! Durability: a batch is written in one sled transaction over `log`, `ids`, `meta` and the
-//! entries tree, so it lands whole or not at all, and then [`sled::Db::flush`] is called before
+//! nodes, checkpoints and entries trees, so it lands whole or not at all, and then [`sled::Db::flush`] is called before
 //! `commit` returns. What sled's flush promises: it writes every dirty buffer of the database's
 //! single log file and calls fsync on it, so what was committed before it returns survives a
 //! process crash and a power loss, as far as the disk honours fsync. What it does not promise:
@@ -21,8 +22,9 @@ use std::path::Path;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use crate::id::{EventId, Seq};
-use crate::store::{Batch, Store, StoreError};
+use crate::id::{EventId, Hash32, Seq};
+use crate::merkle::NodeId;
+use crate::store::{Batch, Store, StoreError, node_key};
 
 /// A sled database holding one log.
 #[derive(Debug)]
@@ -30,6 +32,8 @@ pub struct SledStore {
     db: sled::Db,
     log: sled::Tree,
     ids: sled::Tree,
+    nodes: sled::Tree,
+    checkpoints: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -52,7 +56,15 @@ impl SledStore {
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
-        Ok(SledStore { db, log, ids, meta })
+        let (nodes, checkpoints) = (tree("nodes")?, tree("checkpoints")?);
+        Ok(SledStore {
+            db,
+            log,
+            ids,
+            nodes,
+            checkpoints,
+            meta,
+        })
     }
 
     fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
@@ -77,39 +89,55 @@ fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Corrupt("a stored number is not 8 bytes".into()))
 }
 
+fn decode_checkpoint((key, text): (sled::IVec, sled::IVec)) -> Result<(u64, String), StoreError> {
+    let text = String::from_utf8(text.to_vec())
+        .map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
+    Ok((decode_u64(&key)?, text))
+}
+
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let entries = self.entries_tree()?;
-        let result = (&self.log, &self.ids, &self.meta, &entries).transaction(
-            |(log, ids, meta, entries)| {
-                let len = match meta.get(LEN_KEY)? {
-                    Some(bytes) => {
-                        decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?
-                    }
-                    None => 0,
-                };
-                let mut next = len;
-                for record in &batch.records {
-                    if record.seq != next {
-                        return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
-                            expected: record.seq,
-                            len: next,
-                        }));
-                    }
-                    log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
-                    ids.insert(&record.id.0.0, &record.seq.to_be_bytes())?;
-                    next += 1;
-                }
-                meta.insert(LEN_KEY, &next.to_be_bytes())?;
-                for (key, value) in &batch.entries {
-                    match value {
-                        Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
-                        None => entries.remove(key.as_bytes())?,
-                    };
-                }
-                Ok(())
-            },
+        let trees = (
+            &self.log,
+            &self.ids,
+            &self.nodes,
+            &self.checkpoints,
+            &self.meta,
+            &entries,
         );
+        let result = trees.transaction(|(log, ids, nodes, checkpoints, meta, entries)| {
+            let len = match meta.get(LEN_KEY)? {
+                Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
+                None => 0,
+            };
+            let mut next = len;
+            for record in &batch.records {
+                if record.seq != next {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
+                        expected: record.seq,
+                        len: next,
+                    }));
+                }
+                log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
+                ids.insert(&record.id.0.0, &record.seq.to_be_bytes())?;
+                next += 1;
+            }
+            meta.insert(LEN_KEY, &next.to_be_bytes())?;
+            for (id, hash) in &batch.nodes {
+                nodes.insert(&node_key(*id), &hash.0)?;
+            }
+            if let Some((size, text)) = &batch.checkpoint {
+                checkpoints.insert(&size.to_be_bytes(), text.as_bytes())?;
+            }
+            for (key, value) in &batch.entries {
+                match value {
+                    Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
+                    None => entries.remove(key.as_bytes())?,
+                };
+            }
+            Ok(())
+        });
         match result {
             Ok(()) => self.flush(),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -144,6 +172,32 @@ impl Store for SledStore {
             .get(id.0.0)
             .map_err(backend)?
             .map(|v| decode_u64(&v))
+            .transpose()
+    }
+
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        match self.nodes.get(node_key(id)).map_err(backend)? {
+            None => Ok(None),
+            Some(bytes) => <[u8; 32]>::try_from(bytes.as_ref())
+                .map(|h| Some(Hash32(h)))
+                .map_err(|_| StoreError::Corrupt("a Merkle node is not 32 bytes".into())),
+        }
+    }
+
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        let range = self
+            .checkpoints
+            .range(from.to_be_bytes()..=to.to_be_bytes());
+        range
+            .map(|item| decode_checkpoint(item.map_err(backend)?))
+            .collect()
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.checkpoints
+            .last()
+            .map_err(backend)?
+            .map(decode_checkpoint)
             .transpose()
     }
 

@@ -1,0 +1,225 @@
+//! `audit`: recompute everything derived from the log and compare it with what is stored. Every
+//! record's event is re-verified (schema, signatures) and re-judged by the rules at its place;
+//! every leaf and perfect node of the Merkle tree is recomputed and compared with the stored
+//! nodes; every stored checkpoint is checked against the operator's key and the recomputed tree
+//! (so all checkpoints are consistent with each other); and the projections are rebuilt in memory
+//! and compared with the stored entries. Each difference is reported with its seq.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::checkpoint::Checkpoint;
+use crate::event::SignedEvent;
+use crate::id::{Hash32, Seq};
+use crate::ledger::{Ledger, LedgerError};
+use crate::merkle::{self, MemoryTree, NodeSource};
+use crate::projection::{Changes, Projections};
+use crate::rules;
+use crate::store::Store;
+
+/// One thing that does not match.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<Seq>,
+    pub what: String,
+}
+
+/// What `audit` found.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct AuditReport {
+    pub records: u64,
+    pub checkpoints: usize,
+    pub root: Hash32,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            match p.seq {
+                Some(seq) => writeln!(f, "seq {seq}: {}", p.what)?,
+                None => writeln!(f, "{}", p.what)?,
+            }
+        }
+        let verdict = if self.problems.is_empty() {
+            "audit passed"
+        } else {
+            "audit FAILED"
+        };
+        write!(
+            f,
+            "{verdict}: {} records, root {}, {} checkpoints, {} problems",
+            self.records,
+            self.root,
+            self.checkpoints,
+            self.problems.len()
+        )
+    }
+}
+
+/// Audits the whole ledger.
+pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
+    let store = ledger.store();
+    let mut problems = Vec::new();
+    let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
+    let mut tree = MemoryTree::default();
+    let mut state = Projections::default();
+    let mut expected_seq = 0;
+    ledger.for_each_record(0, |record| {
+        let seq = record.seq;
+        if seq != expected_seq {
+            at(
+                Some(expected_seq),
+                format!("the record stored here says seq {seq}"),
+            );
+        }
+        expected_seq += 1;
+        let bytes = record.canonical();
+        let stored_leaf = store.node(merkle::NodeId {
+            level: 0,
+            index: tree.size(),
+        })?;
+        let leaf = merkle::leaf_hash(&bytes);
+        if stored_leaf != Some(leaf) {
+            at(
+                Some(seq),
+                "the stored leaf hash does not match the record".into(),
+            );
+        }
+        tree.push(leaf);
+        match SignedEvent::verify(record.event.value().clone()) {
+            Err(e) => at(Some(seq), format!("event does not verify: {e}")),
+            Ok(event) => {
+                if let Err(e) = rules::check(&event, seq, &state) {
+                    at(Some(seq), format!("the rules refuse this event: {e}"));
+                }
+                if store.seq_of(&event.id())? != Some(seq) {
+                    at(
+                        Some(seq),
+                        "the event-id index does not point at this record".into(),
+                    );
+                }
+            }
+        }
+        state.apply(&record, &mut Changes::default());
+        Ok(())
+    })?;
+    let records = tree.size();
+    if records != ledger.len() {
+        at(
+            None,
+            format!(
+                "the log says it holds {} records, {records} were read",
+                ledger.len()
+            ),
+        );
+    }
+
+    // Every perfect node the tree has, as stored.
+    let mut level_size = records;
+    for level in 0..64u8 {
+        for index in 0..level_size {
+            let id = merkle::NodeId { level, index };
+            if store.node(id)? != tree.node(id).ok() {
+                at(
+                    Some(index << level),
+                    format!("stored Merkle node at level {level}, index {index} differs"),
+                );
+            }
+        }
+        level_size >>= 1;
+        if level_size == 0 {
+            break;
+        }
+    }
+
+    // Every checkpoint: signed by the operator, and the root of the recomputed tree at its size.
+    let operator = state.registry.genesis().map(|g| g.operator.clone());
+    let checkpoints = store.checkpoints(0, u64::MAX)?;
+    for (size, text) in &checkpoints {
+        let Some(operator) = &operator else {
+            at(
+                None,
+                format!("checkpoint of size {size} on a log without genesis"),
+            );
+            continue;
+        };
+        match Checkpoint::verify(text, operator) {
+            Err(e) => at(
+                Some(size.saturating_sub(1)),
+                format!("checkpoint of size {size}: {e}"),
+            ),
+            Ok(c) if c.size != *size || c.size > records => at(
+                None,
+                format!(
+                    "checkpoint stored as size {size} says size {} of {records} records",
+                    c.size
+                ),
+            ),
+            Ok(c) => {
+                if merkle::root(&tree, c.size).ok() != Some(c.root) {
+                    at(
+                        Some(c.size - 1),
+                        format!(
+                            "checkpoint of size {size} does not match the log's tree at that size"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    match checkpoints.last() {
+        None if records > 0 => at(None, "the log has no signed checkpoint".into()),
+        Some((size, _)) if *size != records => at(
+            None,
+            format!("the latest checkpoint covers {size} of {records} records"),
+        ),
+        _ => {}
+    }
+
+    // The projections, rebuilt, against the stored ones.
+    let rebuilt = state.entries();
+    let stored = store.entries()?;
+    let mut stored_iter = stored.iter().peekable();
+    for (key, value) in &rebuilt {
+        while stored_iter.peek().is_some_and(|(k, _)| k < key) {
+            let (k, _) = stored_iter.next().expect("peeked");
+            at(
+                None,
+                format!("stored projection entry `{k}` should not exist"),
+            );
+        }
+        match stored_iter.next_if(|(k, _)| k == key) {
+            Some((_, v)) if v == value => {}
+            Some(_) => at(
+                None,
+                format!("stored projection entry `{key}` differs from the rebuilt one"),
+            ),
+            None => at(
+                None,
+                format!("projection entry `{key}` is missing from the store"),
+            ),
+        }
+    }
+    for (k, _) in stored_iter {
+        at(
+            None,
+            format!("stored projection entry `{k}` should not exist"),
+        );
+    }
+    Ok(AuditReport {
+        records,
+        checkpoints: checkpoints.len(),
+        root: tree.root(),
+        problems,
+    })
+}
+
+impl<S: Store> Ledger<S> {
+    /// Recomputes the tree and every projection from the log; see [`audit`].
+    pub fn audit(&self) -> Result<AuditReport, LedgerError> {
+        audit(self)
+    }
+}
