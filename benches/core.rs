@@ -20,18 +20,14 @@ fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
         vc_proof: None,
     });
     let at = Timestamp::whole_seconds(datetime!(2026-05-01 12:00 UTC));
-    Event::new(issuer.did().clone(), at, payload)
-        .sign(issuer, None)
-        .unwrap()
+    Event::new(issuer.did().clone(), at, payload).sign(issuer, None).unwrap()
 }
 
 fn benches(c: &mut Criterion) {
     let issuer = SecretKey::from_seed(&[1; 32]);
     let learner = SecretKey::from_seed(&[2; 32]);
     let event = course(&issuer, &learner, 1);
-    c.bench_function("canonicalize event", |b| {
-        b.iter(|| canonical::to_vec(black_box(event.value())).unwrap())
-    });
+    c.bench_function("canonicalize event", |b| b.iter(|| canonical::to_vec(black_box(event.value())).unwrap()));
     c.bench_function("verify event (schema + signature)", |b| {
         b.iter(|| SignedEvent::verify(black_box(event.value().clone())).unwrap())
     });
@@ -45,12 +41,7 @@ fn benches(c: &mut Criterion) {
     for e in &sample.events {
         ledger.append(e.canonical(), now).unwrap();
     }
-    let college = &sample
-        .keys
-        .iter()
-        .find(|(n, _)| n == "lakeside-college-2026")
-        .unwrap()
-        .1;
+    let college = &sample.keys.iter().find(|(n, _)| n == "lakeside-college-2026").unwrap().1;
     let mut n = 0;
     c.bench_function("durable append (sled, all checks)", |b| {
         b.iter(|| {

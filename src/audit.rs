@@ -14,9 +14,12 @@ use crate::event::SignedEvent;
 use crate::id::{Hash32, Seq};
 use crate::ledger::{Ledger, LedgerError};
 use crate::merkle::{self, MemoryTree, NodeSource};
-use crate::projection::{Changes, Projections};
+use crate::projection::{Changes, Projections, Record};
 use crate::rules;
 use crate::store::Store;
+
+/// How many records `audit` reads at a time.
+const AUDIT_CHUNK: usize = 1024;
 
 /// One thing that does not match.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -43,11 +46,7 @@ impl fmt::Display for AuditReport {
                 None => writeln!(f, "{}", p.what)?,
             }
         }
-        let verdict = if self.problems.is_empty() {
-            "audit passed"
-        } else {
-            "audit FAILED"
-        };
+        let verdict = if self.problems.is_empty() { "audit passed" } else { "audit FAILED" };
         write!(
             f,
             "{verdict}: {} records, root {}, {} checkpoints, {} problems",
@@ -66,55 +65,51 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
     let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
     let mut tree = MemoryTree::default();
     let mut state = Projections::default();
-    let mut expected_seq = 0;
-    ledger.for_each_record(0, |record| {
-        let seq = record.seq;
-        if seq != expected_seq {
-            at(
-                Some(expected_seq),
-                format!("the record stored here says seq {seq}"),
-            );
+    let mut from = 0;
+    loop {
+        let chunk = store.records(from, AUDIT_CHUNK)?;
+        if chunk.is_empty() {
+            break;
         }
-        expected_seq += 1;
-        let bytes = record.canonical();
-        let stored_leaf = store.node(merkle::NodeId {
-            level: 0,
-            index: tree.size(),
-        })?;
-        let leaf = merkle::leaf_hash(&bytes);
-        if stored_leaf != Some(leaf) {
-            at(
-                Some(seq),
-                "the stored leaf hash does not match the record".into(),
-            );
-        }
-        tree.push(leaf);
-        match SignedEvent::verify(record.event.value().clone()) {
-            Err(e) => at(Some(seq), format!("event does not verify: {e}")),
-            Ok(event) => {
-                if let Err(e) = rules::check(&event, seq, &state) {
-                    at(Some(seq), format!("the rules refuse this event: {e}"));
+        from += chunk.len() as u64;
+        for bytes in chunk {
+            let seq = tree.size();
+            // The leaf is the hash of the bytes as stored.
+            let leaf = merkle::leaf_hash(&bytes);
+            if store.node(merkle::NodeId { level: 0, index: seq })? != Some(leaf) {
+                at(Some(seq), "the stored leaf hash does not match the record".into());
+            }
+            tree.push(leaf);
+            let record = match Record::from_stored(&bytes) {
+                Ok(record) => record,
+                Err(e) => {
+                    at(Some(seq), e.to_string());
+                    continue;
                 }
-                if store.seq_of(&event.id())? != Some(seq) {
-                    at(
-                        Some(seq),
-                        "the event-id index does not point at this record".into(),
-                    );
+            };
+            if record.seq != seq {
+                at(Some(seq), format!("the record stored here says seq {}", record.seq));
+            }
+            if record.canonical() != bytes {
+                at(Some(seq), "the stored record is not in canonical form".into());
+            }
+            match SignedEvent::verify(record.event.value().clone()) {
+                Err(e) => at(Some(seq), format!("event does not verify: {e}")),
+                Ok(event) => {
+                    if let Err(e) = rules::check(&event, seq, &state) {
+                        at(Some(seq), format!("the rules refuse this event: {e}"));
+                    }
+                    if store.seq_of(&event.id())? != Some(seq) {
+                        at(Some(seq), "the event-id index does not point at this record".into());
+                    }
                 }
             }
+            state.apply(&record, &mut Changes::default());
         }
-        state.apply(&record, &mut Changes::default());
-        Ok(())
-    })?;
+    }
     let records = tree.size();
     if records != ledger.len() {
-        at(
-            None,
-            format!(
-                "the log says it holds {} records, {records} were read",
-                ledger.len()
-            ),
-        );
+        at(None, format!("the log says it holds {} records, {records} were read", ledger.len()));
     }
 
     // Every perfect node the tree has, as stored.
@@ -123,10 +118,7 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
         for index in 0..level_size {
             let id = merkle::NodeId { level, index };
             if store.node(id)? != tree.node(id).ok() {
-                at(
-                    Some(index << level),
-                    format!("stored Merkle node at level {level}, index {index} differs"),
-                );
+                at(Some(index << level), format!("stored Merkle node at level {level}, index {index} differs"));
             }
         }
         level_size >>= 1;
@@ -140,31 +132,19 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
     let checkpoints = store.checkpoints(0, u64::MAX)?;
     for (size, text) in &checkpoints {
         let Some(operator) = &operator else {
-            at(
-                None,
-                format!("checkpoint of size {size} on a log without genesis"),
-            );
+            at(None, format!("checkpoint of size {size} on a log without genesis"));
             continue;
         };
         match Checkpoint::verify(text, operator) {
-            Err(e) => at(
-                Some(size.saturating_sub(1)),
-                format!("checkpoint of size {size}: {e}"),
-            ),
-            Ok(c) if c.size != *size || c.size > records => at(
-                None,
-                format!(
-                    "checkpoint stored as size {size} says size {} of {records} records",
-                    c.size
-                ),
-            ),
+            Err(e) => at(Some(size.saturating_sub(1)), format!("checkpoint of size {size}: {e}")),
+            Ok(c) if c.size != *size || c.size > records => {
+                at(None, format!("checkpoint stored as size {size} says size {} of {records} records", c.size))
+            }
             Ok(c) => {
                 if merkle::root(&tree, c.size).ok() != Some(c.root) {
                     at(
                         Some(c.size - 1),
-                        format!(
-                            "checkpoint of size {size} does not match the log's tree at that size"
-                        ),
+                        format!("checkpoint of size {size} does not match the log's tree at that size"),
                     );
                 }
             }
@@ -172,10 +152,9 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
     }
     match checkpoints.last() {
         None if records > 0 => at(None, "the log has no signed checkpoint".into()),
-        Some((size, _)) if *size != records => at(
-            None,
-            format!("the latest checkpoint covers {size} of {records} records"),
-        ),
+        Some((size, _)) if *size != records => {
+            at(None, format!("the latest checkpoint covers {size} of {records} records"))
+        }
         _ => {}
     }
 
@@ -186,35 +165,18 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
     for (key, value) in &rebuilt {
         while stored_iter.peek().is_some_and(|(k, _)| k < key) {
             let (k, _) = stored_iter.next().expect("peeked");
-            at(
-                None,
-                format!("stored projection entry `{k}` should not exist"),
-            );
+            at(None, format!("stored projection entry `{k}` should not exist"));
         }
         match stored_iter.next_if(|(k, _)| k == key) {
             Some((_, v)) if v == value => {}
-            Some(_) => at(
-                None,
-                format!("stored projection entry `{key}` differs from the rebuilt one"),
-            ),
-            None => at(
-                None,
-                format!("projection entry `{key}` is missing from the store"),
-            ),
+            Some(_) => at(None, format!("stored projection entry `{key}` differs from the rebuilt one")),
+            None => at(None, format!("projection entry `{key}` is missing from the store")),
         }
     }
     for (k, _) in stored_iter {
-        at(
-            None,
-            format!("stored projection entry `{k}` should not exist"),
-        );
+        at(None, format!("stored projection entry `{k}` should not exist"));
     }
-    Ok(AuditReport {
-        records,
-        checkpoints: checkpoints.len(),
-        root: tree.root(),
-        problems,
-    })
+    Ok(AuditReport { records, checkpoints: checkpoints.len(), root: tree.root(), problems })
 }
 
 impl<S: Store> Ledger<S> {

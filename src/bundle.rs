@@ -101,16 +101,10 @@ fn signed_by<T: Serialize>(value: &T, field: &str, sig: &str, key: &Did) -> bool
     let Some(message) = unsigned_bytes(value, field) else {
         return false;
     };
-    let Some(bytes) = URL_SAFE_NO_PAD
-        .decode(sig)
-        .ok()
-        .and_then(|b| <[u8; 64]>::try_from(b).ok())
-    else {
+    let Some(bytes) = URL_SAFE_NO_PAD.decode(sig).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
         return false;
     };
-    key.verifying_key()
-        .verify_strict(&message, &Signature::from_bytes(&bytes))
-        .is_ok()
+    key.verifying_key().verify_strict(&message, &Signature::from_bytes(&bytes)).is_ok()
 }
 
 impl StatusStatement {
@@ -148,16 +142,11 @@ pub struct TrustedOperator {
 impl Trust {
     /// Trust in one operator key for any origin.
     pub fn operator(did: Did) -> Self {
-        Trust {
-            operators: vec![TrustedOperator { origin: None, did }],
-        }
+        Trust { operators: vec![TrustedOperator { origin: None, did }] }
     }
 
     fn keys_for(&self, origin: &str) -> impl Iterator<Item = &Did> {
-        self.operators
-            .iter()
-            .filter(move |o| o.origin.as_deref().is_none_or(|x| x == origin))
-            .map(|o| &o.did)
+        self.operators.iter().filter(move |o| o.origin.as_deref().is_none_or(|x| x == origin)).map(|o| &o.did)
     }
 }
 
@@ -217,17 +206,10 @@ impl Report {
         self.verdict == "VALID"
     }
 
-    fn new(
-        learner: Option<Did>,
-        checks: Vec<Check>,
-        credentials: Vec<PresentedCredential>,
-    ) -> Self {
+    fn new(learner: Option<Did>, checks: Vec<Check>, credentials: Vec<PresentedCredential>) -> Self {
         let valid = !checks.is_empty() && checks.iter().all(|c| c.ok);
         let mut skills: BTreeMap<String, SkillEvidence> = BTreeMap::new();
-        for c in credentials
-            .iter()
-            .filter(|c| valid && c.status == Some(CredentialState::Active))
-        {
+        for c in credentials.iter().filter(|c| valid && c.status == Some(CredentialState::Active)) {
             for s in &c.skills {
                 let entry = skills.entry(s.id.clone()).or_insert_with(|| SkillEvidence {
                     id: s.id.clone(),
@@ -264,19 +246,13 @@ impl Checks {
 /// Verifies a bundle (JSON bytes) offline against the trusted operator keys.
 pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetDateTime) -> Report {
     let mut checks = Checks::default();
-    let bundle = canonical::parse_strict(bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|value| {
-            serde_path_to_error::deserialize::<_, Bundle>(value)
-                .map_err(|e| format!("{}: {}", e.path(), e.inner()))
-        });
+    let bundle = canonical::parse_strict(bytes).map_err(|e| e.to_string()).and_then(|value| {
+        serde_path_to_error::deserialize::<_, Bundle>(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    });
     let bundle = match bundle {
         Ok(b) if b.v == VERSION => b,
         Ok(b) => {
-            checks.record(
-                "bundle.format",
-                Err(format!("unknown bundle version {}", b.v)),
-            );
+            checks.record("bundle.format", Err(format!("unknown bundle version {}", b.v)));
             return Report::new(None, checks.0, Vec::new());
         }
         Err(e) => {
@@ -284,10 +260,7 @@ pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetD
             return Report::new(None, checks.0, Vec::new());
         }
     };
-    checks.record(
-        "bundle.format",
-        Ok(format!("{} records", bundle.entries.len())),
-    );
+    checks.record("bundle.format", Ok(format!("{} records", bundle.entries.len())));
     let (checks, credentials) = verify_bundle(&bundle, trust, options, now, checks);
     Report::new(Some(bundle.learner.clone()), checks.0, credentials)
 }
@@ -300,40 +273,27 @@ fn verify_bundle(
     mut checks: Checks,
 ) -> (Checks, Vec<PresentedCredential>) {
     // The checkpoint, signed by a trusted operator.
-    let origin = Checkpoint::parse_unverified(&bundle.checkpoint)
-        .map(|c| c.origin)
-        .unwrap_or_default();
-    let signed = trust.keys_for(&origin).find_map(|key| {
-        Checkpoint::verify(&bundle.checkpoint, key)
-            .ok()
-            .map(|c| (c, key.clone()))
-    });
+    let origin = Checkpoint::parse_unverified(&bundle.checkpoint).map(|c| c.origin).unwrap_or_default();
+    let signed = trust
+        .keys_for(&origin)
+        .find_map(|key| Checkpoint::verify(&bundle.checkpoint, key).ok().map(|c| (c, key.clone())));
     let Some((checkpoint, operator)) = signed else {
         let why = match Checkpoint::parse_unverified(&bundle.checkpoint) {
             Err(e) => e.to_string(),
-            Ok(c) => format!(
-                "checkpoint of `{}` is not signed by a trusted operator key",
-                c.origin
-            ),
+            Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
         };
         checks.record("checkpoint.signature", Err(why));
         return (checks, Vec::new());
     };
     checks.record(
         "checkpoint.signature",
-        Ok(format!(
-            "`{}` at size {}, signed by {operator}",
-            checkpoint.origin, checkpoint.size
-        )),
+        Ok(format!("`{}` at size {}, signed by {operator}", checkpoint.origin, checkpoint.size)),
     );
 
     // Every record is in that tree.
     let mut records = Vec::new();
-    let mut inclusion = Ok(format!(
-        "{} records included in the tree of size {}",
-        bundle.entries.len(),
-        checkpoint.size
-    ));
+    let mut inclusion =
+        Ok(format!("{} records included in the tree of size {}", bundle.entries.len(), checkpoint.size));
     let mut last_seq = None;
     for entry in &bundle.entries {
         let failed = |why: String| Err(format!("entry seq {}: {why}", entry.seq));
@@ -353,13 +313,9 @@ fn verify_bundle(
             inclusion = failed("the record's seq differs from the entry's".into());
             break;
         }
-        if let Err(e) = merkle::verify_inclusion(
-            &leaf,
-            entry.seq,
-            checkpoint.size,
-            &entry.inclusion_proof,
-            &checkpoint.root,
-        ) {
+        if let Err(e) =
+            merkle::verify_inclusion(&leaf, entry.seq, checkpoint.size, &entry.inclusion_proof, &checkpoint.root)
+        {
             inclusion = failed(e.to_string());
             break;
         }
@@ -379,15 +335,10 @@ fn verify_bundle(
 
     // Every event's signature, as its author made it.
     let signatures = records.iter().try_for_each(|r| {
-        SignedEvent::verify(r.event.value().clone())
-            .map(drop)
-            .map_err(|e| format!("seq {}: {e}", r.seq))
+        SignedEvent::verify(r.event.value().clone()).map(drop).map_err(|e| format!("seq {}: {e}", r.seq))
     });
     let signed_ok = signatures.is_ok();
-    checks.record(
-        "events.signatures",
-        signatures.map(|()| format!("{} event signatures verify", records.len())),
-    );
+    checks.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
     if !signed_ok {
         return (checks, Vec::new());
     }
@@ -398,25 +349,19 @@ fn verify_bundle(
     let mut authority = Ok(String::new());
     for record in &records {
         if let Err(e) = rules::check(&record.event, record.seq, &state) {
-            authority = Err(format!(
-                "seq {} ({}): {e}",
-                record.seq,
-                record.event.event.payload.kind()
-            ));
+            authority = Err(format!("seq {} ({}): {e}", record.seq, record.event.event.payload.kind()));
             break;
         }
         state.apply(record, &mut Changes::default());
     }
     if authority.is_ok() {
         authority = match state.registry.genesis() {
-            Some(g) if g.operator == operator && g.origin == checkpoint.origin => Ok(format!(
-                "every signer was authorized at its place in the log of `{}`",
-                g.origin
-            )),
-            Some(g) => Err(format!(
-                "the genesis names operator {} of `{}`, not the checkpoint's signer",
-                g.operator, g.origin
-            )),
+            Some(g) if g.operator == operator && g.origin == checkpoint.origin => {
+                Ok(format!("every signer was authorized at its place in the log of `{}`", g.origin))
+            }
+            Some(g) => {
+                Err(format!("the genesis names operator {} of `{}`, not the checkpoint's signer", g.operator, g.origin))
+            }
             None => Err("the bundle does not include the log's genesis record".into()),
         };
     }
@@ -433,17 +378,9 @@ fn verify_bundle(
                 seq: r.seq,
                 kind: c.kind,
                 title: c.title.to_owned(),
-                issuer_name: issuer
-                    .as_ref()
-                    .and_then(|i| state.registry.issuer(i))
-                    .map(|i| i.name.clone()),
+                issuer_name: issuer.as_ref().and_then(|i| state.registry.issuer(i)).map(|i| i.name.clone()),
                 issuer,
-                status: bundle
-                    .status
-                    .credentials
-                    .iter()
-                    .find(|l| l.credential == r.event.id())
-                    .map(|l| l.status),
+                status: bundle.status.credentials.iter().find(|l| l.credential == r.event.id()).map(|l| l.status),
                 skills: c.skills.to_vec(),
                 completed_on: c.completed_on.to_string(),
             })
@@ -452,18 +389,11 @@ fn verify_bundle(
 
     // The operator's status statement, at the checkpoint's size, covers exactly the credentials
     // presented, and each is active.
-    checks.record(
-        "credentials.status",
-        check_status(bundle, &checkpoint, &operator, &presented, &state),
-    );
+    checks.record("credentials.status", check_status(bundle, &checkpoint, &operator, &presented, &state));
     if let Some(max_age) = options.max_age {
         let age = now - bundle.status.issued_at.0;
         let result = if age <= max_age {
-            Ok(format!(
-                "status issued at {} ({}s ago)",
-                bundle.status.issued_at,
-                age.whole_seconds()
-            ))
+            Ok(format!("status issued at {} ({}s ago)", bundle.status.issued_at, age.whole_seconds()))
         } else {
             Err(format!(
                 "status issued at {} is older than the {}s allowed",
@@ -483,20 +413,13 @@ fn verify_bundle(
             .map(|v| v.learner.clone());
         match learner {
             Some(l) if state.profiles.current(&l) == bundle.learner => Ok(()),
-            Some(l) => Err(format!(
-                "credential {} was issued to {l}, not to {}",
-                c.id, bundle.learner
-            )),
+            Some(l) => Err(format!("credential {} was issued to {l}, not to {}", c.id, bundle.learner)),
             None => Err(format!("credential {} has no learner", c.id)),
         }
     });
     let holder = match holder {
         Ok(()) if presented.is_empty() => Err("the bundle presents no credential".into()),
-        Ok(()) => Ok(format!(
-            "{} credentials issued to {}",
-            presented.len(),
-            bundle.learner
-        )),
+        Ok(()) => Ok(format!("{} credentials issued to {}", presented.len(), bundle.learner)),
         Err(e) => Err(e),
     };
     checks.record("learner.holder", holder);
@@ -506,18 +429,14 @@ fn verify_bundle(
         if learner_signed {
             Ok(format!("signed by {}", bundle.learner))
         } else {
-            Err(format!(
-                "learner_sig is not {}'s signature over this bundle",
-                bundle.learner
-            ))
+            Err(format!("learner_sig is not {}'s signature over this bundle", bundle.learner))
         },
     );
 
     // Bound to this verifier's request.
-    for (name, wanted, got) in [
-        ("request.audience", &options.audience, &bundle.audience),
-        ("request.nonce", &options.nonce, &bundle.nonce),
-    ] {
+    for (name, wanted, got) in
+        [("request.audience", &options.audience, &bundle.audience), ("request.nonce", &options.nonce, &bundle.nonce)]
+    {
         if let Some(wanted) = wanted {
             let result = match got {
                 Some(got) if got == wanted => Ok(format!("`{got}`")),
@@ -548,17 +467,12 @@ fn check_status(
         ));
     }
     let presented_ids: BTreeSet<EventId> = presented.iter().map(|c| c.id).collect();
-    let stated_ids: BTreeSet<EventId> =
-        statement.credentials.iter().map(|l| l.credential).collect();
+    let stated_ids: BTreeSet<EventId> = statement.credentials.iter().map(|l| l.credential).collect();
     if let Some(missing) = stated_ids.difference(&presented_ids).next() {
-        return Err(format!(
-            "credential {missing} is in the status statement but its record is not in the bundle"
-        ));
+        return Err(format!("credential {missing} is in the status statement but its record is not in the bundle"));
     }
     if let Some(unstated) = presented_ids.difference(&stated_ids).next() {
-        return Err(format!(
-            "credential {unstated} has no status in the operator's statement"
-        ));
+        return Err(format!("credential {unstated} has no status in the operator's statement"));
     }
     for line in &statement.credentials {
         // What the bundle's own records show must agree with the operator.
@@ -581,11 +495,7 @@ fn check_status(
             ));
         }
     }
-    Ok(format!(
-        "{} credentials active at size {}",
-        statement.credentials.len(),
-        statement.size
-    ))
+    Ok(format!("{} credentials active at size {}", statement.credentials.len(), statement.size))
 }
 
 /// Why a bundle could not be built.
@@ -631,16 +541,9 @@ pub fn build<S: crate::store::Store>(
     let (size, checkpoint) = ledger.publish_checkpoint()?;
     let state = ledger.state();
     if let Some(moved) = state.profiles.moved(learner.did()) {
-        return Err(ShareError::KeyMoved {
-            from: learner.did().clone(),
-            to: state.profiles.current(&moved.to),
-        });
+        return Err(ShareError::KeyMoved { from: learner.did().clone(), to: state.profiles.current(&moved.to) });
     }
-    let owned: Vec<_> = state
-        .profiles
-        .learner(learner.did())
-        .map(|e| e.credentials.clone())
-        .unwrap_or_default();
+    let owned: Vec<_> = state.profiles.learner(learner.did()).map(|e| e.credentials.clone()).unwrap_or_default();
     let chosen: Vec<EventId> = match &request.only {
         Some(ids) => {
             for id in ids {
@@ -656,12 +559,7 @@ pub fn build<S: crate::store::Store>(
         }
         None => owned
             .iter()
-            .filter(|c| {
-                state
-                    .status
-                    .credential(&c.id)
-                    .is_some_and(|s| s.state == CredentialState::Active)
-            })
+            .filter(|c| state.status.credential(&c.id).is_some_and(|s| s.state == CredentialState::Active))
             .map(|c| c.id)
             .collect(),
     };
@@ -671,17 +569,10 @@ pub fn build<S: crate::store::Store>(
     let seqs = supporting_seqs(ledger, &chosen)?;
     let mut entries = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        let record = ledger
-            .records(seq, 1)?
-            .pop()
-            .ok_or(crate::ledger::LedgerError::Store(
-                crate::store::StoreError::Corrupt(format!("record {seq} is missing")),
-            ))?;
-        entries.push(Entry {
-            seq,
-            record: record.to_value(),
-            inclusion_proof: ledger.inclusion_proof(seq, size)?,
-        });
+        let record = ledger.records(seq, 1)?.pop().ok_or(crate::ledger::LedgerError::Store(
+            crate::store::StoreError::Corrupt(format!("record {seq} is missing")),
+        ))?;
+        entries.push(Entry { seq, record: record.to_value(), inclusion_proof: ledger.inclusion_proof(seq, size)? });
     }
     let status = ledger.status_statement(&chosen, now)?;
     let bundle = Bundle {
@@ -710,10 +601,7 @@ fn supporting_seqs<S: crate::store::Store>(
     let mut seqs = BTreeSet::new();
     let mut pending: Vec<Seq> = vec![0];
     for id in chosen {
-        let status = state
-            .status
-            .credential(id)
-            .ok_or(ShareError::UnknownCredential(*id))?;
+        let status = state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
         pending.push(status.issued_seq);
         if status.decided_seq != status.issued_seq {
             pending.push(status.decided_seq);
@@ -738,10 +626,7 @@ fn supporting_seqs<S: crate::store::Store>(
         }
         // What the event refers to.
         if let crate::event::Payload::ApprenticeshipCompleted(c) = &event.payload {
-            if let Some(started) = c
-                .apprenticeship
-                .and_then(|id| ledger.record_by_id(&id).ok().flatten())
-            {
+            if let Some(started) = c.apprenticeship.and_then(|id| ledger.record_by_id(&id).ok().flatten()) {
                 pending.push(started.seq);
             }
         }
@@ -762,25 +647,11 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_with_a_reason() {
-        let report = verify(
-            b"{\"v\":1}",
-            &Trust::default(),
-            &VerifyOptions::default(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let report = verify(b"{\"v\":1}", &Trust::default(), &VerifyOptions::default(), OffsetDateTime::UNIX_EPOCH);
         assert!(!report.is_valid());
         assert_eq!(report.checks[0].name, "bundle.format");
-        assert!(
-            report.checks[0].detail.contains("learner"),
-            "{:?}",
-            report.checks
-        );
-        let report = verify(
-            b"not json",
-            &Trust::default(),
-            &VerifyOptions::default(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        assert!(report.checks[0].detail.contains("learner"), "{:?}", report.checks);
+        let report = verify(b"not json", &Trust::default(), &VerifyOptions::default(), OffsetDateTime::UNIX_EPOCH);
         assert_eq!(report.verdict, "INVALID");
     }
 }

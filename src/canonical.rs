@@ -86,9 +86,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
 fn write_number(n: &Number, out: &mut Vec<u8>) {
     match (n.as_u64(), n.as_i64()) {
         (Some(u), _) if u <= MAX_EXACT_INTEGER => out.extend_from_slice(u.to_string().as_bytes()),
-        (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT_INTEGER => {
-            out.extend_from_slice(i.to_string().as_bytes())
-        }
+        (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT_INTEGER => out.extend_from_slice(i.to_string().as_bytes()),
         // serde_json holds no NaN or infinity, so every number here is finite.
         _ => match n.as_f64().unwrap_or_default() {
             // ECMAScript writes negative zero as "0".
@@ -126,11 +124,9 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// Parses untrusted JSON text, refusing duplicate member names and trailing data.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, CanonicalError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = <StrictValue as de::Deserialize>::deserialize(&mut de)
-        .map_err(|e| CanonicalError::Malformed(e.to_string()))?
-        .0;
-    de.end()
-        .map_err(|e| CanonicalError::Malformed(e.to_string()))?;
+    let value =
+        <StrictValue as de::Deserialize>::deserialize(&mut de).map_err(|e| CanonicalError::Malformed(e.to_string()))?.0;
+    de.end().map_err(|e| CanonicalError::Malformed(e.to_string()))?;
     Ok(value)
 }
 
@@ -161,9 +157,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -219,29 +213,17 @@ mod tests {
 
     #[test]
     fn escapes_only_what_it_must() {
-        assert_eq!(
-            canon(r#""\u0001\u001f\n\"\\/é\u2028""#),
-            "\"\\u0001\\u001f\\n\\\"\\\\/é\u{2028}\""
-        );
+        assert_eq!(canon(r#""\u0001\u001f\n\"\\/é\u2028""#), "\"\\u0001\\u001f\\n\\\"\\\\/é\u{2028}\"");
     }
 
     #[test]
     fn large_integers_are_doubles_and_duplicates_are_refused() {
         // Beyond 2^53 an integer is the double nearest to it.
-        assert_eq!(
-            to_string(&json!(9007199254740993u64)).unwrap(),
-            "9007199254740992"
-        );
-        assert_eq!(
-            to_string(&json!(1_152_921_504_606_846_976u64)).unwrap(),
-            "1152921504606847000"
-        );
+        assert_eq!(to_string(&json!(9007199254740993u64)).unwrap(), "9007199254740992");
+        assert_eq!(to_string(&json!(1_152_921_504_606_846_976u64)).unwrap(), "1152921504606847000");
         assert_eq!(to_string(&json!(1e18)).unwrap(), "1000000000000000000");
         let err = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
-        assert!(
-            err.to_string().contains("duplicate member name `a`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("duplicate member name `a`"), "{err}");
         assert!(parse_strict(b"{} x").is_err());
     }
 }

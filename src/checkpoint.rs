@@ -32,12 +32,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The signed body: three lines, each ending in a newline.
     pub fn body(&self) -> String {
-        format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            STANDARD.encode(self.root.0)
-        )
+        format!("{}\n{}\n{}\n", self.origin, self.size, STANDARD.encode(self.root.0))
     }
 
     /// The signed note text.
@@ -46,33 +41,24 @@ impl Checkpoint {
         let signature = key.sign(body.as_bytes());
         let mut blob = key_id(&self.origin, key.did()).to_vec();
         blob.extend_from_slice(&signature.to_bytes());
-        format!(
-            "{body}\n{SIGNATURE_DASH}{} {}\n",
-            self.origin,
-            STANDARD.encode(blob)
-        )
+        format!("{body}\n{SIGNATURE_DASH}{} {}\n", self.origin, STANDARD.encode(blob))
     }
 
     /// Parses a signed note and checks that `operator` signed it. Other signature lines (from
     /// witnesses, say) are allowed and ignored.
     pub fn verify(text: &str, operator: &Did) -> Result<Checkpoint, CheckpointError> {
-        let (body, signatures) = text.split_once("\n\n").ok_or(CheckpointError::Format(
-            "no blank line before the signatures",
-        ))?;
+        let (body, signatures) =
+            text.split_once("\n\n").ok_or(CheckpointError::Format("no blank line before the signatures"))?;
         let body = format!("{body}\n");
         let checkpoint = Self::parse_body(&body)?;
         let expected_id = key_id(&checkpoint.origin, operator);
         let key = operator.verifying_key();
         for line in signatures.lines() {
             let Some(rest) = line.strip_prefix(SIGNATURE_DASH) else {
-                return Err(CheckpointError::Format(
-                    "a signature line must start with an em dash and a space",
-                ));
+                return Err(CheckpointError::Format("a signature line must start with an em dash and a space"));
             };
             let Some((name, encoded)) = rest.rsplit_once(' ') else {
-                return Err(CheckpointError::Format(
-                    "a signature line is `— <name> <base64>`",
-                ));
+                return Err(CheckpointError::Format("a signature line is `— <name> <base64>`"));
             };
             let Ok(blob) = STANDARD.decode(encoded) else {
                 return Err(CheckpointError::Format("a signature is not base64"));
@@ -80,8 +66,7 @@ impl Checkpoint {
             if name != checkpoint.origin || blob.len() != 4 + 64 || blob[..4] != expected_id {
                 continue;
             }
-            let signature =
-                Signature::from_slice(&blob[4..]).map_err(|_| CheckpointError::BadSignature)?;
+            let signature = Signature::from_slice(&blob[4..]).map_err(|_| CheckpointError::BadSignature)?;
             return key
                 .verify_strict(body.as_bytes(), &signature)
                 .map(|()| checkpoint)
@@ -92,11 +77,8 @@ impl Checkpoint {
 
     fn parse_body(body: &str) -> Result<Checkpoint, CheckpointError> {
         let mut lines = body.strip_suffix('\n').unwrap_or(body).split('\n');
-        let (Some(origin), Some(size), Some(root)) = (lines.next(), lines.next(), lines.next())
-        else {
-            return Err(CheckpointError::Format(
-                "the body is origin, size and root, one per line",
-            ));
+        let (Some(origin), Some(size), Some(root)) = (lines.next(), lines.next(), lines.next()) else {
+            return Err(CheckpointError::Format("the body is origin, size and root, one per line"));
         };
         // Extension lines may follow the root; they are signed but carry nothing we read.
         if origin.is_empty() {
@@ -111,14 +93,8 @@ impl Checkpoint {
             .decode(root)
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or(CheckpointError::Format(
-                "the root is not 32 bytes of base64",
-            ))?;
-        Ok(Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root: Hash32(root),
-        })
+            .ok_or(CheckpointError::Format("the root is not 32 bytes of base64"))?;
+        Ok(Checkpoint { origin: origin.to_owned(), size, root: Hash32(root) })
     }
 
     /// Parses a checkpoint's body without checking any signature (for a log's own stored copies).
@@ -155,11 +131,7 @@ mod tests {
     use super::*;
 
     fn checkpoint() -> Checkpoint {
-        Checkpoint {
-            origin: "ledger.example.edu".into(),
-            size: 42,
-            root: Hash32::digest(b"root"),
-        }
+        Checkpoint { origin: "ledger.example.edu".into(), size: 42, root: Hash32::digest(b"root") }
     }
 
     #[test]
@@ -167,15 +139,7 @@ mod tests {
         let key = SecretKey::from_seed(&[9; 32]);
         let text = checkpoint().sign(&key);
         let lines: Vec<&str> = text.split('\n').collect();
-        assert_eq!(
-            lines[..4],
-            [
-                "ledger.example.edu",
-                "42",
-                STANDARD.encode(Hash32::digest(b"root").0).as_str(),
-                ""
-            ]
-        );
+        assert_eq!(lines[..4], ["ledger.example.edu", "42", STANDARD.encode(Hash32::digest(b"root").0).as_str(), ""]);
         assert!(lines[4].starts_with("\u{2014} ledger.example.edu "));
         assert!(text.ends_with('\n'));
         assert_eq!(Checkpoint::verify(&text, key.did()).unwrap(), checkpoint());
@@ -186,19 +150,10 @@ mod tests {
         let key = SecretKey::from_seed(&[9; 32]);
         let other = SecretKey::from_seed(&[8; 32]);
         let text = checkpoint().sign(&key);
-        assert_eq!(
-            Checkpoint::verify(&text, other.did()),
-            Err(CheckpointError::NotSignedBy(other.did().clone()))
-        );
+        assert_eq!(Checkpoint::verify(&text, other.did()), Err(CheckpointError::NotSignedBy(other.did().clone())));
         let bigger = text.replacen("\n42\n", "\n43\n", 1);
-        assert_eq!(
-            Checkpoint::verify(&bigger, key.did()),
-            Err(CheckpointError::BadSignature)
-        );
-        assert!(matches!(
-            Checkpoint::verify("nonsense", key.did()),
-            Err(CheckpointError::Format(_))
-        ));
+        assert_eq!(Checkpoint::verify(&bigger, key.did()), Err(CheckpointError::BadSignature));
+        assert!(matches!(Checkpoint::verify("nonsense", key.did()), Err(CheckpointError::Format(_))));
         assert!(matches!(
             Checkpoint::verify(&text.replacen("\n42\n", "\n042\n", 1), key.did()),
             Err(CheckpointError::Format(_))

@@ -42,9 +42,7 @@ impl FromStr for Timestamp {
         if !s.ends_with('Z') || s.as_bytes().get(10) != Some(&b'T') {
             return Err(bad());
         }
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(Timestamp)
-            .map_err(|_| bad())
+        OffsetDateTime::parse(s, &Rfc3339).map(Timestamp).map_err(|_| bad())
     }
 }
 
@@ -70,10 +68,7 @@ impl FromStr for Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self
-            .0
-            .format(format_description!("[year]-[month]-[day]"))
-            .map_err(|_| fmt::Error)?;
+        let text = self.0.format(format_description!("[year]-[month]-[day]")).map_err(|_| fmt::Error)?;
         f.write_str(&text)
     }
 }
@@ -99,16 +94,10 @@ impl Skill {
             .map(str::trim)
             .filter(|item| !item.is_empty())
             .map(|item| match item.split_once('=') {
-                Some((id, label)) => Skill {
-                    id: id.trim().to_owned(),
-                    label: Some(label.trim().to_owned()),
-                    level: None,
-                },
-                None => Skill {
-                    id: item.to_owned(),
-                    label: None,
-                    level: None,
-                },
+                Some((id, label)) => {
+                    Skill { id: id.trim().to_owned(), label: Some(label.trim().to_owned()), level: None }
+                }
+                None => Skill { id: item.to_owned(), label: None, level: None },
             })
             .collect()
     }
@@ -381,18 +370,12 @@ pub struct Event {
 impl Event {
     /// A version-1 event by `author`, made at `created_at`.
     pub fn new(author: Did, created_at: Timestamp, payload: Payload) -> Self {
-        Event {
-            v: VERSION,
-            author,
-            created_at,
-            payload,
-        }
+        Event { v: VERSION, author, created_at, payload }
     }
 
     /// The envelope as JSON, without `sig`.
     fn to_value(&self) -> Result<Value, EventError> {
-        let tagged =
-            serde_json::to_value(&self.payload).map_err(|e| EventError::Encode(e.to_string()))?;
+        let tagged = serde_json::to_value(&self.payload).map_err(|e| EventError::Encode(e.to_string()))?;
         let Value::Object(mut tagged) = tagged else {
             return Err(EventError::Encode("payload is not an object".into()));
         };
@@ -407,11 +390,7 @@ impl Event {
 
     /// Signs the event with `key`, which must be its author. For `learner.key_linked`, pass
     /// the new key as `cosigner`: it signs the event (without `to_sig`) first.
-    pub fn sign(
-        mut self,
-        key: &SecretKey,
-        cosigner: Option<&SecretKey>,
-    ) -> Result<SignedEvent, EventError> {
+    pub fn sign(mut self, key: &SecretKey, cosigner: Option<&SecretKey>) -> Result<SignedEvent, EventError> {
         if key.did() != &self.author {
             return Err(EventError::Signature(format!(
                 "author: the signing key is {}, not the author {}",
@@ -439,19 +418,13 @@ impl Event {
         value
             .as_object_mut()
             .expect("an envelope is an object")
-            .insert(
-                "sig".into(),
-                URL_SAFE_NO_PAD.encode(signature.to_bytes()).into(),
-            );
+            .insert("sig".into(), URL_SAFE_NO_PAD.encode(signature.to_bytes()).into());
         SignedEvent::from_verified_parts(self, value)
     }
 }
 
 /// Deserializes `value`, naming the failing field by its path under `prefix` (e.g. `body.learner`).
-fn typed_field<T: serde::de::DeserializeOwned>(
-    value: &Value,
-    prefix: &str,
-) -> Result<T, EventError> {
+fn typed_field<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> Result<T, EventError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = match (prefix, path.as_str()) {
@@ -465,10 +438,7 @@ fn typed_field<T: serde::de::DeserializeOwned>(
             ("", path) => path.to_owned(),
             (prefix, path) => format!("{prefix}.{path}"),
         };
-        EventError::Field {
-            field,
-            reason: e.inner().to_string(),
-        }
+        EventError::Field { field, reason: e.inner().to_string() }
     })
 }
 
@@ -531,12 +501,8 @@ impl SignedEvent {
             "issuer.key_added" => Payload::KeyAdded(typed_field(body, "body")?),
             "issuer.key_revoked" => Payload::KeyRevoked(typed_field(body, "body")?),
             "credential.course_completed" => Payload::CourseCompleted(typed_field(body, "body")?),
-            "credential.certificate_awarded" => {
-                Payload::CertificateAwarded(typed_field(body, "body")?)
-            }
-            "credential.apprenticeship_completed" => {
-                Payload::ApprenticeshipCompleted(typed_field(body, "body")?)
-            }
+            "credential.certificate_awarded" => Payload::CertificateAwarded(typed_field(body, "body")?),
+            "credential.apprenticeship_completed" => Payload::ApprenticeshipCompleted(typed_field(body, "body")?),
             "apprenticeship.started" => Payload::ApprenticeshipStarted(typed_field(body, "body")?),
             "apprenticeship.hours_logged" => Payload::HoursLogged(typed_field(body, "body")?),
             "credential.revoked" => Payload::CredentialRevoked(typed_field(body, "body")?),
@@ -546,39 +512,22 @@ impl SignedEvent {
             other => {
                 return Err(EventError::Field {
                     field: "kind".into(),
-                    reason: format!(
-                        "unknown event kind `{}`",
-                        other.chars().take(80).collect::<String>()
-                    ),
+                    reason: format!("unknown event kind `{}`", other.chars().take(80).collect::<String>()),
                 });
             }
         };
-        Ok(Event {
-            v: envelope.v,
-            author: envelope.author,
-            created_at: envelope.created_at,
-            payload,
-        })
+        Ok(Event { v: envelope.v, author: envelope.author, created_at: envelope.created_at, payload })
     }
 
     fn from_verified_parts(event: Event, value: Value) -> Result<Self, EventError> {
         let canonical = canonical::to_vec(&value)?;
         let id = EventId::of_canonical(&canonical);
-        Ok(SignedEvent {
-            event,
-            value,
-            canonical,
-            id,
-        })
+        Ok(SignedEvent { event, value, canonical, id })
     }
 
     /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`.
     pub fn check_signatures(&self) -> Result<(), EventError> {
-        let sig = self
-            .value
-            .get("sig")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
         let message = canonical_without_sig(&self.value)?;
         verify_one("sig", sig, &self.event.author, &message)?;
         if let Payload::KeyLinked(link) = &self.event.payload {
@@ -586,12 +535,7 @@ impl SignedEvent {
             if let Some(body) = unsigned.get_mut("body").and_then(Value::as_object_mut) {
                 body.remove("to_sig");
             }
-            verify_one(
-                "body.to_sig",
-                &link.to_sig,
-                &link.to,
-                &canonical_without_sig(&unsigned)?,
-            )?;
+            verify_one("body.to_sig", &link.to_sig, &link.to, &canonical_without_sig(&unsigned)?)?;
         }
         Ok(())
     }
@@ -617,16 +561,10 @@ fn verify_one(field: &str, sig: &str, key: &Did, message: &[u8]) -> Result<(), E
         .decode(sig)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            EventError::Signature(format!(
-                "{field}: not a base64url Ed25519 signature (64 bytes)"
-            ))
-        })?;
+        .ok_or_else(|| EventError::Signature(format!("{field}: not a base64url Ed25519 signature (64 bytes)")))?;
     key.verifying_key()
         .verify_strict(message, &Signature::from_bytes(&bytes))
-        .map_err(|_| {
-            EventError::Signature(format!("{field}: signature does not verify against {key}"))
-        })
+        .map_err(|_| EventError::Signature(format!("{field}: signature does not verify against {key}")))
 }
 
 /// Why bytes are not a valid signed event.
@@ -675,9 +613,7 @@ mod tests {
     fn signed_events_verify_and_tampering_fails() {
         let issuer = SecretKey::from_seed(&[1; 32]);
         let learner = SecretKey::from_seed(&[2; 32]);
-        let signed = Event::new(issuer.did().clone(), at(), course(&learner))
-            .sign(&issuer, None)
-            .unwrap();
+        let signed = Event::new(issuer.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap();
         let again = SignedEvent::verify(signed.value().clone()).unwrap();
         assert_eq!(again.id(), signed.id());
         assert_eq!(again.event, signed.event);
@@ -689,12 +625,7 @@ mod tests {
 
         let mut other_author = signed.value().clone();
         other_author["author"] = learner.did().as_str().into();
-        assert!(
-            SignedEvent::verify(other_author)
-                .unwrap_err()
-                .to_string()
-                .contains("does not verify")
-        );
+        assert!(SignedEvent::verify(other_author).unwrap_err().to_string().contains("does not verify"));
     }
 
     #[test]
@@ -705,13 +636,9 @@ mod tests {
         if let Payload::CourseCompleted(c) = &mut payload {
             c.credits = -1.0;
         }
-        let err = Event::new(issuer.did().clone(), at(), payload)
-            .sign(&issuer, None)
-            .unwrap_err();
+        let err = Event::new(issuer.did().clone(), at(), payload).sign(&issuer, None).unwrap_err();
         assert!(err.to_string().starts_with("body.credits"), "{err}");
-        let err = Event::new(learner.did().clone(), at(), course(&learner))
-            .sign(&issuer, None)
-            .unwrap_err();
+        let err = Event::new(learner.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap_err();
         assert!(err.to_string().starts_with("author"), "{err}");
     }
 
@@ -723,11 +650,7 @@ mod tests {
             Event::new(
                 old.did().clone(),
                 at(),
-                Payload::KeyLinked(KeyLinked {
-                    from: old.did().clone(),
-                    to: new.did().clone(),
-                    to_sig,
-                }),
+                Payload::KeyLinked(KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig }),
             )
         };
         let signed = link(String::new()).sign(&old, Some(&new)).unwrap();
@@ -737,9 +660,7 @@ mod tests {
         // A co-signature by some other key is refused.
         let stranger = SecretKey::from_seed(&[5; 32]);
         let wrong = link(String::new()).sign(&old, Some(&stranger)).unwrap();
-        let err = SignedEvent::verify(wrong.value().clone())
-            .unwrap_err()
-            .to_string();
+        let err = SignedEvent::verify(wrong.value().clone()).unwrap_err().to_string();
         assert!(err.starts_with("body.to_sig"), "{err}");
     }
 
@@ -747,13 +668,10 @@ mod tests {
     fn type_errors_name_the_field() {
         let issuer = SecretKey::from_seed(&[1; 32]);
         let learner = SecretKey::from_seed(&[2; 32]);
-        let signed = Event::new(issuer.did().clone(), at(), course(&learner))
-            .sign(&issuer, None)
-            .unwrap();
+        let signed = Event::new(issuer.did().clone(), at(), course(&learner)).sign(&issuer, None).unwrap();
         let mut value = signed.value().clone();
         // Well-formed base58, but not a point on the curve: past the schema, caught by the type.
-        value["body"]["learner"] =
-            "did:key:z6MkkcSQGBjZBvXRtTKudQqsUTv6YrPe6potJxPGd7GLTQjX".into();
+        value["body"]["learner"] = "did:key:z6MkkcSQGBjZBvXRtTKudQqsUTv6YrPe6potJxPGd7GLTQjX".into();
         let err = SignedEvent::verify(value).unwrap_err().to_string();
         assert!(err.starts_with("body.learner: "), "{err}");
     }
@@ -763,9 +681,6 @@ mod tests {
         assert!("2026-05-01T12:00:00+02:00".parse::<Timestamp>().is_err());
         assert!("2026-05-01 12:00:00Z".parse::<Timestamp>().is_err());
         assert!("2026-02-30".parse::<Date>().is_err());
-        assert_eq!(
-            "2026-05-01".parse::<Date>().unwrap().to_string(),
-            "2026-05-01"
-        );
+        assert_eq!("2026-05-01".parse::<Date>().unwrap().to_string(), "2026-05-01");
     }
 }

@@ -109,10 +109,7 @@ impl Did {
         let mut bytes = Vec::with_capacity(34);
         bytes.extend_from_slice(&ED25519_MULTICODEC);
         bytes.extend_from_slice(key.as_bytes());
-        Did {
-            text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()),
-            key: key.to_bytes(),
-        }
+        Did { text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()), key: key.to_bytes() }
     }
 
     /// The public key the did names.
@@ -140,27 +137,17 @@ impl Did {
 impl FromStr for Did {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let bad = |why: &str| IdError::Did {
-            did: s.chars().take(80).collect(),
-            reason: why.to_owned(),
-        };
-        let encoded = s
-            .strip_prefix(DID_KEY_PREFIX)
-            .ok_or_else(|| bad("must start with `did:key:z` (base58btc)"))?;
-        let bytes = bs58::decode(encoded)
-            .into_vec()
-            .map_err(|_| bad("is not valid base58btc"))?;
+        let bad = |why: &str| IdError::Did { did: s.chars().take(80).collect(), reason: why.to_owned() };
+        let encoded = s.strip_prefix(DID_KEY_PREFIX).ok_or_else(|| bad("must start with `did:key:z` (base58btc)"))?;
+        let bytes = bs58::decode(encoded).into_vec().map_err(|_| bad("is not valid base58btc"))?;
         let key: [u8; 32] = match bytes.split_first_chunk::<2>() {
-            Some((prefix, key)) if *prefix == ED25519_MULTICODEC => key
-                .try_into()
-                .map_err(|_| bad("an Ed25519 key is 32 bytes"))?,
+            Some((prefix, key)) if *prefix == ED25519_MULTICODEC => {
+                key.try_into().map_err(|_| bad("an Ed25519 key is 32 bytes"))?
+            }
             _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
         };
         VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
-        Ok(Did {
-            text: s.to_owned(),
-            key,
-        })
+        Ok(Did { text: s.to_owned(), key })
     }
 }
 
@@ -214,14 +201,9 @@ mod tests {
     #[test]
     fn did_key_round_trips_the_w3c_example() {
         // The public key of the W3C vc-di-eddsa test vectors.
-        let did: Did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-            .parse()
-            .unwrap();
+        let did: Did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2".parse().unwrap();
         assert_eq!(Did::from_key(&did.verifying_key()), did);
-        assert_eq!(
-            did.multibase(),
-            "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-        );
+        assert_eq!(did.multibase(), "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2");
     }
 
     #[test]
@@ -229,14 +211,8 @@ mod tests {
         let cases = [
             ("did:web:example.com", "must start with"),
             ("did:key:z0OIl", "base58btc"),
-            (
-                "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
-                "not an Ed25519 key",
-            ),
-            (
-                "did:key:z2DQUyFHStG42FqbEhyM6LhkEqqV45NGGqKCwNxVWWu7Yzj",
-                "32 bytes",
-            ),
+            ("did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc", "not an Ed25519 key"),
+            ("did:key:z2DQUyFHStG42FqbEhyM6LhkEqqV45NGGqKCwNxVWWu7Yzj", "32 bytes"),
         ];
         for (text, why) in cases {
             let err = text.parse::<Did>().unwrap_err().to_string();

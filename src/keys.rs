@@ -84,53 +84,36 @@ impl SecretKey {
             .ok_or("the secret key is not 32 bytes of base64url")?;
         let key = Self::from_seed(&seed);
         match stated_did {
-            Some(did) if did != key.did.as_str() => {
-                Err("the `# did:` line does not match the secret key".to_owned())
-            }
+            Some(did) if did != key.did.as_str() => Err("the `# did:` line does not match the secret key".to_owned()),
             _ => Ok(key),
         }
     }
 
     /// Writes a new key file with mode 0600. Refuses to overwrite an existing file.
     pub fn write_file(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|source| match source.kind() {
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(
+            |source| match source.kind() {
                 std::io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_owned()),
                 _ => io(source),
-            })?;
+            },
+        )?;
         file.write_all(self.file_text().as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)
     }
 
     /// Reads a key file, refusing one that anyone but its owner can read or write.
     pub fn read_file(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
         let mode = fs::metadata(path).map_err(io)?.permissions().mode();
         if mode & 0o077 != 0 {
-            return Err(KeyError::LoosePermissions {
-                path: path.to_owned(),
-                mode: mode & 0o777,
-            });
+            return Err(KeyError::LoosePermissions { path: path.to_owned(), mode: mode & 0o777 });
         }
         let text = fs::read_to_string(path).map_err(io)?;
-        Self::from_file_text(&text).map_err(|reason| KeyError::Malformed {
-            path: path.to_owned(),
-            reason,
-        })
+        Self::from_file_text(&text).map_err(|reason| KeyError::Malformed { path: path.to_owned(), reason })
     }
 }
 
@@ -155,10 +138,7 @@ pub enum KeyError {
     Exists(PathBuf),
     /// Reading or writing failed.
     #[error("key file {path}: {source}", path = .path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// The operating system gave no randomness.
     #[error("no randomness for a new key: {0}")]
     Random(String),
@@ -174,10 +154,7 @@ mod tests {
         let path = dir.path().join("k/issuer.key");
         let key = SecretKey::generate().unwrap();
         key.write_file(&path).unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(SecretKey::read_file(&path).unwrap().did(), key.did());
         assert!(matches!(key.write_file(&path), Err(KeyError::Exists(_))));
     }
@@ -189,10 +166,7 @@ mod tests {
         SecretKey::generate().unwrap().write_file(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = SecretKey::read_file(&path).unwrap_err();
-        assert!(
-            matches!(err, KeyError::LoosePermissions { mode: 0o644, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, KeyError::LoosePermissions { mode: 0o644, .. }), "{err}");
     }
 
     #[test]
@@ -207,14 +181,8 @@ mod tests {
     fn tampered_key_files_are_refused() {
         let key = SecretKey::from_seed(&[1u8; 32]);
         let other = SecretKey::from_seed(&[2u8; 32]);
-        let text = key
-            .file_text()
-            .replace(key.did().as_str(), other.did().as_str());
-        assert!(
-            SecretKey::from_file_text(&text)
-                .unwrap_err()
-                .contains("does not match")
-        );
+        let text = key.file_text().replace(key.did().as_str(), other.did().as_str());
+        assert!(SecretKey::from_file_text(&text).unwrap_err().contains("does not match"));
         assert!(SecretKey::from_file_text("hello").is_err());
     }
 }

@@ -41,9 +41,7 @@ pub struct Ledger<S: Store> {
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger")
-            .field("len", &self.len)
-            .finish_non_exhaustive()
+        f.debug_struct("Ledger").field("len", &self.len).finish_non_exhaustive()
     }
 }
 
@@ -105,13 +103,7 @@ impl<S: Store> Ledger<S> {
         let state = Projections::load(store.entries()?)?;
         let len = store.len()?;
         let frontier = Frontier::load(&StoredNodes(&store), len)?;
-        let mut ledger = Ledger {
-            store,
-            state,
-            len,
-            frontier,
-            signer: None,
-        };
+        let mut ledger = Ledger { store, state, len, frontier, signer: None };
         ledger.catch_up()?;
         Ok(ledger)
     }
@@ -137,23 +129,14 @@ impl<S: Store> Ledger<S> {
             return Ok(());
         }
         let mut changes = Changes::default();
-        self.replay(self.state.applied(), |state, record| {
-            state.apply(record, &mut changes)
-        })?;
+        self.replay(self.state.applied(), |state, record| state.apply(record, &mut changes))?;
         let entries = self.state.changed_entries(changes);
-        self.store.commit(Batch {
-            entries,
-            ..Batch::default()
-        })?;
+        self.store.commit(Batch { entries, ..Batch::default() })?;
         Ok(())
     }
 
     /// Folds the records from `from` on into the ledger's state.
-    fn replay(
-        &mut self,
-        from: Seq,
-        mut f: impl FnMut(&mut Projections, &Record),
-    ) -> Result<(), LedgerError> {
+    fn replay(&mut self, from: Seq, mut f: impl FnMut(&mut Projections, &Record)) -> Result<(), LedgerError> {
         let mut state = std::mem::take(&mut self.state);
         let result = self.for_each_record(from, |record| {
             f(&mut state, &record);
@@ -185,9 +168,7 @@ impl<S: Store> Ledger<S> {
     /// existing place.
     pub fn append(&mut self, event: &[u8], now: OffsetDateTime) -> Result<Appended, AppendError> {
         let value = canonical::parse_strict(event).map_err(EventError::from)?;
-        self.append_values(vec![value], now, true)
-            .pop()
-            .expect("one result per event")
+        self.append_values(vec![value], now, true).pop().expect("one result per event")
     }
 
     /// Appends many signed events with one durable write. Each is checked against the state the
@@ -218,9 +199,7 @@ impl<S: Store> Ledger<S> {
         }
         let tree_before = self.frontier.clone();
         for record in &batch.records {
-            batch
-                .nodes
-                .extend(self.frontier.push(merkle::leaf_hash(&record.bytes)));
+            batch.nodes.extend(self.frontier.push(merkle::leaf_hash(&record.bytes)));
         }
         batch.entries = self.state.changed_entries(changes);
         let count = batch.records.len() as u64;
@@ -237,9 +216,8 @@ impl<S: Store> Ledger<S> {
                 // Nothing was written: put the tree and the projections back as they were.
                 self.frontier = tree_before;
                 self.reset_state();
-                let not_committed = |r: Result<Appended, AppendError>| {
-                    r.and_then(|_| Err(AppendError::NotCommitted(message.clone())))
-                };
+                let not_committed =
+                    |r: Result<Appended, AppendError>| r.and_then(|_| Err(AppendError::NotCommitted(message.clone())));
                 results.into_iter().map(not_committed).collect()
             }
         }
@@ -248,45 +226,26 @@ impl<S: Store> Ledger<S> {
     /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
     /// consistent with the latest checkpoint this log signed: a log never signs two inconsistent
     /// checkpoints. `None` when the ledger holds no operator key.
-    fn checkpoint_for(
-        &self,
-        pending: &[(NodeId, Hash32)],
-    ) -> Result<Option<(u64, String)>, String> {
+    fn checkpoint_for(&self, pending: &[(NodeId, Hash32)]) -> Result<Option<(u64, String)>, String> {
         let Some(signer) = &self.signer else {
             return Ok(None);
         };
-        let genesis = self
-            .state
-            .registry
-            .genesis()
-            .ok_or("the log has no genesis event")?;
+        let genesis = self.state.registry.genesis().ok_or("the log has no genesis event")?;
         if &genesis.operator != signer.did() {
-            return Err(format!(
-                "the checkpoint key {} is not the operator {}",
-                signer.did(),
-                genesis.operator
-            ));
+            return Err(format!("the checkpoint key {} is not the operator {}", signer.did(), genesis.operator));
         }
         let size = self.frontier.size();
         let root = self.frontier.root();
         if let Some((old_size, text)) = self.store.latest_checkpoint().map_err(|e| e.to_string())? {
-            let old = Checkpoint::verify(&text, &genesis.operator)
-                .map_err(|e| format!("latest stored checkpoint: {e}"))?;
-            let nodes = PendingNodes {
-                store: &self.store,
-                pending,
-            };
-            let proof =
-                merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
+            let old =
+                Checkpoint::verify(&text, &genesis.operator).map_err(|e| format!("latest stored checkpoint: {e}"))?;
+            let nodes = PendingNodes { store: &self.store, pending };
+            let proof = merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
             merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
                 format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
             })?;
         }
-        let checkpoint = Checkpoint {
-            origin: genesis.origin.clone(),
-            size,
-            root,
-        };
+        let checkpoint = Checkpoint { origin: genesis.origin.clone(), size, root };
         Ok(Some((size, checkpoint.sign(signer))))
     }
 
@@ -296,16 +255,10 @@ impl<S: Store> Ledger<S> {
         match self.store.latest_checkpoint()? {
             Some((size, text)) if size == self.len => Ok((size, text)),
             _ => {
-                let checkpoint = self
-                    .checkpoint_for(&[])
-                    .map_err(AppendError::NotCommitted)?;
-                let checkpoint = checkpoint.ok_or_else(|| {
-                    AppendError::NotCommitted("no operator key to sign a checkpoint with".into())
-                })?;
-                self.store.commit(Batch {
-                    checkpoint: Some(checkpoint.clone()),
-                    ..Batch::default()
-                })?;
+                let checkpoint = self.checkpoint_for(&[]).map_err(AppendError::NotCommitted)?;
+                let checkpoint = checkpoint
+                    .ok_or_else(|| AppendError::NotCommitted("no operator key to sign a checkpoint with".into()))?;
+                self.store.commit(Batch { checkpoint: Some(checkpoint.clone()), ..Batch::default() })?;
                 Ok(checkpoint)
             }
         }
@@ -322,16 +275,8 @@ impl<S: Store> Ledger<S> {
         let lines = credentials
             .iter()
             .map(|id| {
-                let status = self
-                    .state
-                    .status
-                    .credential(id)
-                    .ok_or(ShareError::UnknownCredential(*id))?;
-                Ok(StatusLine {
-                    credential: *id,
-                    status: status.state,
-                    decided_seq: status.decided_seq,
-                })
+                let status = self.state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
+                Ok(StatusLine { credential: *id, status: status.state, decided_seq: status.decided_seq })
             })
             .collect::<Result<_, ShareError>>()?;
         let statement = StatusStatement {
@@ -353,11 +298,7 @@ impl<S: Store> Ledger<S> {
     /// The Merkle root of the first `size` records.
     pub fn root(&self, size: u64) -> Result<Hash32, ProveError> {
         if size > self.len {
-            return Err(ProofError::IndexOutOfRange {
-                index: size,
-                size: self.len,
-            }
-            .into());
+            return Err(ProofError::IndexOutOfRange { index: size, size: self.len }.into());
         }
         Ok(merkle::root(&StoredNodes(&self.store), size)?)
     }
@@ -365,40 +306,20 @@ impl<S: Store> Ledger<S> {
     /// The inclusion proof of record `seq` in the tree of `size` records.
     pub fn inclusion_proof(&self, seq: Seq, size: u64) -> Result<Vec<Hash32>, ProveError> {
         if seq >= size || size > self.len {
-            return Err(ProofError::IndexOutOfRange {
-                index: seq,
-                size: size.min(self.len),
-            }
-            .into());
+            return Err(ProofError::IndexOutOfRange { index: seq, size: size.min(self.len) }.into());
         }
-        Ok(merkle::inclusion_proof(
-            &StoredNodes(&self.store),
-            seq,
-            size,
-        )?)
+        Ok(merkle::inclusion_proof(&StoredNodes(&self.store), seq, size)?)
     }
 
     /// The consistency proof between the trees of `from` and `to` records.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash32>, ProveError> {
         if from > to {
-            return Err(ProofError::SizesOutOfOrder {
-                first: from,
-                second: to,
-            }
-            .into());
+            return Err(ProofError::SizesOutOfOrder { first: from, second: to }.into());
         }
         if to > self.len {
-            return Err(ProofError::IndexOutOfRange {
-                index: to,
-                size: self.len,
-            }
-            .into());
+            return Err(ProofError::IndexOutOfRange { index: to, size: self.len }.into());
         }
-        Ok(merkle::consistency_proof(
-            &StoredNodes(&self.store),
-            from,
-            to,
-        )?)
+        Ok(merkle::consistency_proof(&StoredNodes(&self.store), from, to)?)
     }
 
     /// Checks one event and, if it passes, sequences it into the batch and the projections.
@@ -413,25 +334,13 @@ impl<S: Store> Ledger<S> {
         let event = SignedEvent::verify(value)?;
         let id = event.id();
         if let Some(seq) = pending.get(&id).copied().or(self.store.seq_of(&id)?) {
-            return Ok(Appended {
-                seq,
-                id,
-                new: false,
-            });
+            return Ok(Appended { seq, id, new: false });
         }
         let seq = self.len + batch.records.len() as u64;
         rules::check(&event, seq, &self.state)?;
-        let record = Record {
-            seq,
-            recorded_at,
-            event,
-        };
+        let record = Record { seq, recorded_at, event };
         self.state.apply(&record, changes);
-        batch.records.push(NewRecord {
-            seq,
-            id,
-            bytes: record.canonical(),
-        });
+        batch.records.push(NewRecord { seq, id, bytes: record.canonical() });
         pending.insert(id, seq);
         Ok(Appended { seq, id, new: true })
     }
@@ -462,11 +371,7 @@ impl<S: Store> Ledger<S> {
 
     /// Up to `limit` records from `from` on.
     pub fn records(&self, from: Seq, limit: usize) -> Result<Vec<Record>, LedgerError> {
-        self.store
-            .records(from, limit)?
-            .iter()
-            .map(|b| Ok(Record::from_stored(b)?))
-            .collect()
+        self.store.records(from, limit)?.iter().map(|b| Ok(Record::from_stored(b)?)).collect()
     }
 
     /// The record holding the event with this id.
@@ -485,12 +390,7 @@ impl<S: Store> Ledger<S> {
     /// A learner's profile as of the end of the log.
     pub fn profile(&self, learner: &Did) -> Profile {
         let state = &self.state;
-        state.profiles.render(
-            learner,
-            &state.status,
-            &state.registry,
-            projection::as_of(state.applied()),
-        )
+        state.profiles.render(learner, &state.status, &state.registry, projection::as_of(state.applied()))
     }
 
     /// Folds the whole log into fresh projections, without touching the stored ones.

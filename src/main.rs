@@ -9,23 +9,17 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use credledger::event::{
-    ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory,
-    IssuerRegistered, IssuerSuspended, KeyAdded, KeyRevoked, Skill, StatusChange, Timestamp,
+    ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory, IssuerRegistered,
+    IssuerSuspended, KeyAdded, KeyRevoked, Skill, StatusChange, Timestamp,
 };
 use credledger::projection::Profile;
 use credledger::store::dir::LedgerDir;
-use credledger::{
-    Appended, Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent, SledStore, demo,
-};
+use credledger::{Appended, Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent, SledStore, demo};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 #[derive(Parser)]
-#[command(
-    name = "credledger",
-    version,
-    about = "An event-sourced, signed credentialing ledger"
-)]
+#[command(name = "credledger", version, about = "An event-sourced, signed credentialing ledger")]
 struct Cli {
     /// The ledger directory.
     #[arg(long, global = true, env = "CREDLEDGER_DIR", default_value = "ledger")]
@@ -277,10 +271,7 @@ fn main() -> ExitCode {
 
 /// An error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
+    e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
 }
 
 fn now() -> OffsetDateTime {
@@ -302,20 +293,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     operator: config.operator.clone(),
                 }),
             )?;
-            ledger
-                .append(genesis.canonical(), now())
-                .context("appending genesis")?;
-            out.emit(
-                json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}),
-                || {
-                    format!(
-                        "{}\ncreated ledger `{origin}` at {}; operator key in {}",
-                        config.operator,
-                        dir.path().display(),
-                        dir.operator_key_path().display()
-                    )
-                },
-            );
+            ledger.append(genesis.canonical(), now()).context("appending genesis")?;
+            out.emit(json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}), || {
+                format!(
+                    "{}\ncreated ledger `{origin}` at {}; operator key in {}",
+                    config.operator,
+                    dir.path().display(),
+                    dir.operator_key_path().display()
+                )
+            });
         }
         Command::Keygen { out: path } => {
             let key = SecretKey::generate()?;
@@ -339,10 +325,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log { from, limit } => {
             let ledger = open(&dir)?;
             let records = ledger.records(from, limit.unwrap_or(usize::MAX))?;
-            out.emit(
-                Value::Array(records.iter().map(Record::to_value).collect()),
-                || log_table(&records),
-            );
+            out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
         }
         Command::Profile { did } => {
             let did: Did = did.parse().context("DID")?;
@@ -358,24 +341,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 "identical to the stored projections"
             };
-            out.emit(
-                json!({"records": ledger.len(), "differed": differed}),
-                || format!("rebuilt projections from {} records: {note}", ledger.len()),
-            );
+            out.emit(json!({"records": ledger.len(), "differed": differed}), || {
+                format!("rebuilt projections from {} records: {note}", ledger.len())
+            });
         }
         Command::Checkpoint => {
             let ledger = open(&dir)?;
-            let (size, text) = ledger
-                .latest_checkpoint()?
-                .context("the log has no signed checkpoint yet")?;
+            let (size, text) = ledger.latest_checkpoint()?.context("the log has no signed checkpoint yet")?;
             out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
         }
-        Command::Prove {
-            seq,
-            size,
-            from,
-            to,
-        } => {
+        Command::Prove { seq, size, from, to } => {
             let ledger = open(&dir)?;
             let value = match (seq, from, to) {
                 (Some(seq), _, _) => {
@@ -393,12 +368,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out.emit(value.clone(), || {
                 let path = value["path"]
                     .as_array()
-                    .map(|p| {
-                        p.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
+                    .map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"))
                     .unwrap_or_default();
                 match value.get("seq") {
                     Some(seq) => format!(
@@ -406,10 +376,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         value["size"],
                         value["leaf_hash"].as_str().unwrap_or_default()
                     ),
-                    None => format!(
-                        "consistency of size {} with size {}\n{path}",
-                        value["from"], value["to"]
-                    ),
+                    None => format!("consistency of size {} with size {}\n{path}", value["from"], value["to"]),
                 }
             });
         }
@@ -421,61 +388,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Share {
-            learner_key,
-            only,
-            audience,
-            nonce,
-            out: path,
-        } => {
+        Command::Share { learner_key, only, audience, nonce, out: path } => {
             let learner = SecretKey::read_file(&learner_key)?;
-            let only = only
-                .map(|ids| {
-                    ids.iter()
-                        .map(|id| id_arg("only", id))
-                        .collect::<Result<Vec<_>>>()
-                })
-                .transpose()?;
+            let only =
+                only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
             let mut ledger = open_for_append(&dir)?;
-            let request = credledger::bundle::ShareRequest {
-                only,
-                audience,
-                nonce,
-            };
+            let request = credledger::bundle::ShareRequest { only, audience, nonce };
             let bundle = credledger::bundle::build(&mut ledger, &learner, &request, now())?;
             let text = serde_json::to_string_pretty(&bundle)?;
-            std::fs::write(&path, text + "\n")
-                .with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
             let shown = bundle.status.credentials.len();
             out.emit(json!({"out": path, "credentials": shown, "records": bundle.entries.len()}), || {
-                format!("wrote {} ({shown} credentials, {} records with inclusion proofs, checkpoint size {})", path.display(), bundle.entries.len(), bundle.status.size)
+                format!(
+                    "wrote {} ({shown} credentials, {} records with inclusion proofs, checkpoint size {})",
+                    path.display(),
+                    bundle.entries.len(),
+                    bundle.status.size
+                )
             });
         }
-        Command::Verify {
-            bundle,
-            operator,
-            trust,
-            audience,
-            nonce,
-            max_age,
-        } => {
+        Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
             let trust = match (operator, trust) {
                 (Some(did), _) => credledger::bundle::Trust::operator(did_arg("operator", &did)?),
                 (None, Some(path)) => read_trust(&path)?,
-                (None, None) if Path::new(DEFAULT_TRUST).exists() => {
-                    read_trust(Path::new(DEFAULT_TRUST))?
+                (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
+                (None, None) => {
+                    bail!("verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})")
                 }
-                (None, None) => bail!(
-                    "verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})"
-                ),
             };
-            let bytes =
-                std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let options = credledger::bundle::VerifyOptions {
-                audience,
-                nonce,
-                max_age: max_age.map(time::Duration::seconds),
-            };
+            let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let options =
+                credledger::bundle::VerifyOptions { audience, nonce, max_age: max_age.map(time::Duration::seconds) };
             let report = credledger::bundle::verify(&bytes, &trust, &options, now());
             out.emit(serde_json::to_value(&report)?, || report_text(&report));
             if !report.is_valid() {
@@ -495,11 +438,7 @@ struct Output {
 impl Output {
     fn emit(&self, value: Value, text: impl FnOnce() -> String) {
         let mut stdout = io::stdout().lock();
-        let shown = if self.json {
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        } else {
-            text()
-        };
+        let shown = if self.json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { text() };
         // A closed pipe (e.g. `| head`) is not an error worth reporting.
         let _ = writeln!(stdout, "{}", shown.trim_end());
     }
@@ -547,12 +486,7 @@ fn skills_arg(text: &str) -> Result<Vec<Skill>> {
 
 fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
     Ok(match cmd {
-        IssueCommand::Course {
-            common,
-            code,
-            credits,
-            completed,
-        } => (
+        IssueCommand::Course { common, code, credits, completed } => (
             common.issuer_key,
             common.emit,
             Payload::CourseCompleted(CourseCompleted {
@@ -566,11 +500,7 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 vc_proof: None,
             }),
         ),
-        IssueCommand::Certificate {
-            common,
-            awarded,
-            valid_until,
-        } => (
+        IssueCommand::Certificate { common, awarded, valid_until } => (
             common.issuer_key,
             common.emit,
             Payload::CertificateAwarded(CertificateAwarded {
@@ -579,19 +509,11 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 title: common.title,
                 skills: skills_arg(&common.skills)?,
                 awarded_on: date_arg("awarded", &awarded)?,
-                valid_until: valid_until
-                    .map(|d| date_arg("valid-until", &d))
-                    .transpose()?,
+                valid_until: valid_until.map(|d| date_arg("valid-until", &d)).transpose()?,
                 vc_proof: None,
             }),
         ),
-        IssueCommand::Apprenticeship {
-            common,
-            employer,
-            hours,
-            completed,
-            apprenticeship,
-        } => (
+        IssueCommand::Apprenticeship { common, employer, hours, completed, apprenticeship } => (
             common.issuer_key,
             common.emit,
             Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
@@ -602,25 +524,15 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 hours,
                 skills: skills_arg(&common.skills)?,
                 completed_on: date_arg("completed", &completed)?,
-                apprenticeship: apprenticeship
-                    .map(|a| id_arg("apprenticeship", &a))
-                    .transpose()?,
+                apprenticeship: apprenticeship.map(|a| id_arg("apprenticeship", &a)).transpose()?,
                 vc_proof: None,
             }),
         ),
     })
 }
 
-fn status_change(
-    dir: &LedgerDir,
-    out: &Output,
-    a: StatusArgs,
-    kind: fn(StatusChange) -> Payload,
-) -> Result<ExitCode> {
-    let change = StatusChange {
-        credential: id_arg("credential", &a.credential)?,
-        reason: a.reason,
-    };
+fn status_change(dir: &LedgerDir, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
+    let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason };
     let key = SecretKey::read_file(&a.issuer_key)?;
     append_or_emit(dir, out, a.emit, vec![sign(&key, kind(change))?])
 }
@@ -634,64 +546,33 @@ fn operator_key(dir: &LedgerDir, args: &OperatorArgs) -> Result<SecretKey> {
 
 fn issuer(cmd: IssuerCommand, dir: &LedgerDir, out: &Output) -> Result<ExitCode> {
     match cmd {
-        IssuerCommand::Register {
-            name,
-            key,
-            kind,
-            operator,
-        } => {
+        IssuerCommand::Register { name, key, kind, operator } => {
             let category = match kind {
                 Category::College => IssuerCategory::College,
                 Category::University => IssuerCategory::University,
                 Category::Provider => IssuerCategory::Provider,
                 Category::Employer => IssuerCategory::Employer,
             };
-            let payload = Payload::IssuerRegistered(IssuerRegistered {
-                issuer: did_arg("key", &key)?,
-                name,
-                category,
-            });
+            let payload = Payload::IssuerRegistered(IssuerRegistered { issuer: did_arg("key", &key)?, name, category });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(dir, out, operator.emit, vec![event])
         }
-        IssuerCommand::Suspend {
-            issuer,
-            reason,
-            operator,
-        } => {
-            let payload = Payload::IssuerSuspended(IssuerSuspended {
-                issuer: did_arg("issuer", &issuer)?,
-                reason,
-            });
+        IssuerCommand::Suspend { issuer, reason, operator } => {
+            let payload = Payload::IssuerSuspended(IssuerSuspended { issuer: did_arg("issuer", &issuer)?, reason });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(dir, out, operator.emit, vec![event])
         }
-        IssuerCommand::RotateKey {
-            issuer_key,
-            new_key,
-            reason,
-            emit,
-        } => {
+        IssuerCommand::RotateKey { issuer_key, new_key, reason, emit } => {
             let old = SecretKey::read_file(&issuer_key)?;
             let new = if new_key.exists() {
                 SecretKey::read_file(&new_key)?
             } else {
                 let key = SecretKey::generate()?;
                 key.write_file(&new_key)?;
-                eprintln!(
-                    "wrote new key {} to {} (mode 0600)",
-                    key.did(),
-                    new_key.display()
-                );
+                eprintln!("wrote new key {} to {} (mode 0600)", key.did(), new_key.display());
                 key
             };
-            let added = sign(
-                &old,
-                Payload::KeyAdded(KeyAdded {
-                    issuer: None,
-                    key: new.did().clone(),
-                }),
-            )?;
+            let added = sign(&old, Payload::KeyAdded(KeyAdded { issuer: None, key: new.did().clone() }))?;
             let revoked = sign(
                 &new,
                 Payload::KeyRevoked(KeyRevoked {
@@ -731,12 +612,7 @@ fn issuer(cmd: IssuerCommand, dir: &LedgerDir, out: &Output) -> Result<ExitCode>
 }
 
 /// Prints the events (`--emit`, one JSON line each) or appends them as one batch.
-fn append_or_emit(
-    dir: &LedgerDir,
-    out: &Output,
-    emit: bool,
-    events: Vec<SignedEvent>,
-) -> Result<ExitCode> {
+fn append_or_emit(dir: &LedgerDir, out: &Output, emit: bool, events: Vec<SignedEvent>) -> Result<ExitCode> {
     if emit {
         for event in &events {
             println!("{}", String::from_utf8_lossy(event.canonical()));
@@ -757,11 +633,7 @@ fn append_or_emit(
 fn print_appended(out: &Output, appended: &[Appended]) {
     let value = match appended {
         [one] => json!({"id": one.id, "seq": one.seq}),
-        many => json!(
-            many.iter()
-                .map(|a| json!({"id": a.id, "seq": a.seq}))
-                .collect::<Vec<_>>()
-        ),
+        many => json!(many.iter().map(|a| json!({"id": a.id, "seq": a.seq})).collect::<Vec<_>>()),
     };
     out.emit(value, || {
         appended
@@ -778,45 +650,26 @@ fn print_appended(out: &Output, appended: &[Appended]) {
 fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     // One JSON document (an event or an array of events), else JSON Lines.
-    let mut items: Vec<(usize, Result<Value, String>)> =
-        match credledger::canonical::parse_strict(&bytes) {
-            Ok(Value::Array(events)) => events
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (i + 1, Ok(v)))
-                .collect(),
-            Ok(event) => vec![(1, Ok(event))],
-            Err(_) => String::from_utf8_lossy(&bytes)
-                .lines()
-                .enumerate()
-                .filter(|(_, line)| !line.trim().is_empty())
-                .map(|(i, line)| {
-                    (
-                        i + 1,
-                        credledger::canonical::parse_strict(line.as_bytes())
-                            .map_err(|e| e.to_string()),
-                    )
-                })
-                .collect(),
-        };
+    let mut items: Vec<(usize, Result<Value, String>)> = match credledger::canonical::parse_strict(&bytes) {
+        Ok(Value::Array(events)) => events.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v))).collect(),
+        Ok(event) => vec![(1, Ok(event))],
+        Err(_) => String::from_utf8_lossy(&bytes)
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| (i + 1, credledger::canonical::parse_strict(line.as_bytes()).map_err(|e| e.to_string())))
+            .collect(),
+    };
     if items.is_empty() {
         bail!("{}: no events in the file", file.display());
     }
-    let malformed: Vec<(usize, String)> = items
-        .iter()
-        .filter_map(|(n, r)| r.as_ref().err().map(|e| (*n, e.clone())))
-        .collect();
+    let malformed: Vec<(usize, String)> =
+        items.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| (*n, e.clone()))).collect();
     items.retain(|(_, r)| r.is_ok());
-    let (lines, values): (Vec<usize>, Vec<Value>) = items
-        .into_iter()
-        .map(|(n, r)| (n, r.unwrap_or_default()))
-        .unzip();
+    let (lines, values): (Vec<usize>, Vec<Value>) = items.into_iter().map(|(n, r)| (n, r.unwrap_or_default())).unzip();
     let mut ledger = open_for_append(dir)?;
-    let results = if atomic && !malformed.is_empty() {
-        Vec::new()
-    } else {
-        ledger.append_values(values, now(), atomic)
-    };
+    let results =
+        if atomic && !malformed.is_empty() { Vec::new() } else { ledger.append_values(values, now(), atomic) };
     let mut report = Vec::new();
     let mut failed = malformed.len();
     for (n, e) in malformed {
@@ -843,17 +696,8 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
             }
         }
     }
-    let count = |new: bool| {
-        report
-            .iter()
-            .filter(|r| r.get("new").and_then(Value::as_bool) == Some(new))
-            .count()
-    };
-    let (appended, present) = if refused_all {
-        (0, 0)
-    } else {
-        (count(true), count(false))
-    };
+    let count = |new: bool| report.iter().filter(|r| r.get("new").and_then(Value::as_bool) == Some(new)).count();
+    let (appended, present) = if refused_all { (0, 0) } else { (count(true), count(false)) };
     let summary = json!({"appended": appended, "already_present": present, "rejected": failed, "events": report});
     out.emit(summary, || {
         let mut lines: Vec<String> = report
@@ -865,44 +709,24 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
                     r["line"],
                     r["seq"],
                     r["id"].as_str().unwrap_or_default(),
-                    if r["new"] == true {
-                        ""
-                    } else {
-                        " (already on the log)"
-                    }
+                    if r["new"] == true { "" } else { " (already on the log)" }
                 )
             })
             .collect();
-        let note = if refused_all {
-            " (--atomic: nothing appended)"
-        } else {
-            ""
-        };
-        lines.push(format!(
-            "{appended} appended, {present} already on the log, {failed} rejected{note}"
-        ));
+        let note = if refused_all { " (--atomic: nothing appended)" } else { "" };
+        lines.push(format!("{appended} appended, {present} already on the log, {failed} rejected{note}"));
         lines.join("\n")
     });
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Result<ExitCode> {
     if dir.exists() {
         let config = dir.config()?;
         if !config.demo {
-            bail!(
-                "a ledger that is not a demo already exists at {}; pass --ledger NEWDIR",
-                dir.path().display()
-            );
+            bail!("a ledger that is not a demo already exists at {}; pass --ledger NEWDIR", dir.path().display());
         }
-        eprintln!(
-            "the demo ledger at {} is already filled; showing it",
-            dir.path().display()
-        );
+        eprintln!("the demo ledger at {} is already filled; showing it", dir.path().display());
     } else {
         let (_, operator) = dir.create(origin, true)?;
         let mut seed = [0u8; 32];
@@ -915,10 +739,7 @@ fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Res
         for (name, key) in &demo.keys {
             key.write_file(&keys_dir.join(format!("{name}.key")))?;
         }
-        std::fs::write(
-            keys_dir.join("featured-learner.did"),
-            format!("{}\n", demo.featured_learner),
-        )?;
+        std::fs::write(keys_dir.join("featured-learner.did"), format!("{}\n", demo.featured_learner))?;
         let mut ledger = open_for_append(dir)?;
         let values = demo.events.iter().map(|e| e.value().clone()).collect();
         for result in ledger.append_values(values, now(), true) {
@@ -931,19 +752,14 @@ fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Res
             keys_dir.display()
         );
     }
-    let featured = std::fs::read_to_string(keys_dir.join("featured-learner.did"))
-        .ok()
-        .and_then(|t| t.trim().parse::<Did>().ok());
+    let featured =
+        std::fs::read_to_string(keys_dir.join("featured-learner.did")).ok().and_then(|t| t.trim().parse::<Did>().ok());
     let ledger = open(dir)?;
     let learner = match featured {
         Some(did) => did,
-        None => ledger
-            .state()
-            .registry
-            .issuers()
-            .next()
-            .map(|i| i.did.clone())
-            .context("the demo ledger has no issuers")?,
+        None => {
+            ledger.state().registry.issuers().next().map(|i| i.did.clone()).context("the demo ledger has no issuers")?
+        }
     };
     let profile = ledger.profile(&learner);
     out.emit(serde_json::to_value(&profile)?, || {
@@ -963,8 +779,7 @@ fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Res
 const DEFAULT_TRUST: &str = "keys/trust.json";
 
 fn read_trust(path: &Path) -> Result<credledger::bundle::Trust> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a trust file", path.display()))
 }
 
@@ -972,14 +787,7 @@ fn report_text(report: &credledger::bundle::Report) -> String {
     let mut lines: Vec<String> = report
         .checks
         .iter()
-        .map(|c| {
-            format!(
-                "{}  {:<22} {}",
-                if c.ok { "pass" } else { "FAIL" },
-                c.name,
-                c.detail
-            )
-        })
+        .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
         .collect();
     for c in &report.credentials {
         let status = c.status.map_or("no status", |s| s.as_str());
@@ -1004,18 +812,11 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         padded.join("  ").trim_end().to_owned()
     };
     let mut out = vec![line(headers.to_vec())];
-    out.extend(
-        rows.iter()
-            .map(|r| line(r.iter().map(String::as_str).collect())),
-    );
+    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
     out.join("\n")
 }
 
@@ -1032,23 +833,14 @@ fn log_table(records: &[Record]) -> String {
             let summary = match p {
                 Payload::Genesis(g) => format!("origin {}", g.origin),
                 Payload::IssuerRegistered(i) => {
-                    format!(
-                        "{} ({})",
-                        i.name,
-                        format!("{:?}", i.category).to_lowercase()
-                    )
+                    format!("{} ({})", i.name, format!("{:?}", i.category).to_lowercase())
                 }
-                Payload::CredentialRevoked(c)
-                | Payload::CredentialSuspended(c)
-                | Payload::CredentialReinstated(c) => {
+                Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
                     format!("{}… {}", &c.credential.to_string()[..12], c.reason)
                 }
                 Payload::KeyAdded(k) => format!("+ {}", short(&k.key)),
                 Payload::KeyRevoked(k) => format!("- {} {}", short(&k.key), k.reason),
-                other => other
-                    .credential()
-                    .map(|c| format!("{} → {}", c.title, short(c.learner)))
-                    .unwrap_or_default(),
+                other => other.credential().map(|c| format!("{} → {}", c.title, short(c.learner))).unwrap_or_default(),
             };
             vec![
                 r.seq.to_string(),
@@ -1063,11 +855,7 @@ fn log_table(records: &[Record]) -> String {
 }
 
 fn number(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{n:.0}")
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 { format!("{n:.0}") } else { format!("{n}") }
 }
 
 fn profile_text(p: &Profile) -> String {
@@ -1098,51 +886,26 @@ fn profile_text(p: &Profile) -> String {
             ]
         })
         .collect();
-    out.push(table(
-        &["STATUS", "KIND", "TITLE", "ISSUER", "DATE", "AMOUNT", "ID"],
-        rows,
-    ));
+    out.push(table(&["STATUS", "KIND", "TITLE", "ISSUER", "DATE", "AMOUNT", "ID"], rows));
     out.push(String::new());
-    out.push(format!(
-        "Skills ({}), with the active credentials that evidence them",
-        p.skills.len()
-    ));
+    out.push(format!("Skills ({}), with the active credentials that evidence them", p.skills.len()));
     let rows = p
         .skills
         .iter()
         .map(|s| {
-            vec![
-                s.id.clone(),
-                s.label.clone(),
-                s.evidence.len().to_string(),
-                number(s.credits),
-                s.hours.to_string(),
-            ]
+            vec![s.id.clone(), s.label.clone(), s.evidence.len().to_string(), number(s.credits), s.hours.to_string()]
         })
         .collect();
-    out.push(table(
-        &["SKILL", "LABEL", "EVIDENCE", "CREDITS", "HOURS"],
-        rows,
-    ));
+    out.push(table(&["SKILL", "LABEL", "EVIDENCE", "CREDITS", "HOURS"], rows));
     if !p.apprenticeships_in_progress.is_empty() {
         out.push(String::new());
         out.push("Apprenticeships in progress".into());
         let rows = p
             .apprenticeships_in_progress
             .iter()
-            .map(|a| {
-                vec![
-                    a.title.clone(),
-                    a.employer.clone(),
-                    a.started_on.to_string(),
-                    a.hours_logged.to_string(),
-                ]
-            })
+            .map(|a| vec![a.title.clone(), a.employer.clone(), a.started_on.to_string(), a.hours_logged.to_string()])
             .collect();
-        out.push(table(
-            &["TITLE", "EMPLOYER", "STARTED", "HOURS LOGGED"],
-            rows,
-        ));
+        out.push(table(&["TITLE", "EMPLOYER", "STARTED", "HOURS LOGGED"], rows));
     }
     out.push(String::new());
     out.push(format!(

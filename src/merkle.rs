@@ -59,16 +59,10 @@ fn range_hash<S: NodeSource>(source: &S, start: u64, end: u64) -> Result<Hash32,
     let n = end - start;
     if n.is_power_of_two() {
         let level = n.trailing_zeros() as u8;
-        return source.node(NodeId {
-            level,
-            index: start >> level,
-        });
+        return source.node(NodeId { level, index: start >> level });
     }
     let k = split_point(n);
-    Ok(node_hash(
-        &range_hash(source, start, start + k)?,
-        &range_hash(source, start + k, end)?,
-    ))
+    Ok(node_hash(&range_hash(source, start, start + k)?, &range_hash(source, start + k, end)?))
 }
 
 /// The root of the first `size` leaves.
@@ -81,11 +75,7 @@ pub fn root<S: NodeSource>(source: &S, size: u64) -> Result<Hash32, S::Error> {
 
 /// The inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1), leaf
 /// side first. `index < size` is the caller's to check ([`ProofError::IndexOutOfRange`]).
-pub fn inclusion_proof<S: NodeSource>(
-    source: &S,
-    index: u64,
-    size: u64,
-) -> Result<Vec<Hash32>, S::Error> {
+pub fn inclusion_proof<S: NodeSource>(source: &S, index: u64, size: u64) -> Result<Vec<Hash32>, S::Error> {
     let mut path = Vec::new();
     inclusion_path(source, index, 0, size, &mut path)?;
     Ok(path)
@@ -114,11 +104,7 @@ fn inclusion_path<S: NodeSource>(
 }
 
 /// The consistency proof between the trees of `first` and `second` leaves (RFC 9162 §2.1.4.1).
-pub fn consistency_proof<S: NodeSource>(
-    source: &S,
-    first: u64,
-    second: u64,
-) -> Result<Vec<Hash32>, S::Error> {
+pub fn consistency_proof<S: NodeSource>(source: &S, first: u64, second: u64) -> Result<Vec<Hash32>, S::Error> {
     let mut path = Vec::new();
     if first > 0 && first < second {
         subproof(source, first, 0, second, true, &mut path)?;
@@ -160,9 +146,7 @@ pub enum ProofError {
     IndexOutOfRange { index: u64, size: u64 },
     #[error("the proof has {actual} hashes; a proof for these sizes has {expected}")]
     WrongLength { expected: usize, actual: usize },
-    #[error(
-        "tree sizes {first} and {second} are not in order (the first must not exceed the second)"
-    )]
+    #[error("tree sizes {first} and {second} are not in order (the first must not exceed the second)")]
     SizesOutOfOrder { first: u64, second: u64 },
     #[error("the proof does not lead to the expected root")]
     RootMismatch,
@@ -184,10 +168,7 @@ pub fn verify_inclusion(
     }
     let expected = inclusion_length(index, size);
     if path.len() != expected {
-        return Err(ProofError::WrongLength {
-            expected,
-            actual: path.len(),
-        });
+        return Err(ProofError::WrongLength { expected, actual: path.len() });
     }
     let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf;
@@ -204,11 +185,7 @@ pub fn verify_inclusion(
         fn_ >>= 1;
         sn >>= 1;
     }
-    if sn == 0 && &r == root {
-        Ok(())
-    } else {
-        Err(ProofError::RootMismatch)
-    }
+    if sn == 0 && &r == root { Ok(()) } else { Err(ProofError::RootMismatch) }
 }
 
 /// How many hashes an inclusion proof for (index, size) has.
@@ -248,26 +225,16 @@ pub fn verify_consistency(
     }
     if first == second {
         if !path.is_empty() {
-            return Err(ProofError::WrongLength {
-                expected: 0,
-                actual: path.len(),
-            });
+            return Err(ProofError::WrongLength { expected: 0, actual: path.len() });
         }
-        return if first_root == second_root {
-            Ok(())
-        } else {
-            Err(ProofError::RootMismatch)
-        };
+        return if first_root == second_root { Ok(()) } else { Err(ProofError::RootMismatch) };
     }
     if first == 0 {
         return Err(ProofError::EmptyTree);
     }
     let expected = consistency_length(first, second);
     if path.len() != expected {
-        return Err(ProofError::WrongLength {
-            expected,
-            actual: path.len(),
-        });
+        return Err(ProofError::WrongLength { expected, actual: path.len() });
     }
     let mut path = path.to_vec();
     if first.is_power_of_two() {
@@ -296,11 +263,7 @@ pub fn verify_consistency(
         fn_ >>= 1;
         sn >>= 1;
     }
-    if sn == 0 && &fr == first_root && &sr == second_root {
-        Ok(())
-    } else {
-        Err(ProofError::RootMismatch)
-    }
+    if sn == 0 && &fr == first_root && &sr == second_root { Ok(()) } else { Err(ProofError::RootMismatch) }
 }
 
 /// How many hashes a consistency proof between these sizes has (0 < first < second).
@@ -338,10 +301,7 @@ impl Frontier {
         let mut start = 0;
         for level in (0..64u8).rev() {
             if size & (1 << level) != 0 {
-                let id = NodeId {
-                    level,
-                    index: start >> level,
-                };
+                let id = NodeId { level, index: start >> level };
                 peaks.push((id, source.node(id)?));
                 start += 1 << level;
             }
@@ -356,13 +316,7 @@ impl Frontier {
 
     /// Appends a leaf; returns every perfect node it completes (the leaf itself first).
     pub fn push(&mut self, leaf: Hash32) -> Vec<(NodeId, Hash32)> {
-        let mut made = vec![(
-            NodeId {
-                level: 0,
-                index: self.size,
-            },
-            leaf,
-        )];
+        let mut made = vec![(NodeId { level: 0, index: self.size }, leaf)];
         self.peaks.push(made[0]);
         while self.peaks.len() >= 2 {
             let (right_id, right) = self.peaks[self.peaks.len() - 1];
@@ -371,13 +325,7 @@ impl Frontier {
                 break;
             }
             self.peaks.truncate(self.peaks.len() - 2);
-            let merged = (
-                NodeId {
-                    level: left_id.level + 1,
-                    index: left_id.index >> 1,
-                },
-                node_hash(&left, &right),
-            );
+            let merged = (NodeId { level: left_id.level + 1, index: left_id.index >> 1 }, node_hash(&left, &right));
             self.peaks.push(merged);
             made.push(merged);
         }
@@ -470,11 +418,7 @@ mod tests {
         let all = leaves(70);
         let tree = MemoryTree::from_leaves(all.clone());
         for size in 0..=70u64 {
-            assert_eq!(
-                root(&tree, size).unwrap(),
-                reference_root(&all[..size as usize]),
-                "size {size}"
-            );
+            assert_eq!(root(&tree, size).unwrap(), reference_root(&all[..size as usize]), "size {size}");
         }
         assert_eq!(tree.root(), reference_root(&all));
     }
@@ -504,48 +448,21 @@ mod tests {
         let path = inclusion_proof(&tree, 3, 10).unwrap();
         assert_eq!(
             verify_inclusion(&all[3], 10, 10, &path, &r),
-            Err(ProofError::IndexOutOfRange {
-                index: 10,
-                size: 10
-            })
+            Err(ProofError::IndexOutOfRange { index: 10, size: 10 })
         );
-        assert!(matches!(
-            verify_inclusion(&all[3], 3, 10, &path[1..], &r),
-            Err(ProofError::WrongLength { .. })
-        ));
+        assert!(matches!(verify_inclusion(&all[3], 3, 10, &path[1..], &r), Err(ProofError::WrongLength { .. })));
         let mut longer = path.clone();
         longer.push(r);
-        assert!(matches!(
-            verify_inclusion(&all[3], 3, 10, &longer, &r),
-            Err(ProofError::WrongLength { .. })
-        ));
-        assert_eq!(
-            verify_inclusion(&all[4], 3, 10, &path, &r),
-            Err(ProofError::RootMismatch)
-        );
+        assert!(matches!(verify_inclusion(&all[3], 3, 10, &longer, &r), Err(ProofError::WrongLength { .. })));
+        assert_eq!(verify_inclusion(&all[4], 3, 10, &path, &r), Err(ProofError::RootMismatch));
         // A proof for another tree size.
         assert!(verify_inclusion(&all[3], 3, 9, &path, &root(&tree, 9).unwrap()).is_err());
         let c = consistency_proof(&tree, 4, 10).unwrap();
         let r4 = root(&tree, 4).unwrap();
-        assert_eq!(
-            verify_consistency(10, 4, &r, &r4, &c),
-            Err(ProofError::SizesOutOfOrder {
-                first: 10,
-                second: 4
-            })
-        );
-        assert_eq!(
-            verify_consistency(0, 10, &empty_root(), &r, &c),
-            Err(ProofError::EmptyTree)
-        );
-        assert!(matches!(
-            verify_consistency(4, 10, &r4, &r, &c[1..]),
-            Err(ProofError::WrongLength { .. })
-        ));
-        assert_eq!(
-            verify_consistency(4, 10, &r, &r, &c),
-            Err(ProofError::RootMismatch)
-        );
+        assert_eq!(verify_consistency(10, 4, &r, &r4, &c), Err(ProofError::SizesOutOfOrder { first: 10, second: 4 }));
+        assert_eq!(verify_consistency(0, 10, &empty_root(), &r, &c), Err(ProofError::EmptyTree));
+        assert!(matches!(verify_consistency(4, 10, &r4, &r, &c[1..]), Err(ProofError::WrongLength { .. })));
+        assert_eq!(verify_consistency(4, 10, &r, &r, &c), Err(ProofError::RootMismatch));
     }
 
     #[test]

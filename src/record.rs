@@ -33,27 +33,16 @@ impl Record {
     pub fn from_stored(bytes: &[u8]) -> Result<Self, RecordError> {
         let corrupt = |reason: String| RecordError { reason };
         let mut value: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-        let seq = value
-            .get("seq")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| corrupt("no seq".into()))?;
+        let seq = value.get("seq").and_then(Value::as_u64).ok_or_else(|| corrupt("no seq".into()))?;
         let recorded_at = value
             .get("recorded_at")
             .and_then(Value::as_str)
             .ok_or_else(|| corrupt("no recorded_at".into()))?
             .parse()
             .map_err(corrupt)?;
-        let event = value
-            .get_mut("event")
-            .map(Value::take)
-            .ok_or_else(|| corrupt("no event".into()))?;
-        let event =
-            SignedEvent::from_stored(event).map_err(|e: EventError| corrupt(e.to_string()))?;
-        Ok(Record {
-            seq,
-            recorded_at,
-            event,
-        })
+        let event = value.get_mut("event").map(Value::take).ok_or_else(|| corrupt("no event".into()))?;
+        let event = SignedEvent::from_stored(event).map_err(|e: EventError| corrupt(e.to_string()))?;
+        Ok(Record { seq, recorded_at, event })
     }
 }
 

@@ -32,9 +32,7 @@ pub enum RuleError {
     UnknownIssuer { issuer: Did },
     #[error("body.issuer: required when the operator signs {kind}")]
     IssuerRequired { kind: &'static str },
-    #[error(
-        "body.issuer: {issuer} is not the author's issuer; an issuer manages only its own keys"
-    )]
+    #[error("body.issuer: {issuer} is not the author's issuer; an issuer manages only its own keys")]
     OtherIssuer { issuer: Did },
     #[error("body.key: {key} is already in use on this ledger")]
     KeyInUse { key: Did },
@@ -47,11 +45,7 @@ pub enum RuleError {
     #[error("body.credential: credential {id} was issued by another issuer")]
     OtherIssuersCredential { id: EventId },
     #[error("body.credential: credential {id} is already {state} (seq {seq})")]
-    AlreadyInState {
-        id: EventId,
-        state: &'static str,
-        seq: Seq,
-    },
+    AlreadyInState { id: EventId, state: &'static str, seq: Seq },
     #[error(
         "body.credential: credential {id} is {state}, not suspended; only a suspended credential can be reinstated"
     )]
@@ -86,21 +80,14 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
     };
     let operator = author == &genesis.operator;
     let by_operator = || {
-        operator
-            .then_some(())
-            .ok_or_else(|| RuleError::NotOperator {
-                author: author.clone(),
-                kind: payload.kind(),
-            })
+        operator.then_some(()).ok_or_else(|| RuleError::NotOperator { author: author.clone(), kind: payload.kind() })
     };
     match payload {
         Payload::Genesis(_) => Err(RuleError::GenesisTwice),
         Payload::IssuerRegistered(r) => {
             by_operator()?;
             if registry.issuer(&r.issuer).is_some() {
-                return Err(RuleError::IssuerExists {
-                    issuer: r.issuer.clone(),
-                });
+                return Err(RuleError::IssuerExists { issuer: r.issuer.clone() });
             }
             fresh_key(&r.issuer, state)
         }
@@ -108,42 +95,30 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             by_operator()?;
             let issuer = known_issuer(&s.issuer, state)?;
             match issuer.suspended_seq {
-                Some(seq) => Err(RuleError::IssuerSuspended {
-                    issuer: issuer.did.clone(),
-                    seq,
-                }),
+                Some(seq) => Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq }),
                 None => Ok(()),
             }
         }
         Payload::KeyAdded(k) => {
             let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
             if let Some(seq) = issuer.suspended_seq {
-                return Err(RuleError::IssuerSuspended {
-                    issuer: issuer.did.clone(),
-                    seq,
-                });
+                return Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq });
             }
             fresh_key(&k.key, state)
         }
         Payload::KeyRevoked(k) => {
             let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
             match issuer.key(&k.key) {
-                None => Err(RuleError::NotIssuersKey {
-                    key: k.key.clone(),
-                    issuer: issuer.did.clone(),
-                }),
+                None => Err(RuleError::NotIssuersKey { key: k.key.clone(), issuer: issuer.did.clone() }),
                 Some(w) => match w.revoked_seq {
-                    Some(seq) => Err(RuleError::KeyAlreadyRevoked {
-                        key: k.key.clone(),
-                        seq,
-                    }),
+                    Some(seq) => Err(RuleError::KeyAlreadyRevoked { key: k.key.clone(), seq }),
                     None => Ok(()),
                 },
             }
         }
-        Payload::CourseCompleted(_)
-        | Payload::CertificateAwarded(_)
-        | Payload::ApprenticeshipStarted(_) => active_issuer_key(author, state).map(drop),
+        Payload::CourseCompleted(_) | Payload::CertificateAwarded(_) | Payload::ApprenticeshipStarted(_) => {
+            active_issuer_key(author, state).map(drop)
+        }
         Payload::ApprenticeshipCompleted(c) => {
             let issuer = active_issuer_key(author, state)?;
             match c.apprenticeship {
@@ -183,16 +158,10 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             }
             for (field, key) in [("from", &link.from), ("to", &link.to)] {
                 if state.profiles.has_moved(key) {
-                    return Err(RuleError::KeyMoved {
-                        field,
-                        key: key.clone(),
-                    });
+                    return Err(RuleError::KeyMoved { field, key: key.clone() });
                 }
                 if registry.is_known_key(key) {
-                    return Err(RuleError::NotALearnerKey {
-                        field,
-                        key: key.clone(),
-                    });
+                    return Err(RuleError::NotALearnerKey { field, key: key.clone() });
                 }
             }
             Ok(())
@@ -202,34 +171,19 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
 
 /// The issuer whose active, unsuspended key signed the event.
 fn active_issuer_key<'a>(author: &Did, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
-    let issuer = state
-        .registry
-        .issuer_of_key(author)
-        .ok_or_else(|| RuleError::UnknownKey {
-            author: author.clone(),
-        })?;
+    let issuer =
+        state.registry.issuer_of_key(author).ok_or_else(|| RuleError::UnknownKey { author: author.clone() })?;
     if let Some(seq) = issuer.key(author).and_then(|w| w.revoked_seq) {
-        return Err(RuleError::RevokedKey {
-            author: author.clone(),
-            seq,
-        });
+        return Err(RuleError::RevokedKey { author: author.clone(), seq });
     }
     if let Some(seq) = issuer.suspended_seq {
-        return Err(RuleError::IssuerSuspended {
-            issuer: issuer.did.clone(),
-            seq,
-        });
+        return Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq });
     }
     Ok(issuer)
 }
 
 fn known_issuer<'a>(did: &Did, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
-    state
-        .registry
-        .issuer(did)
-        .ok_or_else(|| RuleError::UnknownIssuer {
-            issuer: did.clone(),
-        })
+    state.registry.issuer(did).ok_or_else(|| RuleError::UnknownIssuer { issuer: did.clone() })
 }
 
 /// The issuer a key event is about, if the author may manage its keys: the operator for any
@@ -247,9 +201,7 @@ fn key_manager<'a>(
     }
     let own = active_issuer_key(author, state)?;
     match named {
-        Some(issuer) if issuer != &own.did => Err(RuleError::OtherIssuer {
-            issuer: issuer.clone(),
-        }),
+        Some(issuer) if issuer != &own.did => Err(RuleError::OtherIssuer { issuer: issuer.clone() }),
         _ => Ok(own),
     }
 }
@@ -270,29 +222,17 @@ fn status_change(
 ) -> Result<(), RuleError> {
     let issuer = active_issuer_key(author, state)?;
     let id = change.credential;
-    let credential = state
-        .status
-        .credential(&id)
-        .ok_or(RuleError::UnknownCredential { id })?;
+    let credential = state.status.credential(&id).ok_or(RuleError::UnknownCredential { id })?;
     if credential.issuer != issuer.did {
         return Err(RuleError::OtherIssuersCredential { id });
     }
     if credential.state == CredentialState::Revoked || blocked(credential.state).is_some() {
-        return Err(RuleError::AlreadyInState {
-            id,
-            state: credential.state.as_str(),
-            seq: credential.decided_seq,
-        });
+        return Err(RuleError::AlreadyInState { id, state: credential.state.as_str(), seq: credential.decided_seq });
     }
     Ok(())
 }
 
-fn own_apprenticeship(
-    id: EventId,
-    learner: Option<&Did>,
-    issuer: &Did,
-    state: &Projections,
-) -> Result<(), RuleError> {
+fn own_apprenticeship(id: EventId, learner: Option<&Did>, issuer: &Did, state: &Projections) -> Result<(), RuleError> {
     let a = state
         .status
         .apprenticeship(&id)
@@ -304,10 +244,7 @@ fn own_apprenticeship(
     if let Some(learner) = learner {
         let profiles = &state.profiles;
         if profiles.current(learner) != profiles.current(&a.learner) {
-            return Err(RuleError::ApprenticeshipLearner {
-                id,
-                learner: learner.clone(),
-            });
+            return Err(RuleError::ApprenticeshipLearner { id, learner: learner.clone() });
         }
     }
     Ok(())
@@ -322,9 +259,8 @@ mod tests {
 
     use super::*;
     use crate::event::{
-        ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis,
-        HoursLogged, IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked,
-        KeyRevoked, Skill, Timestamp,
+        ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis, HoursLogged, IssuerCategory,
+        IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, Timestamp,
     };
     use crate::id::Hash32;
     use crate::keys::SecretKey;
@@ -418,9 +354,7 @@ mod tests {
         fn sign(&mut self, k: usize, payload: Payload) -> SignedEvent {
             let at = self.at();
             let signer = self.keys(k);
-            Event::new(did(signer), at, payload)
-                .sign(signer, None)
-                .expect("valid shape")
+            Event::new(did(signer), at, payload).sign(signer, None).expect("valid shape")
         }
 
         /// A key link authored by `author`, from `from` to `to`, co-signed by `to`.
@@ -438,13 +372,7 @@ mod tests {
 
         fn genesis_event(&mut self, k: usize) -> SignedEvent {
             let operator = did(&self.operator);
-            self.sign(
-                k,
-                Payload::Genesis(Genesis {
-                    origin: "rules.test".into(),
-                    operator,
-                }),
-            )
+            self.sign(k, Payload::Genesis(Genesis { origin: "rules.test".into(), operator }))
         }
 
         fn check(&self, event: &SignedEvent) -> Result<(), RuleError> {
@@ -454,10 +382,7 @@ mod tests {
         /// Appends an event the rules accept; returns its id.
         fn append(&mut self, event: &SignedEvent) -> EventId {
             assert_eq!(self.check(event), Ok(()), "{:?}", event.event.payload);
-            let appended = self
-                .ledger
-                .append(event.canonical(), NOW)
-                .expect("appended");
+            let appended = self.ledger.append(event.canonical(), NOW).expect("appended");
             assert!(appended.new);
             appended.id
         }
@@ -480,12 +405,7 @@ mod tests {
         }
 
         fn state_of(&self, id: &EventId) -> CredentialState {
-            self.ledger
-                .state()
-                .status
-                .credential(id)
-                .expect("credential")
-                .state
+            self.ledger.state().status.credential(id).expect("credential").state
         }
     }
 
@@ -503,11 +423,7 @@ mod tests {
             learner,
             title: "Intro to Python Programming".into(),
             code: "CIS 121".into(),
-            skills: vec![Skill {
-                id: "15-1252.00".into(),
-                label: Some("Software Developers".into()),
-                level: None,
-            }],
+            skills: vec![Skill { id: "15-1252.00".into(), label: Some("Software Developers".into()), level: None }],
             credits: 3.0,
             completed_on: "2026-04-30".parse().expect("date"),
             vc_proof: None,
@@ -524,11 +440,7 @@ mod tests {
     }
 
     fn hours(apprenticeship: EventId) -> Payload {
-        Payload::HoursLogged(HoursLogged {
-            apprenticeship,
-            hours: 160,
-            through: "2025-09-30".parse().expect("date"),
-        })
+        Payload::HoursLogged(HoursLogged { apprenticeship, hours: 160, through: "2025-09-30".parse().expect("date") })
     }
 
     fn completed(learner: Did, apprenticeship: Option<EventId>) -> Payload {
@@ -538,11 +450,7 @@ mod tests {
             title: "Electrician Apprenticeship".into(),
             employer: "Bright Sparks Ltd".into(),
             hours: 6000,
-            skills: vec![Skill {
-                id: "47-2111.00".into(),
-                label: None,
-                level: None,
-            }],
+            skills: vec![Skill { id: "47-2111.00".into(), label: None, level: None }],
             completed_on: "2026-04-01".parse().expect("date"),
             apprenticeship,
             vc_proof: None,
@@ -563,17 +471,11 @@ mod tests {
     }
 
     fn suspend_issuer(issuer: Did) -> Payload {
-        Payload::IssuerSuspended(IssuerSuspended {
-            issuer,
-            reason: "Accreditation withdrawn".into(),
-        })
+        Payload::IssuerSuspended(IssuerSuspended { issuer, reason: "Accreditation withdrawn".into() })
     }
 
     fn change(credential: EventId) -> StatusChange {
-        StatusChange {
-            credential,
-            reason: "Issued in error".into(),
-        }
+        StatusChange { credential, reason: "Issued in error".into() }
     }
 
     fn revoked(id: EventId) -> Payload {
@@ -649,16 +551,7 @@ mod tests {
         );
         let b = did(&w.b);
         let err = w.try_sign(A, suspend_issuer(b));
-        assert!(
-            matches!(
-                err,
-                Err(RuleError::NotOperator {
-                    kind: "issuer.suspended",
-                    ..
-                })
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotOperator { kind: "issuer.suspended", .. })), "{err:?}");
     }
 
     #[test]
@@ -666,10 +559,7 @@ mod tests {
         let mut w = World::new();
         let a = did(&w.a);
         let err = w.try_sign(OPERATOR, registered(a.clone()));
-        assert!(
-            matches!(&err, Err(RuleError::IssuerExists { issuer }) if issuer == &a),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::IssuerExists { issuer }) if issuer == &a), "{err:?}");
     }
 
     #[test]
@@ -678,19 +568,13 @@ mod tests {
         let (a, b, a2) = (did(&w.a), did(&w.b), did(&w.a2));
         // Another issuer's key, the operator's key, a key already added.
         let err = w.try_sign(A, key_added(None, b.clone()));
-        assert!(
-            matches!(&err, Err(RuleError::KeyInUse { key }) if key == &b),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::KeyInUse { key }) if key == &b), "{err:?}");
         let operator = did(&w.operator);
         let err = w.try_sign(OPERATOR, registered(operator));
         assert!(matches!(err, Err(RuleError::KeyInUse { .. })), "{err:?}");
         w.accept(A, key_added(None, a2.clone()));
         let err = w.try_sign(OPERATOR, registered(a2.clone()));
-        assert!(
-            matches!(&err, Err(RuleError::KeyInUse { key }) if key == &a2),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::KeyInUse { key }) if key == &a2), "{err:?}");
         // A revoked key stays in use.
         w.accept(A2, key_revoked(None, a));
         let err = w.try_sign(B, key_added(None, a2));
@@ -702,16 +586,10 @@ mod tests {
         let mut w = World::new();
         let spare = did(&w.spare);
         let err = w.try_sign(OPERATOR, suspend_issuer(spare.clone()));
-        assert!(
-            matches!(&err, Err(RuleError::UnknownIssuer { issuer }) if issuer == &spare),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::UnknownIssuer { issuer }) if issuer == &spare), "{err:?}");
         let outsider = did(&w.outsider);
         let err = w.try_sign(OPERATOR, key_added(Some(spare), outsider));
-        assert!(
-            matches!(err, Err(RuleError::UnknownIssuer { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownIssuer { .. })), "{err:?}");
     }
 
     #[test]
@@ -719,26 +597,10 @@ mod tests {
         let mut w = World::new();
         let spare = did(&w.spare);
         let err = w.try_sign(OPERATOR, key_added(None, spare));
-        assert!(
-            matches!(
-                err,
-                Err(RuleError::IssuerRequired {
-                    kind: "issuer.key_added"
-                })
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::IssuerRequired { kind: "issuer.key_added" })), "{err:?}");
         let a = did(&w.a);
         let err = w.try_sign(OPERATOR, key_revoked(None, a));
-        assert!(
-            matches!(
-                err,
-                Err(RuleError::IssuerRequired {
-                    kind: "issuer.key_revoked"
-                })
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::IssuerRequired { kind: "issuer.key_revoked" })), "{err:?}");
     }
 
     #[test]
@@ -768,10 +630,7 @@ mod tests {
         let mut w = World::new();
         let (b, spare) = (did(&w.b), did(&w.spare));
         let err = w.try_sign(A, key_added(Some(b.clone()), spare));
-        assert!(
-            matches!(&err, Err(RuleError::OtherIssuer { issuer }) if issuer == &b),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::OtherIssuer { issuer }) if issuer == &b), "{err:?}");
         let err = w.try_sign(A, key_revoked(Some(b.clone()), b));
         assert!(matches!(err, Err(RuleError::OtherIssuer { .. })), "{err:?}");
     }
@@ -788,10 +647,7 @@ mod tests {
         );
         let (a, outsider) = (did(&w.a), did(&w.outsider));
         let err = w.try_sign(OPERATOR, key_revoked(Some(a), outsider));
-        assert!(
-            matches!(err, Err(RuleError::NotIssuersKey { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotIssuersKey { .. })), "{err:?}");
     }
 
     #[test]
@@ -802,10 +658,7 @@ mod tests {
         let seq = w.ledger.len();
         w.accept(A2, key_revoked(None, a.clone()));
         let err = w.try_sign(OPERATOR, key_revoked(Some(a.clone()), a));
-        assert!(
-            matches!(err, Err(RuleError::KeyAlreadyRevoked { seq: s, .. }) if s == seq),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::KeyAlreadyRevoked { seq: s, .. }) if s == seq), "{err:?}");
     }
 
     // --- who may sign --------------------------------------------------------------------------
@@ -815,10 +668,7 @@ mod tests {
         let mut w = World::new();
         let learner = did(&w.learner);
         let err = w.try_sign(OUTSIDER, course(learner.clone()));
-        assert!(
-            matches!(&err, Err(RuleError::UnknownKey { author }) if author == w.outsider.did()),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::UnknownKey { author }) if author == w.outsider.did()), "{err:?}");
         // The operator is not an issuer.
         let err = w.try_sign(OPERATOR, course(learner.clone()));
         assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
@@ -839,10 +689,7 @@ mod tests {
         w.accept(A2, key_revoked(None, a.clone()));
         let learner = did(&w.learner);
         let err = w.try_sign(A, course(learner));
-        assert!(
-            matches!(&err, Err(RuleError::RevokedKey { author, seq: s }) if author == &a && *s == seq),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::RevokedKey { author, seq: s }) if author == &a && *s == seq), "{err:?}");
         // A revoked key manages no keys either.
         let spare = did(&w.spare);
         let err = w.try_sign(A, key_added(None, spare));
@@ -893,22 +740,13 @@ mod tests {
             "{err:?}"
         );
         let err = w.try_sign(A, revoked(earlier));
-        assert!(
-            matches!(err, Err(RuleError::IssuerSuspended { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::IssuerSuspended { .. })), "{err:?}");
         // Not even the operator adds keys to a suspended issuer.
         let err = w.try_sign(OPERATOR, key_added(Some(a.clone()), a2));
-        assert!(
-            matches!(err, Err(RuleError::IssuerSuspended { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::IssuerSuspended { .. })), "{err:?}");
         // Suspending twice.
         let err = w.try_sign(OPERATOR, suspend_issuer(a));
-        assert!(
-            matches!(err, Err(RuleError::IssuerSuspended { seq: s, .. }) if s == seq),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::IssuerSuspended { seq: s, .. }) if s == seq), "{err:?}");
         // The other issuer is unaffected.
         w.course(B, LEARNER);
     }
@@ -920,23 +758,14 @@ mod tests {
         let mut w = World::new();
         let made_up = EventId(Hash32([7; 32]));
         let err = w.try_sign(A, revoked(made_up));
-        assert!(
-            matches!(err, Err(RuleError::UnknownCredential { id }) if id == made_up),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownCredential { id }) if id == made_up), "{err:?}");
         // An event that is on the log but is not a credential.
         let learner = did(&w.learner);
         let start = w.accept(A, started(learner));
         let err = w.try_sign(A, suspended(start));
-        assert!(
-            matches!(err, Err(RuleError::UnknownCredential { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownCredential { .. })), "{err:?}");
         let err = w.try_sign(A, reinstated(start));
-        assert!(
-            matches!(err, Err(RuleError::UnknownCredential { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownCredential { .. })), "{err:?}");
     }
 
     #[test]
@@ -945,10 +774,7 @@ mod tests {
         let theirs = w.course(B, LEARNER);
         for payload in [revoked(theirs), suspended(theirs), reinstated(theirs)] {
             let err = w.try_sign(A, payload);
-            assert!(
-                matches!(err, Err(RuleError::OtherIssuersCredential { id }) if id == theirs),
-                "{err:?}"
-            );
+            assert!(matches!(err, Err(RuleError::OtherIssuersCredential { id }) if id == theirs), "{err:?}");
         }
     }
 
@@ -1006,17 +832,11 @@ mod tests {
         let mut w = World::new();
         let id = w.course(A, LEARNER);
         let err = w.try_sign(A, reinstated(id));
-        assert!(
-            matches!(err, Err(RuleError::NotSuspended { id: i, state: "active" }) if i == id),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotSuspended { id: i, state: "active" }) if i == id), "{err:?}");
         w.accept(A, suspended(id));
         w.accept(A, reinstated(id));
         let err = w.try_sign(A, reinstated(id));
-        assert!(
-            matches!(err, Err(RuleError::NotSuspended { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotSuspended { .. })), "{err:?}");
     }
 
     // --- apprenticeships -----------------------------------------------------------------------
@@ -1026,35 +846,20 @@ mod tests {
         let mut w = World::new();
         let made_up = EventId(Hash32([9; 32]));
         let err = w.try_sign(A, hours(made_up));
-        assert!(
-            matches!(err, Err(RuleError::UnknownApprenticeship { id }) if id == made_up),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownApprenticeship { id }) if id == made_up), "{err:?}");
         let learner = did(&w.learner);
         let err = w.try_sign(A, completed(learner.clone(), Some(made_up)));
-        assert!(
-            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownApprenticeship { .. })), "{err:?}");
         // Another issuer's apprenticeship is not this one's to log or complete.
         let theirs = w.accept(B, started(learner.clone()));
         let err = w.try_sign(A, hours(theirs));
-        assert!(
-            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownApprenticeship { .. })), "{err:?}");
         let err = w.try_sign(A, completed(learner.clone(), Some(theirs)));
-        assert!(
-            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownApprenticeship { .. })), "{err:?}");
         // A credential is not an apprenticeship.
         let credential = w.course(A, LEARNER);
         let err = w.try_sign(A, hours(credential));
-        assert!(
-            matches!(err, Err(RuleError::UnknownApprenticeship { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::UnknownApprenticeship { .. })), "{err:?}");
     }
 
     #[test]
@@ -1065,15 +870,9 @@ mod tests {
         w.accept(A, hours(id));
         w.accept(A, completed(learner.clone(), Some(id)));
         let err = w.try_sign(A, hours(id));
-        assert!(
-            matches!(err, Err(RuleError::ApprenticeshipCompleted { id: i }) if i == id),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::ApprenticeshipCompleted { id: i }) if i == id), "{err:?}");
         let err = w.try_sign(A, completed(learner, Some(id)));
-        assert!(
-            matches!(err, Err(RuleError::ApprenticeshipCompleted { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::ApprenticeshipCompleted { .. })), "{err:?}");
     }
 
     #[test]
@@ -1155,23 +954,14 @@ mod tests {
         // The old key cannot move again...
         let again = w.link(LEARNER, LEARNER, LEARNER3);
         let err = w.check(&again);
-        assert!(
-            matches!(&err, Err(RuleError::KeyMoved { field: "from", key }) if key == w.learner.did()),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::KeyMoved { field: "from", key }) if key == w.learner.did()), "{err:?}");
         // ...nor be moved to.
         let back = w.link(LEARNER3, LEARNER3, LEARNER);
         let err = w.check(&back);
-        assert!(
-            matches!(&err, Err(RuleError::KeyMoved { field: "to", key }) if key == w.learner.did()),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::KeyMoved { field: "to", key }) if key == w.learner.did()), "{err:?}");
         let cycle = w.link(LEARNER2, LEARNER2, LEARNER);
         let err = w.check(&cycle);
-        assert!(
-            matches!(err, Err(RuleError::KeyMoved { field: "to", .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::KeyMoved { field: "to", .. })), "{err:?}");
     }
 
     #[test]
@@ -1179,26 +969,17 @@ mod tests {
         let mut w = World::new();
         let link = w.link(A, A, LEARNER);
         let err = w.check(&link);
-        assert!(
-            matches!(&err, Err(RuleError::NotALearnerKey { field: "from", key }) if key == w.a.did()),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Err(RuleError::NotALearnerKey { field: "from", key }) if key == w.a.did()), "{err:?}");
         let link = w.link(LEARNER, LEARNER, OPERATOR);
         let err = w.check(&link);
-        assert!(
-            matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })), "{err:?}");
         // A key that was an issuer's stays one, even after its revocation.
         let (a, a2) = (did(&w.a), did(&w.a2));
         w.accept(A, key_added(None, a2));
         w.accept(A2, key_revoked(None, a));
         let link = w.link(LEARNER, LEARNER, A);
         let err = w.check(&link);
-        assert!(
-            matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })), "{err:?}");
     }
 
     #[test]

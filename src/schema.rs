@@ -116,19 +116,14 @@ pub fn schema_text(name: &str) -> Option<&'static str> {
     match name {
         "common" => Some(COMMON),
         "event" => Some(EVENT),
-        _ => KINDS
-            .iter()
-            .position(|k| *k == name)
-            .map(|i| BODY_SCHEMAS[i]),
+        "bundle.schema" => Some(include_str!("../schemas/bundle.schema.json")),
+        _ => KINDS.iter().position(|k| *k == name).map(|i| BODY_SCHEMAS[i]),
     }
 }
 
 impl SchemaError {
     fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        SchemaError {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        SchemaError { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -146,8 +141,7 @@ fn compiled() -> &'static Compiled {
 }
 
 fn parse(name: &str, text: &str) -> Value {
-    serde_json::from_str(text)
-        .unwrap_or_else(|e| panic!("embedded schema `{name}` is not valid JSON: {e}"))
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("embedded schema `{name}` is not valid JSON: {e}"))
 }
 
 fn compile() -> Compiled {
@@ -162,17 +156,11 @@ fn compile() -> Compiled {
         .with_registry(&registry)
         .offline();
     let build = |name: &str, text: &str| {
-        options
-            .build(&parse(name, text))
-            .unwrap_or_else(|e| panic!("embedded schema `{name}` does not compile: {e}"))
+        options.build(&parse(name, text)).unwrap_or_else(|e| panic!("embedded schema `{name}` does not compile: {e}"))
     };
     Compiled {
         envelope: build("event", EVENT),
-        bodies: KINDS
-            .iter()
-            .zip(BODY_SCHEMAS)
-            .map(|(kind, text)| build(kind, text))
-            .collect(),
+        bodies: KINDS.iter().zip(BODY_SCHEMAS).map(|(kind, text)| build(kind, text)).collect(),
     }
 }
 
@@ -202,24 +190,15 @@ struct Candidate {
 }
 
 fn first_error(validator: &Validator, instance: &Value, root: Root) -> Result<(), SchemaError> {
-    let best = validator
-        .iter_errors(instance)
-        .flat_map(|error| candidates(&error, instance, root))
-        .min();
+    let best = validator.iter_errors(instance).flat_map(|error| candidates(&error, instance, root)).min();
     match best {
         None => Ok(()),
-        Some(c) => Err(SchemaError {
-            field: render_path(root, &c.path),
-            reason: c.reason,
-        }),
+        Some(c) => Err(SchemaError { field: render_path(root, &c.path), reason: c.reason }),
     }
 }
 
 fn unknown_kind(kind: &str) -> SchemaError {
-    SchemaError::new(
-        "kind",
-        format!("unknown event kind `{}`", truncate(kind, 80)),
-    )
+    SchemaError::new("kind", format!("unknown event kind `{}`", truncate(kind, 80)))
 }
 
 /// Turns one jsonschema error into the errors we report (an additionalProperties error with
@@ -227,42 +206,25 @@ fn unknown_kind(kind: &str) -> SchemaError {
 fn candidates(error: &ValidationError<'_>, instance: &Value, root: Root) -> Vec<Candidate> {
     let path = pointer_segments(error.instance_path().as_str(), instance);
     let value = error.instance();
-    let one = |rank: u8, reason: String| {
-        vec![Candidate {
-            path: path.clone(),
-            rank,
-            reason,
-        }]
-    };
+    let one = |rank: u8, reason: String| vec![Candidate { path: path.clone(), rank, reason }];
     let child = |name: &str, reason: &str| {
         let mut p = path.clone();
         p.push(Segment::Key(name.to_owned()));
-        Candidate {
-            path: p,
-            rank: 1,
-            reason: reason.to_owned(),
-        }
+        Candidate { path: p, rank: 1, reason: reason.to_owned() }
     };
     match error.kind() {
         ValidationErrorKind::Type { kind } => one(0, format!("must be {}", type_words(kind))),
         ValidationErrorKind::Required { property } => {
-            let name = property
-                .as_str()
-                .map_or_else(|| property.to_string(), str::to_owned);
+            let name = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
             vec![child(&name, "is required")]
         }
-        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| child(name, "is not an allowed field"))
-            .collect(),
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            unexpected.iter().map(|name| child(name, "is not an allowed field")).collect()
+        }
         ValidationErrorKind::Enum { options } => {
             if matches!(root, Root::Event) && path == [Segment::Key("kind".into())] {
                 if let Some(kind) = value.as_str() {
-                    return vec![Candidate {
-                        path,
-                        rank: 2,
-                        reason: unknown_kind(kind).reason,
-                    }];
+                    return vec![Candidate { path, rank: 2, reason: unknown_kind(kind).reason }];
                 }
             }
             let choices = options
@@ -271,9 +233,7 @@ fn candidates(error: &ValidationError<'_>, instance: &Value, root: Root) -> Vec<
                 .unwrap_or_else(|| options.to_string());
             one(2, format!("{} is not one of: {choices}", shown(value)))
         }
-        ValidationErrorKind::Constant { expected_value } => {
-            one(2, format!("must be {expected_value}"))
-        }
+        ValidationErrorKind::Constant { expected_value } => one(2, format!("must be {expected_value}")),
         ValidationErrorKind::Pattern { .. } => {
             let reason = match common_def(error) {
                 Some(def) if is_text_def(def) => "must not be blank".to_owned(),
@@ -301,30 +261,16 @@ fn candidates(error: &ValidationError<'_>, instance: &Value, root: Root) -> Vec<
                 format!("must be at least {limit} characters long")
             },
         ),
-        ValidationErrorKind::MaxLength { limit } => {
-            one(3, format!("must be at most {limit} characters long"))
-        }
+        ValidationErrorKind::MaxLength { limit } => one(3, format!("must be at most {limit} characters long")),
         ValidationErrorKind::Minimum { limit } => one(6, format!("must be at least {limit}")),
         ValidationErrorKind::Maximum { limit } => one(6, format!("must be at most {limit}")),
-        ValidationErrorKind::ExclusiveMinimum { limit } => {
-            one(6, format!("must be greater than {limit}"))
+        ValidationErrorKind::ExclusiveMinimum { limit } => one(6, format!("must be greater than {limit}")),
+        ValidationErrorKind::ExclusiveMaximum { limit } => one(6, format!("must be less than {limit}")),
+        ValidationErrorKind::MultipleOf { multiple_of } => one(6, format!("must be a multiple of {multiple_of}")),
+        ValidationErrorKind::MinItems { limit } => {
+            one(6, format!("must have at least {limit} item{}", if *limit == 1 { "" } else { "s" }))
         }
-        ValidationErrorKind::ExclusiveMaximum { limit } => {
-            one(6, format!("must be less than {limit}"))
-        }
-        ValidationErrorKind::MultipleOf { multiple_of } => {
-            one(6, format!("must be a multiple of {multiple_of}"))
-        }
-        ValidationErrorKind::MinItems { limit } => one(
-            6,
-            format!(
-                "must have at least {limit} item{}",
-                if *limit == 1 { "" } else { "s" }
-            ),
-        ),
-        ValidationErrorKind::MaxItems { limit } => {
-            one(6, format!("must have at most {limit} items"))
-        }
+        ValidationErrorKind::MaxItems { limit } => one(6, format!("must have at most {limit} items")),
         _ => one(7, truncate(&error.to_string(), 200)),
     }
 }
@@ -333,9 +279,7 @@ fn candidates(error: &ValidationError<'_>, instance: &Value, root: Root) -> Vec<
 fn common_def<'e>(error: &'e ValidationError<'_>) -> Option<&'e str> {
     let location = error.absolute_keyword_location()?.as_str();
     let fragment = location.strip_prefix(COMMON_ID)?.strip_prefix('#')?;
-    let rest = fragment
-        .strip_prefix("/$defs/")
-        .or_else(|| fragment.strip_prefix("/%24defs/"))?;
+    let rest = fragment.strip_prefix("/$defs/").or_else(|| fragment.strip_prefix("/%24defs/"))?;
     rest.split('/').next()
 }
 
@@ -357,10 +301,7 @@ fn describe_def(def: &str) -> Option<&'static str> {
 
 /// The bounded human-typed text definitions, whose only pattern is "not blank".
 fn is_text_def(def: &str) -> bool {
-    matches!(
-        def,
-        "title" | "name" | "reason" | "code" | "employer" | "label" | "level" | "skill_id"
-    )
+    matches!(def, "title" | "name" | "reason" | "code" | "employer" | "label" | "level" | "skill_id")
 }
 
 fn type_words(kind: &TypeKind) -> String {
@@ -441,9 +382,7 @@ fn shown(value: &Value) -> String {
 
 /// A value for a list of choices: strings without quotes.
 fn plain(value: &Value) -> String {
-    value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned)
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -461,10 +400,7 @@ impl PartialOrd for Candidate {
 
 impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.path
-            .cmp(&other.path)
-            .then(self.rank.cmp(&other.rank))
-            .then_with(|| self.reason.cmp(&other.reason))
+        self.path.cmp(&other.path).then(self.rank.cmp(&other.rank)).then_with(|| self.reason.cmp(&other.reason))
     }
 }
 
@@ -499,18 +435,9 @@ mod tests {
             {"id": "15-2051.00"}
         ]);
         vec![
-            (
-                "ledger.genesis",
-                json!({"origin": "ledger.example.edu", "operator": DID_A}),
-            ),
-            (
-                "issuer.registered",
-                json!({"issuer": DID_B, "name": "Riverside College", "category": "college"}),
-            ),
-            (
-                "issuer.suspended",
-                json!({"issuer": DID_B, "reason": "Accreditation withdrawn"}),
-            ),
+            ("ledger.genesis", json!({"origin": "ledger.example.edu", "operator": DID_A})),
+            ("issuer.registered", json!({"issuer": DID_B, "name": "Riverside College", "category": "college"})),
+            ("issuer.suspended", json!({"issuer": DID_B, "reason": "Accreditation withdrawn"})),
             ("issuer.key_added", json!({"key": DID_C})),
             (
                 "issuer.key_revoked",
@@ -541,35 +468,16 @@ mod tests {
                 json!({"learner": DID_A, "title": "Electrician", "employer": "Bright Sparks Ltd",
                        "started_on": "2023-09-01"}),
             ),
-            (
-                "apprenticeship.hours_logged",
-                json!({"apprenticeship": ID, "hours": 160, "through": "2023-09-30"}),
-            ),
-            (
-                "credential.revoked",
-                json!({"credential": ID, "reason": "Issued in error"}),
-            ),
-            (
-                "credential.suspended",
-                json!({"credential": ID, "reason": "Under review"}),
-            ),
-            (
-                "credential.reinstated",
-                json!({"credential": ID, "reason": "Review closed"}),
-            ),
-            (
-                "learner.key_linked",
-                json!({"from": DID_A, "to": DID_C, "to_sig": sig()}),
-            ),
+            ("apprenticeship.hours_logged", json!({"apprenticeship": ID, "hours": 160, "through": "2023-09-30"})),
+            ("credential.revoked", json!({"credential": ID, "reason": "Issued in error"})),
+            ("credential.suspended", json!({"credential": ID, "reason": "Under review"})),
+            ("credential.reinstated", json!({"credential": ID, "reason": "Review closed"})),
+            ("learner.key_linked", json!({"from": DID_A, "to": DID_C, "to_sig": sig()})),
         ]
     }
 
     fn body_of(kind: &str) -> Value {
-        valid_bodies()
-            .into_iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, b)| b)
-            .expect("test kind exists")
+        valid_bodies().into_iter().find(|(k, _)| *k == kind).map(|(_, b)| b).expect("test kind exists")
     }
 
     fn event(kind: &str, body: Value) -> Value {
@@ -591,10 +499,7 @@ mod tests {
         }
         let from_body = validate_body(kind, &body).expect_err("body must be rejected");
         let from_event = validate_event(&event(kind, body)).expect_err("event must be rejected");
-        assert_eq!(
-            from_body, from_event,
-            "validate_body and validate_event disagree"
-        );
+        assert_eq!(from_body, from_event, "validate_body and validate_event disagree");
         from_body
     }
 
@@ -664,18 +569,9 @@ mod tests {
         for name in KINDS.iter().copied().chain(["event", "common"]) {
             let text = schema_text(name).unwrap_or_else(|| panic!("{name} is served"));
             let schema: Value = serde_json::from_str(text).unwrap();
-            assert_eq!(
-                schema["$id"],
-                format!("https://credledger.dev/schemas/{name}.json")
-            );
-            assert_eq!(
-                schema["$schema"],
-                "https://json-schema.org/draft/2020-12/schema"
-            );
-            assert!(
-                schema["title"].as_str().is_some_and(|t| !t.is_empty()),
-                "{name} title"
-            );
+            assert_eq!(schema["$id"], format!("https://credledger.dev/schemas/{name}.json"));
+            assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+            assert!(schema["title"].as_str().is_some_and(|t| !t.is_empty()), "{name} title");
             let description = schema["description"].as_str().unwrap();
             assert!(
                 description.contains("no names, email addresses or birth dates of learners"),
@@ -690,10 +586,7 @@ mod tests {
         let common: Value = serde_json::from_str(schema_text("common").unwrap()).unwrap();
         for (def, schema) in common["$defs"].as_object().unwrap() {
             if schema.get("pattern").is_some() {
-                assert!(
-                    describe_def(def).is_some(),
-                    "{def} has plain words for its pattern"
-                );
+                assert!(describe_def(def).is_some(), "{def} has plain words for its pattern");
             }
             if schema["type"] == "object" {
                 assert_eq!(schema["additionalProperties"], json!(false), "{def}");
@@ -705,11 +598,7 @@ mod tests {
     fn schema_text_by_stem() {
         assert!(schema_text("common").unwrap().contains("\"$defs\""));
         assert!(schema_text("event").unwrap().contains("\"created_at\""));
-        assert!(
-            schema_text("credential.revoked")
-                .unwrap()
-                .contains("\"credential\"")
-        );
+        assert!(schema_text("credential.revoked").unwrap().contains("\"credential\""));
         assert_eq!(schema_text("credential.revoked.json"), None);
         assert_eq!(schema_text("../Cargo"), None);
         assert_eq!(schema_text(""), None);
@@ -733,10 +622,7 @@ mod tests {
             assert_eq!(e.reason, "is required");
         }
         let e = envelope_err("created_at", None);
-        assert_eq!(
-            (e.field.as_str(), e.reason.as_str()),
-            ("created_at", "is required")
-        );
+        assert_eq!((e.field.as_str(), e.reason.as_str()), ("created_at", "is required"));
     }
 
     #[test]
@@ -757,111 +643,53 @@ mod tests {
     #[test]
     fn wrong_types_are_named() {
         let e = body_err("credential.course_completed", "credits", Some(json!("7.5")));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.credits", "must be a number")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.credits", "must be a number"));
         let e = body_err("apprenticeship.hours_logged", "hours", Some(json!(1.5)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.hours", "must be an integer")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.hours", "must be an integer"));
         let e = body_err("credential.revoked", "reason", Some(json!(42)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.reason", "must be a string")
-        );
-        let e = body_err(
-            "credential.course_completed",
-            "skills",
-            Some(json!({"id": "x"})),
-        );
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.skills", "must be an array")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.reason", "must be a string"));
+        let e = body_err("credential.course_completed", "skills", Some(json!({"id": "x"})));
+        assert_eq!((field(&e), e.reason.as_str()), ("body.skills", "must be an array"));
         let e = envelope_err("body", Some(json!("text")));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body", "must be an object")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body", "must be an object"));
         let e = envelope_err("v", Some(json!("1")));
         assert_eq!((field(&e), e.reason.as_str()), ("v", "must be an integer"));
         let e = envelope_err("v", Some(json!(2)));
         assert_eq!((field(&e), e.reason.as_str()), ("v", "must be 1"));
         let e = validate_body("credential.revoked", &json!([1])).unwrap_err();
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body", "must be an object")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body", "must be an object"));
         let e = validate_event(&json!("event")).unwrap_err();
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("event", "must be an object")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("event", "must be an object"));
     }
 
     #[test]
     fn extra_fields_are_named() {
-        let e = body_err(
-            "credential.revoked",
-            "learner_name",
-            Some(json!("Jane Doe")),
-        );
+        let e = body_err("credential.revoked", "learner_name", Some(json!("Jane Doe")));
         assert_eq!(field(&e), "body.learner_name");
         assert_eq!(e.reason, "is not an allowed field");
         let e = body_err("apprenticeship.started", "email", Some(json!("a@b.c")));
         assert_eq!(field(&e), "body.email");
         let e = envelope_err("id", Some(json!(ID)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("id", "is not an allowed field")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("id", "is not an allowed field"));
         let mut body = body_of("credential.course_completed");
         body["skills"][1]["weight"] = json!(3);
         let e = validate_body("credential.course_completed", &body).unwrap_err();
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.skills[1].weight", "is not an allowed field")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.skills[1].weight", "is not an allowed field"));
     }
 
     #[test]
     fn bad_dates_are_rejected() {
-        for bad in [
-            "2026-13-01",
-            "yesterday",
-            "2026-02-30",
-            "2026-5-1",
-            "2026-05-01T00:00:00Z",
-        ] {
-            let e = body_err(
-                "credential.course_completed",
-                "completed_on",
-                Some(json!(bad)),
-            );
+        for bad in ["2026-13-01", "yesterday", "2026-02-30", "2026-5-1", "2026-05-01T00:00:00Z"] {
+            let e = body_err("credential.course_completed", "completed_on", Some(json!(bad)));
             assert_eq!(field(&e), "body.completed_on", "{bad}");
-            assert!(
-                e.reason.contains("is not a valid date (YYYY-MM-DD)"),
-                "{bad}: {}",
-                e.reason
-            );
-            let e = body_err(
-                "credential.certificate_awarded",
-                "valid_until",
-                Some(json!(bad)),
-            );
+            assert!(e.reason.contains("is not a valid date (YYYY-MM-DD)"), "{bad}: {}", e.reason);
+            let e = body_err("credential.certificate_awarded", "valid_until", Some(json!(bad)));
             assert_eq!(field(&e), "body.valid_until", "{bad}");
             let e = body_err("apprenticeship.hours_logged", "through", Some(json!(bad)));
             assert_eq!(field(&e), "body.through", "{bad}");
         }
         assert_eq!(
-            body_err(
-                "apprenticeship.started",
-                "started_on",
-                Some(json!("2026-13-01"))
-            )
-            .reason,
+            body_err("apprenticeship.started", "started_on", Some(json!("2026-13-01"))).reason,
             "\"2026-13-01\" is not a valid date (YYYY-MM-DD)"
         );
     }
@@ -883,11 +711,7 @@ mod tests {
         }
         let e = envelope_err("created_at", Some(json!("2026-13-01T12:00:00Z")));
         assert_eq!(field(&e), "created_at");
-        assert!(
-            e.reason.contains("not a valid RFC 3339 date-time"),
-            "{}",
-            e.reason
-        );
+        assert!(e.reason.contains("not a valid RFC 3339 date-time"), "{}", e.reason);
         for good in ["2026-05-01T12:00:00Z", "2026-05-01T12:00:00.123456789Z"] {
             let mut ev = event("credential.revoked", body_of("credential.revoked"));
             ev["created_at"] = json!(good);
@@ -910,48 +734,22 @@ mod tests {
         ] {
             let e = envelope_err("author", Some(json!(bad)));
             assert_eq!(field(&e), "author", "{bad}");
-            assert!(
-                e.reason.contains("is not an Ed25519 did:key"),
-                "{bad}: {}",
-                e.reason
-            );
-            assert_eq!(
-                field(&body_err(
-                    "credential.course_completed",
-                    "learner",
-                    Some(json!(bad))
-                )),
-                "body.learner"
-            );
-            assert_eq!(
-                field(&body_err("issuer.registered", "issuer", Some(json!(bad)))),
-                "body.issuer"
-            );
-            assert_eq!(
-                field(&body_err("learner.key_linked", "to", Some(json!(bad)))),
-                "body.to"
-            );
+            assert!(e.reason.contains("is not an Ed25519 did:key"), "{bad}: {}", e.reason);
+            assert_eq!(field(&body_err("credential.course_completed", "learner", Some(json!(bad)))), "body.learner");
+            assert_eq!(field(&body_err("issuer.registered", "issuer", Some(json!(bad)))), "body.issuer");
+            assert_eq!(field(&body_err("learner.key_linked", "to", Some(json!(bad)))), "body.to");
         }
         for good in [DID_A, DID_B, DID_C] {
-            assert_eq!(
-                validate_body("issuer.key_added", &json!({"key": good})),
-                Ok(())
-            );
+            assert_eq!(validate_body("issuer.key_added", &json!({"key": good})), Ok(()));
         }
     }
 
     #[test]
     fn unknown_kinds_name_the_kind() {
         let e = validate_body("credential.deleted", &json!({})).unwrap_err();
-        assert_eq!(
-            e,
-            SchemaError::new("kind", "unknown event kind `credential.deleted`")
-        );
+        assert_eq!(e, SchemaError::new("kind", "unknown event kind `credential.deleted`"));
         let e = validate_event(&event("credential.deleted", json!({}))).unwrap_err();
-        assert_eq!(
-            e,
-            SchemaError::new("kind", "unknown event kind `credential.deleted`")
-        );
+        assert_eq!(e, SchemaError::new("kind", "unknown event kind `credential.deleted`"));
         let e = envelope_err("kind", Some(json!(7)));
         assert_eq!((field(&e), e.reason.as_str()), ("kind", "must be a string"));
         assert_eq!(e.to_string(), "kind: must be a string");
@@ -959,120 +757,51 @@ mod tests {
 
     #[test]
     fn identifiers_and_bounds() {
-        let e = body_err(
-            "credential.revoked",
-            "credential",
-            Some(json!(ID.to_uppercase())),
-        );
+        let e = body_err("credential.revoked", "credential", Some(json!(ID.to_uppercase())));
         assert_eq!(field(&e), "body.credential");
-        assert!(
-            e.reason.contains("64 lowercase hexadecimal"),
-            "{}",
-            e.reason
-        );
-        let e = body_err(
-            "credential.course_completed",
-            "credential_uuid",
-            Some(json!(UUID.to_uppercase())),
-        );
+        assert!(e.reason.contains("64 lowercase hexadecimal"), "{}", e.reason);
+        let e = body_err("credential.course_completed", "credential_uuid", Some(json!(UUID.to_uppercase())));
         assert_eq!(field(&e), "body.credential_uuid");
-        let e = body_err(
-            "learner.key_linked",
-            "to_sig",
-            Some(json!(format!("{}h", "A".repeat(85)))),
-        );
+        let e = body_err("learner.key_linked", "to_sig", Some(json!(format!("{}h", "A".repeat(85)))));
         assert_eq!(field(&e), "body.to_sig");
         let e = envelope_err("sig", Some(json!(format!("{}==", "A".repeat(86)))));
         assert_eq!(field(&e), "sig");
         let e = body_err("credential.course_completed", "credits", Some(json!(0.1)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.credits", "must be a multiple of 0.25")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.credits", "must be a multiple of 0.25"));
         let e = body_err("credential.course_completed", "credits", Some(json!(-1)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.credits", "must be at least 0")
-        );
-        let e = body_err(
-            "credential.apprenticeship_completed",
-            "hours",
-            Some(json!(100_001)),
-        );
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.hours", "must be at most 100000")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.credits", "must be at least 0"));
+        let e = body_err("credential.apprenticeship_completed", "hours", Some(json!(100_001)));
+        assert_eq!((field(&e), e.reason.as_str()), ("body.hours", "must be at most 100000"));
         let e = body_err("apprenticeship.hours_logged", "hours", Some(json!(0)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.hours", "must be at least 1")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.hours", "must be at least 1"));
         let e = body_err("credential.revoked", "reason", Some(json!("")));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.reason", "must not be empty")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.reason", "must not be empty"));
         let e = body_err("credential.revoked", "reason", Some(json!("  \n ")));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.reason", "must not be blank")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.reason", "must not be blank"));
         let e = body_err("credential.revoked", "reason", Some(json!("x".repeat(501))));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.reason", "must be at most 500 characters long")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.reason", "must be at most 500 characters long"));
         let e = body_err("issuer.registered", "category", Some(json!("school")));
         assert_eq!(field(&e), "body.category");
-        assert!(
-            e.reason.contains("college, university, provider, employer"),
-            "{}",
-            e.reason
-        );
+        assert!(e.reason.contains("college, university, provider, employer"), "{}", e.reason);
         let e = body_err("ledger.genesis", "origin", Some(json!("-bad host")));
         assert_eq!(field(&e), "body.origin");
-        let e = body_err(
-            "credential.certificate_awarded",
-            "vc_proof",
-            Some(json!("z0OIl")),
-        );
+        let e = body_err("credential.certificate_awarded", "vc_proof", Some(json!("z0OIl")));
         assert_eq!(field(&e), "body.vc_proof");
     }
 
     #[test]
     fn skills_paths_use_indices() {
         let e = body_err("credential.course_completed", "skills", Some(json!([])));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.skills", "must have at least 1 item")
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.skills", "must have at least 1 item"));
         let many: Vec<Value> = (0..101).map(|i| json!({"id": format!("S{i}")})).collect();
         let e = body_err("credential.course_completed", "skills", Some(json!(many)));
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.skills", "must have at most 100 items")
-        );
-        let skills: Vec<Value> = (0..12)
-            .map(|i| {
-                if i == 2 || i == 10 {
-                    json!({"label": "no id"})
-                } else {
-                    json!({"id": "x"})
-                }
-            })
-            .collect();
+        assert_eq!((field(&e), e.reason.as_str()), ("body.skills", "must have at most 100 items"));
+        let skills: Vec<Value> =
+            (0..12).map(|i| if i == 2 || i == 10 { json!({"label": "no id"}) } else { json!({"id": "x"}) }).collect();
         let e = body_err("credential.course_completed", "skills", Some(json!(skills)));
         // Indices compare as numbers: [2] is reported before [10].
-        assert_eq!(
-            (field(&e), e.reason.as_str()),
-            ("body.skills[2].id", "is required")
-        );
-        let e = body_err(
-            "credential.course_completed",
-            "skills",
-            Some(json!([{"id": "x", "level": "l".repeat(65)}])),
-        );
+        assert_eq!((field(&e), e.reason.as_str()), ("body.skills[2].id", "is required"));
+        let e = body_err("credential.course_completed", "skills", Some(json!([{"id": "x", "level": "l".repeat(65)}])));
         assert_eq!(field(&e), "body.skills[0].level");
     }
 
@@ -1089,15 +818,9 @@ mod tests {
         }
         let body = json!({"reason": 1, "zzz": true, "aaa": 0});
         let first = validate_body("credential.revoked", &body).unwrap_err();
-        assert_eq!(
-            first,
-            SchemaError::new("body.aaa", "is not an allowed field")
-        );
+        assert_eq!(first, SchemaError::new("body.aaa", "is not an allowed field"));
         for _ in 0..20 {
-            assert_eq!(
-                validate_body("credential.revoked", &body).unwrap_err(),
-                first
-            );
+            assert_eq!(validate_body("credential.revoked", &body).unwrap_err(), first);
         }
     }
 
@@ -1108,15 +831,7 @@ mod tests {
             deep = json!([deep]);
         }
         let weird_key = json!({"a/b~c": 1, "": 2, "0": 3});
-        for input in [
-            json!(null),
-            json!(true),
-            json!(1.5),
-            json!([]),
-            json!({}),
-            deep.clone(),
-            weird_key.clone(),
-        ] {
+        for input in [json!(null), json!(true), json!(1.5), json!([]), json!({}), deep.clone(), weird_key.clone()] {
             assert!(validate_event(&input).is_err());
             for kind in KINDS {
                 assert!(validate_body(kind, &input).is_err(), "{kind}");

@@ -27,8 +27,7 @@ struct Output {
 
 impl Output {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 
     /// The single stderr line, asserting there is exactly one.
@@ -194,12 +193,7 @@ fn fixture() -> Fixture {
     let learner = env.keygen("learner").did;
     let intro = course_line(&issuer.path, &learner, "Intro", "S1=Skill one");
     let course = env.ok(&intro).id_and_seq().0;
-    Fixture {
-        env,
-        issuer,
-        learner,
-        course,
-    }
+    Fixture { env, issuer, learner, course }
 }
 
 impl Fixture {
@@ -316,9 +310,7 @@ fn revoke_marks_the_credential_revoked_and_drops_it_from_skills_and_totals() {
     assert_eq!(before["skills"][0]["evidence"], json!([fx.course, second]));
 
     let (key, course) = (&fx.issuer.path, &fx.course);
-    fx.env.ok(&format!(
-        "revoke --issuer-key {key} --credential {course} --reason 'in error'"
-    ));
+    fx.env.ok(&format!("revoke --issuer-key {key} --credential {course} --reason 'in error'"));
     let after = fx.env.profile(&fx.learner);
     let creds = &after["credentials"];
     assert_eq!(pluck(creds, "id"), [course, &second]);
@@ -334,9 +326,7 @@ fn rotate_key_retires_the_old_key_and_the_new_key_issues() {
     let fx = fixture();
     let new_key = fx.env.file("keys/harbor-2.key");
     let old_key = &fx.issuer.path;
-    let rotated = fx.env.ok(&format!(
-        "issuer rotate-key --issuer-key {old_key} --new-key {new_key}"
-    ));
+    let rotated = fx.env.ok(&format!("issuer rotate-key --issuer-key {old_key} --new-key {new_key}"));
     assert_eq!(mode(&new_key), 0o600, "the new key file is created 0600");
     let log = fx.env.log();
     assert_eq!(log.len(), 5);
@@ -356,11 +346,7 @@ fn rotate_key_retires_the_old_key_and_the_new_key_issues() {
     let profile = fx.env.profile(&fx.learner);
     let creds = &profile["credentials"];
     assert_eq!(pluck(creds, "id"), [&fx.course, &id]);
-    assert_eq!(
-        pluck(creds, "status"),
-        ["active", "active"],
-        "old ones stand"
-    );
+    assert_eq!(pluck(creds, "status"), ["active", "active"], "old ones stand");
     assert_eq!(creds[1]["issuer"]["did"], fx.issuer.did.as_str());
     assert_eq!(profile["totals"]["credits"], 6);
 }
@@ -370,9 +356,7 @@ fn rebuild_leaves_the_profile_byte_identical() {
     let fx = fixture();
     let second = fx.course("Second", "S1,S2");
     let key = &fx.issuer.path;
-    fx.env.ok(&format!(
-        "revoke --issuer-key {key} --credential {second} --reason r"
-    ));
+    fx.env.ok(&format!("revoke --issuer-key {key} --credential {second} --reason r"));
     let profile = fx.env.profile_text(&fx.learner);
     let log = fx.env.ok("--json log").stdout;
     let rebuilt = fx.env.ok("--json rebuild").json();
@@ -503,9 +487,7 @@ fn unregistered_issuer_cannot_issue() {
 fn suspended_issuer_cannot_issue() {
     let fx = fixture();
     let did = &fx.issuer.did;
-    fx.env.ok(&format!(
-        "issuer suspend --issuer {did} --reason 'accreditation lapsed'"
-    ));
+    fx.env.ok(&format!("issuer suspend --issuer {did} --reason 'accreditation lapsed'"));
     fx.assert_rejected(&fx.course_line("T", "S1"), &["author", did, "suspended"]);
     let profile = fx.env.profile(&fx.learner);
     assert_eq!(profile["credentials"][0]["status"], "active");
@@ -592,10 +574,7 @@ fn usage_errors_exit_2() {
     let cases = [
         ("frobnicate".to_owned(), "frobnicate"),
         (format!("issue course --issuer-key {key}"), "--learner"),
-        (
-            format!("issuer register --name X --key {learner} --kind castle"),
-            "castle",
-        ),
+        (format!("issuer register --name X --key {learner} --kind castle"), "castle"),
         ("log --from minus-one".to_owned(), "--from"),
     ];
     for (line, needle) in cases {
@@ -611,9 +590,7 @@ fn usage_errors_exit_2() {
 
 /// Three emitted course events, one per line, the second edited after signing.
 fn jsonl_with_bad_second_line(fx: &Fixture) -> (String, Vec<Value>) {
-    let events: Vec<Value> = (1..=3)
-        .map(|i| fx.emit_course(&format!("Batch {i}")))
-        .collect();
+    let events: Vec<Value> = (1..=3).map(|i| fx.emit_course(&format!("Batch {i}"))).collect();
     let mut lines: Vec<String> = events.iter().map(Value::to_string).collect();
     let mut bad = events[1].clone();
     bad["body"]["title"] = json!("Batch 2, edited after signing");

@@ -34,10 +34,7 @@ fn every_published_input_canonicalizes_to_its_output() {
 fn hex_output_matches_bytes() {
     let input = fs::read(Path::new(DIR).join("input/simpleString.json")).unwrap();
     let hex = fs::read_to_string(Path::new(DIR).join("outhex/simpleString.txt")).unwrap();
-    let expected: Vec<u8> = hex
-        .split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect();
+    let expected: Vec<u8> = hex.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
     let actual = canonical::to_vec(&canonical::parse_strict(&input).unwrap()).unwrap();
     assert_eq!(actual, expected);
 }
@@ -61,9 +58,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         (-(1i64 << 53)..(1i64 << 53)).prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         // Whole doubles beyond 2^53 read back as integers and must print the same.
         (54u32..70).prop_map(|e| Value::from(2f64.powi(e as i32))),
         any::<String>().prop_map(Value::String),

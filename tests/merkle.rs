@@ -13,16 +13,13 @@ use std::sync::OnceLock;
 
 use credledger::id::Hash32;
 use credledger::merkle::{
-    self, MemoryTree, ProofError, consistency_proof, empty_root, inclusion_proof, leaf_hash,
-    node_hash, verify_consistency, verify_inclusion,
+    self, MemoryTree, ProofError, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash,
+    verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 use serde::Deserialize;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/merkle/vectors.json"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/merkle/vectors.json");
 
 // ---------------------------------------------------------------------------------------------
 // The vector file.
@@ -71,17 +68,9 @@ fn vectors() -> Vectors {
     for (t, size) in v.trees.iter().zip(1u64..) {
         assert_eq!(t.size, size, "trees are in size order, 1..=17");
         let indices: Vec<u64> = t.inclusion.iter().map(|p| p.index).collect();
-        assert_eq!(
-            indices,
-            (0..size).collect::<Vec<_>>(),
-            "size {size}: inclusion"
-        );
+        assert_eq!(indices, (0..size).collect::<Vec<_>>(), "size {size}: inclusion");
         let froms: Vec<u64> = t.consistency.iter().map(|p| p.from).collect();
-        assert_eq!(
-            froms,
-            (1..=size).collect::<Vec<_>>(),
-            "size {size}: consistency"
-        );
+        assert_eq!(froms, (1..=size).collect::<Vec<_>>(), "size {size}: consistency");
     }
     v
 }
@@ -108,11 +97,7 @@ fn leaf_hashes_roots_and_proofs_match_the_vectors() {
     let mut wrong = Vec::new();
 
     assert_eq!(empty_root(), v.empty_root, "empty root");
-    let leaves: Vec<Hash32> = v
-        .leaf_contents
-        .iter()
-        .map(|c| leaf_hash(c.as_bytes()))
-        .collect();
+    let leaves: Vec<Hash32> = v.leaf_contents.iter().map(|c| leaf_hash(c.as_bytes())).collect();
     for (i, (actual, expected)) in leaves.iter().zip(&v.leaf_hashes).enumerate() {
         if actual != expected {
             wrong.push(format!("leaf {i}: expected {expected}, got {actual}"));
@@ -121,29 +106,18 @@ fn leaf_hashes_roots_and_proofs_match_the_vectors() {
     // From here on use the vectors' leaf hashes, so one bad leaf hash does not hide the rest.
     let tree = MemoryTree::from_leaves(v.leaf_hashes.iter().copied());
     assert_eq!(tree.size(), 17);
-    assert_eq!(
-        merkle::root(&tree, 0).unwrap(),
-        v.empty_root,
-        "root of size 0"
-    );
+    assert_eq!(merkle::root(&tree, 0).unwrap(), v.empty_root, "root of size 0");
 
     let roots: Vec<Hash32> = v.trees.iter().map(|t| t.root).collect();
     for t in &v.trees {
         let n = t.size;
         let actual = merkle::root(&tree, n).unwrap();
         if actual != t.root {
-            wrong.push(format!(
-                "root of size {n}: expected {}, got {actual}",
-                t.root
-            ));
+            wrong.push(format!("root of size {n}: expected {}, got {actual}", t.root));
         }
         let own = MemoryTree::from_leaves(v.leaf_hashes[..n as usize].iter().copied());
         if own.root() != t.root {
-            wrong.push(format!(
-                "MemoryTree::root of {n} leaves: expected {}, got {}",
-                t.root,
-                own.root()
-            ));
+            wrong.push(format!("MemoryTree::root of {n} leaves: expected {}, got {}", t.root, own.root()));
         }
         for p in &t.inclusion {
             let i = p.index;
@@ -156,36 +130,23 @@ fn leaf_hashes_roots_and_proofs_match_the_vectors() {
                 ));
             }
             if let Err(e) = verify_inclusion(&v.leaf_hashes[i as usize], i, n, &p.path, &t.root) {
-                wrong.push(format!(
-                    "inclusion size {n} index {i}: the vector proof is rejected: {e}"
-                ));
+                wrong.push(format!("inclusion size {n} index {i}: the vector proof is rejected: {e}"));
             }
         }
         for p in &t.consistency {
             let m = p.from;
             let actual = consistency_proof(&tree, m, n).unwrap();
             if actual != p.path {
-                wrong.push(format!(
-                    "consistency {m} -> {n}: expected {:?}, got {:?}",
-                    hexes(&p.path),
-                    hexes(&actual)
-                ));
+                wrong.push(format!("consistency {m} -> {n}: expected {:?}, got {:?}", hexes(&p.path), hexes(&actual)));
             }
             let old = &roots[m as usize - 1];
             if let Err(e) = verify_consistency(m, n, old, &t.root, &p.path) {
-                wrong.push(format!(
-                    "consistency {m} -> {n}: the vector proof is rejected: {e}"
-                ));
+                wrong.push(format!("consistency {m} -> {n}: the vector proof is rejected: {e}"));
             }
         }
     }
     assert_eq!(tree.root(), roots[16], "MemoryTree::root");
-    assert!(
-        wrong.is_empty(),
-        "{} disagreements with {VECTORS}:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "{} disagreements with {VECTORS}:\n{}", wrong.len(), wrong.join("\n"));
 }
 
 fn flip_bit(h: &Hash32, bit: usize) -> Hash32 {
@@ -206,14 +167,8 @@ fn every_bit_flip_of_a_vector_proof_is_rejected() {
             let leaf = &v.leaf_hashes[i as usize];
             for bit in 0..256 {
                 let e = Err(ProofError::RootMismatch);
-                assert_eq!(
-                    verify_inclusion(&flip_bit(leaf, bit), i, n, &p.path, &t.root),
-                    e
-                );
-                assert_eq!(
-                    verify_inclusion(leaf, i, n, &p.path, &flip_bit(&t.root, bit)),
-                    e
-                );
+                assert_eq!(verify_inclusion(&flip_bit(leaf, bit), i, n, &p.path, &t.root), e);
+                assert_eq!(verify_inclusion(leaf, i, n, &p.path, &flip_bit(&t.root, bit)), e);
                 for j in 0..p.path.len() {
                     let mut path = p.path.clone();
                     path[j] = flip_bit(&path[j], bit);
@@ -230,22 +185,12 @@ fn every_bit_flip_of_a_vector_proof_is_rejected() {
             let old = &roots[m as usize - 1];
             for bit in 0..256 {
                 let e = Err(ProofError::RootMismatch);
-                assert_eq!(
-                    verify_consistency(m, n, &flip_bit(old, bit), &t.root, &p.path),
-                    e
-                );
-                assert_eq!(
-                    verify_consistency(m, n, old, &flip_bit(&t.root, bit), &p.path),
-                    e
-                );
+                assert_eq!(verify_consistency(m, n, &flip_bit(old, bit), &t.root, &p.path), e);
+                assert_eq!(verify_consistency(m, n, old, &flip_bit(&t.root, bit), &p.path), e);
                 for j in 0..p.path.len() {
                     let mut path = p.path.clone();
                     path[j] = flip_bit(&path[j], bit);
-                    assert_eq!(
-                        verify_consistency(m, n, old, &t.root, &path),
-                        e,
-                        "{m} -> {n} hash {j} bit {bit}"
-                    );
+                    assert_eq!(verify_consistency(m, n, old, &t.root, &path), e, "{m} -> {n} hash {j} bit {bit}");
                 }
             }
         }
@@ -336,21 +281,13 @@ fn consistency_len(shape: &[Step]) -> usize {
 
 /// What `verify_inclusion` must say about a claimed (index, size) and a path of `len` hashes
 /// whose hashes are right for `truth` = (index, size) exactly when `genuine`.
-fn inclusion_verdict(
-    index: u64,
-    size: u64,
-    len: usize,
-    genuine: Option<(u64, u64)>,
-) -> Result<(), ProofError> {
+fn inclusion_verdict(index: u64, size: u64, len: usize, genuine: Option<(u64, u64)>) -> Result<(), ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let shape = inclusion_shape(index, size);
     if len != shape.len() {
-        return Err(ProofError::WrongLength {
-            expected: shape.len(),
-            actual: len,
-        });
+        return Err(ProofError::WrongLength { expected: shape.len(), actual: len });
     }
     match genuine {
         Some((i, n)) if inclusion_shape(i, n) == shape => Ok(()),
@@ -374,10 +311,7 @@ fn consistency_verdict(
         return match (len, same_roots) {
             (0, true) => Ok(()),
             (0, false) => Err(ProofError::RootMismatch),
-            (actual, _) => Err(ProofError::WrongLength {
-                expected: 0,
-                actual,
-            }),
+            (actual, _) => Err(ProofError::WrongLength { expected: 0, actual }),
         };
     }
     if first == 0 {
@@ -385,10 +319,7 @@ fn consistency_verdict(
     }
     let shape = consistency_shape(first, second);
     if len != consistency_len(&shape) {
-        return Err(ProofError::WrongLength {
-            expected: consistency_len(&shape),
-            actual: len,
-        });
+        return Err(ProofError::WrongLength { expected: consistency_len(&shape), actual: len });
     }
     match genuine {
         Some((m, n)) if consistency_shape(m, n) == shape => Ok(()),
@@ -415,11 +346,8 @@ fn rfc_path(m: usize, d: &[Hash32]) -> Vec<Hash32> {
         return Vec::new();
     }
     let k = split(n as u64) as usize;
-    let (mut path, sibling) = if m < k {
-        (rfc_path(m, &d[..k]), mth(&d[k..]))
-    } else {
-        (rfc_path(m - k, &d[k..]), mth(&d[..k]))
-    };
+    let (mut path, sibling) =
+        if m < k { (rfc_path(m, &d[..k]), mth(&d[k..])) } else { (rfc_path(m - k, &d[k..]), mth(&d[..k])) };
     path.push(sibling);
     path
 }
@@ -448,10 +376,7 @@ fn the_shapes_agree_with_the_vectors() {
             assert_eq!(inclusion_shape(p.index, t.size).len(), p.path.len());
         }
         for p in &t.consistency {
-            assert_eq!(
-                consistency_len(&consistency_shape(p.from, t.size)),
-                p.path.len()
-            );
+            assert_eq!(consistency_len(&consistency_shape(p.from, t.size)), p.path.len());
         }
     }
     // The known coincidences: a proof for leaf 0 of 4 leaves is also one for leaf 0 of 3 (both
@@ -472,9 +397,7 @@ const MAX_SIZE: u64 = 300;
 fn big_tree() -> &'static (Vec<Hash32>, MemoryTree) {
     static TREE: OnceLock<(Vec<Hash32>, MemoryTree)> = OnceLock::new();
     TREE.get_or_init(|| {
-        let leaves: Vec<Hash32> = (0..MAX_SIZE)
-            .map(|i| leaf_hash(format!("property leaf {i}").as_bytes()))
-            .collect();
+        let leaves: Vec<Hash32> = (0..MAX_SIZE).map(|i| leaf_hash(format!("property leaf {i}").as_bytes())).collect();
         let tree = MemoryTree::from_leaves(leaves.iter().copied());
         (leaves, tree)
     })
@@ -482,10 +405,7 @@ fn big_tree() -> &'static (Vec<Hash32>, MemoryTree) {
 
 fn config(cases: u32) -> ProptestConfig {
     // PROPTEST_CASES still wins, for a longer run.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(cases);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(cases);
     ProptestConfig {
         cases,
         // Failures print their inputs; no regression file is written next to this test.

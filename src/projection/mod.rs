@@ -76,34 +76,12 @@ impl Projections {
     /// Folds the record into each projection that has not seen its seq yet. Records come in seq
     /// order: every record of a log, or (to check a bundle) a subset of them.
     pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
-        let context = Context {
-            author_issuer: self
-                .registry
-                .issuer_of_key(&record.event.event.author)
-                .map(|i| i.did.clone()),
-        };
+        let context =
+            Context { author_issuer: self.registry.issuer_of_key(&record.event.event.author).map(|i| i.did.clone()) };
         // Status and profiles first: they see the registry as of the record's position.
-        step(
-            &mut self.status,
-            &mut self.positions[1],
-            record,
-            &context,
-            changes,
-        );
-        step(
-            &mut self.profiles,
-            &mut self.positions[2],
-            record,
-            &context,
-            changes,
-        );
-        step(
-            &mut self.registry,
-            &mut self.positions[0],
-            record,
-            &context,
-            changes,
-        );
+        step(&mut self.status, &mut self.positions[1], record, &context, changes);
+        step(&mut self.profiles, &mut self.positions[2], record, &context, changes);
+        step(&mut self.registry, &mut self.positions[0], record, &context, changes);
     }
 
     /// Every stored entry (positions included) as canonical bytes, in key order.
@@ -113,9 +91,7 @@ impl Projections {
         keys.extend(self.profiles.keys());
         keys.extend(self.position_keys());
         keys.sort();
-        keys.into_iter()
-            .filter_map(|k| self.encode(&k).map(|v| (k, v)))
-            .collect()
+        keys.into_iter().filter_map(|k| self.encode(&k).map(|v| (k, v))).collect()
     }
 
     /// The changed entries and every position, as canonical bytes (`None`: deleted).
@@ -134,10 +110,7 @@ impl Projections {
     pub fn load(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, LoadError> {
         let mut p = Projections::default();
         for (key, bytes) in entries {
-            let bad = |e: serde_json::Error| LoadError {
-                key: key.clone(),
-                reason: e.to_string(),
-            };
+            let bad = |e: serde_json::Error| LoadError { key: key.clone(), reason: e.to_string() };
             let value: Value = serde_json::from_slice(&bytes).map_err(bad)?;
             let name = key.split('/').next().unwrap_or_default();
             match name {
@@ -151,10 +124,9 @@ impl Projections {
                         Profiles::NAME => 2,
                         _ => continue,
                     };
-                    p.positions[slot] = value.as_u64().ok_or_else(|| LoadError {
-                        key: key.clone(),
-                        reason: "position is not a number".into(),
-                    })?;
+                    p.positions[slot] = value
+                        .as_u64()
+                        .ok_or_else(|| LoadError { key: key.clone(), reason: "position is not a number".into() })?;
                 }
                 // Entries of projections this build does not know are left alone.
                 _ => {}
@@ -185,13 +157,7 @@ impl Projections {
     }
 }
 
-fn step<P: Projection>(
-    p: &mut P,
-    position: &mut u64,
-    record: &Record,
-    context: &Context,
-    changes: &mut Changes,
-) {
+fn step<P: Projection>(p: &mut P, position: &mut u64, record: &Record, context: &Context, changes: &mut Changes) {
     // A log is dense; a bundle's entries are a sparse subset of one, in seq order.
     if record.seq >= *position {
         p.apply(record, context, changes);

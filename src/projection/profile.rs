@@ -22,11 +22,7 @@ pub struct CredentialSummary {
     pub title: String,
     pub issuer: Did,
     pub skills: Vec<Skill>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "plain_optional"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "plain_optional")]
     pub credits: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<u32>,
@@ -100,13 +96,7 @@ impl Profiles {
 
     /// The learner's profile, joined with status and issuer names. `as_of_seq` is the last seq
     /// the projections reflect.
-    pub fn render(
-        &self,
-        did: &Did,
-        status: &Status,
-        registry: &Registry,
-        as_of_seq: Option<Seq>,
-    ) -> Profile {
+    pub fn render(&self, did: &Did, status: &Status, registry: &Registry, as_of_seq: Option<Seq>) -> Profile {
         let learner = self.current(did);
         let empty = LearnerEntry::default();
         let entry = self.learners.get(&learner).unwrap_or(&empty);
@@ -116,9 +106,7 @@ impl Profiles {
             .credentials
             .iter()
             .map(|c| {
-                let state = status
-                    .credential(&c.id)
-                    .map_or(CredentialState::Active, |s| s.state);
+                let state = status.credential(&c.id).map_or(CredentialState::Active, |s| s.state);
                 if state == CredentialState::Active {
                     totals.credits += c.credits.unwrap_or(0.0);
                     totals.apprenticeship_hours += u64::from(c.hours.unwrap_or(0));
@@ -137,9 +125,7 @@ impl Profiles {
                 }
                 ProfileCredential {
                     issuer: IssuerRef {
-                        name: registry
-                            .issuer(&c.issuer)
-                            .map_or_else(String::new, |i| i.name.clone()),
+                        name: registry.issuer(&c.issuer).map_or_else(String::new, |i| i.name.clone()),
                         did: c.issuer.clone(),
                     },
                     status: state,
@@ -157,9 +143,7 @@ impl Profiles {
                 title: a.title.clone(),
                 employer: a.employer.clone(),
                 issuer: IssuerRef {
-                    name: registry
-                        .issuer(&a.issuer)
-                        .map_or_else(String::new, |i| i.name.clone()),
+                    name: registry.issuer(&a.issuer).map_or_else(String::new, |i| i.name.clone()),
                     did: a.issuer.clone(),
                 },
                 started_on: a.started_on,
@@ -211,16 +195,12 @@ impl Projection for Profiles {
                 employer,
                 valid_until,
             };
-            self.learner_mut(c.learner, changes)
-                .credentials
-                .push(summary);
+            self.learner_mut(c.learner, changes).credentials.push(summary);
             return;
         }
         match payload {
             Payload::ApprenticeshipStarted(a) if context.author_issuer.is_some() => {
-                self.learner_mut(&a.learner, changes)
-                    .apprenticeships
-                    .push(event.id());
+                self.learner_mut(&a.learner, changes).apprenticeships.push(event.id());
             }
             Payload::KeyLinked(link) => {
                 let from = self.current(&link.from);
@@ -233,13 +213,7 @@ impl Projection for Profiles {
                 target.credentials.extend(moved.credentials);
                 target.credentials.sort_by_key(|c| c.seq);
                 target.apprenticeships.extend(moved.apprenticeships);
-                self.moved_to.insert(
-                    from.clone(),
-                    Moved {
-                        to,
-                        seq: record.seq,
-                    },
-                );
+                self.moved_to.insert(from.clone(), Moved { to, seq: record.seq });
                 changes.touch(format!("{MOVED_PREFIX}{from}"));
             }
             _ => {}
@@ -248,22 +222,15 @@ impl Projection for Profiles {
 
     fn entry(&self, key: &str) -> Option<Value> {
         if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
-            return self
-                .learners
-                .get(&did.parse().ok()?)
-                .and_then(|e| serde_json::to_value(e).ok());
+            return self.learners.get(&did.parse().ok()?).and_then(|e| serde_json::to_value(e).ok());
         }
         let did: Did = key.strip_prefix(MOVED_PREFIX)?.parse().ok()?;
-        self.moved_to
-            .get(&did)
-            .and_then(|m| serde_json::to_value(m).ok())
+        self.moved_to.get(&did).and_then(|m| serde_json::to_value(m).ok())
     }
 
     fn keys(&self) -> Vec<String> {
         let learners = self.learners.keys().map(|d| format!("{LEARNER_PREFIX}{d}"));
-        learners
-            .chain(self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}")))
-            .collect()
+        learners.chain(self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}"))).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
@@ -340,11 +307,7 @@ pub struct Totals {
 /// Writes whole numbers without a fraction (`3`, not `3.0`). Credits come in quarter units, so
 /// their sums are exact in binary floating point.
 fn plain_number<S: Serializer>(n: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        s.serialize_i64(*n as i64)
-    } else {
-        s.serialize_f64(*n)
-    }
+    if n.fract() == 0.0 && n.abs() < 9.0e15 { s.serialize_i64(*n as i64) } else { s.serialize_f64(*n) }
 }
 
 fn plain_optional<S: Serializer>(n: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {

@@ -82,9 +82,7 @@ impl Registry {
 
     /// The issuer that holds (or held) `key`.
     pub fn issuer_of_key(&self, key: &Did) -> Option<&Issuer> {
-        self.key_owner
-            .get(key)
-            .and_then(|issuer| self.issuers.get(issuer))
+        self.key_owner.get(key).and_then(|issuer| self.issuers.get(issuer))
     }
 
     /// Has `did` ever been the operator's or an issuer's key?
@@ -102,8 +100,7 @@ impl Registry {
 
     fn insert(&mut self, issuer: Issuer) {
         for window in &issuer.keys {
-            self.key_owner
-                .insert(window.key.clone(), issuer.did.clone());
+            self.key_owner.insert(window.key.clone(), issuer.did.clone());
         }
         self.issuers.insert(issuer.did.clone(), issuer);
     }
@@ -117,10 +114,7 @@ impl Projection for Registry {
         let author = &record.event.event.author;
         match &record.event.event.payload {
             Payload::Genesis(g) => {
-                self.genesis = Some(Genesis {
-                    origin: g.origin.clone(),
-                    operator: g.operator.clone(),
-                });
+                self.genesis = Some(Genesis { origin: g.origin.clone(), operator: g.operator.clone() });
                 changes.touch(GENESIS_KEY.to_owned());
             }
             Payload::IssuerRegistered(r) => {
@@ -161,10 +155,8 @@ impl Projection for Registry {
             }
             Payload::KeyRevoked(k) => {
                 if let Some(owner) = self.key_owner.get(&k.key).cloned() {
-                    if let Some(window) = self
-                        .issuers
-                        .get_mut(&owner)
-                        .and_then(|i| i.keys.iter_mut().find(|w| w.key == k.key))
+                    if let Some(window) =
+                        self.issuers.get_mut(&owner).and_then(|i| i.keys.iter_mut().find(|w| w.key == k.key))
                     {
                         window.revoked_seq = Some(seq);
                         window.compromised_since = k.compromised_since;
@@ -178,15 +170,10 @@ impl Projection for Registry {
 
     fn entry(&self, key: &str) -> Option<serde_json::Value> {
         if key == GENESIS_KEY {
-            return self
-                .genesis
-                .as_ref()
-                .and_then(|g| serde_json::to_value(g).ok());
+            return self.genesis.as_ref().and_then(|g| serde_json::to_value(g).ok());
         }
         let did: Did = key.strip_prefix(ISSUER_PREFIX)?.parse().ok()?;
-        self.issuers
-            .get(&did)
-            .and_then(|i| serde_json::to_value(i).ok())
+        self.issuers.get(&did).and_then(|i| serde_json::to_value(i).ok())
     }
 
     fn keys(&self) -> Vec<String> {

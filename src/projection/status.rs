@@ -82,14 +82,7 @@ impl Status {
         self.apprenticeships.get(id)
     }
 
-    fn set_state(
-        &mut self,
-        id: &EventId,
-        state: CredentialState,
-        seq: Seq,
-        reason: &str,
-        changes: &mut Changes,
-    ) {
+    fn set_state(&mut self, id: &EventId, state: CredentialState, seq: Seq, reason: &str, changes: &mut Changes) {
         if let Some(c) = self.credentials.get_mut(id) {
             c.state = state;
             c.decided_seq = seq;
@@ -127,27 +120,15 @@ impl Projection for Status {
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
         }
         match payload {
-            Payload::CredentialRevoked(c) => self.set_state(
-                &c.credential,
-                CredentialState::Revoked,
-                record.seq,
-                &c.reason,
-                changes,
-            ),
-            Payload::CredentialSuspended(c) => self.set_state(
-                &c.credential,
-                CredentialState::Suspended,
-                record.seq,
-                &c.reason,
-                changes,
-            ),
-            Payload::CredentialReinstated(c) => self.set_state(
-                &c.credential,
-                CredentialState::Active,
-                record.seq,
-                &c.reason,
-                changes,
-            ),
+            Payload::CredentialRevoked(c) => {
+                self.set_state(&c.credential, CredentialState::Revoked, record.seq, &c.reason, changes)
+            }
+            Payload::CredentialSuspended(c) => {
+                self.set_state(&c.credential, CredentialState::Suspended, record.seq, &c.reason, changes)
+            }
+            Payload::CredentialReinstated(c) => {
+                self.set_state(&c.credential, CredentialState::Active, record.seq, &c.reason, changes)
+            }
             Payload::ApprenticeshipStarted(a) => {
                 let id = event.id();
                 self.apprenticeships.insert(
@@ -172,10 +153,7 @@ impl Projection for Status {
                 }
             }
             Payload::ApprenticeshipCompleted(c) => {
-                if let Some(a) = c
-                    .apprenticeship
-                    .and_then(|id| self.apprenticeships.get_mut(&id))
-                {
+                if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
                     a.completed_by = Some(event.id());
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
                 }
@@ -186,29 +164,15 @@ impl Projection for Status {
 
     fn entry(&self, key: &str) -> Option<Value> {
         if let Some(id) = key.strip_prefix(CREDENTIAL_PREFIX) {
-            return self
-                .credentials
-                .get(&id.parse().ok()?)
-                .and_then(|c| serde_json::to_value(c).ok());
+            return self.credentials.get(&id.parse().ok()?).and_then(|c| serde_json::to_value(c).ok());
         }
         let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
-        self.apprenticeships
-            .get(&id)
-            .and_then(|a| serde_json::to_value(a).ok())
+        self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
     }
 
     fn keys(&self) -> Vec<String> {
-        let credentials = self
-            .credentials
-            .keys()
-            .map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
-        credentials
-            .chain(
-                self.apprenticeships
-                    .keys()
-                    .map(|id| format!("{APPRENTICESHIP_PREFIX}{id}")),
-            )
-            .collect()
+        let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
+        credentials.chain(self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"))).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {

@@ -59,13 +59,8 @@ impl LedgerDir {
         fs::create_dir_all(&self.path).map_err(|e| self.io(e))?;
         let operator = SecretKey::generate()?;
         operator.write_file(&self.operator_key_path())?;
-        let config = Config {
-            origin: origin.to_owned(),
-            operator: operator.did().clone(),
-            demo,
-        };
-        let text =
-            serde_json::to_string_pretty(&config).map_err(|e| DirError::Config(e.to_string()))?;
+        let config = Config { origin: origin.to_owned(), operator: operator.did().clone(), demo };
+        let text = serde_json::to_string_pretty(&config).map_err(|e| DirError::Config(e.to_string()))?;
         fs::write(self.config_path(), text + "\n").map_err(|e| self.io(e))?;
         Ok((config, operator))
     }
@@ -93,10 +88,7 @@ impl LedgerDir {
     }
 
     fn io(&self, source: std::io::Error) -> DirError {
-        DirError::Io {
-            path: self.path.clone(),
-            source,
-        }
+        DirError::Io { path: self.path.clone(), source }
     }
 }
 
@@ -111,10 +103,7 @@ pub enum DirError {
     #[error("ledger config: {0}")]
     Config(String),
     #[error("ledger directory {}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]

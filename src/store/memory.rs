@@ -40,10 +40,7 @@ impl Store for MemoryStore {
         let len = inner.records.len() as Seq;
         for (i, record) in batch.records.iter().enumerate() {
             if record.seq != len + i as Seq {
-                return Err(StoreError::Conflict {
-                    expected: record.seq,
-                    len: len + i as Seq,
-                });
+                return Err(StoreError::Conflict { expected: record.seq, len: len + i as Seq });
             }
         }
         for record in batch.records {
@@ -69,9 +66,7 @@ impl Store for MemoryStore {
 
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let inner = self.lock();
-        let from = usize::try_from(from)
-            .unwrap_or(usize::MAX)
-            .min(inner.records.len());
+        let from = usize::try_from(from).unwrap_or(usize::MAX).min(inner.records.len());
         Ok(inner.records[from..].iter().take(limit).cloned().collect())
     }
 
@@ -84,30 +79,15 @@ impl Store for MemoryStore {
     }
 
     fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
-        Ok(self
-            .lock()
-            .checkpoints
-            .range(from..=to)
-            .map(|(s, t)| (*s, t.clone()))
-            .collect())
+        Ok(self.lock().checkpoints.range(from..=to).map(|(s, t)| (*s, t.clone())).collect())
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        Ok(self
-            .lock()
-            .checkpoints
-            .iter()
-            .next_back()
-            .map(|(s, t)| (*s, t.clone())))
+        Ok(self.lock().checkpoints.iter().next_back().map(|(s, t)| (*s, t.clone())))
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(self
-            .lock()
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(self.lock().entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {

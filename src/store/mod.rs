@@ -76,10 +76,7 @@ impl<S: Store + ?Sized> crate::merkle::NodeSource for StoredNodes<'_, S> {
     type Error = StoreError;
     fn node(&self, id: NodeId) -> Result<Hash32, StoreError> {
         self.0.node(id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "Merkle node at level {}, index {} is missing",
-                id.level, id.index
-            ))
+            StoreError::Corrupt(format!("Merkle node at level {}, index {} is missing", id.level, id.index))
         })
     }
 }

@@ -45,26 +45,15 @@ impl SledStore {
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) =>
-            {
-                StoreError::Locked {
-                    path: dir.display().to_string(),
-                }
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+                StoreError::Locked { path: dir.display().to_string() }
             }
             other => backend(other),
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
         let (nodes, checkpoints) = (tree("nodes")?, tree("checkpoints")?);
-        Ok(SledStore {
-            db,
-            log,
-            ids,
-            nodes,
-            checkpoints,
-            meta,
-        })
+        Ok(SledStore { db, log, ids, nodes, checkpoints, meta })
     }
 
     fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
@@ -83,29 +72,18 @@ fn backend(e: sled::Error) -> StoreError {
 }
 
 fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    bytes
-        .try_into()
-        .map(u64::from_be_bytes)
-        .map_err(|_| StoreError::Corrupt("a stored number is not 8 bytes".into()))
+    bytes.try_into().map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt("a stored number is not 8 bytes".into()))
 }
 
 fn decode_checkpoint((key, text): (sled::IVec, sled::IVec)) -> Result<(u64, String), StoreError> {
-    let text = String::from_utf8(text.to_vec())
-        .map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
+    let text = String::from_utf8(text.to_vec()).map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
     Ok((decode_u64(&key)?, text))
 }
 
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let entries = self.entries_tree()?;
-        let trees = (
-            &self.log,
-            &self.ids,
-            &self.nodes,
-            &self.checkpoints,
-            &self.meta,
-            &entries,
-        );
+        let trees = (&self.log, &self.ids, &self.nodes, &self.checkpoints, &self.meta, &entries);
         let result = trees.transaction(|(log, ids, nodes, checkpoints, meta, entries)| {
             let len = match meta.get(LEN_KEY)? {
                 Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
@@ -157,10 +135,7 @@ impl Store for SledStore {
         for (i, item) in self.log.range(from.to_be_bytes()..).take(limit).enumerate() {
             let (key, value) = item.map_err(backend)?;
             if decode_u64(&key)? != from + i as u64 {
-                return Err(StoreError::Corrupt(format!(
-                    "record {} is missing",
-                    from + i as u64
-                )));
+                return Err(StoreError::Corrupt(format!("record {} is missing", from + i as u64)));
             }
             out.push(value.to_vec());
         }
@@ -168,11 +143,7 @@ impl Store for SledStore {
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
-        self.ids
-            .get(id.0.0)
-            .map_err(backend)?
-            .map(|v| decode_u64(&v))
-            .transpose()
+        self.ids.get(id.0.0).map_err(backend)?.map(|v| decode_u64(&v)).transpose()
     }
 
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
@@ -185,20 +156,12 @@ impl Store for SledStore {
     }
 
     fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
-        let range = self
-            .checkpoints
-            .range(from.to_be_bytes()..=to.to_be_bytes());
-        range
-            .map(|item| decode_checkpoint(item.map_err(backend)?))
-            .collect()
+        let range = self.checkpoints.range(from.to_be_bytes()..=to.to_be_bytes());
+        range.map(|item| decode_checkpoint(item.map_err(backend)?)).collect()
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        self.checkpoints
-            .last()
-            .map_err(backend)?
-            .map(decode_checkpoint)
-            .transpose()
+        self.checkpoints.last().map_err(backend)?.map(decode_checkpoint).transpose()
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -216,12 +179,7 @@ impl Store for SledStore {
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         let current = self.meta.get(ENTRIES_KEY).map_err(backend)?;
         let generation = match current.as_deref().and_then(|n| std::str::from_utf8(n).ok()) {
-            Some(name) => {
-                name.trim_start_matches("entries.")
-                    .parse::<u64>()
-                    .unwrap_or(0)
-                    + 1
-            }
+            Some(name) => name.trim_start_matches("entries.").parse::<u64>().unwrap_or(0) + 1,
             None => 1,
         };
         let name = format!("entries.{generation}");
@@ -234,13 +192,9 @@ impl Store for SledStore {
         fresh.apply_batch(batch).map_err(backend)?;
         self.flush()?;
         // Commits serialize with this switch through the transaction on `meta`.
-        self.meta
-            .insert(ENTRIES_KEY, name.as_bytes())
-            .map_err(backend)?;
+        self.meta.insert(ENTRIES_KEY, name.as_bytes()).map_err(backend)?;
         self.flush()?;
-        let old = current
-            .map(|n| n.to_vec())
-            .unwrap_or_else(|| b"entries.0".to_vec());
+        let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
         self.db.drop_tree(old).map_err(backend)?;
         Ok(())
     }

@@ -1,0 +1,144 @@
+//! `audit` finds what does not match: a record, a Merkle node or a projection entry changed in
+//! the store after it was written is reported with its seq.
+
+use credledger::id::{EventId, Hash32, Seq};
+use credledger::merkle::NodeId;
+use credledger::store::{Batch, MemoryStore, Store, StoreError};
+use credledger::{Ledger, SecretKey, demo};
+use time::macros::datetime;
+
+/// A store that returns altered bytes for one record, one node or one projection entry.
+#[derive(Default)]
+struct Tampered {
+    inner: MemoryStore,
+    record: Option<Seq>,
+    node: Option<NodeId>,
+    entry: Option<String>,
+}
+
+fn flip(bytes: &mut [u8]) {
+    // Change a letter inside the JSON so it most likely still parses: the first lower-case
+    // letter past the middle.
+    let middle = bytes.len() / 2;
+    if let Some(b) = bytes[middle..].iter_mut().find(|b| b.is_ascii_lowercase()) {
+        *b = if *b == b'a' { b'b' } else { b'a' };
+    }
+}
+
+impl Store for Tampered {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.inner.commit(batch)
+    }
+    fn len(&self) -> Result<u64, StoreError> {
+        self.inner.len()
+    }
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut records = self.inner.records(from, limit)?;
+        if let Some(seq) = self.record.filter(|s| (from..from + records.len() as u64).contains(s)) {
+            flip(&mut records[(seq - from) as usize]);
+        }
+        Ok(records)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        self.inner.seq_of(id)
+    }
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        let node = self.inner.node(id)?;
+        Ok(if Some(id) == self.node { node.map(|h| Hash32::digest(&h.0)) } else { node })
+    }
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.inner.checkpoints(from, to)
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.latest_checkpoint()
+    }
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut entries = self.inner.entries()?;
+        for (key, value) in entries.iter_mut() {
+            if Some(&*key) == self.entry.as_ref() {
+                flip(value);
+            }
+        }
+        Ok(entries)
+    }
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.inner.replace_entries(entries)
+    }
+}
+
+/// The demo ledger on a store that will lie as `tamper` says, once it is written.
+fn demo_ledger(tamper: impl FnOnce(&mut Tampered)) -> Ledger<Tampered> {
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let sample = demo::build(&operator, "audit.test.example", [2; 32], now).unwrap();
+    let mut ledger = Ledger::open(Tampered::default()).unwrap();
+    ledger.sign_checkpoints_with(operator).unwrap();
+    let values = sample.events.iter().map(|e| e.value().clone()).collect();
+    assert!(ledger.append_values(values, now, true).iter().all(Result::is_ok));
+    let mut store = Tampered { inner: MemoryStore::new(), ..Tampered::default() };
+    // Move the written data into a store that tampers from now on.
+    for seq in 0..ledger.len() {
+        let bytes = ledger.store().records(seq, 1).unwrap().remove(0);
+        let id = ledger.records(seq, 1).unwrap()[0].event.id();
+        let nodes = if seq == ledger.len() - 1 { all_nodes(ledger.store(), ledger.len()) } else { Vec::new() };
+        let checkpoint = if seq == ledger.len() - 1 { ledger.latest_checkpoint().unwrap() } else { None };
+        let entries = if seq == ledger.len() - 1 {
+            ledger.store().entries().unwrap().into_iter().map(|(k, v)| (k, Some(v))).collect()
+        } else {
+            Vec::new()
+        };
+        let record = credledger::store::NewRecord { seq, id, bytes };
+        store.commit(Batch { records: vec![record], nodes, checkpoint, entries }).unwrap();
+    }
+    tamper(&mut store);
+    Ledger::open(store).unwrap()
+}
+
+fn all_nodes(store: &impl Store, size: u64) -> Vec<(NodeId, Hash32)> {
+    let mut out = Vec::new();
+    for level in 0..64u8 {
+        let count = size >> level;
+        if count == 0 {
+            break;
+        }
+        out.extend((0..count).map(|index| {
+            let id = NodeId { level, index };
+            (id, store.node(id).unwrap().unwrap())
+        }));
+    }
+    out
+}
+
+#[test]
+fn an_honest_ledger_passes() {
+    let report = demo_ledger(|_| {}).audit().unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+    assert_eq!(report.records, 30);
+}
+
+#[test]
+fn a_changed_record_is_reported_with_its_seq() {
+    let report = demo_ledger(|s| s.record = Some(7)).audit().unwrap();
+    // Everything said about records names seq 7; the tree above it differs as a consequence.
+    let about_records = report
+        .problems
+        .iter()
+        .filter(|p| p.seq.is_some() && !p.what.contains("Merkle node") && !p.what.contains("checkpoint"));
+    assert!(about_records.clone().all(|p| p.seq == Some(7)), "{report}");
+    assert!(about_records.clone().any(|p| p.what.contains("leaf")), "{report}");
+    assert!(about_records.clone().any(|p| p.what.contains("does not verify")), "{report}");
+    assert!(report.problems.iter().any(|p| p.what.contains("checkpoint of size 30 does not match")), "{report}");
+}
+
+#[test]
+fn a_changed_merkle_node_is_reported() {
+    let report = demo_ledger(|s| s.node = Some(NodeId { level: 2, index: 3 })).audit().unwrap();
+    assert!(report.problems.iter().any(|p| p.what.contains("level 2, index 3") && p.seq == Some(12)), "{report}");
+}
+
+#[test]
+fn a_changed_projection_entry_is_reported() {
+    let ledger = demo_ledger(|s| s.entry = Some("registry/genesis".into()));
+    let report = ledger.audit().unwrap();
+    assert!(report.problems.iter().any(|p| p.what.contains("`registry/genesis` differs")), "{report}");
+}
