@@ -590,7 +590,7 @@ pub fn build<S: crate::store::Store>(
 }
 
 /// The seqs a verifier needs to replay the chosen credentials through the rules: the credentials,
-/// the events that decided their status, the genesis, and for every issuer key that signed any of
+/// every event that changed their status, the genesis, and for every issuer key that signed any of
 /// these, the records that registered its issuer and added, revoked or suspended it, recursively
 /// for the keys that signed those; plus apprenticeship starts and learner key links.
 fn supporting_seqs<S: crate::store::Store>(
@@ -603,9 +603,7 @@ fn supporting_seqs<S: crate::store::Store>(
     for id in chosen {
         let status = state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
         pending.push(status.issued_seq);
-        if status.decided_seq != status.issued_seq {
-            pending.push(status.decided_seq);
-        }
+        pending.extend(&status.changes);
     }
     while let Some(seq) = pending.pop() {
         if !seqs.insert(seq) {
@@ -630,12 +628,14 @@ fn supporting_seqs<S: crate::store::Store>(
                 pending.push(started.seq);
             }
         }
-        if let Some(c) = event.payload.credential() {
-            let mut did = c.learner.clone();
-            while let Some(moved) = state.profiles.moved(&did) {
-                pending.push(moved.seq);
-                did = moved.to.clone();
-            }
+        let learner = match &event.payload {
+            crate::event::Payload::ApprenticeshipStarted(a) => Some(&a.learner),
+            payload => payload.credential().map(|c| c.learner),
+        };
+        let mut did = learner.cloned();
+        while let Some(moved) = did.as_ref().and_then(|d| state.profiles.moved(d)) {
+            pending.push(moved.seq);
+            did = Some(moved.to.clone());
         }
     }
     Ok(seqs)

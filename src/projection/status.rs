@@ -1,12 +1,15 @@
 //! The status projection: every credential's state (active, suspended, revoked) with the event
-//! that decided it, and every apprenticeship in progress with the hours logged so far.
+//! that decided it and every status change before it, and every apprenticeship in progress with
+//! the hours logged so far. A key revocation with `compromised_since` revokes every credential
+//! that key signed from that instant on (by the ledger's clock, `recorded_at`, which a thief of
+//! the key cannot backdate); what it signed before stays valid.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{CredentialKind, Date, Payload};
+use crate::event::{CredentialKind, Date, KeyRevoked, Payload, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::{Changes, Context, Projection, Record};
 
@@ -40,11 +43,16 @@ pub struct CredentialStatus {
     pub signed_by: Did,
     pub learner: Did,
     pub issued_seq: Seq,
+    /// When the ledger recorded the issuing event.
+    pub issued_at: Timestamp,
     pub state: CredentialState,
     /// The seq of the event that set the state (the issuing event while active and never changed).
     pub decided_seq: Seq,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The seqs of every event that changed the state, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Seq>,
 }
 
 /// An apprenticeship that has started.
@@ -87,6 +95,7 @@ impl Status {
             c.state = state;
             c.decided_seq = seq;
             c.reason = Some(reason.to_owned());
+            c.changes.push(seq);
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
         }
     }
@@ -98,6 +107,18 @@ impl Projection for Status {
     fn apply(&mut self, record: &Record, context: &Context, changes: &mut Changes) {
         let event = &record.event;
         let payload = &event.event.payload;
+        if let Payload::KeyRevoked(KeyRevoked { key, compromised_since: Some(since), .. }) = payload {
+            let reason = format!("its signing key {key} was compromised from {since} on");
+            let compromised: Vec<EventId> = self
+                .credentials
+                .values()
+                .filter(|c| &c.signed_by == key && c.issued_at >= *since && c.state != CredentialState::Revoked)
+                .map(|c| c.id)
+                .collect();
+            for id in compromised {
+                self.set_state(&id, CredentialState::Revoked, record.seq, &reason, changes);
+            }
+        }
         let Some(issuer) = &context.author_issuer else {
             return;
         };
@@ -112,9 +133,11 @@ impl Projection for Status {
                     signed_by: event.event.author.clone(),
                     learner: credential.learner.clone(),
                     issued_seq: record.seq,
+                    issued_at: record.recorded_at,
                     state: CredentialState::Active,
                     decided_seq: record.seq,
                     reason: None,
+                    changes: Vec::new(),
                 },
             );
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
