@@ -25,6 +25,7 @@ use crate::projection::{self, Changes, LoadError, Profile, Projections, Record};
 use crate::record::RecordError;
 use crate::rules::{self, RuleError};
 use crate::store::{Batch, NewRecord, Store, StoreError, StoredNodes};
+use crate::view::View;
 
 /// How many records a replay reads from the store at a time.
 const REPLAY_CHUNK: usize = 1024;
@@ -290,36 +291,29 @@ impl<S: Store> Ledger<S> {
         Ok(statement.signed(signer))
     }
 
+    /// A read-only view of the committed ledger (records, proofs, checkpoints, stored projections).
+    pub fn view(&self) -> View<'_, S> {
+        View(&self.store)
+    }
+
     /// The latest signed checkpoint (size and text).
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        self.store.latest_checkpoint()
+        self.view().latest_checkpoint()
     }
 
     /// The Merkle root of the first `size` records.
     pub fn root(&self, size: u64) -> Result<Hash32, ProveError> {
-        if size > self.len {
-            return Err(ProofError::IndexOutOfRange { index: size, size: self.len }.into());
-        }
-        Ok(merkle::root(&StoredNodes(&self.store), size)?)
+        self.view().root(size)
     }
 
     /// The inclusion proof of record `seq` in the tree of `size` records.
     pub fn inclusion_proof(&self, seq: Seq, size: u64) -> Result<Vec<Hash32>, ProveError> {
-        if seq >= size || size > self.len {
-            return Err(ProofError::IndexOutOfRange { index: seq, size: size.min(self.len) }.into());
-        }
-        Ok(merkle::inclusion_proof(&StoredNodes(&self.store), seq, size)?)
+        self.view().inclusion_proof(seq, size)
     }
 
     /// The consistency proof between the trees of `from` and `to` records.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash32>, ProveError> {
-        if from > to {
-            return Err(ProofError::SizesOutOfOrder { first: from, second: to }.into());
-        }
-        if to > self.len {
-            return Err(ProofError::IndexOutOfRange { index: to, size: self.len }.into());
-        }
-        Ok(merkle::consistency_proof(&StoredNodes(&self.store), from, to)?)
+        self.view().consistency_proof(from, to)
     }
 
     /// Checks one event and, if it passes, sequences it into the batch and the projections.
@@ -371,15 +365,12 @@ impl<S: Store> Ledger<S> {
 
     /// Up to `limit` records from `from` on.
     pub fn records(&self, from: Seq, limit: usize) -> Result<Vec<Record>, LedgerError> {
-        self.store.records(from, limit)?.iter().map(|b| Ok(Record::from_stored(b)?)).collect()
+        self.view().records(from, limit)
     }
 
     /// The record holding the event with this id.
     pub fn record_by_id(&self, id: &EventId) -> Result<Option<Record>, LedgerError> {
-        match self.store.seq_of(id)? {
-            Some(seq) => Ok(self.records(seq, 1)?.pop()),
-            None => Ok(None),
-        }
+        self.view().record_by_id(id)
     }
 
     /// The projections as of the end of the log.

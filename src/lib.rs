@@ -28,6 +28,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod store;
+pub mod view;
 
 pub use event::{Event, EventError, Payload, SignedEvent};
 pub use id::{CredentialId, Did, EventId, Seq};

@@ -90,6 +90,16 @@ impl Store for MemoryStore {
         Ok(self.lock().entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let inner = self.lock();
+        let range = inner.entries.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix));
+        Ok(range.map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().entries.get(key).cloned())
+    }
+
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.lock().entries = entries.into_iter().collect();
         Ok(())

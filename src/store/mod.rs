@@ -56,6 +56,14 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// Every stored projection entry, in key order.
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// The stored projection entries whose keys start with `prefix`, in key order.
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(self.entries()?.into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
+    }
+    /// One stored projection entry.
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries_with_prefix(key)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
+    }
     /// Replaces all projection entries with `entries`, atomically and durably (for `rebuild`).
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
 }

@@ -165,8 +165,16 @@ impl Store for SledStore {
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.entries_with_prefix("")
+    }
+
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries_tree()?.get(key.as_bytes()).map_err(backend)?.map(|v| v.to_vec()))
+    }
+
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.entries_tree()?
-            .iter()
+            .scan_prefix(prefix.as_bytes())
             .map(|item| {
                 let (key, value) = item.map_err(backend)?;
                 let key = String::from_utf8(key.to_vec())
