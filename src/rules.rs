@@ -66,6 +66,33 @@ pub enum RuleError {
     NotALearnerKey { field: &'static str, key: Did },
 }
 
+impl RuleError {
+    /// A stable, machine-readable name for the reason (HTTP problem types, metrics).
+    pub fn code(&self) -> &'static str {
+        use RuleError::*;
+        match self {
+            GenesisFirst | GenesisTwice | GenesisAuthor => "genesis",
+            NotOperator { .. } => "not-operator",
+            UnknownKey { .. } => "unauthorized-issuer",
+            RevokedKey { .. } => "revoked-key",
+            IssuerSuspended { .. } => "issuer-suspended",
+            IssuerExists { .. } => "issuer-exists",
+            UnknownIssuer { .. } | IssuerRequired { .. } => "unknown-issuer",
+            OtherIssuer { .. } | OtherIssuersCredential { .. } => "other-issuer",
+            KeyInUse { .. } => "key-in-use",
+            NotIssuersKey { .. } => "unknown-key",
+            KeyAlreadyRevoked { .. } => "duplicate-key-revocation",
+            UnknownCredential { .. } => "unknown-credential",
+            AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
+            AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
+            UnknownApprenticeship { .. } | ApprenticeshipCompleted { .. } | ApprenticeshipLearner { .. } => {
+                "apprenticeship"
+            }
+            LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
+        }
+    }
+}
+
 /// Checks `event`, which would be the record at `seq`, against the projections as of `seq`.
 pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), RuleError> {
     let author = &event.event.author;
@@ -206,8 +233,10 @@ fn key_manager<'a>(
     }
 }
 
+/// A key new to the ledger: no operator, issuer or learner has used it.
 fn fresh_key(key: &Did, state: &Projections) -> Result<(), RuleError> {
-    if state.registry.is_known_key(key) {
+    let profiles = &state.profiles;
+    if state.registry.is_known_key(key) || profiles.learner(key).is_some() || profiles.has_moved(key) {
         return Err(RuleError::KeyInUse { key: key.clone() });
     }
     Ok(())
@@ -578,6 +607,17 @@ mod tests {
         // A revoked key stays in use.
         w.accept(A2, key_revoked(None, a));
         let err = w.try_sign(B, key_added(None, a2));
+        assert!(matches!(err, Err(RuleError::KeyInUse { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_learners_key_cannot_become_an_issuers() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        let learner = did(w.keys(LEARNER));
+        let err = w.try_sign(OPERATOR, registered(learner.clone()));
+        assert!(matches!(&err, Err(RuleError::KeyInUse { key }) if key == &learner), "{err:?}");
+        let err = w.try_sign(A, key_added(None, learner));
         assert!(matches!(err, Err(RuleError::KeyInUse { .. })), "{err:?}");
     }
 

@@ -68,6 +68,43 @@ pub trait Store: Send + Sync {
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
 }
 
+/// A shared store is a store: a server's writer and readers hold the same one.
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        (**self).commit(batch)
+    }
+    fn len(&self) -> Result<u64, StoreError> {
+        (**self).len()
+    }
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        (**self).records(from, limit)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        (**self).seq_of(id)
+    }
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        (**self).node(id)
+    }
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        (**self).checkpoints(from, to)
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        (**self).latest_checkpoint()
+    }
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).entries()
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).entries_with_prefix(prefix)
+    }
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).entry(key)
+    }
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        (**self).replace_entries(entries)
+    }
+}
+
 /// The key under which a Merkle node is stored: level, then index big-endian.
 pub fn node_key(id: NodeId) -> [u8; 9] {
     let mut key = [0u8; 9];

@@ -45,7 +45,9 @@ impl SledStore {
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+            // sled 0.34 rewraps the failed file lock as an `Other` error whose text is all that
+            // is left of the OS error, so the text is what identifies it.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::Locked { path: dir.display().to_string() }
             }
             other => backend(other),
