@@ -538,12 +538,23 @@ pub fn build<S: crate::store::Store>(
     request: &ShareRequest,
     now: OffsetDateTime,
 ) -> Result<Bundle, ShareError> {
+    Ok(build_unsigned(ledger, learner.did(), request, now)?.signed(learner))
+}
+
+/// Builds the learner's bundle without the learner's signature, for the learner to sign where
+/// their key is (`credledger --server URL share`).
+pub fn build_unsigned<S: crate::store::Store>(
+    ledger: &mut crate::ledger::Ledger<S>,
+    learner: &Did,
+    request: &ShareRequest,
+    now: OffsetDateTime,
+) -> Result<Bundle, ShareError> {
     let (size, checkpoint) = ledger.publish_checkpoint()?;
     let state = ledger.state();
-    if let Some(moved) = state.profiles.moved(learner.did()) {
-        return Err(ShareError::KeyMoved { from: learner.did().clone(), to: state.profiles.current(&moved.to) });
+    if let Some(moved) = state.profiles.moved(learner) {
+        return Err(ShareError::KeyMoved { from: learner.clone(), to: state.profiles.current(&moved.to) });
     }
-    let owned: Vec<_> = state.profiles.learner(learner.did()).map(|e| e.credentials.clone()).unwrap_or_default();
+    let owned: Vec<_> = state.profiles.learner(learner).map(|e| e.credentials.clone()).unwrap_or_default();
     let chosen: Vec<EventId> = match &request.only {
         Some(ids) => {
             for id in ids {
@@ -564,7 +575,7 @@ pub fn build<S: crate::store::Store>(
             .collect(),
     };
     if chosen.is_empty() {
-        return Err(ShareError::NothingToShare(learner.did().clone()));
+        return Err(ShareError::NothingToShare(learner.clone()));
     }
     let seqs = supporting_seqs(ledger, &chosen)?;
     let mut entries = Vec::with_capacity(seqs.len());
@@ -575,9 +586,9 @@ pub fn build<S: crate::store::Store>(
         entries.push(Entry { seq, record: record.to_value(), inclusion_proof: ledger.inclusion_proof(seq, size)? });
     }
     let status = ledger.status_statement(&chosen, now)?;
-    let bundle = Bundle {
+    Ok(Bundle {
         v: VERSION,
-        learner: learner.did().clone(),
+        learner: learner.clone(),
         audience: request.audience.clone(),
         nonce: request.nonce.clone(),
         created_at: Timestamp::whole_seconds(now),
@@ -585,8 +596,7 @@ pub fn build<S: crate::store::Store>(
         entries,
         status,
         learner_sig: String::new(),
-    };
-    Ok(bundle.signed(learner))
+    })
 }
 
 /// The seqs a verifier needs to replay the chosen credentials through the rules: the credentials,

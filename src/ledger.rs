@@ -74,6 +74,19 @@ pub enum AppendError {
     NotCommitted(String),
 }
 
+impl AppendError {
+    /// A stable, machine-readable name for the reason (HTTP problem types, metrics).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppendError::Event(EventError::Canonical(_)) => "malformed-json",
+            AppendError::Event(EventError::Schema(_) | EventError::Field { .. } | EventError::Encode(_)) => "schema",
+            AppendError::Event(EventError::Signature(_)) => "bad-signature",
+            AppendError::Rule(rule) => rule.code(),
+            AppendError::Store(_) | AppendError::NotCommitted(_) => "unavailable",
+        }
+    }
+}
+
 /// Why a proof cannot be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

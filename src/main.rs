@@ -2,19 +2,27 @@
 //! Errors print as one line on stderr; exit 0 on success, 1 on a rejected event or any other
 //! failure, 2 on a usage error.
 
+mod cli;
+
 use std::io::{self, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cli::render::{issuers_table, log_table, profile_text, report_text};
+use cli::target::{Outcome, Target};
+use credledger::bundle::{ShareRequest, Trust, VerifyOptions};
 use credledger::event::{
     ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory, IssuerRegistered,
     IssuerSuspended, KeyAdded, KeyRevoked, Skill, StatusChange, Timestamp,
 };
-use credledger::projection::Profile;
+use credledger::http::client::Client;
+use credledger::http::{ServerConfig, SharedStore};
 use credledger::store::dir::LedgerDir;
-use credledger::{Appended, Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent, SledStore, demo};
+use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -24,6 +32,9 @@ struct Cli {
     /// The ledger directory.
     #[arg(long, global = true, env = "CREDLEDGER_DIR", default_value = "ledger")]
     ledger: PathBuf,
+    /// Talk to a running ledger at this URL instead of a ledger directory (signing stays here).
+    #[arg(long, global = true, env = "CREDLEDGER_SERVER")]
+    server: Option<String>,
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -121,6 +132,26 @@ enum Command {
         /// Refuse a status statement older than this many seconds.
         #[arg(long)]
         max_age: Option<i64>,
+    },
+    /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Fill a new ledger with the demo first (keys in --keys).
+        #[arg(long)]
+        demo: bool,
+        /// Where the demo's key files go.
+        #[arg(long, default_value = "keys/demo")]
+        keys: PathBuf,
+        /// The largest request body, in bytes.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        body_limit: usize,
+        /// Seconds a request may wait for its append to commit.
+        #[arg(long, default_value_t = 30)]
+        request_timeout: u64,
+        /// The store: `sled` (the embedded default).
+        #[arg(long, default_value = "sled", value_parser = ["sled"])]
+        store: String,
     },
     /// Fill a new ledger with believable sample data, then show one learner's profile.
     Demo {
@@ -278,158 +309,6 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    let dir = LedgerDir::new(&cli.ledger);
-    let out = Output { json: cli.json };
-    match cli.command {
-        Command::Init { origin } => {
-            let (config, operator) = dir.create(&origin, false)?;
-            let mut ledger = open(&dir)?;
-            ledger.sign_checkpoints_with(dir.operator_key()?)?;
-            let genesis = sign(
-                &operator,
-                Payload::Genesis(credledger::event::Genesis {
-                    origin: origin.clone(),
-                    operator: config.operator.clone(),
-                }),
-            )?;
-            ledger.append(genesis.canonical(), now()).context("appending genesis")?;
-            out.emit(json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}), || {
-                format!(
-                    "{}\ncreated ledger `{origin}` at {}; operator key in {}",
-                    config.operator,
-                    dir.path().display(),
-                    dir.operator_key_path().display()
-                )
-            });
-        }
-        Command::Keygen { out: path } => {
-            let key = SecretKey::generate()?;
-            key.write_file(&path)?;
-            out.emit(json!({"did": key.did(), "file": path}), || {
-                format!("{}\nwrote {} (mode 0600)", key.did(), path.display())
-            });
-        }
-        Command::Issuer(cmd) => return issuer(cmd, &dir, &out),
-        Command::Issue(cmd) => {
-            let (key_file, emit, payload) = issue_payload(cmd)?;
-            let key = SecretKey::read_file(&key_file)?;
-            return append_or_emit(&dir, &out, emit, vec![sign(&key, payload)?]);
-        }
-        Command::Revoke(a) => return status_change(&dir, &out, a, Payload::CredentialRevoked),
-        Command::Suspend(a) => return status_change(&dir, &out, a, Payload::CredentialSuspended),
-        Command::Reinstate(a) => {
-            return status_change(&dir, &out, a, Payload::CredentialReinstated);
-        }
-        Command::Submit { file, atomic } => return submit(&dir, &out, &file, atomic),
-        Command::Log { from, limit } => {
-            let ledger = open(&dir)?;
-            let records = ledger.records(from, limit.unwrap_or(usize::MAX))?;
-            out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
-        }
-        Command::Profile { did } => {
-            let did: Did = did.parse().context("DID")?;
-            let ledger = open(&dir)?;
-            let profile = ledger.profile(&did);
-            out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
-        }
-        Command::Rebuild => {
-            let mut ledger = open(&dir)?;
-            let differed = ledger.rebuild()?;
-            let note = if differed {
-                "the stored projections differed and were replaced"
-            } else {
-                "identical to the stored projections"
-            };
-            out.emit(json!({"records": ledger.len(), "differed": differed}), || {
-                format!("rebuilt projections from {} records: {note}", ledger.len())
-            });
-        }
-        Command::Checkpoint => {
-            let ledger = open(&dir)?;
-            let (size, text) = ledger.latest_checkpoint()?.context("the log has no signed checkpoint yet")?;
-            out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
-        }
-        Command::Prove { seq, size, from, to } => {
-            let ledger = open(&dir)?;
-            let value = match (seq, from, to) {
-                (Some(seq), _, _) => {
-                    let size = size.unwrap_or(ledger.len());
-                    let path = ledger.inclusion_proof(seq, size)?;
-                    let record = ledger.records(seq, 1)?.pop().context("no such record")?;
-                    let leaf = credledger::merkle::leaf_hash(&record.canonical());
-                    json!({"seq": seq, "size": size, "leaf_hash": leaf, "path": path})
-                }
-                (None, Some(from), Some(to)) => {
-                    json!({"from": from, "to": to, "path": ledger.consistency_proof(from, to)?})
-                }
-                _ => bail!("prove takes --seq N [--size M], or --from M --to N"),
-            };
-            out.emit(value.clone(), || {
-                let path = value["path"]
-                    .as_array()
-                    .map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"))
-                    .unwrap_or_default();
-                match value.get("seq") {
-                    Some(seq) => format!(
-                        "inclusion of seq {seq} in the tree of size {}\nleaf {}\n{path}",
-                        value["size"],
-                        value["leaf_hash"].as_str().unwrap_or_default()
-                    ),
-                    None => format!("consistency of size {} with size {}\n{path}", value["from"], value["to"]),
-                }
-            });
-        }
-        Command::Audit => {
-            let ledger = open(&dir)?;
-            let report = ledger.audit()?;
-            out.emit(serde_json::to_value(&report)?, || report.to_string());
-            if !report.problems.is_empty() {
-                return Ok(ExitCode::from(1));
-            }
-        }
-        Command::Share { learner_key, only, audience, nonce, out: path } => {
-            let learner = SecretKey::read_file(&learner_key)?;
-            let only =
-                only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
-            let mut ledger = open_for_append(&dir)?;
-            let request = credledger::bundle::ShareRequest { only, audience, nonce };
-            let bundle = credledger::bundle::build(&mut ledger, &learner, &request, now())?;
-            let text = serde_json::to_string_pretty(&bundle)?;
-            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-            let shown = bundle.status.credentials.len();
-            out.emit(json!({"out": path, "credentials": shown, "records": bundle.entries.len()}), || {
-                format!(
-                    "wrote {} ({shown} credentials, {} records with inclusion proofs, checkpoint size {})",
-                    path.display(),
-                    bundle.entries.len(),
-                    bundle.status.size
-                )
-            });
-        }
-        Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
-            let trust = match (operator, trust) {
-                (Some(did), _) => credledger::bundle::Trust::operator(did_arg("operator", &did)?),
-                (None, Some(path)) => read_trust(&path)?,
-                (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
-                (None, None) => {
-                    bail!("verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})")
-                }
-            };
-            let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let options =
-                credledger::bundle::VerifyOptions { audience, nonce, max_age: max_age.map(time::Duration::seconds) };
-            let report = credledger::bundle::verify(&bytes, &trust, &options, now());
-            out.emit(serde_json::to_value(&report)?, || report_text(&report));
-            if !report.is_valid() {
-                return Ok(ExitCode::from(1));
-            }
-        }
-        Command::Demo { keys, origin } => return run_demo(&dir, &out, &keys, &origin),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// How results print: JSON with `--json`, readable text otherwise.
 struct Output {
     json: bool,
@@ -444,16 +323,186 @@ impl Output {
     }
 }
 
-fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
-    let store = dir.open_store()?;
-    Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
+fn run(cli: Cli) -> Result<ExitCode> {
+    let out = Output { json: cli.json };
+    let dir = LedgerDir::new(&cli.ledger);
+    let target = match &cli.server {
+        Some(url) => Target::Remote(Client::new(url)),
+        None => Target::Local(dir.clone()),
+    };
+    match cli.command {
+        Command::Init { origin } => {
+            let dir = target.dir("init")?;
+            let (config, operator) = dir.create(&origin, false)?;
+            let genesis = credledger::event::Genesis { origin: origin.clone(), operator: config.operator.clone() };
+            let genesis = sign(&operator, Payload::Genesis(genesis))?;
+            let mut ledger = Target::open_for_append(dir)?;
+            ledger.append(genesis.canonical(), now()).context("appending genesis")?;
+            out.emit(json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}), || {
+                let (path, key) = (dir.path().display(), dir.operator_key_path());
+                format!("{}\ncreated ledger `{origin}` at {path}; operator key in {}", config.operator, key.display())
+            });
+        }
+        Command::Keygen { out: path } => {
+            let key = SecretKey::generate()?;
+            key.write_file(&path)?;
+            out.emit(json!({"did": key.did(), "file": path}), || {
+                format!("{}\nwrote {} (mode 0600)", key.did(), path.display())
+            });
+        }
+        Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
+        Command::Issue(cmd) => {
+            let (key_file, emit, payload) = issue_payload(cmd)?;
+            let key = SecretKey::read_file(&key_file)?;
+            return append_or_emit(&target, &out, emit, vec![sign(&key, payload)?]);
+        }
+        Command::Revoke(a) => return status_change(&target, &out, a, Payload::CredentialRevoked),
+        Command::Suspend(a) => return status_change(&target, &out, a, Payload::CredentialSuspended),
+        Command::Reinstate(a) => return status_change(&target, &out, a, Payload::CredentialReinstated),
+        Command::Submit { file, atomic } => return submit(&target, &out, &file, atomic),
+        Command::Log { from, limit } => {
+            let records = target.records(from, limit.unwrap_or(usize::MAX))?;
+            out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
+        }
+        Command::Profile { did } => {
+            let profile = target.profile(&did_arg("DID", &did)?)?;
+            out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
+        }
+        Command::Rebuild => {
+            let mut ledger = Target::open(target.dir("rebuild")?)?;
+            let differed = ledger.rebuild()?;
+            let note = if differed {
+                "the stored projections differed and were replaced"
+            } else {
+                "identical to the stored projections"
+            };
+            out.emit(json!({"records": ledger.len(), "differed": differed}), || {
+                format!("rebuilt projections from {} records: {note}", ledger.len())
+            });
+        }
+        Command::Checkpoint => {
+            let text = target.checkpoint()?;
+            let size = text.lines().nth(1).and_then(|s| s.parse::<u64>().ok());
+            out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
+        }
+        Command::Prove { seq, size, from, to } => {
+            let value = match (seq, from, to) {
+                (Some(seq), _, _) => target.inclusion(seq, size)?,
+                (None, Some(from), Some(to)) => target.consistency(from, to)?,
+                _ => bail!("prove takes --seq N [--size M], or --from M --to N"),
+            };
+            out.emit(value.clone(), || {
+                let path =
+                    value["path"].as_array().map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"));
+                let path = path.unwrap_or_default();
+                match value.get("seq") {
+                    Some(seq) => format!(
+                        "inclusion of seq {seq} in the tree of size {}\nleaf {}\n{path}",
+                        value["size"],
+                        value["leaf_hash"].as_str().unwrap_or_default()
+                    ),
+                    None => format!("consistency of size {} with size {}\n{path}", value["from"], value["to"]),
+                }
+            });
+        }
+        Command::Audit => {
+            let report = Target::open(target.dir("audit")?)?.audit()?;
+            out.emit(serde_json::to_value(&report)?, || report.to_string());
+            if !report.problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Share { learner_key, only, audience, nonce, out: path } => {
+            let learner = SecretKey::read_file(&learner_key)?;
+            let only =
+                only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
+            let request = ShareRequest { only, audience, nonce };
+            let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
+            let text = serde_json::to_string_pretty(&bundle)?;
+            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+            let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
+            out.emit(json!({"out": path, "credentials": shown, "records": records}), || {
+                let size = bundle.status.size;
+                format!(
+                    "wrote {} ({shown} credentials, {records} records with inclusion proofs, checkpoint size {size})",
+                    path.display()
+                )
+            });
+        }
+        Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
+            let trust = match (operator, trust) {
+                (Some(did), _) => Trust::operator(did_arg("operator", &did)?),
+                (None, Some(path)) => read_trust(&path)?,
+                (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
+                (None, None) => {
+                    bail!("verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})")
+                }
+            };
+            let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let options = VerifyOptions { audience, nonce, max_age: max_age.map(time::Duration::seconds) };
+            let report = credledger::bundle::verify(&bytes, &trust, &options, now());
+            out.emit(serde_json::to_value(&report)?, || report_text(&report));
+            if !report.is_valid() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Serve { addr, demo, keys, body_limit, request_timeout, store: _ } => {
+            let dir = target.dir("serve")?;
+            let featured = if demo { Some(cli::demo::fill(dir, &keys, "demo.credledger.dev", now())?) } else { None };
+            return serve(dir, &addr, featured.as_ref(), &keys, body_limit, request_timeout);
+        }
+        Command::Demo { keys, origin } => {
+            let dir = target.dir("demo")?;
+            let learner = cli::demo::fill(dir, &keys, &origin, now())?;
+            let profile = Target::open(dir)?.profile(&learner);
+            out.emit(serde_json::to_value(&profile)?, || {
+                let d = dir.path().display();
+                format!(
+                    "{}\n\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}",
+                    profile_text(&profile)
+                )
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the ledger to append: checkpoints are signed with the operator key in its directory.
-fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
-    let mut ledger = open(dir)?;
+/// Runs the server on the ledger directory until SIGINT or SIGTERM.
+fn serve(
+    dir: &LedgerDir,
+    addr: &str,
+    featured: Option<&Did>,
+    keys: &Path,
+    body_limit: usize,
+    timeout: u64,
+) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let store: SharedStore = Arc::new(dir.open_store()?);
+    let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
     ledger.sign_checkpoints_with(dir.operator_key()?)?;
-    Ok(ledger)
+    ledger.publish_checkpoint()?;
+    let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("listening on {url}");
+    if let Some(learner) = featured {
+        println!("demo: open {url}/verify, or {url}/learners/{learner}");
+        println!(
+            "demo: credledger --server {url} share --learner-key {} --out bundle.json",
+            keys.join("learner-01.key").display()
+        );
+    }
+    let _ = io::stdout().flush();
+    let config = ServerConfig {
+        body_limit,
+        request_timeout: std::time::Duration::from_secs(timeout),
+        ..ServerConfig::default()
+    };
+    credledger::http::serve(listener, ledger, config)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
@@ -531,20 +580,21 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
     })
 }
 
-fn status_change(dir: &LedgerDir, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
+fn status_change(target: &Target, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
     let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason };
     let key = SecretKey::read_file(&a.issuer_key)?;
-    append_or_emit(dir, out, a.emit, vec![sign(&key, kind(change))?])
+    append_or_emit(target, out, a.emit, vec![sign(&key, kind(change))?])
 }
 
+/// The operator's key: the flag's, else the ledger directory's.
 fn operator_key(dir: &LedgerDir, args: &OperatorArgs) -> Result<SecretKey> {
     match &args.operator_key {
         Some(path) => Ok(SecretKey::read_file(path)?),
-        None => Ok(dir.operator_key()?),
+        None => Ok(dir.operator_key().context("the operator's key (pass --operator-key FILE)")?),
     }
 }
 
-fn issuer(cmd: IssuerCommand, dir: &LedgerDir, out: &Output) -> Result<ExitCode> {
+fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) -> Result<ExitCode> {
     match cmd {
         IssuerCommand::Register { name, key, kind, operator } => {
             let category = match kind {
@@ -555,12 +605,12 @@ fn issuer(cmd: IssuerCommand, dir: &LedgerDir, out: &Output) -> Result<ExitCode>
             };
             let payload = Payload::IssuerRegistered(IssuerRegistered { issuer: did_arg("key", &key)?, name, category });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
-            append_or_emit(dir, out, operator.emit, vec![event])
+            append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::Suspend { issuer, reason, operator } => {
             let payload = Payload::IssuerSuspended(IssuerSuspended { issuer: did_arg("issuer", &issuer)?, reason });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
-            append_or_emit(dir, out, operator.emit, vec![event])
+            append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::RotateKey { issuer_key, new_key, reason, emit } => {
             let old = SecretKey::read_file(&issuer_key)?;
@@ -573,84 +623,50 @@ fn issuer(cmd: IssuerCommand, dir: &LedgerDir, out: &Output) -> Result<ExitCode>
                 key
             };
             let added = sign(&old, Payload::KeyAdded(KeyAdded { issuer: None, key: new.did().clone() }))?;
-            let revoked = sign(
-                &new,
-                Payload::KeyRevoked(KeyRevoked {
-                    issuer: None,
-                    key: old.did().clone(),
-                    reason,
-                    compromised_since: None,
-                }),
-            )?;
-            append_or_emit(dir, out, emit, vec![added, revoked])
+            let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since: None };
+            let revoked = sign(&new, Payload::KeyRevoked(revoked))?;
+            append_or_emit(target, out, emit, vec![added, revoked])
         }
         IssuerCommand::List => {
-            let ledger = open(dir)?;
-            let issuers: Vec<_> = ledger.state().registry.issuers().cloned().collect();
-            out.emit(serde_json::to_value(&issuers)?, || {
-                let rows = issuers.iter().flat_map(|i| {
-                    i.keys.iter().map(move |k| {
-                        let state = match (i.suspended_seq, k.revoked_seq) {
-                            (Some(s), _) => format!("issuer suspended at seq {s}"),
-                            (None, Some(s)) => format!("revoked at seq {s}"),
-                            (None, None) => "active".into(),
-                        };
-                        vec![
-                            i.name.clone(),
-                            format!("{:?}", i.category).to_lowercase(),
-                            k.key.to_string(),
-                            format!("{}", k.added_seq),
-                            state,
-                        ]
-                    })
-                });
-                table(&["ISSUER", "KIND", "KEY", "ADDED", "STATE"], rows.collect())
-            });
+            let issuers = target.issuers()?;
+            out.emit(serde_json::to_value(&issuers)?, || issuers_table(&issuers));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Prints the events (`--emit`, one JSON line each) or appends them as one batch.
-fn append_or_emit(dir: &LedgerDir, out: &Output, emit: bool, events: Vec<SignedEvent>) -> Result<ExitCode> {
+/// Prints the events (`--emit`, one canonical JSON line each) or appends them, all or none.
+fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedEvent>) -> Result<ExitCode> {
     if emit {
         for event in &events {
             println!("{}", String::from_utf8_lossy(event.canonical()));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut ledger = open_for_append(dir)?;
     let values = events.iter().map(|e| e.value().clone()).collect();
-    let results = ledger.append_values(values, now(), true);
+    let outcomes = target.append(values, true, now())?;
     let mut appended = Vec::new();
-    for result in results {
-        appended.push(result.map_err(|e| anyhow!("rejected: {e}"))?);
+    for outcome in outcomes {
+        appended.push(outcome.map_err(|e| anyhow!("rejected: {e}"))?);
     }
-    print_appended(out, &appended);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_appended(out: &Output, appended: &[Appended]) {
-    let value = match appended {
+    let value = match appended.as_slice() {
         [one] => json!({"id": one.id, "seq": one.seq}),
         many => json!(many.iter().map(|a| json!({"id": a.id, "seq": a.seq})).collect::<Vec<_>>()),
     };
     out.emit(value, || {
-        appended
-            .iter()
-            .map(|a| {
-                let note = if a.new { "" } else { " (already on the log)" };
-                format!("{}\n{}{note}", a.id, a.seq)
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let line = |a: &credledger::Appended| {
+            let note = if a.new { "" } else { " (already on the log)" };
+            format!("{}\n{}{note}", a.id, a.seq)
+        };
+        appended.iter().map(line).collect::<Vec<_>>().join("\n")
     });
+    Ok(ExitCode::SUCCESS)
 }
 
-fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<ExitCode> {
+/// The events in a file: one JSON event, a JSON array, or JSON Lines; each with its line number.
+fn read_events(file: &Path) -> Result<Vec<(usize, std::result::Result<Value, String>)>> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    // One JSON document (an event or an array of events), else JSON Lines.
-    let mut items: Vec<(usize, Result<Value, String>)> = match credledger::canonical::parse_strict(&bytes) {
+    let items: Vec<_> = match credledger::canonical::parse_strict(&bytes) {
         Ok(Value::Array(events)) => events.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v))).collect(),
         Ok(event) => vec![(1, Ok(event))],
         Err(_) => String::from_utf8_lossy(&bytes)
@@ -663,26 +679,30 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
     if items.is_empty() {
         bail!("{}: no events in the file", file.display());
     }
+    Ok(items)
+}
+
+fn submit(target: &Target, out: &Output, file: &Path, atomic: bool) -> Result<ExitCode> {
+    let mut items = read_events(file)?;
     let malformed: Vec<(usize, String)> =
         items.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| (*n, e.clone()))).collect();
     items.retain(|(_, r)| r.is_ok());
     let (lines, values): (Vec<usize>, Vec<Value>) = items.into_iter().map(|(n, r)| (n, r.unwrap_or_default())).unzip();
-    let mut ledger = open_for_append(dir)?;
-    let results =
-        if atomic && !malformed.is_empty() { Vec::new() } else { ledger.append_values(values, now(), atomic) };
+    let outcomes: Vec<Outcome> =
+        if atomic && !malformed.is_empty() { Vec::new() } else { target.append(values, atomic, now())? };
     let mut report = Vec::new();
     let mut failed = malformed.len();
     for (n, e) in malformed {
         eprintln!("line {n}: rejected: {e}");
         report.push(json!({"line": n, "error": e}));
     }
-    for (n, result) in lines.into_iter().zip(results) {
-        match result {
+    for (n, outcome) in lines.into_iter().zip(outcomes) {
+        match outcome {
             Ok(a) => report.push(json!({"line": n, "id": a.id, "seq": a.seq, "new": a.new})),
             Err(e) => {
                 failed += 1;
                 eprintln!("line {n}: rejected: {e}");
-                report.push(json!({"line": n, "error": e.to_string()}));
+                report.push(json!({"line": n, "error": e}));
             }
         }
     }
@@ -704,13 +724,8 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
             .iter()
             .filter(|r| !refused_all && r.get("seq").is_some())
             .map(|r| {
-                format!(
-                    "line {}: seq {} id {}{}",
-                    r["line"],
-                    r["seq"],
-                    r["id"].as_str().unwrap_or_default(),
-                    if r["new"] == true { "" } else { " (already on the log)" }
-                )
+                let note = if r["new"] == true { "" } else { " (already on the log)" };
+                format!("line {}: seq {} id {}{note}", r["line"], r["seq"], r["id"].as_str().unwrap_or_default())
             })
             .collect();
         let note = if refused_all { " (--atomic: nothing appended)" } else { "" };
@@ -720,198 +735,10 @@ fn submit(dir: &LedgerDir, out: &Output, file: &Path, atomic: bool) -> Result<Ex
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn run_demo(dir: &LedgerDir, out: &Output, keys_dir: &Path, origin: &str) -> Result<ExitCode> {
-    if dir.exists() {
-        let config = dir.config()?;
-        if !config.demo {
-            bail!("a ledger that is not a demo already exists at {}; pass --ledger NEWDIR", dir.path().display());
-        }
-        eprintln!("the demo ledger at {} is already filled; showing it", dir.path().display());
-    } else {
-        let (_, operator) = dir.create(origin, true)?;
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
-        let demo = demo::build(&operator, origin, seed, now())?;
-        if keys_dir.exists() {
-            std::fs::remove_dir_all(keys_dir)
-                .with_context(|| format!("clearing old demo keys in {}", keys_dir.display()))?;
-        }
-        for (name, key) in &demo.keys {
-            key.write_file(&keys_dir.join(format!("{name}.key")))?;
-        }
-        std::fs::write(keys_dir.join("featured-learner.did"), format!("{}\n", demo.featured_learner))?;
-        let mut ledger = open_for_append(dir)?;
-        let values = demo.events.iter().map(|e| e.value().clone()).collect();
-        for result in ledger.append_values(values, now(), true) {
-            result.context("appending the demo events")?;
-        }
-        eprintln!(
-            "filled a demo ledger at {} with {} events; keys in {}",
-            dir.path().display(),
-            ledger.len(),
-            keys_dir.display()
-        );
-    }
-    let featured =
-        std::fs::read_to_string(keys_dir.join("featured-learner.did")).ok().and_then(|t| t.trim().parse::<Did>().ok());
-    let ledger = open(dir)?;
-    let learner = match featured {
-        Some(did) => did,
-        None => {
-            ledger.state().registry.issuers().next().map(|i| i.did.clone()).context("the demo ledger has no issuers")?
-        }
-    };
-    let profile = ledger.profile(&learner);
-    out.emit(serde_json::to_value(&profile)?, || {
-        format!(
-            "{}\n\nTry: credledger --ledger {} log\n     credledger --ledger {} issuer list\n     credledger --ledger {} profile {}",
-            profile_text(&profile),
-            dir.path().display(),
-            dir.path().display(),
-            dir.path().display(),
-            learner
-        )
-    });
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Where `verify` looks for trusted operator keys when given none.
 const DEFAULT_TRUST: &str = "keys/trust.json";
 
-fn read_trust(path: &Path) -> Result<credledger::bundle::Trust> {
+fn read_trust(path: &Path) -> Result<Trust> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a trust file", path.display()))
-}
-
-fn report_text(report: &credledger::bundle::Report) -> String {
-    let mut lines: Vec<String> = report
-        .checks
-        .iter()
-        .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
-        .collect();
-    for c in &report.credentials {
-        let status = c.status.map_or("no status", |s| s.as_str());
-        lines.push(format!(
-            "      credential {} {:?} \"{}\" from {}: {status}",
-            c.id,
-            c.kind,
-            c.title,
-            c.issuer_name.as_deref().unwrap_or("?")
-        ));
-    }
-    lines.push(report.verdict.to_owned());
-    lines.join("\n")
-}
-
-/// Columns padded to their widest cell.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
-    out.join("\n")
-}
-
-fn short(did: &Did) -> String {
-    let s = did.multibase();
-    format!("{}…{}", &s[..8], &s[s.len() - 4..])
-}
-
-fn log_table(records: &[Record]) -> String {
-    let rows = records
-        .iter()
-        .map(|r| {
-            let p = &r.event.event.payload;
-            let summary = match p {
-                Payload::Genesis(g) => format!("origin {}", g.origin),
-                Payload::IssuerRegistered(i) => {
-                    format!("{} ({})", i.name, format!("{:?}", i.category).to_lowercase())
-                }
-                Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
-                    format!("{}… {}", &c.credential.to_string()[..12], c.reason)
-                }
-                Payload::KeyAdded(k) => format!("+ {}", short(&k.key)),
-                Payload::KeyRevoked(k) => format!("- {} {}", short(&k.key), k.reason),
-                other => other.credential().map(|c| format!("{} → {}", c.title, short(c.learner))).unwrap_or_default(),
-            };
-            vec![
-                r.seq.to_string(),
-                r.recorded_at.to_string(),
-                p.kind().to_owned(),
-                short(&r.event.event.author),
-                summary,
-            ]
-        })
-        .collect();
-    table(&["SEQ", "RECORDED", "KIND", "AUTHOR", "SUMMARY"], rows)
-}
-
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 { format!("{n:.0}") } else { format!("{n}") }
-}
-
-fn profile_text(p: &Profile) -> String {
-    let mut out = vec![format!("Learner {}", p.learner)];
-    if let Some(seq) = p.as_of_seq {
-        out.push(format!("As of seq {seq}"));
-    }
-    out.push(String::new());
-    out.push(format!("Credentials ({})", p.credentials.len()));
-    let rows = p
-        .credentials
-        .iter()
-        .map(|c| {
-            let s = &c.summary;
-            let amount = match (s.credits, s.hours) {
-                (Some(cr), _) => format!("{} credits", number(cr)),
-                (_, Some(h)) => format!("{h} hours"),
-                _ => String::new(),
-            };
-            vec![
-                c.status.as_str().into(),
-                format!("{:?}", s.kind).to_lowercase(),
-                s.title.clone(),
-                c.issuer.name.clone(),
-                s.completed_on.to_string(),
-                amount,
-                s.id.to_string(),
-            ]
-        })
-        .collect();
-    out.push(table(&["STATUS", "KIND", "TITLE", "ISSUER", "DATE", "AMOUNT", "ID"], rows));
-    out.push(String::new());
-    out.push(format!("Skills ({}), with the active credentials that evidence them", p.skills.len()));
-    let rows = p
-        .skills
-        .iter()
-        .map(|s| {
-            vec![s.id.clone(), s.label.clone(), s.evidence.len().to_string(), number(s.credits), s.hours.to_string()]
-        })
-        .collect();
-    out.push(table(&["SKILL", "LABEL", "EVIDENCE", "CREDITS", "HOURS"], rows));
-    if !p.apprenticeships_in_progress.is_empty() {
-        out.push(String::new());
-        out.push("Apprenticeships in progress".into());
-        let rows = p
-            .apprenticeships_in_progress
-            .iter()
-            .map(|a| vec![a.title.clone(), a.employer.clone(), a.started_on.to_string(), a.hours_logged.to_string()])
-            .collect();
-        out.push(table(&["TITLE", "EMPLOYER", "STARTED", "HOURS LOGGED"], rows));
-    }
-    out.push(String::new());
-    out.push(format!(
-        "Totals: {} credits, {} apprenticeship hours",
-        number(p.totals.credits),
-        p.totals.apprenticeship_hours
-    ));
-    out.join("\n")
 }

@@ -21,6 +21,11 @@ fn views_from_the_store_equal_the_ledgers_projections() {
             continue;
         }
         let from_view = serde_json::to_value(view.profile(key.did()).unwrap()).unwrap();
+        // No member name twice (a strict reader refuses duplicates), and it reads back as a Profile.
+        let text = serde_json::to_vec(&from_view).unwrap();
+        credledger::canonical::parse_strict(&text).expect("profile JSON has no duplicate member names");
+        let back: credledger::projection::Profile = serde_json::from_slice(&text).unwrap();
+        assert_eq!(back, view.profile(key.did()).unwrap());
         let in_memory = serde_json::to_value(ledger.profile(key.did())).unwrap();
         assert_eq!(from_view, in_memory, "{name}");
         learners += 1;

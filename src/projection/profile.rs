@@ -20,6 +20,8 @@ pub struct CredentialSummary {
     pub seq: Seq,
     pub kind: CredentialKind,
     pub title: String,
+    /// The issuer's did (a profile shows it with the issuer's name, as `issuer`).
+    #[serde(rename = "issuer_did")]
     pub issuer: Did,
     pub skills: Vec<Skill>,
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "plain_optional")]
@@ -246,10 +248,10 @@ impl Projection for Profiles {
 }
 
 /// A learner's profile: a function of the log alone (no clock, no map iteration order).
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Profile {
     pub learner: Did,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier_keys: Vec<Did>,
     pub as_of_seq: Option<Seq>,
     pub credentials: Vec<ProfileCredential>,
@@ -259,14 +261,14 @@ pub struct Profile {
 }
 
 /// An issuer as a profile names it.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct IssuerRef {
     pub did: Did,
     pub name: String,
 }
 
 /// A credential in a profile, with its current status.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ProfileCredential {
     #[serde(flatten)]
     pub summary: CredentialSummary,
@@ -275,7 +277,7 @@ pub struct ProfileCredential {
 }
 
 /// A skill with the active credentials that evidence it.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ProfileSkill {
     pub id: String,
     pub label: String,
@@ -286,7 +288,7 @@ pub struct ProfileSkill {
 }
 
 /// An apprenticeship that has started and not yet completed.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct InProgress {
     pub id: EventId,
     pub title: String,
@@ -297,7 +299,7 @@ pub struct InProgress {
 }
 
 /// Totals over active credentials.
-#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct Totals {
     #[serde(serialize_with = "plain_number")]
     pub credits: f64,

@@ -1,0 +1,160 @@
+//! How the CLI shows results to people: padded tables and short summaries. (With `--json`
+//! every command prints JSON instead.)
+
+use credledger::projection::Profile;
+use credledger::projection::registry::Issuer;
+use credledger::{Did, Payload, Record};
+
+pub fn report_text(report: &credledger::bundle::Report) -> String {
+    let mut lines: Vec<String> = report
+        .checks
+        .iter()
+        .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
+        .collect();
+    for c in &report.credentials {
+        let status = c.status.map_or("no status", |s| s.as_str());
+        lines.push(format!(
+            "      credential {} {:?} \"{}\" from {}: {status}",
+            c.id,
+            c.kind,
+            c.title,
+            c.issuer_name.as_deref().unwrap_or("?")
+        ));
+    }
+    lines.push(report.verdict.to_owned());
+    lines.join("\n")
+}
+
+/// Columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(headers.to_vec())];
+    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
+    out.join("\n")
+}
+
+fn short(did: &Did) -> String {
+    let s = did.multibase();
+    format!("{}…{}", &s[..8], &s[s.len() - 4..])
+}
+
+pub fn log_table(records: &[Record]) -> String {
+    let rows = records
+        .iter()
+        .map(|r| {
+            let p = &r.event.event.payload;
+            let summary = match p {
+                Payload::Genesis(g) => format!("origin {}", g.origin),
+                Payload::IssuerRegistered(i) => {
+                    format!("{} ({})", i.name, format!("{:?}", i.category).to_lowercase())
+                }
+                Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
+                    format!("{}… {}", &c.credential.to_string()[..12], c.reason)
+                }
+                Payload::KeyAdded(k) => format!("+ {}", short(&k.key)),
+                Payload::KeyRevoked(k) => format!("- {} {}", short(&k.key), k.reason),
+                other => other.credential().map(|c| format!("{} → {}", c.title, short(c.learner))).unwrap_or_default(),
+            };
+            vec![
+                r.seq.to_string(),
+                r.recorded_at.to_string(),
+                p.kind().to_owned(),
+                short(&r.event.event.author),
+                summary,
+            ]
+        })
+        .collect();
+    table(&["SEQ", "RECORDED", "KIND", "AUTHOR", "SUMMARY"], rows)
+}
+
+fn number(n: f64) -> String {
+    if n.fract() == 0.0 { format!("{n:.0}") } else { format!("{n}") }
+}
+
+pub fn profile_text(p: &Profile) -> String {
+    let mut out = vec![format!("Learner {}", p.learner)];
+    if let Some(seq) = p.as_of_seq {
+        out.push(format!("As of seq {seq}"));
+    }
+    out.push(String::new());
+    out.push(format!("Credentials ({})", p.credentials.len()));
+    let rows = p
+        .credentials
+        .iter()
+        .map(|c| {
+            let s = &c.summary;
+            let amount = match (s.credits, s.hours) {
+                (Some(cr), _) => format!("{} credits", number(cr)),
+                (_, Some(h)) => format!("{h} hours"),
+                _ => String::new(),
+            };
+            vec![
+                c.status.as_str().into(),
+                format!("{:?}", s.kind).to_lowercase(),
+                s.title.clone(),
+                c.issuer.name.clone(),
+                s.completed_on.to_string(),
+                amount,
+                s.id.to_string(),
+            ]
+        })
+        .collect();
+    out.push(table(&["STATUS", "KIND", "TITLE", "ISSUER", "DATE", "AMOUNT", "ID"], rows));
+    out.push(String::new());
+    out.push(format!("Skills ({}), with the active credentials that evidence them", p.skills.len()));
+    let rows = p
+        .skills
+        .iter()
+        .map(|s| {
+            vec![s.id.clone(), s.label.clone(), s.evidence.len().to_string(), number(s.credits), s.hours.to_string()]
+        })
+        .collect();
+    out.push(table(&["SKILL", "LABEL", "EVIDENCE", "CREDITS", "HOURS"], rows));
+    if !p.apprenticeships_in_progress.is_empty() {
+        out.push(String::new());
+        out.push("Apprenticeships in progress".into());
+        let rows = p
+            .apprenticeships_in_progress
+            .iter()
+            .map(|a| vec![a.title.clone(), a.employer.clone(), a.started_on.to_string(), a.hours_logged.to_string()])
+            .collect();
+        out.push(table(&["TITLE", "EMPLOYER", "STARTED", "HOURS LOGGED"], rows));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "Totals: {} credits, {} apprenticeship hours",
+        number(p.totals.credits),
+        p.totals.apprenticeship_hours
+    ));
+    out.join("\n")
+}
+
+/// Issuers and their keys, one row per key.
+pub fn issuers_table(issuers: &[Issuer]) -> String {
+    let rows = issuers.iter().flat_map(|i| {
+        i.keys.iter().map(move |k| {
+            let state = match (i.suspended_seq, k.revoked_seq) {
+                (Some(s), _) => format!("issuer suspended at seq {s}"),
+                (None, Some(s)) => format!("revoked at seq {s}"),
+                (None, None) => "active".into(),
+            };
+            vec![
+                i.name.clone(),
+                format!("{:?}", i.category).to_lowercase(),
+                k.key.to_string(),
+                k.added_seq.to_string(),
+                state,
+            ]
+        })
+    });
+    table(&["ISSUER", "KIND", "KEY", "ADDED", "STATE"], rows.collect())
+}

@@ -1,0 +1,172 @@
+//! Where a command acts: the ledger directory on this machine, or a running ledger over HTTP
+//! (`--server URL`). Either way events are signed here, with key files that never leave.
+
+use anyhow::{Context, Result, anyhow, bail};
+use credledger::bundle::{Bundle, ShareRequest};
+use credledger::http::client::Client;
+use credledger::projection::Profile;
+use credledger::projection::registry::Issuer;
+use credledger::store::dir::LedgerDir;
+use credledger::{Appended, Did, Ledger, Record, SledStore};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// The most events one `POST /v1/events` carries.
+const POST_CHUNK: usize = 1000;
+
+/// A ledger directory or a ledger server.
+pub enum Target {
+    Local(LedgerDir),
+    Remote(Client),
+}
+
+/// One event's fate: its place on the log, or why it was refused.
+pub type Outcome = std::result::Result<Appended, String>;
+
+impl Target {
+    /// The ledger directory, for commands that only work on one.
+    pub fn dir(&self, command: &str) -> Result<&LedgerDir> {
+        match self {
+            Target::Local(dir) => Ok(dir),
+            Target::Remote(_) => bail!("`{command}` works on a ledger directory; it has no --server form"),
+        }
+    }
+
+    /// Opens the local ledger (reads).
+    pub fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
+        let store = dir.open_store()?;
+        Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
+    }
+
+    /// Opens the local ledger to append: checkpoints are signed with its operator key.
+    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
+        let mut ledger = Self::open(dir)?;
+        ledger.sign_checkpoints_with(dir.operator_key()?)?;
+        Ok(ledger)
+    }
+
+    /// Appends signed events. With `atomic`, one refusal refuses them all (local only).
+    pub fn append(&self, events: Vec<Value>, atomic: bool, now: OffsetDateTime) -> Result<Vec<Outcome>> {
+        match self {
+            Target::Local(dir) => {
+                let mut ledger = Self::open_for_append(dir)?;
+                let results = ledger.append_values(events, now, atomic);
+                Ok(results.into_iter().map(|r| r.map_err(|e| e.to_string())).collect())
+            }
+            Target::Remote(client) => {
+                if atomic && events.len() > 1 {
+                    bail!("--atomic needs the ledger directory; a server judges each event on its own");
+                }
+                let mut outcomes = Vec::with_capacity(events.len());
+                for chunk in events.chunks(POST_CHUNK) {
+                    let body = serde_json::to_string(chunk)?;
+                    let answer = client.post_json("/v1/events", &body)?;
+                    let results = answer.body["results"].as_array().context("the server's answer has no results")?;
+                    for r in results {
+                        outcomes.push(match (r["seq"].as_u64(), r["id"].as_str()) {
+                            (Some(seq), Some(id)) => Ok(Appended { seq, id: id.parse()?, new: r["new"] == true }),
+                            _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
+                        });
+                    }
+                }
+                Ok(outcomes)
+            }
+        }
+    }
+
+    /// Up to `limit` records from `from` on.
+    pub fn records(&self, from: u64, limit: usize) -> Result<Vec<Record>> {
+        match self {
+            Target::Local(dir) => Ok(Self::open(dir)?.records(from, limit)?),
+            Target::Remote(client) => {
+                let mut records = Vec::new();
+                let mut next = from;
+                while records.len() < limit {
+                    let page = (limit - records.len()).min(1000);
+                    let answer = client.get_json(&format!("/v1/events?from={next}&limit={page}"))?;
+                    let values = answer.body.as_array().context("the server's answer is not a list")?.clone();
+                    if values.is_empty() {
+                        break;
+                    }
+                    for value in values {
+                        records.push(Record::from_stored(&serde_json::to_vec(&value)?)?);
+                    }
+                    next = from + records.len() as u64;
+                }
+                Ok(records)
+            }
+        }
+    }
+
+    /// A learner's profile.
+    pub fn profile(&self, did: &Did) -> Result<Profile> {
+        match self {
+            Target::Local(dir) => Ok(Self::open(dir)?.profile(did)),
+            Target::Remote(client) => {
+                Ok(serde_json::from_value(client.get_json(&format!("/v1/learners/{did}/profile"))?.body)?)
+            }
+        }
+    }
+
+    /// Registered issuers.
+    pub fn issuers(&self) -> Result<Vec<Issuer>> {
+        match self {
+            Target::Local(dir) => Ok(Self::open(dir)?.state().registry.issuers().cloned().collect()),
+            Target::Remote(client) => Ok(serde_json::from_value(client.get_json("/v1/issuers")?.body)?),
+        }
+    }
+
+    /// The latest signed checkpoint's text.
+    pub fn checkpoint(&self) -> Result<String> {
+        match self {
+            Target::Local(dir) => {
+                let ledger = Self::open(dir)?;
+                Ok(ledger.latest_checkpoint()?.context("the log has no signed checkpoint yet")?.1)
+            }
+            Target::Remote(client) => Ok(client.get_text("/v1/checkpoint")?),
+        }
+    }
+
+    /// `{seq, size, leaf_hash, path}` for record `seq` in the tree of `size` (default: the log).
+    pub fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<Value> {
+        match self {
+            Target::Local(dir) => {
+                let ledger = Self::open(dir)?;
+                let size = size.unwrap_or(ledger.len());
+                let path = ledger.inclusion_proof(seq, size)?;
+                let record = ledger.records(seq, 1)?.pop().ok_or_else(|| anyhow!("no record {seq}"))?;
+                let leaf = credledger::merkle::leaf_hash(&record.canonical());
+                Ok(json!({"seq": seq, "size": size, "leaf_hash": leaf, "path": path}))
+            }
+            Target::Remote(client) => {
+                let size = size.map(|s| format!("&size={s}")).unwrap_or_default();
+                Ok(client.get_json(&format!("/v1/proofs/inclusion?seq={seq}{size}"))?.body)
+            }
+        }
+    }
+
+    /// `{from, to, path}`.
+    pub fn consistency(&self, from: u64, to: u64) -> Result<Value> {
+        match self {
+            Target::Local(dir) => {
+                let path = Self::open(dir)?.consistency_proof(from, to)?;
+                Ok(json!({"from": from, "to": to, "path": path}))
+            }
+            Target::Remote(client) => Ok(client.get_json(&format!("/v1/proofs/consistency?from={from}&to={to}"))?.body),
+        }
+    }
+
+    /// The learner's bundle, before the learner signs it.
+    pub fn bundle(&self, learner: &Did, request: &ShareRequest, now: OffsetDateTime) -> Result<Bundle> {
+        match self {
+            Target::Local(dir) => {
+                let mut ledger = Self::open_for_append(dir)?;
+                Ok(credledger::bundle::build_unsigned(&mut ledger, learner, request, now)?)
+            }
+            Target::Remote(client) => {
+                let body = json!({"learner": learner, "only": request.only, "audience": request.audience, "nonce": request.nonce});
+                Ok(serde_json::from_value(client.post_json("/v1/bundles", &body.to_string())?.body)?)
+            }
+        }
+    }
+}

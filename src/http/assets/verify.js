@@ -1,0 +1,90 @@
+// The verification page: sends the bundle to /v1/verify and shows each check, the credentials
+// and the learner's skills grouped with the credentials that evidence them. No libraries, no
+// network but this server.
+"use strict";
+
+const form = document.getElementById("form");
+const fileInput = document.getElementById("file");
+const text = document.getElementById("text");
+const drop = document.getElementById("drop");
+const result = document.getElementById("result");
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function readFile(file) {
+  text.value = await file.text();
+}
+
+fileInput.addEventListener("change", () => {
+  if (fileInput.files.length) readFile(fileInput.files[0]);
+});
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  if (e.dataTransfer.files.length) readFile(e.dataTransfer.files[0]).then(() => form.requestSubmit());
+});
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  result.replaceChildren(el("p", {}, "Checking…"));
+  const params = new URLSearchParams();
+  for (const name of ["audience", "nonce"]) {
+    const value = document.getElementById(name).value.trim();
+    if (value) params.set(name, value);
+  }
+  try {
+    const response = await fetch("/v1/verify?" + params, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: text.value,
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.detail || response.statusText);
+    render(body);
+  } catch (err) {
+    result.replaceChildren(el("p", { class: "fail", role: "alert" }, "Could not verify: " + err.message));
+  }
+});
+
+function render(report) {
+  const failed = report.checks.filter((c) => !c.ok).length;
+  const valid = report.verdict === "VALID";
+  const verdict = el("h2", { id: "verdict", class: valid ? "pass" : "fail" },
+    valid ? "VALID: every check passed" : `INVALID: ${failed} check${failed === 1 ? "" : "s"} failed`);
+  const checks = el("ul", { id: "checks", class: "checks" });
+  for (const c of report.checks) {
+    checks.append(el("li", { class: c.ok ? "pass" : "fail", "data-check": c.name },
+      el("span", { class: "mark" }, c.ok ? "✓ Passed" : "✗ Failed"), " ",
+      el("strong", {}, c.name), ": ", c.detail));
+  }
+  const parts = [verdict];
+  if (report.learner) parts.push(el("p", {}, "Learner: ", el("code", {}, report.learner)));
+  parts.push(el("h3", {}, "Checks"), checks);
+  if (report.credentials.length) {
+    const rows = report.credentials.map((c) => el("tr", {},
+      el("td", {}, c.title), el("td", {}, c.kind), el("td", {}, c.issuer_name || "unknown issuer"),
+      el("td", {}, c.completed_on), el("td", { class: c.status === "active" ? "pass" : "fail" }, c.status || "no status")));
+    parts.push(el("h3", {}, "Credentials"), el("table", {},
+      el("thead", {}, el("tr", {}, ...["Title", "Kind", "Issuer", "Date", "Status"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, ...rows)));
+  }
+  if (report.skills.length) {
+    const titles = Object.fromEntries(report.credentials.map((c) => [c.id, c.title]));
+    const skills = el("ul", { id: "skills", class: "skills" });
+    for (const s of report.skills) {
+      skills.append(el("li", {}, el("strong", {}, s.label), " ", el("code", {}, s.id),
+        el("ul", {}, ...s.evidence.map((id) => el("li", {}, titles[id] || id)))));
+    }
+    parts.push(el("h3", {}, "Skills, with the credentials that evidence them"), skills);
+  }
+  result.replaceChildren(...parts);
+  verdict.setAttribute("tabindex", "-1");
+  verdict.focus();
+}

@@ -1,0 +1,130 @@
+//! The ledger as an HTTP service (actix-web): the routes of DESIGN.md's HTTP contract, errors as
+//! `application/problem+json`, the `/verify` and `/learners/{did}` pages, metrics and the
+//! OpenAPI document generated from the handlers.
+//!
+//! One writer: every append goes through the [`sequencer`] thread, which owns the [`Ledger`] and
+//! commits waiting requests in groups. Readers never wait for it: they read the committed state
+//! straight from the shared store through a [`View`].
+
+pub mod client;
+pub mod metrics;
+mod pages;
+pub mod problem;
+mod routes;
+pub mod sequencer;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use tokio::sync::mpsc;
+
+use crate::id::Did;
+use crate::ledger::Ledger;
+use crate::store::Store;
+use crate::view::View;
+use metrics::Metrics;
+use sequencer::Job;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// How long a request may wait for its append to commit.
+    pub request_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_timeout: Duration,
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(30),
+            workers: 0,
+        }
+    }
+}
+
+/// The store, shared by the writer and the readers.
+pub type SharedStore = Arc<dyn Store>;
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub store: SharedStore,
+    pub writer: mpsc::Sender<Job>,
+    pub metrics: Arc<Metrics>,
+    pub operator: Did,
+    pub config: ServerConfig,
+}
+
+impl AppState {
+    pub fn view(&self) -> View<'_, dyn Store> {
+        View(&*self.store)
+    }
+}
+
+/// Serves the ledger on `listener` until SIGINT or SIGTERM, then finishes the requests in flight
+/// (appends included) and returns. The ledger must be open on the same store as `store`.
+pub fn serve(listener: TcpListener, ledger: Ledger<SharedStore>, config: ServerConfig) -> std::io::Result<()> {
+    let store = ledger.store().clone();
+    let operator = ledger
+        .state()
+        .registry
+        .genesis()
+        .map(|g| g.operator.clone())
+        .ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
+    let metrics = Arc::new(Metrics::default());
+    let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
+    let state = web::Data::new(AppState { store, writer, metrics, operator, config: config.clone() });
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async move {
+        let data = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(data.config.body_limit))
+                .wrap(from_fn(log_request))
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .client_request_timeout(Duration::from_secs(10))
+        .listen(listener)?;
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let result = server.run().await;
+        // Every handler is done: let the writer finish its last group and stop.
+        drop(state);
+        result
+    });
+    let _ = sequencer.join();
+    result
+}
+
+/// One log line per request (method, path, status, time), and the latency histogram. Never the
+/// body: no event, key or bundle content reaches the log.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let response = next.call(req).await?;
+    let elapsed = started.elapsed();
+    if let Some(m) = metrics {
+        m.observe(elapsed);
+    }
+    tracing::info!(%method, %path, status = response.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
+    Ok(response)
+}

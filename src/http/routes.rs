@@ -1,0 +1,369 @@
+//! The HTTP routes. Each handler parses its request, makes one call (to the writer, a [`View`]
+//! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s.
+//!
+//! [`View`]: crate::view::View
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use utoipa::OpenApi;
+
+use crate::bundle::{self, ShareRequest, Trust, VerifyOptions};
+use crate::canonical;
+use crate::http::AppState;
+use crate::http::pages;
+use crate::http::problem::Problem;
+use crate::http::sequencer::Job;
+use crate::id::{Did, EventId};
+use crate::ledger::{LedgerError, ProveError};
+use crate::merkle;
+use crate::projection::Record;
+use crate::store::StoreError;
+
+type Data = web::Data<AppState>;
+type Reply = Result<HttpResponse, Problem>;
+
+/// The most records one `GET /v1/events` returns.
+const MAX_PAGE: usize = 1000;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "credledger",
+        description = "An event-sourced, signed credentialing ledger: append signed events, read the log, profiles and proofs, verify bundles."
+    ),
+    paths(
+        post_events,
+        get_events,
+        checkpoint,
+        inclusion,
+        consistency,
+        learner_profile,
+        credential,
+        issuers,
+        verify,
+        post_bundle,
+        healthz,
+        metrics,
+        openapi_doc,
+        verify_page,
+        learner_page
+    )
+)]
+struct ApiDoc;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(post_events)
+        .service(get_events)
+        .service(checkpoint)
+        .service(inclusion)
+        .service(consistency)
+        .service(learner_profile)
+        .service(credential)
+        .service(issuers)
+        .service(verify)
+        .service(post_bundle)
+        .service(healthz)
+        .service(metrics)
+        .service(openapi_doc)
+        .service(verify_page)
+        .service(verify_script)
+        .service(stylesheet)
+        .service(learner_page)
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(Problem::not_found("no such resource")) }));
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store");
+        Problem::unavailable(e.to_string())
+    }
+}
+
+impl From<LedgerError> for Problem {
+    fn from(e: LedgerError) -> Self {
+        tracing::error!(error = %e, "ledger");
+        Problem::unavailable(e.to_string())
+    }
+}
+
+impl From<ProveError> for Problem {
+    fn from(e: ProveError) -> Self {
+        match e {
+            ProveError::Proof(p) => Problem::bad_request("bad-proof-request", p.to_string()),
+            other => Problem::unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The request body, refused past the configured limit.
+async fn body(state: &Data, payload: web::Payload) -> Result<web::Bytes, Problem> {
+    let limit = state.config.body_limit;
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(Problem::bad_request("bad-body", e.to_string())),
+        Err(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("the request body is larger than {limit} bytes"),
+        )),
+    }
+}
+
+fn did_param(text: &str) -> Result<Did, Problem> {
+    text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-did", e.to_string()))
+}
+
+fn id_param(text: &str) -> Result<EventId, Problem> {
+    text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-id", e.to_string()))
+}
+
+/// Sends a job to the writer and waits (within the request timeout) for its answer.
+async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, Problem> {
+    let (reply, answer) = oneshot::channel();
+    state.writer.send(job(reply)).await.map_err(|_| Problem::unavailable("the ledger is shutting down"))?;
+    match tokio::time::timeout(state.config.request_timeout, answer).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(Problem::unavailable("the writer stopped before answering")),
+        Err(_) => Err(Problem::unavailable("the append did not commit within the request timeout")),
+    }
+}
+
+/// Append one signed event (201, or 200 if it was already on the log) or a JSON array of them
+/// (200 with one result per event; each is judged on its own).
+#[utoipa::path(post, path = "/v1/events", request_body(content = Object, description = "A signed event, or an array of them", content_type = "application/json"),
+    responses((status = 201, description = "Appended: {seq, id}"), (status = 200, description = "Already on the log: {seq, id}; or the results of an array"),
+        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
+        (status = 403, description = "Unauthorized issuer, revoked key, suspended issuer", content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the log (duplicate revocation, ...)", content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", content_type = "application/problem+json"),
+        (status = 422, description = "Schema or signature failure", content_type = "application/problem+json")))]
+#[post("/v1/events")]
+async fn post_events(state: Data, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let parsed = canonical::parse_strict(&bytes).map_err(|e| {
+        state.metrics.rejected("malformed-json");
+        Problem::bad_request("malformed-json", e.to_string())
+    })?;
+    let (events, single) = match parsed {
+        Value::Array(events) => (events, false),
+        event => (vec![event], true),
+    };
+    if events.is_empty() {
+        return Err(Problem::bad_request("empty", "no events in the array"));
+    }
+    let mut results = ask(&state, |reply| Job::Append { events, reply }).await?;
+    if single {
+        let result = results.pop().ok_or_else(|| Problem::unavailable("no result"))?;
+        return match result {
+            Ok(a) => {
+                let status = if a.new { StatusCode::CREATED } else { StatusCode::OK };
+                Ok(HttpResponse::build(status).json(json!({"seq": a.seq, "id": a.id})))
+            }
+            Err(e) => Err(Problem::from(&e)),
+        };
+    }
+    let rendered: Vec<Value> = results
+        .iter()
+        .enumerate()
+        .map(|(index, r)| match r {
+            Ok(a) => json!({"index": index, "seq": a.seq, "id": a.id, "new": a.new}),
+            Err(e) => {
+                let mut problem = Problem::from(e);
+                problem.index = Some(index);
+                serde_json::to_value(problem).unwrap_or_default()
+            }
+        })
+        .collect();
+    let appended = results.iter().filter(|r| matches!(r, Ok(a) if a.new)).count();
+    let rejected = results.iter().filter(|r| r.is_err()).count();
+    Ok(HttpResponse::Ok().json(json!({"appended": appended, "rejected": rejected, "results": rendered})))
+}
+
+#[derive(Deserialize)]
+struct Range {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// Records from `from` (default 0), at most `limit` (default 100, at most 1000).
+#[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, description = "First seq"), ("limit" = Option<usize>, Query, description = "At most this many (≤ 1000)")),
+    responses((status = 200, description = "An array of records {seq, recorded_at, event}")))]
+#[get("/v1/events")]
+async fn get_events(state: Data, range: web::Query<Range>) -> Reply {
+    let limit = range.limit.unwrap_or(100).min(MAX_PAGE);
+    let records = state.view().records(range.from.unwrap_or(0), limit)?;
+    Ok(HttpResponse::Ok().json(records.iter().map(Record::to_value).collect::<Vec<_>>()))
+}
+
+/// The latest signed checkpoint (C2SP signed note).
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet")))]
+#[get("/v1/checkpoint")]
+async fn checkpoint(state: Data) -> Reply {
+    let (_, text) = state.view().latest_checkpoint()?.ok_or_else(|| Problem::not_found("no checkpoint yet"))?;
+    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(text))
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    seq: u64,
+    size: Option<u64>,
+}
+
+/// RFC 9162 inclusion proof of record `seq` in the tree of `size` records (default: the log).
+#[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, description = "The record"), ("size" = Option<u64>, Query, description = "Tree size")),
+    responses((status = 200, description = "{seq, size, leaf_hash, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
+#[get("/v1/proofs/inclusion")]
+async fn inclusion(state: Data, q: web::Query<InclusionQuery>) -> Reply {
+    let view = state.view();
+    let size = match q.size {
+        Some(size) => size,
+        None => view.len()?,
+    };
+    let path = view.inclusion_proof(q.seq, size)?;
+    let record = view.records(q.seq, 1)?.pop().ok_or_else(|| Problem::not_found("no such record"))?;
+    let leaf = merkle::leaf_hash(&record.canonical());
+    Ok(HttpResponse::Ok().json(json!({"seq": q.seq, "size": size, "leaf_hash": leaf, "path": path})))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// RFC 9162 consistency proof between the trees of `from` and `to` records.
+#[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, description = "Older size"), ("to" = u64, Query, description = "Newer size")),
+    responses((status = 200, description = "{from, to, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
+#[get("/v1/proofs/consistency")]
+async fn consistency(state: Data, q: web::Query<ConsistencyQuery>) -> Reply {
+    let path = state.view().consistency_proof(q.from, q.to)?;
+    Ok(HttpResponse::Ok().json(json!({"from": q.from, "to": q.to, "path": path})))
+}
+
+/// A learner's skill profile.
+#[utoipa::path(get, path = "/v1/learners/{did}/profile", params(("did" = String, Path, description = "The learner's did:key")),
+    responses((status = 200, description = "The profile"), (status = 400, description = "Not a did:key", content_type = "application/problem+json")))]
+#[get("/v1/learners/{did}/profile")]
+async fn learner_profile(state: Data, did: web::Path<String>) -> Reply {
+    let did = did_param(&did)?;
+    Ok(HttpResponse::Ok().json(state.view().profile(&did)?))
+}
+
+/// A credential's status and its issuing record.
+#[utoipa::path(get, path = "/v1/credentials/{id}", params(("id" = String, Path, description = "The credential id (64 hex)")),
+    responses((status = 200, description = "{status, record}"), (status = 404, description = "Unknown", content_type = "application/problem+json")))]
+#[get("/v1/credentials/{id}")]
+async fn credential(state: Data, id: web::Path<String>) -> Reply {
+    let id = id_param(&id)?;
+    let found = state.view().credential(&id)?.ok_or_else(|| Problem::not_found(format!("no credential {id}")))?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// The issuer registry: every issuer and its keys' validity windows.
+#[utoipa::path(get, path = "/v1/issuers", responses((status = 200, description = "An array of issuers")))]
+#[get("/v1/issuers")]
+async fn issuers(state: Data) -> Reply {
+    Ok(HttpResponse::Ok().json(state.view().issuers()?))
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    audience: Option<String>,
+    nonce: Option<String>,
+    max_age: Option<i64>,
+}
+
+/// Verify a profile bundle against this ledger's operator key: each check by name, and the
+/// verdict. 200 whatever the verdict.
+#[utoipa::path(post, path = "/v1/verify", request_body(content = Object, description = "A profile bundle", content_type = "application/json"),
+    params(("audience" = Option<String>, Query, description = "Required audience"), ("nonce" = Option<String>, Query, description = "Required nonce"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
+    responses((status = 200, description = "{verdict, checks, credentials, skills}")))]
+#[post("/v1/verify")]
+async fn verify(state: Data, q: web::Query<VerifyQuery>, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let q = q.into_inner();
+    let options =
+        VerifyOptions { audience: q.audience, nonce: q.nonce, max_age: q.max_age.map(time::Duration::seconds) };
+    let report = bundle::verify(&bytes, &Trust::operator(state.operator.clone()), &options, OffsetDateTime::now_utc());
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize)]
+struct BundleRequest {
+    learner: String,
+    only: Option<Vec<String>>,
+    audience: Option<String>,
+    nonce: Option<String>,
+}
+
+/// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
+/// share` signs it where the learner's key is.
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = Object, description = "{learner, only?, audience?, nonce?}", content_type = "application/json"),
+    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 422, description = "Nothing to share", content_type = "application/problem+json")))]
+#[post("/v1/bundles")]
+async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let req: BundleRequest =
+        serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
+    let learner = did_param(&req.learner)?;
+    let only = req.only.map(|ids| ids.iter().map(|id| id_param(id)).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let request = ShareRequest { only, audience: req.audience, nonce: req.nonce };
+    let bundle = ask(&state, |reply| Job::Share { learner, request, reply })
+        .await?
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(bundle))
+}
+
+/// Liveness: 200 once the server answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok")))]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[get("/metrics")]
+async fn metrics(state: Data) -> Reply {
+    let size = state.view().len()?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(size)))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1")))]
+#[get("/openapi.json")]
+async fn openapi_doc() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The employer's verification page.
+#[utoipa::path(get, path = "/verify", responses((status = 200, description = "HTML", content_type = "text/html")))]
+#[get("/verify")]
+async fn verify_page() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::VERIFY_HTML)
+}
+
+#[get("/assets/verify.js")]
+async fn verify_script() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(pages::VERIFY_JS)
+}
+
+#[get("/assets/style.css")]
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/css; charset=utf-8").body(pages::STYLE_CSS)
+}
+
+/// A learner's profile as a page: skills grouped with the credentials that evidence them.
+#[utoipa::path(get, path = "/learners/{did}", params(("did" = String, Path, description = "The learner's did:key")),
+    responses((status = 200, description = "HTML", content_type = "text/html")))]
+#[get("/learners/{did}")]
+async fn learner_page(state: Data, did: web::Path<String>) -> Reply {
+    let did = did_param(&did)?;
+    let profile = state.view().profile(&did)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::learner(&profile)))
+}

@@ -1,0 +1,99 @@
+//! The one writer: a thread that owns the [`Ledger`] and takes append jobs from every worker
+//! through a channel. It drains whatever is waiting into one group (up to a bound) and commits it
+//! with one durable write, so concurrent requests share a flush instead of each paying for one.
+//! It also signs what needs the operator key (status statements for bundles).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::bundle::{self, Bundle, ShareError, ShareRequest};
+use crate::http::metrics::Metrics;
+use crate::id::Did;
+use crate::ledger::{AppendError, Appended, Ledger};
+use crate::store::Store;
+
+/// Work for the writer.
+#[derive(Debug)]
+pub enum Job {
+    /// Append these events (each judged on its own); reply with one result per event.
+    Append { events: Vec<Value>, reply: oneshot::Sender<Vec<Result<Appended, AppendError>>> },
+    /// Build a learner's bundle, unsigned (the learner signs it where their key is).
+    Share { learner: Did, request: ShareRequest, reply: oneshot::Sender<Result<Bundle, ShareError>> },
+}
+
+/// The most events one group commit takes.
+pub const MAX_GROUP: usize = 4096;
+
+/// Starts the writer thread over `ledger`. It runs until every sender is dropped.
+pub fn start<S: Store + 'static>(
+    mut ledger: Ledger<S>,
+    metrics: Arc<Metrics>,
+    queue: usize,
+) -> (mpsc::Sender<Job>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Job>(queue);
+    let handle = std::thread::Builder::new()
+        .name("credledger-sequencer".into())
+        .spawn(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut appends = Vec::new();
+                let mut waiting = 0;
+                let mut next = Some(first);
+                while let Some(job) = next.take() {
+                    match job {
+                        Job::Append { events, reply } => {
+                            waiting += events.len();
+                            appends.push((events, reply));
+                        }
+                        Job::Share { learner, request, reply } => {
+                            // Commit what came before, so the bundle sees it.
+                            commit(&mut ledger, std::mem::take(&mut appends), &metrics);
+                            waiting = 0;
+                            let _ = reply.send(bundle::build_unsigned(
+                                &mut ledger,
+                                &learner,
+                                &request,
+                                OffsetDateTime::now_utc(),
+                            ));
+                        }
+                    }
+                    if waiting < MAX_GROUP {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                commit(&mut ledger, appends, &metrics);
+            }
+        })
+        .expect("spawn the sequencer thread");
+    (tx, handle)
+}
+
+type Waiting = Vec<(Vec<Value>, oneshot::Sender<Vec<Result<Appended, AppendError>>>)>;
+
+/// Appends every waiting job's events in one group and answers each job with its results.
+fn commit<S: Store>(ledger: &mut Ledger<S>, jobs: Waiting, metrics: &Metrics) {
+    if jobs.is_empty() {
+        return;
+    }
+    let sizes: Vec<usize> = jobs.iter().map(|(events, _)| events.len()).collect();
+    let (events, replies): (Vec<Vec<Value>>, Vec<_>) = jobs.into_iter().unzip();
+    let mut results =
+        ledger.append_values(events.into_iter().flatten().collect(), OffsetDateTime::now_utc(), false).into_iter();
+    let (mut new, mut duplicates) = (0, 0);
+    for (size, reply) in sizes.into_iter().zip(replies) {
+        let mine: Vec<_> = results.by_ref().take(size).collect();
+        for r in &mine {
+            match r {
+                Ok(a) if a.new => new += 1,
+                Ok(_) => duplicates += 1,
+                Err(e) => metrics.rejected(e.code()),
+            }
+        }
+        // A client that gave up is not an error here.
+        let _ = reply.send(mine);
+    }
+    metrics.appended(new, duplicates);
+}
