@@ -29,6 +29,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod store;
+pub mod vc;
 pub mod view;
 
 pub use event::{Event, EventError, Payload, SignedEvent};
