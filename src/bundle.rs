@@ -164,8 +164,25 @@ pub struct VerifyOptions {
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
+    /// `false` for a check that an earlier failure left without grounds to run.
+    pub ran: bool,
     pub detail: String,
 }
+
+/// Every check `verify` makes, in order; the optional ones only when asked for.
+const CHECKS: [&str; 11] = [
+    "bundle.format",
+    "checkpoint.signature",
+    "entries.inclusion",
+    "events.signatures",
+    "issuer.authority",
+    "credentials.status",
+    "status.age",
+    "learner.holder",
+    "learner.signature",
+    "request.audience",
+    "request.nonce",
+];
 
 /// A credential as the verifier saw it.
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -206,8 +223,27 @@ impl Report {
         self.verdict == "VALID"
     }
 
-    fn new(learner: Option<Did>, checks: Vec<Check>, credentials: Vec<PresentedCredential>) -> Self {
-        let valid = !checks.is_empty() && checks.iter().all(|c| c.ok);
+    fn new(
+        learner: Option<Did>,
+        mut checks: Vec<Check>,
+        credentials: Vec<PresentedCredential>,
+        options: &VerifyOptions,
+    ) -> Self {
+        let asked = |name: &str| match name {
+            "status.age" => options.max_age.is_some(),
+            "request.audience" => options.audience.is_some(),
+            "request.nonce" => options.nonce.is_some(),
+            _ => true,
+        };
+        // Checks an earlier failure stopped are listed as not run, never left out.
+        for name in CHECKS.into_iter().filter(|n| asked(n)) {
+            if !checks.iter().any(|c| c.name == name) {
+                let detail = "not run: an earlier check failed".to_owned();
+                checks.push(Check { name, ok: false, ran: false, detail });
+            }
+        }
+        checks.sort_by_key(|c| CHECKS.iter().position(|n| *n == c.name));
+        let valid = checks.iter().all(|c| c.ok);
         let mut skills: BTreeMap<String, SkillEvidence> = BTreeMap::new();
         for c in credentials.iter().filter(|c| valid && c.status == Some(CredentialState::Active)) {
             for s in &c.skills {
@@ -239,7 +275,7 @@ impl Checks {
             Ok(d) => (true, d),
             Err(d) => (false, d),
         };
-        self.0.push(Check { name, ok, detail });
+        self.0.push(Check { name, ok, ran: true, detail });
     }
 }
 
@@ -253,16 +289,16 @@ pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetD
         Ok(b) if b.v == VERSION => b,
         Ok(b) => {
             checks.record("bundle.format", Err(format!("unknown bundle version {}", b.v)));
-            return Report::new(None, checks.0, Vec::new());
+            return Report::new(None, checks.0, Vec::new(), options);
         }
         Err(e) => {
             checks.record("bundle.format", Err(e));
-            return Report::new(None, checks.0, Vec::new());
+            return Report::new(None, checks.0, Vec::new(), options);
         }
     };
     checks.record("bundle.format", Ok(format!("{} records", bundle.entries.len())));
     let (checks, credentials) = verify_bundle(&bundle, trust, options, now, checks);
-    Report::new(Some(bundle.learner.clone()), checks.0, credentials)
+    Report::new(Some(bundle.learner.clone()), checks.0, credentials, options)
 }
 
 fn verify_bundle(
@@ -661,7 +697,12 @@ mod tests {
         assert!(!report.is_valid());
         assert_eq!(report.checks[0].name, "bundle.format");
         assert!(report.checks[0].detail.contains("learner"), "{:?}", report.checks);
-        let report = verify(b"not json", &Trust::default(), &VerifyOptions::default(), OffsetDateTime::UNIX_EPOCH);
+        // Every later check is listed, as not run.
+        assert_eq!(report.checks.len(), 8, "{:?}", report.checks);
+        assert!(report.checks[1..].iter().all(|c| !c.ran && !c.ok));
+        let options = VerifyOptions { nonce: Some("n".into()), ..VerifyOptions::default() };
+        let report = verify(b"not json", &Trust::default(), &options, OffsetDateTime::UNIX_EPOCH);
         assert_eq!(report.verdict, "INVALID");
+        assert_eq!(report.checks.last().map(|c| c.name), Some("request.nonce"));
     }
 }

@@ -448,13 +448,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve { addr, demo, keys, body_limit, request_timeout, store: _ } => {
             let dir = target.dir("serve")?;
-            let featured = if demo { Some(cli::demo::fill(dir, &keys, "demo.credledger.dev", now())?) } else { None };
-            return serve(dir, &addr, featured.as_ref(), &keys, body_limit, request_timeout);
+            if demo {
+                cli::demo::prepare(dir, DEMO_ORIGIN)?;
+            }
+            return serve(dir, &addr, demo.then_some(keys.as_path()), body_limit, request_timeout);
         }
         Command::Demo { keys, origin } => {
             let dir = target.dir("demo")?;
-            let learner = cli::demo::fill(dir, &keys, &origin, now())?;
-            let profile = Target::open(dir)?.profile(&learner);
+            cli::demo::prepare(dir, &origin)?;
+            let mut ledger = Target::open_for_append(dir)?;
+            let learner = cli::demo::fill(&mut ledger, dir, &keys, now())?;
+            let profile = ledger.profile(&learner);
             out.emit(serde_json::to_value(&profile)?, || {
                 let d = dir.path().display();
                 format!(
@@ -467,15 +471,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the server on the ledger directory until SIGINT or SIGTERM.
-fn serve(
-    dir: &LedgerDir,
-    addr: &str,
-    featured: Option<&Did>,
-    keys: &Path,
-    body_limit: usize,
-    timeout: u64,
-) -> Result<ExitCode> {
+/// The origin `serve --demo` gives a new demo ledger.
+const DEMO_ORIGIN: &str = "demo.credledger.dev";
+
+/// Runs the server on the ledger directory until SIGINT or SIGTERM; with `demo_keys`, fills an
+/// empty demo ledger first.
+fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usize, timeout: u64) -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -484,23 +485,21 @@ fn serve(
     let store: SharedStore = Arc::new(dir.open_store()?);
     let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
     ledger.sign_checkpoints_with(dir.operator_key()?)?;
-    ledger.publish_checkpoint()?;
+    let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, now())).transpose()?;
+    if !ledger.is_empty() {
+        ledger.publish_checkpoint()?;
+    }
     let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("listening on {url}");
-    if let Some(learner) = featured {
+    if let (Some(learner), Some(keys)) = (featured, demo_keys) {
         println!("demo: open {url}/verify, or {url}/learners/{learner}");
-        println!(
-            "demo: credledger --server {url} share --learner-key {} --out bundle.json",
-            keys.join("learner-01.key").display()
-        );
+        let key = keys.join("learner-01.key");
+        println!("demo: credledger --server {url} share --learner-key {} --out bundle.json", key.display());
     }
     let _ = io::stdout().flush();
-    let config = ServerConfig {
-        body_limit,
-        request_timeout: std::time::Duration::from_secs(timeout),
-        ..ServerConfig::default()
-    };
+    let request_timeout = std::time::Duration::from_secs(timeout);
+    let config = ServerConfig { body_limit, request_timeout, ..ServerConfig::default() };
     credledger::http::serve(listener, ledger, config)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,30 +1,37 @@
 //! Filling a ledger directory with the demo (`credledger demo`, `credledger serve --demo`): the
-//! sample's keys go to a keys directory (0600, never committed), its events onto a new ledger.
+//! sample's keys go to a keys directory (0600, never committed), its events onto the ledger.
+//! The store is opened once, by the caller, and filled through that ledger: sled releases its file
+//! lock asynchronously, so reopening a store the same process just closed can fail.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use credledger::store::Store;
 use credledger::store::dir::LedgerDir;
-use credledger::{Did, demo};
+use credledger::{Did, Ledger, demo};
 use time::OffsetDateTime;
-
-use crate::cli::target::Target;
 
 /// The file in the keys directory that names the demo's featured learner.
 const FEATURED: &str = "featured-learner.did";
 
-/// Fills a new demo ledger, or finds the one already there. Returns the featured learner.
-pub fn fill(dir: &LedgerDir, keys_dir: &Path, origin: &str, now: OffsetDateTime) -> Result<Did> {
-    if dir.exists() {
-        if !dir.config()?.demo {
-            bail!("a ledger that is not a demo already exists at {}; pass --ledger NEWDIR", dir.path().display());
-        }
-        eprintln!("the demo ledger at {} is already filled", dir.path().display());
-    } else {
-        let (_, operator) = dir.create(origin, true)?;
+/// Makes sure `dir` is a demo ledger directory, creating it (config and operator key) if absent.
+pub fn prepare(dir: &LedgerDir, origin: &str) -> Result<()> {
+    if !dir.exists() {
+        dir.create(origin, true)?;
+    } else if !dir.config()?.demo {
+        bail!("a ledger that is not a demo already exists at {}; pass --ledger NEWDIR", dir.path().display());
+    }
+    Ok(())
+}
+
+/// Fills an empty demo ledger (opened to append, on `dir`); leaves a filled one as it is.
+/// Returns the featured learner.
+pub fn fill<S: Store>(ledger: &mut Ledger<S>, dir: &LedgerDir, keys_dir: &Path, now: OffsetDateTime) -> Result<Did> {
+    if ledger.is_empty() {
+        let config = dir.config()?;
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
-        let sample = demo::build(&operator, origin, seed, now)?;
+        let sample = demo::build(&dir.operator_key()?, &config.origin, seed, now)?;
         if keys_dir.exists() {
             std::fs::remove_dir_all(keys_dir)
                 .with_context(|| format!("clearing old demo keys in {}", keys_dir.display()))?;
@@ -33,7 +40,6 @@ pub fn fill(dir: &LedgerDir, keys_dir: &Path, origin: &str, now: OffsetDateTime)
             key.write_file(&keys_dir.join(format!("{name}.key")))?;
         }
         std::fs::write(keys_dir.join(FEATURED), format!("{}\n", sample.featured_learner))?;
-        let mut ledger = Target::open_for_append(dir)?;
         let values = sample.events.iter().map(|e| e.value().clone()).collect();
         for result in ledger.append_values(values, now, true) {
             result.context("appending the demo events")?;
@@ -44,6 +50,8 @@ pub fn fill(dir: &LedgerDir, keys_dir: &Path, origin: &str, now: OffsetDateTime)
             ledger.len(),
             keys_dir.display()
         );
+    } else {
+        eprintln!("the demo ledger at {} is already filled", dir.path().display());
     }
     let featured = std::fs::read_to_string(keys_dir.join(FEATURED))
         .with_context(|| format!("the demo's keys are not in {} (pass --keys DIR)", keys_dir.display()))?;

@@ -54,15 +54,18 @@ form.addEventListener("submit", async (e) => {
 });
 
 function render(report) {
-  const failed = report.checks.filter((c) => !c.ok).length;
+  const failed = report.checks.filter((c) => c.ran && !c.ok).length;
+  const notRun = report.checks.filter((c) => !c.ran).length;
   const valid = report.verdict === "VALID";
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const verdict = el("h2", { id: "verdict", class: valid ? "pass" : "fail" },
-    valid ? "VALID: every check passed" : `INVALID: ${failed} check${failed === 1 ? "" : "s"} failed`);
+    valid ? "VALID: every check passed"
+      : `INVALID: ${plural(failed, "check")} failed` + (notRun ? `, ${notRun} not run` : ""));
   const checks = el("ul", { id: "checks", class: "checks" });
   for (const c of report.checks) {
-    checks.append(el("li", { class: c.ok ? "pass" : "fail", "data-check": c.name },
-      el("span", { class: "mark" }, c.ok ? "✓ Passed" : "✗ Failed"), " ",
-      el("strong", {}, c.name), ": ", c.detail));
+    const mark = !c.ran ? "– Not run" : c.ok ? "✓ Passed" : "✗ Failed";
+    checks.append(el("li", { class: !c.ran ? "skipped" : c.ok ? "pass" : "fail", "data-check": c.name },
+      el("span", { class: "mark" }, mark), " ", el("strong", {}, c.name), ": ", c.detail));
   }
   const parts = [verdict];
   if (report.learner) parts.push(el("p", {}, "Learner: ", el("code", {}, report.learner)));
@@ -71,7 +74,8 @@ function render(report) {
     const rows = report.credentials.map((c) => el("tr", {},
       el("td", {}, c.title), el("td", {}, c.kind), el("td", {}, c.issuer_name || "unknown issuer"),
       el("td", {}, c.completed_on), el("td", { class: c.status === "active" ? "pass" : "fail" }, c.status || "no status")));
-    parts.push(el("h3", {}, "Credentials"), el("table", {},
+    const heading = valid ? "Credentials" : "Credentials presented (not verified: the bundle is INVALID)";
+    parts.push(el("h3", {}, heading), el("table", {},
       el("thead", {}, el("tr", {}, ...["Title", "Kind", "Issuer", "Date", "Status"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, ...rows)));
   }

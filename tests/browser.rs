@@ -1,0 +1,578 @@
+//! A browser test of the pages people use: the employer's verification page (`/verify`) and a
+//! learner's profile page (`/learners/{did}`). The real binary fills a demo ledger, shares the
+//! featured learner's bundle and serves the ledger; Debian's Chromium, driven headless through
+//! ChromeDriver's W3C WebDriver HTTP API, pastes, uploads and drops bundles, clicks and tabs
+//! through the page, and reads what it shows.
+//!
+//! Needs `chromium` and `chromium-driver` (Debian packages: /usr/bin/chromium and
+//! /usr/bin/chromedriver). Without them the test fails, it does not skip. Every wait is bounded;
+//! the server, ChromeDriver and the browser session are ended by guards, also on a failure.
+//! Set `CREDLEDGER_SCREENSHOTS=DIR` to keep PNG screenshots of what the browser showed.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_credledger");
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The W3C WebDriver key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+/// Between two looks while polling; the only sleep in this test.
+const POLL: Duration = Duration::from_millis(100);
+/// How long the server, ChromeDriver or a verdict may take, on a busy two-core machine.
+const STARTUP: Duration = Duration::from_secs(30);
+const VERDICT: Duration = Duration::from_secs(15);
+
+/// The featured demo learner's credentials, as the demo issues them.
+const TITLES: [&str; 5] = [
+    "Intro to Python Programming",
+    "Database Fundamentals",
+    "Applied Statistics",
+    "Data Analytics Certificate",
+    "Web Development with Python",
+];
+/// Every check the verifier reports for a bundle that passes.
+const CHECKS: [&str; 8] = [
+    "bundle.format",
+    "checkpoint.signature",
+    "entries.inclusion",
+    "events.signatures",
+    "issuer.authority",
+    "credentials.status",
+    "learner.holder",
+    "learner.signature",
+];
+
+/// What `#result` shows once the page has an answer: the verdict or the error it printed.
+const RESULT_STATE: &str = "
+    const verdict = document.getElementById('verdict');
+    if (verdict) return { verdict: verdict.textContent };
+    const alert = document.querySelector('#result [role=alert]');
+    if (alert) return { error: alert.textContent };
+    return null;";
+
+/// Calls `probe` every [`POLL`] until it returns something or `timeout` has passed.
+fn poll<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(POLL);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("binding 127.0.0.1:0").port()
+}
+
+fn require_browser() {
+    for (path, what) in [(CHROMIUM, "Chromium"), (CHROMEDRIVER, "ChromeDriver")] {
+        assert!(
+            Path::new(path).exists(),
+            "{what} is missing ({path} does not exist): this test drives a real browser. \
+             Install it with `apt-get update && apt-get install -y chromium chromium-driver`"
+        );
+    }
+}
+
+/// Runs the binary to completion, asserting success; returns its stderr.
+fn credledger(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("running credledger");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "credledger {args:?} failed ({}):\n{}{stderr}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+}
+
+/// A child process that is killed and reaped when the guard drops; its output goes to `log`.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, command: &mut Command, log: PathBuf) -> Proc {
+        let file = File::create(&log).expect("creating a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name} ({command:?}): {e}"));
+        Proc { name, child, log }
+    }
+
+    /// The end of what the process wrote to its log, for failure messages.
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!(
+            "--- {} log ({}) ---\n{}",
+            self.name,
+            self.log.display(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `credledger serve` on a free port of 127.0.0.1 and returns it with its base URL.
+fn start_server(ledger: &Path, log: PathBuf) -> (Proc, String) {
+    let mut command = Command::new(BIN);
+    command.arg("--ledger").arg(ledger).args(["serve", "--addr", "127.0.0.1:0"]).stdout(Stdio::piped());
+    let mut server = Proc::spawn("credledger serve", &mut command, log);
+    let stdout = server.child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    // Reads every line, so the server never writes into a closed or full pipe.
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(STARTUP).unwrap_or_else(|e| {
+        panic!("the server printed no first line within {STARTUP:?} ({e}):\n{}", server.log_tail())
+    });
+    let url = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the server's first line is not `listening on URL`: {line:?}"))
+        .to_owned();
+    (server, url)
+}
+
+/// ChromeDriver's HTTP API. Errors come back as `Err("error: message")`.
+struct Driver {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Driver {
+    fn new(port: u16) -> Driver {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(90)))
+            .build();
+        Driver { agent: config.into(), base: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Sends one command and returns its `value`.
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let response = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, body) => self.agent.post(&url).send_json(body.unwrap_or_else(|| json!({}))),
+        };
+        let mut response = response.map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status();
+        let mut reply: Value = response.body_mut().read_json().map_err(|e| format!("{method} {path}: {e}"))?;
+        let value = reply["value"].take();
+        if status.is_success() {
+            Ok(value)
+        } else {
+            Err(format!("{method} {path}: {status}: {}: {}", value["error"], value["message"]))
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.send("GET", "/status", None).is_ok_and(|v| v["ready"] == true)
+    }
+}
+
+/// A WebDriver session: a headless Chromium, quit when the guard drops. Every method panics on
+/// a WebDriver error, naming the command.
+struct Browser {
+    driver: Driver,
+    session: String,
+}
+
+impl Browser {
+    fn start(driver: Driver, profile: &Path) -> Browser {
+        let profile = format!("--user-data-dir={}", profile.display());
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "timeouts": {"pageLoad": 30_000, "script": 15_000, "implicit": 0},
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1000", profile,
+            ]},
+        }}});
+        let value =
+            driver.send("POST", "/session", Some(capabilities)).unwrap_or_else(|e| panic!("creating a session: {e}"));
+        let session = value["sessionId"].as_str().expect("a sessionId").to_owned();
+        Browser { driver, session }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.driver.send(method, &format!("/session/{}{path}", self.session), body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn title(&self) -> String {
+        self.cmd("GET", "/title", None).as_str().unwrap_or_default().to_owned()
+    }
+
+    /// All elements matching `css`, in document order (none is not an error).
+    fn find_all(&self, css: &str) -> Vec<String> {
+        let found = self.cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
+        let found = found.as_array().unwrap_or_else(|| panic!("a list of elements for `{css}`: {found}"));
+        found
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("an element reference: {e}")).to_owned())
+            .collect()
+    }
+
+    /// The one element matching `css`.
+    fn find(&self, css: &str) -> String {
+        let mut found = self.find_all(css);
+        assert_eq!(found.len(), 1, "want exactly one element for `{css}`");
+        found.remove(0)
+    }
+
+    /// The element's rendered text, as a person reads it.
+    fn text(&self, element: &str) -> String {
+        self.cmd("GET", &format!("/element/{element}/text"), None).as_str().unwrap_or_default().to_owned()
+    }
+
+    fn attribute(&self, element: &str, name: &str) -> Option<String> {
+        self.cmd("GET", &format!("/element/{element}/attribute/{name}"), None).as_str().map(str::to_owned)
+    }
+
+    /// A real click: ChromeDriver scrolls the element into view and clicks its centre, and fails
+    /// if something else would receive the click.
+    fn click(&self, element: &str) {
+        self.cmd("POST", &format!("/element/{element}/click"), Some(json!({})));
+    }
+
+    fn clear(&self, element: &str) {
+        self.cmd("POST", &format!("/element/{element}/clear"), Some(json!({})));
+    }
+
+    /// Types into the element (for a file input: chooses that file).
+    fn type_into(&self, element: &str, text: &str) {
+        self.cmd("POST", &format!("/element/{element}/value"), Some(json!({"text": text})));
+    }
+
+    fn exec(&self, script: &str, args: Vec<Value>) -> Value {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
+    }
+
+    /// Presses and releases each key in turn on the focused element, like a keyboard.
+    fn press(&self, keys: &[&str]) {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|k| [json!({"type": "keyDown", "value": k}), json!({"type": "keyUp", "value": k})])
+            .collect();
+        self.cmd("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})));
+        self.cmd("DELETE", "/actions", None);
+    }
+
+    fn active_id(&self) -> String {
+        self.exec("return document.activeElement ? document.activeElement.id : ''", vec![])
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Saves a screenshot of the whole page to `$CREDLEDGER_SCREENSHOTS/NAME.png`, if set.
+    fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("CREDLEDGER_SCREENSHOTS") else { return };
+        let height = self.exec("return document.documentElement.scrollHeight", vec![]).as_u64().unwrap_or(1000);
+        self.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": height.clamp(600, 4000) + 120})));
+        let png = self.cmd("GET", "/screenshot", None);
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(png.as_str().expect("base64 PNG")).expect("base64");
+        let path = Path::new(&dir).join(format!("{name}.png"));
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        println!("screenshot: {}", path.display());
+        self.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 1000})));
+    }
+
+    /// Empties `#result`, so that a verdict seen afterwards is the answer to the next request.
+    fn clear_result(&self) {
+        self.exec("document.getElementById('result').replaceChildren()", vec![]);
+    }
+
+    /// Waits for the page's answer: `{"verdict": TEXT}` or `{"error": TEXT}`.
+    fn answer(&self) -> Value {
+        poll(VERDICT, || Some(self.exec(RESULT_STATE, vec![])).filter(|v| !v.is_null())).unwrap_or_else(|| {
+            panic!("no answer within {VERDICT:?}; #result shows {:?}", self.text(&self.find("#result")))
+        })
+    }
+
+    /// Waits for the page's verdict and returns its text; fails on the page's error message.
+    fn verdict(&self) -> String {
+        let state = self.answer();
+        if let Some(error) = state.get("error") {
+            panic!("the page could not verify: {error}");
+        }
+        state["verdict"].as_str().expect("the verdict's text").to_owned()
+    }
+
+    /// The checks the page lists, as (data-check, rendered text).
+    fn checks(&self) -> Vec<(String, String)> {
+        self.find_all("#checks > li")
+            .iter()
+            .map(|li| (self.attribute(li, "data-check").unwrap_or_default(), self.text(li)))
+            .collect()
+    }
+
+    /// Replaces the textarea's content with `bundle` (typing 15 KB key by key is slow).
+    fn paste(&self, bundle: &str) {
+        let text = self.find("#text");
+        self.clear(&text);
+        self.exec("arguments[0].value = arguments[1]", vec![elem(&text), json!(bundle)]);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.send("DELETE", &format!("/session/{}", self.session), None);
+    }
+}
+
+fn elem(id: &str) -> Value {
+    json!({ELEMENT: id})
+}
+
+/// Asserts the page shows a VALID verdict with every check passed, the five credentials and the
+/// skills with the titles of the credentials that evidence them.
+fn assert_valid(b: &Browser, verdict: &str) {
+    assert!(verdict.starts_with("VALID"), "want VALID, the page says {verdict:?}; checks: {:#?}", b.checks());
+    assert_eq!(verdict, "VALID: every check passed");
+    let checks = b.checks();
+    let names: Vec<&str> = checks.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, CHECKS, "the page lists these checks");
+    for (name, text) in &checks {
+        assert!(text.starts_with("✓ Passed") && !text.contains("Failed"), "check {name} shows {text:?}");
+        assert!(text.contains(name), "check {name} shows its name: {text:?}");
+    }
+    assert_eq!(b.active_id(), "verdict", "focus moves to the verdict, so a screen reader reads it");
+
+    let rows: Vec<String> = b.find_all("#result table tbody tr").iter().map(|tr| b.text(tr)).collect();
+    assert_eq!(rows.len(), TITLES.len(), "one row per credential: {rows:#?}");
+    for title in TITLES {
+        let row =
+            rows.iter().find(|r| r.starts_with(title)).unwrap_or_else(|| panic!("no row for {title:?}: {rows:#?}"));
+        assert!(row.ends_with("active"), "{title:?} is active: {row:?}");
+    }
+
+    let skills: Vec<String> = b.find_all("#skills > li").iter().map(|li| b.text(li)).collect();
+    let python = skills
+        .iter()
+        .find(|s| s.starts_with("Python (Programming Language)"))
+        .unwrap_or_else(|| panic!("#skills lists Python: {skills:#?}"));
+    for title in ["Intro to Python Programming", "Web Development with Python"] {
+        assert!(python.lines().any(|l| l.trim() == title), "Python is evidenced by {title:?}: {python:?}");
+    }
+    for skill in &skills {
+        let evidence: Vec<&str> = skill.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect();
+        assert!(!evidence.is_empty(), "every skill names its evidence: {skill:?}");
+        for line in evidence {
+            assert!(TITLES.contains(&line), "evidence is shown by credential title, not id: {line:?} in {skill:?}");
+        }
+    }
+}
+
+/// Asserts the page shows INVALID, with `failed` marked Failed and the counts in the verdict
+/// matching the checks marked Failed and Not run.
+fn assert_invalid(b: &Browser, verdict: &str, failed: &str) {
+    assert!(verdict.starts_with("INVALID"), "want INVALID, the page says {verdict:?}");
+    let checks = b.checks();
+    let count = |mark: &str| checks.iter().filter(|(_, text)| text.starts_with(mark)).count();
+    let (n, not_run) = (count("✗ Failed"), count("– Not run"));
+    let mut expected = format!("INVALID: {n} check{} failed", if n == 1 { "" } else { "s" });
+    if not_run > 0 {
+        expected.push_str(&format!(", {not_run} not run"));
+    }
+    assert_eq!(verdict, expected, "checks: {checks:#?}");
+    let li = b.find(&format!("#checks > li[data-check=\"{failed}\"]"));
+    let text = b.text(&li);
+    assert!(text.starts_with("✗ Failed"), "{failed} shows Failed: {text:?}");
+    assert_eq!(b.attribute(&li, "class").as_deref(), Some("fail"));
+}
+
+#[test]
+fn verify_and_learner_pages_in_a_real_browser() {
+    require_browser();
+    let tmp = TempDir::new().expect("a temporary directory");
+    let t = tmp.path();
+    let (ledger, keys, bundle_path) = (t.join("ledger"), t.join("keys"), t.join("bundle.json"));
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+
+    // The ledger, the bundle and a tampered copy, before the server locks the ledger.
+    credledger(&["--ledger", &path(&ledger), "demo", "--keys", &path(&keys)]);
+    let key = path(&keys.join("learner-01.key"));
+    credledger(&["--ledger", &path(&ledger), "share", "--learner-key", &key, "--out", &path(&bundle_path)]);
+    let bundle = fs::read_to_string(&bundle_path).expect("the shared bundle");
+    assert!(bundle.contains("\"Intro to Python Programming\""), "the bundle holds the demo's first course");
+    let tampered = bundle.replacen("\"Intro to Python Programming\"", "\"Intro to Python Programming II\"", 1);
+    fs::write(t.join("tampered.json"), &tampered).expect("writing the tampered bundle");
+    let learner = fs::read_to_string(keys.join("featured-learner.did")).expect("the featured learner's did");
+    let learner = learner.trim();
+
+    // Declared in this order so that they drop in reverse: the session, ChromeDriver, the server.
+    let (_server, url) = start_server(&ledger, t.join("server.log"));
+    let port = free_port();
+    let chromedriver = Proc::spawn(
+        "chromedriver",
+        Command::new(CHROMEDRIVER).arg(format!("--port={port}")).stdout(Stdio::null()),
+        t.join("chromedriver.log"),
+    );
+    let driver = Driver::new(port);
+    poll(STARTUP, || driver.ready().then_some(()))
+        .unwrap_or_else(|| panic!("ChromeDriver was not ready within {STARTUP:?}\n{}", chromedriver.log_tail()));
+    let profile = t.join("chromium-profile");
+    fs::create_dir(&profile).expect("a browser profile directory");
+    let b = Browser::start(driver, &profile);
+
+    b.goto(&format!("{url}/verify"));
+    assert_eq!(b.title(), "Verify a learner's credentials · credledger");
+
+    // Every control has a <label for>, and the button has a name.
+    let unlabelled = b.exec(
+        "return [...document.querySelectorAll('input, textarea, select')]
+            .filter((c) => !c.id || !document.querySelector(`label[for='${c.id}']`) || !c.labels.length
+                || !c.labels[0].textContent.trim())
+            .map((c) => c.outerHTML)",
+        vec![],
+    );
+    assert_eq!(unlabelled, json!([]), "controls without a <label for>");
+    assert_eq!(b.text(&b.find("button#verify")), "Verify");
+
+    // Paste the bundle and click Verify.
+    b.paste(&bundle);
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    println!("pasted bundle: {verdict}");
+    assert_valid(&b, &verdict);
+    b.screenshot("verify-valid");
+
+    // The tampered copy: the changed record no longer hashes into the signed log.
+    b.paste(&tampered);
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    println!("tampered bundle: {verdict}; checks: {:?}", b.checks());
+    assert_invalid(&b, &verdict, "entries.inclusion");
+    b.screenshot("verify-tampered");
+
+    // Requiring an audience the bundle is not bound to, typed with real keys.
+    b.paste(&bundle);
+    let audience = b.find("#audience");
+    b.type_into(&audience, "acme-hiring");
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    println!("audience acme-hiring: {verdict}");
+    assert_invalid(&b, &verdict, "request.audience");
+    b.screenshot("verify-audience");
+    b.clear(&audience);
+
+    // Not a bundle at all, and a body over the server's limit: the page says what is wrong.
+    b.paste("not a bundle");
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    assert_invalid(&b, &verdict, "bundle.format");
+    b.paste(&" ".repeat(1_100_000));
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let answer = b.answer();
+    println!("a body over the limit: {answer}");
+    let error = answer["error"].as_str().unwrap_or_else(|| panic!("want an error message: {answer}"));
+    assert!(error.starts_with("Could not verify: ") && error.contains("larger than"), "{error:?}");
+
+    // Keyboard only: Tab reaches every control in order, each showing a focus ring, and Enter on
+    // the button verifies the bundle chosen through the file input.
+    b.type_into(&b.find("#file"), &path(&bundle_path));
+    let text = b.find("#text");
+    poll(VERDICT, || {
+        b.exec("return arguments[0].value === arguments[1]", vec![elem(&text), json!(bundle)])
+            .as_bool()
+            .filter(|&same| same)
+    })
+    .expect("choosing the file puts the bundle in the textarea");
+    b.clear_result();
+    // Clicking the heading moves the point where Tab starts to the top of the page.
+    b.click(&b.find("h1"));
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        b.press(&[TAB]);
+        order.push(b.active_id());
+        let outline = b.exec(
+            "const s = getComputedStyle(document.activeElement);
+             return [document.activeElement.matches(':focus-visible'), s.outlineStyle, s.outlineWidth]",
+            vec![],
+        );
+        assert_eq!(outline[0], true, "{} shows keyboard focus: {outline}", order.last().unwrap());
+        assert_ne!(outline[1], "none", "{} has a visible focus ring: {outline}", order.last().unwrap());
+    }
+    assert_eq!(order, ["file", "text", "audience", "nonce", "verify"], "the Tab order");
+    b.screenshot("verify-focus");
+    b.press(&[ENTER]);
+    let verdict = b.verdict();
+    println!("file input + keyboard: {verdict}");
+    assert_valid(&b, &verdict);
+
+    // Dropping a file on the box verifies it at once.
+    b.clear_result();
+    let dropped = b.exec(
+        "const [zone, text] = arguments;
+         const data = new DataTransfer();
+         data.items.add(new File([text], 'tampered.json', { type: 'application/json' }));
+         for (const type of ['dragenter', 'dragover', 'drop']) {
+           zone.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+         }
+         return zone.classList.contains('over')",
+        vec![elem(&b.find("#drop")), json!(tampered)],
+    );
+    assert_eq!(dropped, false, "the drop box is no longer highlighted after the drop");
+    let verdict = b.verdict();
+    println!("dropped tampered bundle: {verdict}");
+    assert_invalid(&b, &verdict, "entries.inclusion");
+
+    // The featured learner's page, rendered on the server.
+    b.goto(&format!("{url}/learners/{learner}"));
+    assert_eq!(b.title(), "Learner profile · credledger");
+    let page = b.text(&b.find("main"));
+    assert!(page.contains(learner), "the page names the learner: {page}");
+    for title in TITLES {
+        assert!(page.contains(title), "the learner page shows {title:?}:\n{page}");
+    }
+    assert!(page.contains("Python (Programming Language)"), "the learner page shows the skills:\n{page}");
+    b.screenshot("learner");
+    drop(b);
+    drop(chromedriver);
+}
