@@ -17,6 +17,7 @@ fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
         skills: Skill::parse_list("15-1252.00=Software Developers,KS1200364C9C1LK3V5Q1=Python"),
         credits: 3.0,
         completed_on: "2026-05-01".parse().unwrap(),
+        ledger: None,
         vc_proof: None,
     });
     let at = Timestamp::whole_seconds(datetime!(2026-05-01 12:00 UTC));

@@ -82,7 +82,9 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
 
     let mut events = Vec::new();
     let mut sign = |key: &SecretKey, payload: Payload| -> Result<SignedEvent, EventError> {
-        let signed = Event::new(key.did().clone(), at, payload).sign(key, None)?;
+        let event =
+            crate::vc::attach_proof(Event::new(key.did().clone(), at, payload), key).map_err(EventError::Encode)?;
+        let signed = event.sign(key, None)?;
         events.push(signed.clone());
         Ok(signed)
     };
@@ -110,6 +112,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(s),
             credits,
             completed_on: date(on),
+            ledger: Some(origin.to_owned()),
             vc_proof: None,
         })
     };
@@ -141,6 +144,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(s),
             awarded_on: date(on),
             valid_until: until.map(date),
+            ledger: Some(origin.to_owned()),
             vc_proof: None,
         })
     };
@@ -210,6 +214,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(&[CNC, WELDER]),
             completed_on: date("2026-01-09"),
             apprenticeship: Some(started.id()),
+            ledger: Some(origin.to_owned()),
             vc_proof: None,
         }),
     )?;

@@ -171,6 +171,10 @@ pub struct CourseCompleted {
     pub skills: Vec<Skill>,
     pub credits: f64,
     pub completed_on: Date,
+    /// The origin of the log this credential is meant for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
 }
@@ -186,6 +190,10 @@ pub struct CertificateAwarded {
     pub awarded_on: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Date>,
+    /// The origin of the log this credential is meant for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
 }
@@ -203,6 +211,10 @@ pub struct ApprenticeshipCompleted {
     pub completed_on: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apprenticeship: Option<EventId>,
+    /// The origin of the log this credential is meant for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
 }
@@ -525,7 +537,8 @@ impl SignedEvent {
         Ok(SignedEvent { event, value, canonical, id })
     }
 
-    /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`.
+    /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`, and a credential's
+    /// `vc_proof` as the author's eddsa-jcs-2022 proof of the credential the event stands for.
     pub fn check_signatures(&self) -> Result<(), EventError> {
         let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
         let message = canonical_without_sig(&self.value)?;
@@ -537,7 +550,7 @@ impl SignedEvent {
             }
             verify_one("body.to_sig", &link.to_sig, &link.to, &canonical_without_sig(&unsigned)?)?;
         }
-        Ok(())
+        crate::vc::check_event_proof(&self.event).map_err(EventError::Signature)
     }
 
     /// The id: BLAKE3 of the canonical signed bytes.
@@ -605,6 +618,7 @@ mod tests {
             skills: Skill::parse_list("15-1252.00=Software Developers,KS1200364C9C1LK3V5Q1"),
             credits: 3.0,
             completed_on: "2026-05-01".parse().unwrap(),
+            ledger: None,
             vc_proof: None,
         })
     }

@@ -352,7 +352,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
         Command::Issue(cmd) => {
-            let (key_file, emit, payload) = issue_payload(cmd)?;
+            let (key_file, emit, payload) = issue_payload(cmd, target.origin())?;
             let key = SecretKey::read_file(&key_file)?;
             return append_or_emit(&target, &out, emit, vec![sign(&key, payload)?]);
         }
@@ -504,8 +504,11 @@ fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usiz
     Ok(ExitCode::SUCCESS)
 }
 
+/// Signs an event by `key`, now; a credential gets its Open Badges 3.0 proof first.
 fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
-    Ok(Event::new(key.did().clone(), Timestamp::whole_seconds(now()), payload).sign(key, None)?)
+    let event = Event::new(key.did().clone(), Timestamp::whole_seconds(now()), payload);
+    let event = credledger::vc::attach_proof(event, key).map_err(|e| anyhow!("signing the credential: {e}"))?;
+    Ok(event.sign(key, None)?)
 }
 
 fn did_arg(flag: &str, text: &str) -> Result<Did> {
@@ -532,7 +535,8 @@ fn skills_arg(text: &str) -> Result<Vec<Skill>> {
     Ok(skills)
 }
 
-fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
+/// The credential an `issue` command describes, meant for the log `ledger` (when known).
+fn issue_payload(cmd: IssueCommand, ledger: Option<String>) -> Result<(PathBuf, bool, Payload)> {
     Ok(match cmd {
         IssueCommand::Course { common, code, credits, completed } => (
             common.issuer_key,
@@ -545,6 +549,7 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 skills: skills_arg(&common.skills)?,
                 credits,
                 completed_on: date_arg("completed", &completed)?,
+                ledger: ledger.clone(),
                 vc_proof: None,
             }),
         ),
@@ -558,6 +563,7 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 skills: skills_arg(&common.skills)?,
                 awarded_on: date_arg("awarded", &awarded)?,
                 valid_until: valid_until.map(|d| date_arg("valid-until", &d)).transpose()?,
+                ledger: ledger.clone(),
                 vc_proof: None,
             }),
         ),
@@ -573,6 +579,7 @@ fn issue_payload(cmd: IssueCommand) -> Result<(PathBuf, bool, Payload)> {
                 skills: skills_arg(&common.skills)?,
                 completed_on: date_arg("completed", &completed)?,
                 apprenticeship: apprenticeship.map(|a| id_arg("apprenticeship", &a)).transpose()?,
+                ledger: ledger.clone(),
                 vc_proof: None,
             }),
         ),

@@ -56,6 +56,8 @@ pub enum RuleError {
     ApprenticeshipCompleted { id: EventId },
     #[error("body.learner: {learner} is not the learner of apprenticeship {id}")]
     ApprenticeshipLearner { id: EventId, learner: Did },
+    #[error("body.ledger: this event is for the log `{got}`, not `{expected}`")]
+    OtherLedger { expected: String, got: String },
     #[error("author: a key link must be signed by body.from")]
     LinkAuthor,
     #[error("body.to: a key cannot be linked to itself")]
@@ -89,6 +91,7 @@ impl RuleError {
                 "apprenticeship"
             }
             LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
+            OtherLedger { .. } => "other-ledger",
         }
     }
 }
@@ -105,6 +108,15 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             _ => Err(RuleError::GenesisFirst),
         };
     };
+    let meant_for = match payload {
+        Payload::CourseCompleted(c) => c.ledger.as_ref(),
+        Payload::CertificateAwarded(c) => c.ledger.as_ref(),
+        Payload::ApprenticeshipCompleted(c) => c.ledger.as_ref(),
+        _ => None,
+    };
+    if let Some(got) = meant_for.filter(|l| **l != genesis.origin) {
+        return Err(RuleError::OtherLedger { expected: genesis.origin.clone(), got: got.clone() });
+    }
     let operator = author == &genesis.operator;
     let by_operator = || {
         operator.then_some(()).ok_or_else(|| RuleError::NotOperator { author: author.clone(), kind: payload.kind() })
@@ -455,6 +467,7 @@ mod tests {
             skills: vec![Skill { id: "15-1252.00".into(), label: Some("Software Developers".into()), level: None }],
             credits: 3.0,
             completed_on: "2026-04-30".parse().expect("date"),
+            ledger: None,
             vc_proof: None,
         })
     }
@@ -482,6 +495,7 @@ mod tests {
             skills: vec![Skill { id: "47-2111.00".into(), label: None, level: None }],
             completed_on: "2026-04-01".parse().expect("date"),
             apprenticeship,
+            ledger: None,
             vc_proof: None,
         })
     }

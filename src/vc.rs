@@ -245,3 +245,236 @@ mod tests {
         assert!(verify(&secured, None, &now()).is_valid());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Open Badges 3.0 and CLR 2.0
+
+/// The JSON-LD contexts of an Open Badges 3.0 credential.
+pub const OB_CONTEXT: [&str; 2] =
+    ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"];
+/// The JSON-LD contexts of a CLR 2.0 credential.
+pub const CLR_CONTEXT: [&str; 3] = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+];
+
+use crate::event::{Event, Payload};
+
+/// Where a skill's code comes from, and a URL for it: O*NET-SOC occupation codes, Lightcast Open
+/// Skills ids, ESCO (or any other) URIs, else the issuer's own code as a URN.
+pub fn skill_alignment(skill: &crate::event::Skill) -> Value {
+    let id = skill.id.as_str();
+    let onet = id.len() == 10 && id.as_bytes()[2] == b'-' && id.as_bytes()[7] == b'.';
+    let lightcast = id.len() == 20 && id.starts_with("KS") && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let (url, framework) = if onet {
+        (format!("https://www.onetonline.org/link/summary/{id}"), "O*NET-SOC")
+    } else if lightcast {
+        (format!("https://lightcast.io/open-skills/skills/{id}"), "Lightcast Open Skills")
+    } else if id.starts_with("http://data.europa.eu/esco/") {
+        (id.to_owned(), "ESCO")
+    } else if id.contains(':') {
+        (id.to_owned(), "")
+    } else {
+        let safe: String =
+            id.chars().map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '_' }).collect();
+        (format!("urn:credledger:skill:{safe}"), "")
+    };
+    let mut alignment = serde_json::json!({
+        "type": ["Alignment"],
+        "targetName": skill.label.clone().unwrap_or_else(|| id.to_owned()),
+        "targetUrl": url,
+        "targetCode": id,
+    });
+    if !framework.is_empty() {
+        alignment["targetFramework"] = framework.into();
+    }
+    alignment
+}
+
+fn day_start(date: &crate::event::Date) -> String {
+    format!("{date}T00:00:00Z")
+}
+
+/// The Open Badges 3.0 credential (unsigned) that a credential event stands for, built only from
+/// the body (less `vc_proof`), the author and `created_at`, so anyone can rebuild it from the log.
+/// `None` for events that issue no credential.
+pub fn open_badge(event: &Event) -> Option<Value> {
+    let view = event.payload.credential()?;
+    let (uuid, ledger) = match &event.payload {
+        Payload::CourseCompleted(c) => (&c.credential_uuid, &c.ledger),
+        Payload::CertificateAwarded(c) => (&c.credential_uuid, &c.ledger),
+        Payload::ApprenticeshipCompleted(c) => (&c.credential_uuid, &c.ledger),
+        _ => return None,
+    };
+    let id = format!("urn:uuid:{uuid}");
+    let skills: Vec<Value> = view.skills.iter().map(skill_alignment).collect();
+    let mut achievement = serde_json::json!({
+        "id": format!("{id}#achievement"),
+        "type": ["Achievement"],
+        "name": view.title,
+        "alignment": skills,
+    });
+    let mut subject = serde_json::json!({
+        "id": view.learner.as_str(),
+        "type": ["AchievementSubject"],
+        "activityEndDate": day_start(&view.completed_on),
+    });
+    let (achievement_type, description, narrative, result) = match &event.payload {
+        Payload::CourseCompleted(c) => {
+            let credits = canonical_number(c.credits);
+            achievement["humanCode"] = c.code.clone().into();
+            achievement["creditsAvailable"] = credits.clone();
+            subject["creditsEarned"] = credits.clone();
+            (
+                "Course",
+                format!("The course {} ({}), {} credits.", c.title, c.code, credits),
+                format!("Completed the course {} on {}.", c.code, c.completed_on),
+                Some(("credits", "Credit hours earned", "ext:CreditHours", credits.to_string())),
+            )
+        }
+        Payload::CertificateAwarded(c) => (
+            "Certificate",
+            format!("The certificate {}.", c.title),
+            format!("Awarded the certificate on {}.", c.awarded_on),
+            None,
+        ),
+        Payload::ApprenticeshipCompleted(c) => (
+            "ApprenticeshipCertificate",
+            format!("The apprenticeship {} with {}, {} hours of on-the-job learning.", c.title, c.employer, c.hours),
+            format!("Completed {} hours of on-the-job learning with {} by {}.", c.hours, c.employer, c.completed_on),
+            Some(("hours", "Apprenticeship hours completed", "ext:ApprenticeshipHours", c.hours.to_string())),
+        ),
+        _ => return None,
+    };
+    achievement["achievementType"] = achievement_type.into();
+    achievement["description"] = description.into();
+    achievement["criteria"] = serde_json::json!({ "narrative": narrative });
+    if let Some((key, name, result_type, value)) = result {
+        let description_id = format!("{id}#{key}");
+        achievement["resultDescription"] = serde_json::json!([{ "id": description_id, "type": ["ResultDescription"], "name": name, "resultType": result_type }]);
+        subject["result"] =
+            serde_json::json!([{ "type": ["Result"], "resultDescription": description_id, "value": value }]);
+    }
+    subject["achievement"] = achievement;
+    let mut credential = serde_json::json!({
+        "@context": OB_CONTEXT,
+        "id": id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": view.title,
+        "issuer": { "id": event.author.as_str(), "type": ["Profile"] },
+        "validFrom": event.created_at.to_string(),
+        "credentialSubject": subject,
+    });
+    if let Payload::CertificateAwarded(c) = &event.payload {
+        if let Some(until) = &c.valid_until {
+            credential["validUntil"] = format!("{until}T23:59:59Z").into();
+        }
+    }
+    if let Some(ledger) = ledger {
+        credential["credentialStatus"] = serde_json::json!({
+            "id": format!("https://{ledger}/v1/status/{uuid}"),
+            "type": "CredledgerStatus",
+        });
+    }
+    Some(credential)
+}
+
+/// A number as JCS writes it (credits are quarter units: 3, 3.5).
+fn canonical_number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 { Value::from(n as i64) } else { Value::from(n) }
+}
+
+/// The proof options of an event's credential: signed by the event's author at `created_at`.
+fn event_proof_options(event: &Event, credential: &Value) -> Value {
+    proof_options(credential, &event.author, &event.created_at)
+}
+
+/// Signs the credential an event stands for with the event's author key and puts the proofValue
+/// into `body.vc_proof`, before the event itself is signed. Events that issue no credential are
+/// returned as they are.
+pub fn attach_proof(mut event: Event, key: &SecretKey) -> Result<Event, String> {
+    set_vc_proof(&mut event.payload, None);
+    let Some(credential) = open_badge(&event) else { return Ok(event) };
+    let value = proof_value(&credential, &event_proof_options(&event, &credential), key)?;
+    set_vc_proof(&mut event.payload, Some(value));
+    Ok(event)
+}
+
+fn set_vc_proof(payload: &mut Payload, value: Option<String>) {
+    match payload {
+        Payload::CourseCompleted(c) => c.vc_proof = value,
+        Payload::CertificateAwarded(c) => c.vc_proof = value,
+        Payload::ApprenticeshipCompleted(c) => c.vc_proof = value,
+        _ => {}
+    }
+}
+
+fn vc_proof(payload: &Payload) -> Option<&str> {
+    match payload {
+        Payload::CourseCompleted(c) => c.vc_proof.as_deref(),
+        Payload::CertificateAwarded(c) => c.vc_proof.as_deref(),
+        Payload::ApprenticeshipCompleted(c) => c.vc_proof.as_deref(),
+        _ => None,
+    }
+}
+
+/// The issuer-signed Open Badges 3.0 credential of a credential event, rebuilt from the log:
+/// `None` if the event issues no credential or carries no `vc_proof`.
+pub fn export(event: &Event) -> Option<Value> {
+    let proof = vc_proof(&event.payload)?.to_owned();
+    let mut unsigned = event.clone();
+    set_vc_proof(&mut unsigned.payload, None);
+    let credential = open_badge(&unsigned)?;
+    let options = event_proof_options(&unsigned, &credential);
+    Some(secure(credential, options, &proof))
+}
+
+/// Checks an event's `body.vc_proof`, if it has one: it must be its author's eddsa-jcs-2022
+/// signature over the credential the event stands for.
+pub fn check_event_proof(event: &Event) -> Result<(), String> {
+    let Some(credential) = export(event) else { return Ok(()) };
+    let report = verify(&credential, Some(&event.author), &event.created_at);
+    match report.checks.iter().find(|c| c.name == "proof.signature") {
+        Some(c) if c.ok => Ok(()),
+        _ => {
+            Err("body.vc_proof: not the author's eddsa-jcs-2022 signature over the credential this event stands for"
+                .into())
+        }
+    }
+}
+
+/// A learner's whole record as a CLR 2.0 credential holding their exported credentials, signed
+/// by the operator (who vouches for the collection, not for the credentials, which carry their
+/// issuers' own proofs).
+pub fn clr(
+    learner: &Did,
+    origin: &str,
+    credentials: Vec<Value>,
+    operator: &SecretKey,
+    issued_at: &Timestamp,
+) -> Result<Value, String> {
+    let digest = Sha256::digest(format!("{origin}\n{learner}\n{issued_at}").as_bytes());
+    let mut raw = [0u8; 16];
+    raw.copy_from_slice(&digest[..16]);
+    let id = uuid::Builder::from_random_bytes(raw).into_uuid();
+    let achievements: Vec<Value> =
+        credentials.iter().filter_map(|c| c.pointer("/credentialSubject/achievement").cloned()).collect();
+    let unsigned = serde_json::json!({
+        "@context": CLR_CONTEXT,
+        "id": format!("urn:uuid:{id}"),
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "name": format!("Comprehensive Learner Record from {origin}"),
+        "issuer": { "id": operator.did().as_str(), "type": ["Profile"], "name": origin },
+        "validFrom": issued_at.to_string(),
+        "credentialSubject": {
+            "id": learner.as_str(),
+            "type": ["ClrSubject"],
+            "verifiableCredential": credentials,
+            "achievement": achievements,
+        },
+    });
+    let options = proof_options(&unsigned, operator.did(), issued_at);
+    let value = proof_value(&unsigned, &options, operator)?;
+    Ok(secure(unsigned, options, &value))
+}

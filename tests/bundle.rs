@@ -170,6 +170,7 @@ impl World {
                 skills: skills(skill_list),
                 credits,
                 completed_on: date("2026-06-12"),
+                ledger: None,
                 vc_proof: None,
             }),
         )
@@ -434,6 +435,7 @@ fn course_by(issuer: u8, learner: u8, n: i64) -> SignedEvent {
             skills: skills(&[("51-4121.00", "Welders, Cutters, Solderers, and Brazers")]),
             credits: 4.0,
             completed_on: date("2026-05-01"),
+            ledger: None,
             vc_proof: None,
         }),
     )
@@ -721,6 +723,7 @@ fn an_apprenticeship_started_before_the_learner_moved_keys_verifies() {
             skills: skills(&[CNC]),
             completed_on: date("2026-01-09"),
             apprenticeship: Some(started.id),
+            ledger: None,
             vc_proof: None,
         }),
     );

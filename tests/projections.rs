@@ -457,6 +457,7 @@ impl Materializer {
                         skills: Self::skills(n),
                         credits: f64::from(n % 41) / 4.0,
                         completed_on: Self::date(n),
+                        ledger: None,
                         vc_proof: None,
                     }),
                     1 => Payload::CertificateAwarded(CertificateAwarded {
@@ -466,6 +467,7 @@ impl Materializer {
                         skills: Self::skills(n),
                         awarded_on: Self::date(n),
                         valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
+                        ledger: None,
                         vc_proof: None,
                     }),
                     _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
@@ -477,6 +479,7 @@ impl Materializer {
                         skills: Self::skills(n),
                         completed_on: Self::date(n),
                         apprenticeship: None,
+                        ledger: None,
                         vc_proof: None,
                     }),
                 };
@@ -628,6 +631,7 @@ impl Materializer {
                         skills: Self::skills(signer),
                         completed_on: Self::date(signer),
                         apprenticeship: reference,
+                        ledger: None,
                         vc_proof: None,
                     }),
                     None,
@@ -1240,6 +1244,7 @@ fn credentials_recorded_after_compromised_since_are_revoked() {
             skills: Materializer::skills(1),
             credits: 3.0,
             completed_on: Materializer::date(1),
+            ledger: None,
             vc_proof: None,
         })
     };

@@ -32,6 +32,15 @@ impl Target {
         }
     }
 
+    /// The origin of the log, if it can be learned (the directory's config or the server's
+    /// checkpoint); an issuer who has neither signs events without it.
+    pub fn origin(&self) -> Option<String> {
+        match self {
+            Target::Local(dir) => dir.config().ok().map(|c| c.origin),
+            Target::Remote(client) => client.get_text("/v1/checkpoint").ok()?.lines().next().map(str::to_owned),
+        }
+    }
+
     /// Opens the local ledger (reads).
     pub fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
         let store = dir.open_store()?;
