@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::canonical;
-use crate::event::Timestamp;
+use crate::event::{Event, Payload, Timestamp};
 use crate::id::Did;
 use crate::keys::SecretKey;
 
@@ -194,58 +194,6 @@ pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport 
     finish(checks)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VECTOR: &str = include_str!("../tests/vectors/w3c/eddsa-jcs-2022-signed.json");
-    const VECTOR_KEY: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
-
-    fn now() -> Timestamp {
-        "2026-11-23T00:00:00Z".parse().unwrap()
-    }
-
-    #[test]
-    fn the_w3c_vector_verifies_with_its_key() {
-        let doc: Value = serde_json::from_str(VECTOR).unwrap();
-        let key = Did::from_multibase(VECTOR_KEY).unwrap();
-        let report = verify(&doc, Some(&key), &now());
-        assert!(report.is_valid(), "{report:?}");
-        // Its verification method is an https URL: without the key it cannot be resolved offline.
-        let report = verify(&doc, None, &now());
-        assert!(!report.is_valid());
-        assert_eq!(report.checks.iter().find(|c| !c.ok).unwrap().name, "proof.key");
-    }
-
-    #[test]
-    fn one_changed_byte_fails_the_vector() {
-        let key = Did::from_multibase(VECTOR_KEY).unwrap();
-        let mut failures = 0;
-        for (i, b) in VECTOR.bytes().enumerate() {
-            if !b.is_ascii_alphanumeric() {
-                continue;
-            }
-            let mut bytes = VECTOR.as_bytes().to_vec();
-            bytes[i] = if b == b'a' { b'b' } else { b'a' };
-            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
-            assert!(!verify(&doc, Some(&key), &now()).is_valid(), "byte {i} changed and it still verifies");
-            failures += 1;
-        }
-        assert!(failures > 500, "{failures}");
-    }
-
-    #[test]
-    fn signs_what_it_verifies() {
-        let key = SecretKey::from_seed(&[5; 32]);
-        let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": key.did().as_str(), "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
-        let created: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let options = proof_options(&doc, key.did(), &created);
-        let value = proof_value(&doc, &options, &key).unwrap();
-        let secured = secure(doc, options, &value);
-        assert!(verify(&secured, None, &now()).is_valid());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Open Badges 3.0 and CLR 2.0
 
@@ -259,7 +207,6 @@ pub const CLR_CONTEXT: [&str; 3] = [
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ];
 
-use crate::event::{Event, Payload};
 
 /// Where a skill's code comes from, and a URL for it: O*NET-SOC occupation codes, Lightcast Open
 /// Skills ids, ESCO (or any other) URIs, else the issuer's own code as a URN.
@@ -477,4 +424,56 @@ pub fn clr(
     let options = proof_options(&unsigned, operator.did(), issued_at);
     let value = proof_value(&unsigned, &options, operator)?;
     Ok(secure(unsigned, options, &value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTOR: &str = include_str!("../tests/vectors/w3c/eddsa-jcs-2022-signed.json");
+    const VECTOR_KEY: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
+
+    fn now() -> Timestamp {
+        "2026-11-23T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn the_w3c_vector_verifies_with_its_key() {
+        let doc: Value = serde_json::from_str(VECTOR).unwrap();
+        let key = Did::from_multibase(VECTOR_KEY).unwrap();
+        let report = verify(&doc, Some(&key), &now());
+        assert!(report.is_valid(), "{report:?}");
+        // Its verification method is an https URL: without the key it cannot be resolved offline.
+        let report = verify(&doc, None, &now());
+        assert!(!report.is_valid());
+        assert_eq!(report.checks.iter().find(|c| !c.ok).unwrap().name, "proof.key");
+    }
+
+    #[test]
+    fn one_changed_byte_fails_the_vector() {
+        let key = Did::from_multibase(VECTOR_KEY).unwrap();
+        let mut failures = 0;
+        for (i, b) in VECTOR.bytes().enumerate() {
+            if !b.is_ascii_alphanumeric() {
+                continue;
+            }
+            let mut bytes = VECTOR.as_bytes().to_vec();
+            bytes[i] = if b == b'a' { b'b' } else { b'a' };
+            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
+            assert!(!verify(&doc, Some(&key), &now()).is_valid(), "byte {i} changed and it still verifies");
+            failures += 1;
+        }
+        assert!(failures > 500, "{failures}");
+    }
+
+    #[test]
+    fn signs_what_it_verifies() {
+        let key = SecretKey::from_seed(&[5; 32]);
+        let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": key.did().as_str(), "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
+        let created: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let options = proof_options(&doc, key.did(), &created);
+        let value = proof_value(&doc, &options, &key).unwrap();
+        let secured = secure(doc, options, &value);
+        assert!(verify(&secured, None, &now()).is_valid());
+    }
 }
