@@ -335,6 +335,16 @@ impl Payload {
         }
     }
 
+    /// The UUID of the standard credential this event issues, if it issues one.
+    pub fn credential_uuid(&self) -> Option<&str> {
+        match self {
+            Payload::CourseCompleted(c) => Some(&c.credential_uuid),
+            Payload::CertificateAwarded(c) => Some(&c.credential_uuid),
+            Payload::ApprenticeshipCompleted(c) => Some(&c.credential_uuid),
+            _ => None,
+        }
+    }
+
     /// The credential this event issues, if it issues one.
     pub fn credential(&self) -> Option<CredentialView<'_>> {
         match self {

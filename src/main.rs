@@ -133,6 +133,23 @@ enum Command {
         #[arg(long)]
         max_age: Option<i64>,
     },
+    /// A credential as an issuer-signed W3C VC 2.0 / Open Badges 3.0 credential (eddsa-jcs-2022).
+    ExportVc {
+        /// The credential id (64 hex).
+        id: String,
+    },
+    /// A learner's active credentials as a CLR 2.0 credential, signed by the operator.
+    ExportClr {
+        /// The learner's did:key.
+        did: String,
+    },
+    /// Check a standard credential's eddsa-jcs-2022 proof: every check by name, then VALID or INVALID.
+    VerifyVc {
+        file: PathBuf,
+        /// The signer's multibase Ed25519 key (z6Mk…), for verification methods that are not did:key.
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -446,6 +463,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::ExportVc { id } => {
+            let vc = target.standard_credential(&id_arg("ID", &id)?)?;
+            println!("{}", serde_json::to_string_pretty(&vc)?);
+        }
+        Command::ExportClr { did } => {
+            let clr = target.clr(&did_arg("DID", &did)?, now())?;
+            println!("{}", serde_json::to_string_pretty(&clr)?);
+        }
+        Command::VerifyVc { file, key } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let document = credledger::canonical::parse_strict(&bytes).with_context(|| file.display().to_string())?;
+            let key = key.map(|k| Did::from_multibase(&k).context("--key")).transpose()?;
+            let report = credledger::vc::verify(&document, key.as_ref(), &Timestamp::whole_seconds(now()));
+            out.emit(serde_json::to_value(&report)?, || {
+                let mut lines: Vec<String> = report
+                    .checks
+                    .iter()
+                    .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
+                    .collect();
+                lines.push(report.verdict.to_owned());
+                lines.join("\n")
+            });
+            if !report.is_valid() {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Serve { addr, demo, keys, body_limit, request_timeout, store: _ } => {
             let dir = target.dir("serve")?;
             if demo {
@@ -500,7 +543,7 @@ fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usiz
     let _ = io::stdout().flush();
     let request_timeout = std::time::Duration::from_secs(timeout);
     let config = ServerConfig { body_limit, request_timeout, ..ServerConfig::default() };
-    credledger::http::serve(listener, ledger, config)?;
+    credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -207,7 +207,6 @@ pub const CLR_CONTEXT: [&str; 3] = [
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ];
 
-
 /// Where a skill's code comes from, and a URL for it: O*NET-SOC occupation codes, Lightcast Open
 /// Skills ids, ESCO (or any other) URIs, else the issuer's own code as a URN.
 pub fn skill_alignment(skill: &crate::event::Skill) -> Value {

@@ -141,6 +141,30 @@ impl<S: Store + ?Sized> View<'_, S> {
         Ok(Some(CredentialView { status, record }))
     }
 
+    /// The credential whose standard form has this UUID.
+    pub fn credential_by_uuid(&self, uuid: &str) -> Result<Option<CredentialView>, LedgerError> {
+        let state = self.partial(&[format!("status/uuid/{uuid}")], &[])?;
+        match state.status.by_uuid(uuid) {
+            Some(id) => self.credential(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// The issuer-signed Open Badges 3.0 credential of a credential on the log.
+    pub fn standard_credential(&self, id: &EventId) -> Result<Option<serde_json::Value>, LedgerError> {
+        Ok(self.record_by_id(id)?.and_then(|r| crate::vc::export(&r.event.event)))
+    }
+
+    /// The standard forms of a learner's active credentials, in seq order.
+    pub fn standard_credentials(&self, learner: &Did) -> Result<Vec<serde_json::Value>, LedgerError> {
+        let profile = self.profile(learner)?;
+        let mut out = Vec::new();
+        for c in profile.credentials.iter().filter(|c| c.status == crate::projection::CredentialState::Active) {
+            out.extend(self.standard_credential(&c.summary.id)?);
+        }
+        Ok(out)
+    }
+
     /// Every registered issuer with its keys' validity windows.
     pub fn issuers(&self) -> Result<Vec<Issuer>, LedgerError> {
         let state = self.partial(&[], &["registry/"])?;

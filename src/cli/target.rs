@@ -165,6 +165,37 @@ impl Target {
         }
     }
 
+    /// A credential's issuer-signed standard form.
+    pub fn standard_credential(&self, id: &credledger::EventId) -> Result<Value> {
+        match self {
+            Target::Local(dir) => {
+                let ledger = Self::open(dir)?;
+                ledger
+                    .view()
+                    .standard_credential(id)?
+                    .ok_or_else(|| anyhow!("no credential {id} with a standard proof on this ledger"))
+            }
+            Target::Remote(client) => Ok(client.get_json(&format!("/v1/credentials/{id}/vc"))?.body),
+        }
+    }
+
+    /// A learner's CLR, signed by the operator.
+    pub fn clr(&self, learner: &Did, now: OffsetDateTime) -> Result<Value> {
+        match self {
+            Target::Local(dir) => {
+                let ledger = Self::open(dir)?;
+                let credentials = ledger.view().standard_credentials(learner)?;
+                if credentials.is_empty() {
+                    bail!("{learner} has no active standard credentials on this ledger");
+                }
+                let origin = dir.config()?.origin;
+                let at = credledger::event::Timestamp::whole_seconds(now);
+                credledger::vc::clr(learner, &origin, credentials, &dir.operator_key()?, &at).map_err(|e| anyhow!(e))
+            }
+            Target::Remote(client) => Ok(client.get_json(&format!("/v1/learners/{learner}/clr"))?.body),
+        }
+    }
+
     /// The learner's bundle, before the learner signs it.
     pub fn bundle(&self, learner: &Did, request: &ShareRequest, now: OffsetDateTime) -> Result<Bundle> {
         match self {

@@ -24,6 +24,7 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::mpsc;
 
 use crate::id::Did;
+use crate::keys::SecretKey;
 use crate::ledger::Ledger;
 use crate::store::Store;
 use crate::view::View;
@@ -63,6 +64,9 @@ pub(crate) struct AppState {
     pub writer: mpsc::Sender<Job>,
     pub metrics: Arc<Metrics>,
     pub operator: Did,
+    /// Signs what the operator vouches for on request (CLR exports).
+    pub operator_key: Option<Arc<SecretKey>>,
+    pub origin: String,
     pub config: ServerConfig,
 }
 
@@ -73,18 +77,23 @@ impl AppState {
 }
 
 /// Serves the ledger on `listener` until SIGINT or SIGTERM, then finishes the requests in flight
-/// (appends included) and returns. The ledger must be open on the same store as `store`.
-pub fn serve(listener: TcpListener, ledger: Ledger<SharedStore>, config: ServerConfig) -> std::io::Result<()> {
+/// (appends included) and returns. `operator_key` (the operator's key, as the ledger signs
+/// checkpoints with) lets it sign CLR exports.
+pub fn serve(
+    listener: TcpListener,
+    ledger: Ledger<SharedStore>,
+    operator_key: Option<SecretKey>,
+    config: ServerConfig,
+) -> std::io::Result<()> {
     let store = ledger.store().clone();
-    let operator = ledger
-        .state()
-        .registry
-        .genesis()
-        .map(|g| g.operator.clone())
-        .ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
+    let genesis =
+        ledger.state().registry.genesis().ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
+    let (operator, origin) = (genesis.operator.clone(), genesis.origin.clone());
+    let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
-    let state = web::Data::new(AppState { store, writer, metrics, operator, config: config.clone() });
+    let state =
+        web::Data::new(AppState { store, writer, metrics, operator, operator_key, origin, config: config.clone() });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {
         let data = state.clone();

@@ -50,7 +50,11 @@ const MAX_PAGE: usize = 1000;
         metrics,
         openapi_doc,
         verify_page,
-        learner_page
+        learner_page,
+        credential_vc,
+        learner_clr,
+        verify_vc,
+        credential_status
     )
 )]
 struct ApiDoc;
@@ -63,7 +67,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(inclusion)
         .service(consistency)
         .service(learner_profile)
+        .service(credential_vc)
         .service(credential)
+        .service(credential_status)
+        .service(learner_clr)
+        .service(verify_vc)
         .service(issuers)
         .service(verify)
         .service(post_bundle)
@@ -317,6 +325,76 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
         .await?
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", e.to_string()))?;
     Ok(HttpResponse::Ok().json(bundle))
+}
+
+/// The credential as an issuer-signed Open Badges 3.0 credential (eddsa-jcs-2022), rebuilt from
+/// the log.
+#[utoipa::path(get, path = "/v1/credentials/{id}/vc", params(("id" = String, Path, description = "The credential id (64 hex)")),
+    responses((status = 200, description = "OpenBadgeCredential"), (status = 404, description = "Unknown, or issued without a standard proof", content_type = "application/problem+json")))]
+#[get("/v1/credentials/{id}/vc")]
+async fn credential_vc(state: Data, id: web::Path<String>) -> Reply {
+    let id = id_param(&id)?;
+    let vc = state
+        .view()
+        .standard_credential(&id)?
+        .ok_or_else(|| Problem::not_found(format!("no standard credential {id}")))?;
+    Ok(HttpResponse::Ok().content_type("application/vc+json").json(vc))
+}
+
+/// The status a standard credential's `credentialStatus` points at, by the credential's UUID.
+#[utoipa::path(get, path = "/v1/status/{uuid}", params(("uuid" = String, Path, description = "The UUID of the credential's urn:uuid id")),
+    responses((status = 200, description = "{credential, status, decided_seq, reason}"), (status = 404, description = "Unknown", content_type = "application/problem+json")))]
+#[get("/v1/status/{uuid}")]
+async fn credential_status(state: Data, uuid: web::Path<String>) -> Reply {
+    let found = state
+        .view()
+        .credential_by_uuid(&uuid)?
+        .ok_or_else(|| Problem::not_found(format!("no credential urn:uuid:{uuid}")))?;
+    let s = found.status;
+    Ok(HttpResponse::Ok()
+        .json(json!({"credential": s.id, "status": s.state, "decided_seq": s.decided_seq, "reason": s.reason})))
+}
+
+/// A learner's active credentials as a CLR 2.0 credential, signed by the operator.
+#[utoipa::path(get, path = "/v1/learners/{did}/clr", params(("did" = String, Path, description = "The learner's did:key")),
+    responses((status = 200, description = "ClrCredential"), (status = 404, description = "No credentials", content_type = "application/problem+json")))]
+#[get("/v1/learners/{did}/clr")]
+async fn learner_clr(state: Data, did: web::Path<String>) -> Reply {
+    let did = did_param(&did)?;
+    let key = state
+        .operator_key
+        .clone()
+        .ok_or_else(|| Problem::unavailable("this server holds no operator key to sign with"))?;
+    let credentials = state.view().standard_credentials(&did)?;
+    if credentials.is_empty() {
+        return Err(Problem::not_found(format!("{did} has no active standard credentials")));
+    }
+    let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
+    let clr = crate::vc::clr(&did, &state.origin, credentials, &key, &now).map_err(Problem::unavailable)?;
+    Ok(HttpResponse::Ok().content_type("application/vc+json").json(clr))
+}
+
+#[derive(Deserialize)]
+struct VerifyVcQuery {
+    key: Option<String>,
+}
+
+/// Verify a standard credential's eddsa-jcs-2022 proof (did:key verification methods, or the key
+/// given as `?key=z6Mk…`): each check by name, and the verdict; 200 whatever the verdict.
+#[utoipa::path(post, path = "/v1/verify-vc", request_body(content = Object, description = "A W3C VC 2.0 / Open Badges 3.0 credential", content_type = "application/json"),
+    params(("key" = Option<String>, Query, description = "The signer's multibase Ed25519 key, for non-did:key verification methods")),
+    responses((status = 200, description = "{verdict, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
+#[post("/v1/verify-vc")]
+async fn verify_vc(state: Data, q: web::Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let document =
+        canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
+    let key = match &q.key {
+        Some(k) => Some(Did::from_multibase(k).map_err(|e| Problem::bad_request("bad-key", e.to_string()))?),
+        None => None,
+    };
+    let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
+    Ok(HttpResponse::Ok().json(crate::vc::verify(&document, key.as_ref(), &now)))
 }
 
 /// Liveness: 200 once the server answers.

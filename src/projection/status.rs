@@ -74,15 +74,23 @@ pub struct Apprenticeship {
 pub struct Status {
     credentials: BTreeMap<EventId, CredentialStatus>,
     apprenticeships: BTreeMap<EventId, Apprenticeship>,
+    /// Each credential's id by the UUID of its standard form (`credentialStatus` lookups).
+    by_uuid: BTreeMap<String, EventId>,
 }
 
 const CREDENTIAL_PREFIX: &str = "status/credential/";
 const APPRENTICESHIP_PREFIX: &str = "status/apprenticeship/";
+const UUID_PREFIX: &str = "status/uuid/";
 
 impl Status {
     /// A credential's status.
     pub fn credential(&self, id: &EventId) -> Option<&CredentialStatus> {
         self.credentials.get(id)
+    }
+
+    /// The id of the credential whose standard form has this UUID.
+    pub fn by_uuid(&self, uuid: &str) -> Option<EventId> {
+        self.by_uuid.get(uuid).copied()
     }
 
     /// An apprenticeship by the id of the event that started it.
@@ -141,6 +149,10 @@ impl Projection for Status {
                 },
             );
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+            if let Some(uuid) = payload.credential_uuid() {
+                self.by_uuid.insert(uuid.to_owned(), id);
+                changes.touch(format!("{UUID_PREFIX}{uuid}"));
+            }
         }
         match payload {
             Payload::CredentialRevoked(c) => {
@@ -189,19 +201,26 @@ impl Projection for Status {
         if let Some(id) = key.strip_prefix(CREDENTIAL_PREFIX) {
             return self.credentials.get(&id.parse().ok()?).and_then(|c| serde_json::to_value(c).ok());
         }
+        if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
+            return self.by_uuid.get(uuid).map(|id| Value::String(id.to_string()));
+        }
         let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
         self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
     }
 
     fn keys(&self) -> Vec<String> {
         let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
-        credentials.chain(self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"))).collect()
+        let apprenticeships = self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"));
+        let uuids = self.by_uuid.keys().map(|uuid| format!("{UUID_PREFIX}{uuid}"));
+        credentials.chain(apprenticeships).chain(uuids).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
         if key.starts_with(CREDENTIAL_PREFIX) {
             let c: CredentialStatus = serde_json::from_value(value)?;
             self.credentials.insert(c.id, c);
+        } else if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
+            self.by_uuid.insert(uuid.to_owned(), serde_json::from_value(value)?);
         } else {
             let a: Apprenticeship = serde_json::from_value(value)?;
             self.apprenticeships.insert(a.id, a);

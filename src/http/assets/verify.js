@@ -39,8 +39,14 @@ form.addEventListener("submit", async (e) => {
     const value = document.getElementById(name).value.trim();
     if (value) params.set(name, value);
   }
+  // A ledger bundle has entries; a standard credential (W3C VC / Open Badges) has a proof.
+  let endpoint = "/v1/verify";
   try {
-    const response = await fetch("/v1/verify?" + params, {
+    const doc = JSON.parse(text.value);
+    if (doc && doc.credentialSubject && doc.proof && !doc.entries) endpoint = "/v1/verify-vc";
+  } catch (_) { /* not JSON: the bundle check will say so */ }
+  try {
+    const response = await fetch(endpoint + "?" + (endpoint === "/v1/verify" ? params : ""), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: text.value,
@@ -54,8 +60,9 @@ form.addEventListener("submit", async (e) => {
 });
 
 function render(report) {
-  const failed = report.checks.filter((c) => c.ran && !c.ok).length;
-  const notRun = report.checks.filter((c) => !c.ran).length;
+  const ran = (c) => c.ran !== false;
+  const failed = report.checks.filter((c) => ran(c) && !c.ok).length;
+  const notRun = report.checks.filter((c) => !ran(c)).length;
   const valid = report.verdict === "VALID";
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const verdict = el("h2", { id: "verdict", class: valid ? "pass" : "fail" },
@@ -63,14 +70,14 @@ function render(report) {
       : `INVALID: ${plural(failed, "check")} failed` + (notRun ? `, ${notRun} not run` : ""));
   const checks = el("ul", { id: "checks", class: "checks" });
   for (const c of report.checks) {
-    const mark = !c.ran ? "– Not run" : c.ok ? "✓ Passed" : "✗ Failed";
-    checks.append(el("li", { class: !c.ran ? "skipped" : c.ok ? "pass" : "fail", "data-check": c.name },
+    const mark = !ran(c) ? "– Not run" : c.ok ? "✓ Passed" : "✗ Failed";
+    checks.append(el("li", { class: !ran(c) ? "skipped" : c.ok ? "pass" : "fail", "data-check": c.name },
       el("span", { class: "mark" }, mark), " ", el("strong", {}, c.name), ": ", c.detail));
   }
   const parts = [verdict];
   if (report.learner) parts.push(el("p", {}, "Learner: ", el("code", {}, report.learner)));
   parts.push(el("h3", {}, "Checks"), checks);
-  if (report.credentials.length) {
+  if (report.credentials && report.credentials.length) {
     const rows = report.credentials.map((c) => el("tr", {},
       el("td", {}, c.title), el("td", {}, c.kind), el("td", {}, c.issuer_name || "unknown issuer"),
       el("td", {}, c.completed_on), el("td", { class: c.status === "active" ? "pass" : "fail" }, c.status || "no status")));
@@ -79,7 +86,7 @@ function render(report) {
       el("thead", {}, el("tr", {}, ...["Title", "Kind", "Issuer", "Date", "Status"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, ...rows)));
   }
-  if (report.skills.length) {
+  if (report.skills && report.skills.length) {
     const titles = Object.fromEntries(report.credentials.map((c) => [c.id, c.title]));
     const skills = el("ul", { id: "skills", class: "skills" });
     for (const s of report.skills) {
