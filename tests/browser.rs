@@ -440,6 +440,13 @@ fn verify_and_learner_pages_in_a_real_browser() {
     fs::write(t.join("tampered.json"), &tampered).expect("writing the tampered bundle");
     let learner = fs::read_to_string(keys.join("featured-learner.did")).expect("the featured learner's did");
     let learner = learner.trim();
+    // A standard credential of the learner's, exported from the ledger.
+    let profile =
+        Command::new(BIN).args(["--ledger", &path(&ledger), "--json", "profile", learner]).output().expect("profile");
+    let profile: serde_json::Value = serde_json::from_slice(&profile.stdout).expect("profile JSON");
+    let first = profile["credentials"][0]["id"].as_str().expect("a credential id").to_owned();
+    let vc = Command::new(BIN).args(["--ledger", &path(&ledger), "export-vc", &first]).output().expect("export-vc");
+    let vc = String::from_utf8(vc.stdout).expect("UTF-8");
 
     // Declared in this order so that they drop in reverse: the session, ChromeDriver, the server.
     let (_server, url) = start_server(&ledger, t.join("server.log"));
@@ -487,6 +494,18 @@ fn verify_and_learner_pages_in_a_real_browser() {
     println!("tampered bundle: {verdict}; checks: {:?}", b.checks());
     assert_invalid(&b, &verdict, "entries.inclusion");
     b.screenshot("verify-tampered");
+
+    // A standard credential is checked as one: its issuer's eddsa-jcs-2022 proof.
+    b.paste(&vc);
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    assert!(verdict.starts_with("VALID"), "an exported credential: {verdict:?}");
+    assert!(b.checks().iter().any(|(name, text)| name == "proof.signature" && text.starts_with("✓ Passed")));
+    b.paste(&vc.replacen("Intro to Python Programming", "Intro to Python Programming II", 1));
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    assert_invalid(&b, &b.verdict(), "proof.signature");
 
     // Requiring an audience the bundle is not bound to, typed with real keys.
     b.paste(&bundle);
