@@ -92,6 +92,7 @@ pub fn serve(
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
+    let stopper = writer.clone();
     let state =
         web::Data::new(AppState { store, writer, metrics, operator, operator_key, origin, config: config.clone() });
     let system = actix_web::rt::System::new();
@@ -111,8 +112,10 @@ pub fn serve(
             server = server.workers(config.workers);
         }
         let result = server.run().await;
-        // Every handler is done: let the writer finish its last group and stop.
+        // Every handler is done: the writer commits its last group and stops. (Workers may
+        // still hold clones of the state, and so of the sender, for a moment: don't wait on them.)
         drop(state);
+        let _ = stopper.send(Job::Stop).await;
         result
     });
     let _ = sequencer.join();

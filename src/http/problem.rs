@@ -76,6 +76,11 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self)
+        let mut response = HttpResponse::build(self.status_code());
+        if self.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body may be unread: this connection cannot carry another request.
+            response.force_close();
+        }
+        response.content_type("application/problem+json").json(self)
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! [`View`]: crate::view::View
 
+use std::pin::Pin;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
+use futures_core::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -109,17 +112,28 @@ impl From<ProveError> for Problem {
 }
 
 /// The request body, refused past the configured limit.
-async fn body(state: &Data, payload: web::Payload) -> Result<web::Bytes, Problem> {
+///
+/// A body over the limit is read on (and dropped) up to a bound, so the client that is still
+/// sending it gets to read the 413 rather than a broken pipe; past the bound the connection closes.
+async fn body(state: &Data, mut payload: web::Payload) -> Result<web::Bytes, Problem> {
     let limit = state.config.body_limit;
-    match payload.to_bytes_limited(limit).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => Err(Problem::bad_request("bad-body", e.to_string())),
-        Err(_) => Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            format!("the request body is larger than {limit} bytes"),
-        )),
+    let drain = limit.saturating_mul(8).max(8 << 20);
+    let mut bytes = web::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| Problem::bad_request("bad-body", e.to_string()))?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            bytes.extend_from_slice(&chunk);
+        } else if seen > drain {
+            break;
+        }
     }
+    if seen > limit {
+        let detail = format!("the request body is larger than {limit} bytes");
+        return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", detail));
+    }
+    Ok(bytes.freeze())
 }
 
 fn did_param(text: &str) -> Result<Did, Problem> {

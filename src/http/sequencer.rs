@@ -23,12 +23,15 @@ pub enum Job {
     Append { events: Vec<Value>, reply: oneshot::Sender<Vec<Result<Appended, AppendError>>> },
     /// Build a learner's bundle, unsigned (the learner signs it where their key is).
     Share { learner: Did, request: ShareRequest, reply: oneshot::Sender<Result<Bundle, ShareError>> },
+    /// Commit what is waiting and stop (the server has finished every request).
+    Stop,
 }
 
 /// The most events one group commit takes.
 pub const MAX_GROUP: usize = 4096;
 
-/// Starts the writer thread over `ledger`. It runs until every sender is dropped.
+/// Starts the writer thread over `ledger`. It runs until it gets [`Job::Stop`] or every sender
+/// is dropped.
 pub fn start<S: Store + 'static>(
     mut ledger: Ledger<S>,
     metrics: Arc<Metrics>,
@@ -47,6 +50,10 @@ pub fn start<S: Store + 'static>(
                         Job::Append { events, reply } => {
                             waiting += events.len();
                             appends.push((events, reply));
+                        }
+                        Job::Stop => {
+                            commit(&mut ledger, std::mem::take(&mut appends), &metrics);
+                            return;
                         }
                         Job::Share { learner, request, reply } => {
                             // Commit what came before, so the bundle sees it.
