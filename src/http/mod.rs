@@ -102,6 +102,10 @@ pub fn serve(
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(data.config.body_limit))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| problem::Problem::bad_request("bad-path", format!("path: {e}")).into()),
+                )
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })

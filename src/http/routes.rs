@@ -111,6 +111,37 @@ impl From<ProveError> for Problem {
     }
 }
 
+/// Query parameters, refused as a problem that names the parameter and the reason.
+struct Query<T>(T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Query<T> {
+    fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> actix_web::FromRequest for Query<T> {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
+            let field = e.path().to_string();
+            let detail = if field == "." { e.inner().to_string() } else { format!("`{field}`: {}", e.inner()) };
+            Problem::bad_request("bad-query", detail)
+        });
+        std::future::ready(parsed.map(Query))
+    }
+}
+
 /// The request body, refused past the configured limit.
 ///
 /// A body over the limit is read on (and dropped) up to a bound, so the client that is still
@@ -216,7 +247,7 @@ struct Range {
 #[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, description = "First seq"), ("limit" = Option<usize>, Query, description = "At most this many (≤ 1000)")),
     responses((status = 200, description = "An array of records {seq, recorded_at, event}")))]
 #[get("/v1/events")]
-async fn get_events(state: Data, range: web::Query<Range>) -> Reply {
+async fn get_events(state: Data, range: Query<Range>) -> Reply {
     let limit = range.limit.unwrap_or(100).min(MAX_PAGE);
     let records = state.view().records(range.from.unwrap_or(0), limit)?;
     Ok(HttpResponse::Ok().json(records.iter().map(Record::to_value).collect::<Vec<_>>()))
@@ -240,7 +271,7 @@ struct InclusionQuery {
 #[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, description = "The record"), ("size" = Option<u64>, Query, description = "Tree size")),
     responses((status = 200, description = "{seq, size, leaf_hash, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/inclusion")]
-async fn inclusion(state: Data, q: web::Query<InclusionQuery>) -> Reply {
+async fn inclusion(state: Data, q: Query<InclusionQuery>) -> Reply {
     let view = state.view();
     let size = match q.size {
         Some(size) => size,
@@ -262,7 +293,7 @@ struct ConsistencyQuery {
 #[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, description = "Older size"), ("to" = u64, Query, description = "Newer size")),
     responses((status = 200, description = "{from, to, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/consistency")]
-async fn consistency(state: Data, q: web::Query<ConsistencyQuery>) -> Reply {
+async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
     let path = state.view().consistency_proof(q.from, q.to)?;
     Ok(HttpResponse::Ok().json(json!({"from": q.from, "to": q.to, "path": path})))
 }
@@ -306,7 +337,7 @@ struct VerifyQuery {
     params(("audience" = Option<String>, Query, description = "Required audience"), ("nonce" = Option<String>, Query, description = "Required nonce"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
     responses((status = 200, description = "{verdict, checks, credentials, skills}")))]
 #[post("/v1/verify")]
-async fn verify(state: Data, q: web::Query<VerifyQuery>, payload: web::Payload) -> Reply {
+async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let q = q.into_inner();
     let options =
@@ -399,7 +430,7 @@ struct VerifyVcQuery {
     params(("key" = Option<String>, Query, description = "The signer's multibase Ed25519 key, for non-did:key verification methods")),
     responses((status = 200, description = "{verdict, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
-async fn verify_vc(state: Data, q: web::Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
+async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let document =
         canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
