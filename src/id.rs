@@ -96,11 +96,38 @@ const ED25519_MULTICODEC: [u8; 2] = [0xed, 0x01];
 const DID_KEY_PREFIX: &str = "did:key:z";
 
 /// An Ed25519 `did:key` (multicodec 0xed01, multibase base58btc). Parsing checks that it
-/// decodes to a valid Ed25519 public key, so a `Did` in hand can always verify signatures.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// decodes to a valid Ed25519 public key, so a `Did` in hand can always verify signatures; it
+/// keeps the decompressed key, so verifying does not decompress it again.
+#[derive(Clone)]
 pub struct Did {
     text: String,
-    key: [u8; 32],
+    key: std::sync::Arc<VerifyingKey>,
+}
+
+impl PartialEq for Did {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Did {}
+
+impl PartialOrd for Did {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Did {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl std::hash::Hash for Did {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
 }
 
 impl Did {
@@ -109,13 +136,12 @@ impl Did {
         let mut bytes = Vec::with_capacity(34);
         bytes.extend_from_slice(&ED25519_MULTICODEC);
         bytes.extend_from_slice(key.as_bytes());
-        Did { text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()), key: key.to_bytes() }
+        Did { text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()), key: std::sync::Arc::new(*key) }
     }
 
     /// The public key the did names.
     pub fn verifying_key(&self) -> VerifyingKey {
-        // Checked when the Did was made.
-        VerifyingKey::from_bytes(&self.key).expect("a Did holds a valid Ed25519 key")
+        *self.key
     }
 
     /// The multibase form of the key (`z6Mk…`), as used in did:key fragments and Multikey.
@@ -146,8 +172,8 @@ impl FromStr for Did {
             }
             _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
         };
-        VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
-        Ok(Did { text: s.to_owned(), key })
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
+        Ok(Did { text: s.to_owned(), key: std::sync::Arc::new(key) })
     }
 }
 

@@ -24,7 +24,8 @@ use crate::id::Did;
 
 const SEED_TAG: &str = "CREDLEDGER-ED25519-SECRET-KEY-1";
 
-/// An Ed25519 signing key together with its did.
+/// An Ed25519 signing key together with its did. (Clone copies the secret in memory only.)
+#[derive(Clone)]
 pub struct SecretKey {
     signing: SigningKey,
     did: Did,

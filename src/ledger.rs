@@ -199,8 +199,17 @@ impl<S: Store> Ledger<S> {
         let mut pending: HashMap<EventId, Seq> = HashMap::new();
         let mut batch = Batch::default();
         let mut changes = Changes::default();
-        for value in events {
-            let result = self.stage(value, recorded_at, &mut pending, &mut batch, &mut changes);
+        // Signatures (and schemas) are independent of the log: check them on every core first.
+        let verified: Vec<Result<SignedEvent, EventError>> = if events.len() > 1 {
+            use rayon::prelude::*;
+            events.into_par_iter().map(SignedEvent::verify).collect()
+        } else {
+            events.into_iter().map(SignedEvent::verify).collect()
+        };
+        for event in verified {
+            let result = event
+                .map_err(AppendError::from)
+                .and_then(|event| self.stage(event, recorded_at, &mut pending, &mut batch, &mut changes));
             results.push(result);
         }
         if batch.records.is_empty() {
@@ -329,16 +338,16 @@ impl<S: Store> Ledger<S> {
         self.view().consistency_proof(from, to)
     }
 
-    /// Checks one event and, if it passes, sequences it into the batch and the projections.
+    /// Checks a verified event against the log and the rules and, if it passes, sequences it into
+    /// the batch and the projections.
     fn stage(
         &mut self,
-        value: Value,
+        event: SignedEvent,
         recorded_at: Timestamp,
         pending: &mut HashMap<EventId, Seq>,
         batch: &mut Batch,
         changes: &mut Changes,
     ) -> Result<Appended, AppendError> {
-        let event = SignedEvent::verify(value)?;
         let id = event.id();
         if let Some(seq) = pending.get(&id).copied().or(self.store.seq_of(&id)?) {
             return Ok(Appended { seq, id, new: false });

@@ -19,6 +19,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod demo;
 pub mod event;
+pub mod generate;
 pub mod http;
 pub mod id;
 pub mod keys;

@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 
 /// The most events one `POST /v1/events` carries.
 const POST_CHUNK: usize = 1000;
+/// How many events one durable local commit takes when appending a file.
+const GROUP: usize = 1000;
 
 /// A ledger directory or a ledger server.
 pub enum Target {
@@ -54,13 +56,26 @@ impl Target {
         Ok(ledger)
     }
 
-    /// Appends signed events. With `atomic`, one refusal refuses them all (local only).
-    pub fn append(&self, events: Vec<Value>, atomic: bool, now: OffsetDateTime) -> Result<Vec<Outcome>> {
+    /// Appends signed events, in durable groups (one, with `atomic`: then one refusal refuses
+    /// them all, local only). `progress` hears how many are done after each group.
+    pub fn append(
+        &self,
+        events: Vec<Value>,
+        atomic: bool,
+        now: OffsetDateTime,
+        progress: &dyn Fn(u64),
+    ) -> Result<Vec<Outcome>> {
         match self {
             Target::Local(dir) => {
                 let mut ledger = Self::open_for_append(dir)?;
-                let results = ledger.append_values(events, now, atomic);
-                Ok(results.into_iter().map(|r| r.map_err(|e| e.to_string())).collect())
+                let group = if atomic { events.len().max(1) } else { GROUP };
+                let mut outcomes = Vec::with_capacity(events.len());
+                for chunk in events.chunks(group) {
+                    let results = ledger.append_values(chunk.to_vec(), now, atomic);
+                    outcomes.extend(results.into_iter().map(|r| r.map_err(|e| e.to_string())));
+                    progress(outcomes.len() as u64);
+                }
+                Ok(outcomes)
             }
             Target::Remote(client) => {
                 if atomic && events.len() > 1 {
@@ -77,6 +92,7 @@ impl Target {
                             _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
                         });
                     }
+                    progress(outcomes.len() as u64);
                 }
                 Ok(outcomes)
             }

@@ -53,11 +53,15 @@ impl LedgerDir {
 
     /// Creates the directory with a new operator key and its config; refuses an existing ledger.
     pub fn create(&self, origin: &str, demo: bool) -> Result<(Config, SecretKey), DirError> {
+        self.create_with(origin, SecretKey::generate()?, demo)
+    }
+
+    /// Creates the directory with this operator key and its config; refuses an existing ledger.
+    pub fn create_with(&self, origin: &str, operator: SecretKey, demo: bool) -> Result<(Config, SecretKey), DirError> {
         if self.exists() {
             return Err(DirError::Exists(self.path.clone()));
         }
         fs::create_dir_all(&self.path).map_err(|e| self.io(e))?;
-        let operator = SecretKey::generate()?;
         operator.write_file(&self.operator_key_path())?;
         let config = Config { origin: origin.to_owned(), operator: operator.did().clone(), demo };
         let text = serde_json::to_string_pretty(&config).map_err(|e| DirError::Config(e.to_string()))?;

@@ -1,0 +1,65 @@
+//! The tools behind the benchmarks: `gen-events` writes the same signed events for the same
+//! seed, and every one of them is accepted; `bench` measures every row it promises. (No test
+//! asserts a time.)
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_credledger");
+
+fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).current_dir(dir).output().expect("run credledger");
+    assert!(out.status.success(), "credledger {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn gen_events_is_deterministic_and_every_event_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["init", "--origin", "gen.test.example"]);
+    ok(d, &["gen-events", "--count", "2500", "--seed", "5", "--out", "a.jsonl"]);
+    ok(d, &["gen-events", "--count", "2500", "--seed", "5", "--out", "b.jsonl"]);
+    ok(d, &["gen-events", "--count", "2500", "--seed", "6", "--out", "c.jsonl"]);
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    assert_eq!(read("a.jsonl"), read("b.jsonl"));
+    assert_ne!(read("a.jsonl"), read("c.jsonl"));
+    assert_eq!(read("a.jsonl").lines().count(), 2500);
+    let report: Value = serde_json::from_str(&ok(d, &["--json", "submit", "a.jsonl"])).unwrap();
+    assert_eq!((report["appended"].as_u64(), report["rejected"].as_u64()), (Some(2500), Some(0)));
+    let kinds: std::collections::BTreeSet<String> = read("a.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in [
+        "issuer.registered",
+        "credential.course_completed",
+        "credential.certificate_awarded",
+        "credential.revoked",
+        "issuer.key_added",
+    ] {
+        assert!(kinds.contains(kind), "{kind}: {kinds:?}");
+    }
+    assert!(ok(d, &["audit"]).contains("audit passed: 2501 records"));
+}
+
+#[test]
+fn bench_measures_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let report: Value = serde_json::from_str(&ok(dir.path(), &["--json", "bench", "--events", "1500"])).unwrap();
+    let names: Vec<&str> = report["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for expected in [
+        "raw Ed25519 verify",
+        "durable appends",
+        "replay, no signature",
+        "audit",
+        "bundle verification, 20",
+        "POST /v1/events",
+    ] {
+        assert!(names.iter().any(|n| n.starts_with(expected)), "{expected} missing from {names:?}");
+    }
+    for row in report["rows"].as_array().unwrap() {
+        assert!(row["value"].as_f64().unwrap() > 0.0, "{row}");
+    }
+}
