@@ -355,7 +355,7 @@ fn verify_bundle(
             inclusion = failed(e.to_string());
             break;
         }
-        match Record::from_stored(&canonical::to_vec(&entry.record).unwrap_or_default()) {
+        match Record::parse(&canonical::to_vec(&entry.record).unwrap_or_default()) {
             Ok(record) => records.push(record),
             Err(e) => {
                 inclusion = failed(e.to_string());

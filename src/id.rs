@@ -98,10 +98,28 @@ const DID_KEY_PREFIX: &str = "did:key:z";
 /// An Ed25519 `did:key` (multicodec 0xed01, multibase base58btc). Parsing checks that it
 /// decodes to a valid Ed25519 public key, so a `Did` in hand can always verify signatures; it
 /// keeps the decompressed key, so verifying does not decompress it again.
+///
+/// Dids read back from the ledger's own storage (see [`read_trusted`]) skip the decompression,
+/// which is most of the cost of reading a record: their key is decompressed on first use.
 #[derive(Clone)]
 pub struct Did {
     text: String,
-    key: std::sync::Arc<VerifyingKey>,
+    bytes: [u8; 32],
+    key: std::sync::Arc<std::sync::OnceLock<VerifyingKey>>,
+}
+
+thread_local! {
+    /// Set while reading what this ledger stored after checking it.
+    static TRUSTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read` with did:keys taken as valid Ed25519 points without checking: only for bytes this
+/// ledger checked before it stored them.
+pub(crate) fn read_trusted<T>(read: impl FnOnce() -> T) -> T {
+    let before = TRUSTED.with(|t| t.replace(true));
+    let result = read();
+    TRUSTED.with(|t| t.set(before));
+    result
 }
 
 impl PartialEq for Did {
@@ -136,12 +154,15 @@ impl Did {
         let mut bytes = Vec::with_capacity(34);
         bytes.extend_from_slice(&ED25519_MULTICODEC);
         bytes.extend_from_slice(key.as_bytes());
-        Did { text: format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string()), key: std::sync::Arc::new(*key) }
+        let text = format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string());
+        Did { text, bytes: key.to_bytes(), key: std::sync::Arc::new(std::sync::OnceLock::from(*key)) }
     }
 
     /// The public key the did names.
     pub fn verifying_key(&self) -> VerifyingKey {
-        *self.key
+        // Only a did read back from corrupted storage can fail here; the identity point it then
+        // stands for is a weak key that `verify_strict` never accepts.
+        *self.key.get_or_init(|| VerifyingKey::from_bytes(&self.bytes).unwrap_or_default())
     }
 
     /// The multibase form of the key (`z6Mk…`), as used in did:key fragments and Multikey.
@@ -160,9 +181,9 @@ impl Did {
     }
 }
 
-impl FromStr for Did {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, IdError> {
+impl Did {
+    /// Parses, checking the point only when `check_point` (else on first use).
+    fn parse(s: &str, check_point: bool) -> Result<Self, IdError> {
         let bad = |why: &str| IdError::Did { did: s.chars().take(80).collect(), reason: why.to_owned() };
         let encoded = s.strip_prefix(DID_KEY_PREFIX).ok_or_else(|| bad("must start with `did:key:z` (base58btc)"))?;
         let bytes = bs58::decode(encoded).into_vec().map_err(|_| bad("is not valid base58btc"))?;
@@ -172,8 +193,32 @@ impl FromStr for Did {
             }
             _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
         };
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?;
-        Ok(Did { text: s.to_owned(), key: std::sync::Arc::new(key) })
+        let cell = std::sync::OnceLock::new();
+        if check_point {
+            let _ = cell.set(VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?);
+        }
+        Ok(Did { text: s.to_owned(), bytes: key, key: std::sync::Arc::new(cell) })
+    }
+}
+
+impl FromStr for Did {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Did::parse(s, true)
+    }
+}
+
+impl serde::Serialize for Did {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Did {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'_, str> as serde::Deserialize>::deserialize(d)?;
+        let check_point = !TRUSTED.with(std::cell::Cell::get);
+        Did::parse(&text, check_point).map_err(serde::de::Error::custom)
     }
 }
 
@@ -206,7 +251,7 @@ macro_rules! text_serde {
     )*};
 }
 pub(crate) use text_serde;
-text_serde!(Hash32, EventId, Did);
+text_serde!(Hash32, EventId);
 
 /// A malformed identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -28,9 +28,15 @@ impl Record {
         canonical::to_vec(&self.to_value()).expect("a record of a canonical event is canonical")
     }
 
-    /// Reads a stored record. Its event was verified before it was stored, so only its types are
-    /// checked here; `audit` re-verifies signatures.
+    /// Reads a record this ledger stored. Its event was verified before it was stored, so only
+    /// its types are checked here (did:key points are decompressed on first use); `audit`
+    /// re-verifies everything.
     pub fn from_stored(bytes: &[u8]) -> Result<Self, RecordError> {
+        crate::id::read_trusted(|| Self::parse(bytes))
+    }
+
+    /// Reads a record from elsewhere (a bundle): every did:key is checked as it is read.
+    pub fn parse(bytes: &[u8]) -> Result<Self, RecordError> {
         let corrupt = |reason: String| RecordError { reason };
         let mut value: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         let seq = value.get("seq").and_then(Value::as_u64).ok_or_else(|| corrupt("no seq".into()))?;

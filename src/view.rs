@@ -115,7 +115,8 @@ impl<S: Store + ?Sized> View<'_, S> {
             moves = self.partial(&keys, &[])?;
         }
         keys.push(format!("profile/learner/{current}"));
-        let learner = self.partial(&keys, &[])?;
+        let credentials = format!("profile/credential/{current}/");
+        let learner = self.partial(&keys, &[credentials.as_str()])?;
         let mut issuers = Vec::new();
         if let Some(entry) = learner.profiles.learner(&current) {
             for c in &entry.credentials {
@@ -124,7 +125,7 @@ impl<S: Store + ?Sized> View<'_, S> {
             }
             keys.extend(entry.apprenticeships.iter().map(|id| format!("status/apprenticeship/{id}")));
         }
-        let mut state = self.partial(&keys, &["position/"])?;
+        let mut state = self.partial(&keys, &["position/", credentials.as_str()])?;
         let status_issuers: Vec<Did> =
             entry_apprenticeship_issuers(&state, &current).into_iter().chain(issuers).collect();
         let issuer_keys: Vec<String> = status_issuers.iter().map(|i| format!("registry/issuer/{i}")).collect();

@@ -64,7 +64,24 @@ pub struct Profiles {
     moved_to: BTreeMap<Did, Moved>,
 }
 
+/// A learner's keys moved from and apprenticeships started.
 const LEARNER_PREFIX: &str = "profile/learner/";
+/// One credential of a learner's: `profile/credential/<did>/<seq, 20 digits>`, so a new
+/// credential writes one small entry, not the learner's whole record again.
+const CREDENTIAL_PREFIX: &str = "profile/credential/";
+
+/// What a learner's `profile/learner/` entry holds (the credentials are entries of their own).
+#[derive(Serialize, Deserialize)]
+struct LearnerMeta {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    earlier_keys: Vec<Did>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    apprenticeships: Vec<EventId>,
+}
+
+fn credential_key(learner: &Did, seq: Seq) -> String {
+    format!("{CREDENTIAL_PREFIX}{learner}/{seq:020}")
+}
 const MOVED_PREFIX: &str = "profile/moved/";
 
 impl Profiles {
@@ -163,6 +180,7 @@ impl Profiles {
         }
     }
 
+    /// The entry of the learner now using `did`; notes that its `profile/learner/` entry changed.
     fn learner_mut(&mut self, did: &Did, changes: &mut Changes) -> &mut LearnerEntry {
         let learner = self.current(did);
         changes.touch(format!("{LEARNER_PREFIX}{learner}"));
@@ -197,7 +215,9 @@ impl Projection for Profiles {
                 employer,
                 valid_until,
             };
-            self.learner_mut(c.learner, changes).credentials.push(summary);
+            let learner = self.current(c.learner);
+            changes.touch(credential_key(&learner, record.seq));
+            self.learners.entry(learner).or_default().credentials.push(summary);
             return;
         }
         match payload {
@@ -209,6 +229,10 @@ impl Projection for Profiles {
                 let to = self.current(&link.to);
                 let moved = self.learners.remove(&from).unwrap_or_default();
                 changes.touch(format!("{LEARNER_PREFIX}{from}"));
+                for c in &moved.credentials {
+                    changes.touch(credential_key(&from, c.seq));
+                    changes.touch(credential_key(&to, c.seq));
+                }
                 let target = self.learner_mut(&to, changes);
                 target.earlier_keys.extend(moved.earlier_keys);
                 target.earlier_keys.push(from.clone());
@@ -224,21 +248,46 @@ impl Projection for Profiles {
 
     fn entry(&self, key: &str) -> Option<Value> {
         if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
-            return self.learners.get(&did.parse().ok()?).and_then(|e| serde_json::to_value(e).ok());
+            let e = self.learners.get(&did.parse().ok()?)?;
+            // A learner with only credentials has no entry of this kind.
+            if e.earlier_keys.is_empty() && e.apprenticeships.is_empty() {
+                return None;
+            }
+            let meta = LearnerMeta { earlier_keys: e.earlier_keys.clone(), apprenticeships: e.apprenticeships.clone() };
+            return serde_json::to_value(meta).ok();
+        }
+        if let Some(rest) = key.strip_prefix(CREDENTIAL_PREFIX) {
+            let (did, seq) = rest.rsplit_once('/')?;
+            let (did, seq): (Did, Seq) = (did.parse().ok()?, seq.parse().ok()?);
+            let credentials = &self.learners.get(&did)?.credentials;
+            let found = credentials.binary_search_by_key(&seq, |c| c.seq).ok()?;
+            return serde_json::to_value(&credentials[found]).ok();
         }
         let did: Did = key.strip_prefix(MOVED_PREFIX)?.parse().ok()?;
         self.moved_to.get(&did).and_then(|m| serde_json::to_value(m).ok())
     }
 
     fn keys(&self) -> Vec<String> {
-        let learners = self.learners.keys().map(|d| format!("{LEARNER_PREFIX}{d}"));
-        learners.chain(self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}"))).collect()
+        let with_meta =
+            self.learners.iter().filter(|(_, e)| !e.earlier_keys.is_empty() || !e.apprenticeships.is_empty());
+        let learners = with_meta.map(|(d, _)| format!("{LEARNER_PREFIX}{d}"));
+        let credentials =
+            self.learners.iter().flat_map(|(d, e)| e.credentials.iter().map(move |c| credential_key(d, c.seq)));
+        let moved = self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}"));
+        learners.chain(credentials).chain(moved).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
         if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
             let did = did.parse().map_err(serde::de::Error::custom)?;
-            self.learners.insert(did, serde_json::from_value(value)?);
+            let meta: LearnerMeta = serde_json::from_value(value)?;
+            let entry = self.learners.entry(did).or_default();
+            entry.earlier_keys = meta.earlier_keys;
+            entry.apprenticeships = meta.apprenticeships;
+        } else if let Some(rest) = key.strip_prefix(CREDENTIAL_PREFIX) {
+            let did = rest.rsplit_once('/').map_or(rest, |(d, _)| d).parse().map_err(serde::de::Error::custom)?;
+            // Entries load in key order, which is seq order for each learner.
+            self.learners.entry(did).or_default().credentials.push(serde_json::from_value(value)?);
         } else if let Some(did) = key.strip_prefix(MOVED_PREFIX) {
             let did = did.parse().map_err(serde::de::Error::custom)?;
             self.moved_to.insert(did, serde_json::from_value(value)?);
