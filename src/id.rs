@@ -104,8 +104,13 @@ const DID_KEY_PREFIX: &str = "did:key:z";
 #[derive(Clone)]
 pub struct Did {
     text: String,
+    key: std::sync::Arc<DidKey>,
+}
+
+/// A did's key bytes, and the point they decompress to once it is needed.
+struct DidKey {
     bytes: [u8; 32],
-    key: std::sync::Arc<std::sync::OnceLock<VerifyingKey>>,
+    point: std::sync::OnceLock<VerifyingKey>,
 }
 
 thread_local! {
@@ -155,14 +160,14 @@ impl Did {
         bytes.extend_from_slice(&ED25519_MULTICODEC);
         bytes.extend_from_slice(key.as_bytes());
         let text = format!("{DID_KEY_PREFIX}{}", bs58::encode(bytes).into_string());
-        Did { text, bytes: key.to_bytes(), key: std::sync::Arc::new(std::sync::OnceLock::from(*key)) }
+        Did { text, key: std::sync::Arc::new(DidKey { bytes: key.to_bytes(), point: std::sync::OnceLock::from(*key) }) }
     }
 
     /// The public key the did names.
     pub fn verifying_key(&self) -> VerifyingKey {
         // Only a did read back from corrupted storage can fail here; the identity point it then
         // stands for is a weak key that `verify_strict` never accepts.
-        *self.key.get_or_init(|| VerifyingKey::from_bytes(&self.bytes).unwrap_or_default())
+        *self.key.point.get_or_init(|| VerifyingKey::from_bytes(&self.key.bytes).unwrap_or_default())
     }
 
     /// The multibase form of the key (`z6Mk…`), as used in did:key fragments and Multikey.
@@ -193,11 +198,11 @@ impl Did {
             }
             _ => return Err(bad("is not an Ed25519 key (multicodec 0xed01)")),
         };
-        let cell = std::sync::OnceLock::new();
+        let point = std::sync::OnceLock::new();
         if check_point {
-            let _ = cell.set(VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?);
+            let _ = point.set(VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?);
         }
-        Ok(Did { text: s.to_owned(), bytes: key, key: std::sync::Arc::new(cell) })
+        Ok(Did { text: s.to_owned(), key: std::sync::Arc::new(DidKey { bytes: key, point }) })
     }
 }
 
