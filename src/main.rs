@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cli::render::{issuers_table, log_table, profile_text, report_text};
-use cli::target::{Outcome, Target};
+use cli::target::Target;
 use credledger::bundle::{ShareRequest, Trust, VerifyOptions};
 use credledger::event::{
     ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory, IssuerRegistered,
@@ -740,7 +740,8 @@ fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedE
         return Ok(ExitCode::SUCCESS);
     }
     let values = events.iter().map(|e| e.value().clone()).collect();
-    let outcomes = target.append(values, true, now(), &|_| {})?;
+    let mut outcomes = Vec::new();
+    target.append([values], true, now(), &mut |o| outcomes.extend(o))?;
     let mut appended = Vec::new();
     for outcome in outcomes {
         appended.push(outcome.map_err(|e| anyhow!("rejected: {e}"))?);
@@ -759,81 +760,145 @@ fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedE
     Ok(ExitCode::SUCCESS)
 }
 
-/// The events in a file: one JSON event, a JSON array, or JSON Lines; each with its line number.
-fn read_events(file: &Path) -> Result<Vec<(usize, std::result::Result<Value, String>)>> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let items: Vec<_> = match credledger::canonical::parse_strict(&bytes) {
-        Ok(Value::Array(events)) => events.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v))).collect(),
-        Ok(event) => vec![(1, Ok(event))],
-        Err(_) => String::from_utf8_lossy(&bytes)
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| (i + 1, credledger::canonical::parse_strict(line.as_bytes()).map_err(|e| e.to_string())))
-            .collect(),
-    };
-    if items.is_empty() {
-        bail!("{}: no events in the file", file.display());
+/// The events in a file, each with its line number: one JSON event, a JSON array, or JSON Lines.
+/// JSON Lines are read one line at a time, so a large file never sits in memory whole.
+/// Each event of a file with its line number, or why that line is not one.
+type Lines = Box<dyn Iterator<Item = (usize, std::result::Result<Value, String>)>>;
+
+fn read_events(file: &Path) -> Result<Lines> {
+    use std::io::BufRead;
+    let open = || std::fs::File::open(file).with_context(|| format!("reading {}", file.display()));
+    let mut first = String::new();
+    io::BufReader::new(open()?).read_line(&mut first)?;
+    let parse = |line: &str| credledger::canonical::parse_strict(line.as_bytes()).map_err(|e| e.to_string());
+    if first.trim().is_empty() || first.trim_start().starts_with('[') || parse(&first).is_err() {
+        // One JSON document (an event or an array of events), or a file that is neither.
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        return Ok(match credledger::canonical::parse_strict(&bytes) {
+            Ok(Value::Array(events)) => Box::new(events.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v)))),
+            Ok(event) => Box::new(std::iter::once((1, Ok(event)))),
+            Err(e) => Box::new(std::iter::once((1, Err(e.to_string())))),
+        });
     }
-    Ok(items)
+    let lines = io::BufReader::new(open()?).lines().enumerate();
+    Ok(Box::new(lines.filter_map(move |(i, line)| match line {
+        Ok(line) if line.trim().is_empty() => None,
+        Ok(line) => Some((i + 1, parse(&line))),
+        Err(e) => Some((i + 1, Err(e.to_string()))),
+    })))
+}
+
+/// How many lines a file has (for the progress bar), read in blocks.
+fn count_lines(file: &Path) -> Result<u64> {
+    use std::io::Read;
+    let mut reader = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let (mut buf, mut lines) = (vec![0u8; 1 << 16], 0u64);
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines.max(1));
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// One line's fate in a `submit`.
+struct Submitted {
+    line: usize,
+    outcome: std::result::Result<credledger::Appended, String>,
 }
 
 fn submit(target: &Target, out: &Output, file: &Path, atomic: bool) -> Result<ExitCode> {
-    let mut items = read_events(file)?;
-    let malformed: Vec<(usize, String)> =
-        items.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| (*n, e.clone()))).collect();
-    items.retain(|(_, r)| r.is_ok());
-    let (lines, values): (Vec<usize>, Vec<Value>) = items.into_iter().map(|(n, r)| (n, r.unwrap_or_default())).unzip();
-    let progress = cli::progress::bar(values.len() as u64, out.json, "appending");
-    let outcomes: Vec<Outcome> = if atomic && !malformed.is_empty() {
-        Vec::new()
+    let mut events = read_events(file)?.peekable();
+    if events.peek().is_none() {
+        bail!("{}: no events in the file", file.display());
+    }
+    let progress = cli::progress::bar(count_lines(file)?, out.json, "appending");
+    let mut report: Vec<Submitted> = Vec::new();
+    let mut waiting: Vec<usize> = Vec::new();
+    // Groups of events, as they are read; the lines of each group wait for its outcomes.
+    let mut malformed = Vec::new();
+    let group = if atomic { usize::MAX } else { cli::target::GROUP };
+    let mut chunks = std::iter::from_fn(|| {
+        let mut chunk = Vec::new();
+        for (line, parsed) in events.by_ref() {
+            match parsed {
+                Ok(value) => {
+                    chunk.push(value);
+                    waiting.push(line);
+                }
+                Err(e) => malformed.push(Submitted { line, outcome: Err(e) }),
+            }
+            if chunk.len() >= group {
+                break;
+            }
+        }
+        (!chunk.is_empty()).then_some(chunk)
+    });
+    if atomic {
+        // All or nothing: read everything first, and refuse it all if any line is malformed.
+        let all: Vec<Vec<Value>> = chunks.by_ref().collect();
+        let _ = chunks;
+        if malformed.is_empty() {
+            let mut lines = waiting.drain(..);
+            target.append(all, true, now(), &mut |outcomes| {
+                report
+                    .extend(outcomes.into_iter().map(|outcome| Submitted { line: lines.next().unwrap_or(0), outcome }));
+            })?;
+        } else {
+            report.extend(waiting.drain(..).map(|line| Submitted { line, outcome: Err(String::new()) }));
+        }
     } else {
-        target.append(values, atomic, now(), &|n| progress.set_position(n))?
-    };
+        let mut pending: Vec<std::result::Result<credledger::Appended, String>> = Vec::new();
+        target.append(&mut chunks, false, now(), &mut |outcomes| {
+            pending.extend(outcomes);
+            progress.set_position(pending.len() as u64);
+        })?;
+        let _ = chunks;
+        for (i, outcome) in pending.into_iter().enumerate() {
+            report.push(Submitted { line: waiting.get(i).copied().unwrap_or(0), outcome });
+        }
+    }
     progress.finish_and_clear();
-    let mut report = Vec::new();
-    let mut failed = malformed.len();
-    for (n, e) in malformed {
-        eprintln!("line {n}: rejected: {e}");
-        report.push(json!({"line": n, "error": e}));
-    }
-    for (n, outcome) in lines.into_iter().zip(outcomes) {
-        match outcome {
-            Ok(a) => report.push(json!({"line": n, "id": a.id, "seq": a.seq, "new": a.new})),
-            Err(e) => {
-                failed += 1;
-                eprintln!("line {n}: rejected: {e}");
-                report.push(json!({"line": n, "error": e}));
-            }
-        }
-    }
+    report.extend(malformed);
+    report.sort_by_key(|s| s.line);
+    let failed = report.iter().filter(|s| s.outcome.is_err()).count();
     let refused_all = atomic && failed > 0;
-    if refused_all {
-        // Nothing was appended: the good events have an id but no place on the log.
-        for entry in report.iter_mut().filter_map(Value::as_object_mut) {
-            if entry.remove("seq").is_some() {
-                entry.remove("new");
-                entry.insert("appended".into(), false.into());
+    for s in &report {
+        if let Err(e) = &s.outcome {
+            if !e.is_empty() {
+                eprintln!("line {}: rejected: {e}", s.line);
             }
         }
     }
-    let count = |new: bool| report.iter().filter(|r| r.get("new").and_then(Value::as_bool) == Some(new)).count();
+    let failed = report.iter().filter(|s| matches!(&s.outcome, Err(e) if !e.is_empty())).count();
+    let count = |new: bool| report.iter().filter(|s| matches!(&s.outcome, Ok(a) if a.new == new)).count();
     let (appended, present) = if refused_all { (0, 0) } else { (count(true), count(false)) };
-    let summary = json!({"appended": appended, "already_present": present, "rejected": failed, "events": report});
+    let entries: Vec<Value> = report
+        .iter()
+        .map(|s| match &s.outcome {
+            Ok(a) if refused_all => json!({"line": s.line, "id": a.id, "appended": false}),
+            Ok(a) => json!({"line": s.line, "id": a.id, "seq": a.seq, "new": a.new}),
+            Err(e) if e.is_empty() => json!({"line": s.line, "appended": false}),
+            Err(e) => json!({"line": s.line, "error": e}),
+        })
+        .collect();
+    let summary = json!({"appended": appended, "already_present": present, "rejected": failed, "events": entries});
     out.emit(summary, || {
         let mut lines: Vec<String> = report
             .iter()
-            .filter(|r| !refused_all && r.get("seq").is_some())
-            .map(|r| {
-                let note = if r["new"] == true { "" } else { " (already on the log)" };
-                format!("line {}: seq {} id {}{note}", r["line"], r["seq"], r["id"].as_str().unwrap_or_default())
+            .filter(|_| !refused_all)
+            .filter_map(|s| s.outcome.as_ref().ok().map(|a| (s.line, a)))
+            .map(|(line, a)| {
+                let note = if a.new { "" } else { " (already on the log)" };
+                format!("line {line}: seq {} id {}{note}", a.seq, a.id)
             })
             .collect();
         let note = if refused_all { " (--atomic: nothing appended)" } else { "" };
         lines.push(format!("{appended} appended, {present} already on the log, {failed} rejected{note}"));
         lines.join("\n")
     });
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 || refused_all { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Where `verify` looks for trusted operator keys when given none.

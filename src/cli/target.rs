@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 /// The most events one `POST /v1/events` carries.
 const POST_CHUNK: usize = 1000;
-/// How many events one durable local commit takes when appending a file.
-const GROUP: usize = 1000;
+/// How many events one durable commit takes when appending a file.
+pub const GROUP: usize = 1000;
 
 /// A ledger directory or a ledger server.
 pub enum Target {
@@ -56,45 +56,46 @@ impl Target {
         Ok(ledger)
     }
 
-    /// Appends signed events, in durable groups (one, with `atomic`: then one refusal refuses
-    /// them all, local only). `progress` hears how many are done after each group.
+    /// Appends signed events, one durable group per chunk (with `atomic`, pass one chunk: one
+    /// refusal refuses it all; local only). `done` hears each chunk's outcomes as it commits; the
+    /// ledger is opened once for all chunks.
     pub fn append(
         &self,
-        events: Vec<Value>,
+        chunks: impl IntoIterator<Item = Vec<Value>>,
         atomic: bool,
         now: OffsetDateTime,
-        progress: &dyn Fn(u64),
-    ) -> Result<Vec<Outcome>> {
+        done: &mut dyn FnMut(Vec<Outcome>),
+    ) -> Result<()> {
         match self {
             Target::Local(dir) => {
                 let mut ledger = Self::open_for_append(dir)?;
-                let group = if atomic { events.len().max(1) } else { GROUP };
-                let mut outcomes = Vec::with_capacity(events.len());
-                for chunk in events.chunks(group) {
-                    let results = ledger.append_values(chunk.to_vec(), now, atomic);
-                    outcomes.extend(results.into_iter().map(|r| r.map_err(|e| e.to_string())));
-                    progress(outcomes.len() as u64);
+                for chunk in chunks {
+                    let results = ledger.append_values(chunk, now, atomic);
+                    done(results.into_iter().map(|r| r.map_err(|e| e.to_string())).collect());
                 }
-                Ok(outcomes)
+                Ok(())
             }
             Target::Remote(client) => {
-                if atomic && events.len() > 1 {
-                    bail!("--atomic needs the ledger directory; a server judges each event on its own");
-                }
-                let mut outcomes = Vec::with_capacity(events.len());
-                for chunk in events.chunks(POST_CHUNK) {
-                    let body = serde_json::to_string(chunk)?;
-                    let answer = client.post_json("/v1/events", &body)?;
-                    let results = answer.body["results"].as_array().context("the server's answer has no results")?;
-                    for r in results {
-                        outcomes.push(match (r["seq"].as_u64(), r["id"].as_str()) {
-                            (Some(seq), Some(id)) => Ok(Appended { seq, id: id.parse()?, new: r["new"] == true }),
-                            _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
-                        });
+                for chunk in chunks {
+                    if atomic && chunk.len() > 1 {
+                        bail!("--atomic needs the ledger directory; a server judges each event on its own");
                     }
-                    progress(outcomes.len() as u64);
+                    for posted in chunk.chunks(POST_CHUNK) {
+                        let body = serde_json::to_string(posted)?;
+                        let answer = client.post_json("/v1/events", &body)?;
+                        let results =
+                            answer.body["results"].as_array().context("the server's answer has no results")?;
+                        let mut outcomes = Vec::with_capacity(results.len());
+                        for r in results {
+                            outcomes.push(match (r["seq"].as_u64(), r["id"].as_str()) {
+                                (Some(seq), Some(id)) => Ok(Appended { seq, id: id.parse()?, new: r["new"] == true }),
+                                _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
+                            });
+                        }
+                        done(outcomes);
+                    }
                 }
-                Ok(outcomes)
+                Ok(())
             }
         }
     }

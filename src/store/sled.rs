@@ -38,13 +38,17 @@ pub struct SledStore {
 }
 
 const LEN_KEY: &[u8] = b"len";
+/// sled's page cache.
+const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 const ENTRIES_KEY: &[u8] = b"entries";
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`. Fails with [`StoreError::Locked`] if another
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+        // sled's page cache defaults to 1 GiB; the log is read mostly in order, so a smaller
+        // cache costs little and keeps a large ledger's memory in bounds.
+        let db = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES).open().map_err(|e| match e {
             // sled 0.34 rewraps the failed file lock as an `Other` error whose text is all that
             // is left of the OS error, so the text is what identifies it.
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
