@@ -12,9 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -87,24 +84,16 @@ pub struct StatusLine {
 /// Signs the JCS of `value` without its `field`; returns base64url.
 fn sign_without<T: Serialize>(value: &T, field: &str, key: &SecretKey) -> String {
     let message = unsigned_bytes(value, field).expect("bundle parts are JSON");
-    URL_SAFE_NO_PAD.encode(key.sign(&message).to_bytes())
+    key.sign_b64(&message)
 }
 
 fn unsigned_bytes<T: Serialize>(value: &T, field: &str) -> Option<Vec<u8>> {
-    let mut v = serde_json::to_value(value).ok()?;
-    v.as_object_mut()?.remove(field);
-    canonical::to_vec(&v).ok()
+    canonical::to_vec_without(&serde_json::to_value(value).ok()?, field).ok()
 }
 
 /// Does `sig` (base64url) verify `key`'s signature over JCS(`value` without `field`)?
 fn signed_by<T: Serialize>(value: &T, field: &str, sig: &str, key: &Did) -> bool {
-    let Some(message) = unsigned_bytes(value, field) else {
-        return false;
-    };
-    let Some(bytes) = URL_SAFE_NO_PAD.decode(sig).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
-        return false;
-    };
-    key.verifying_key().verify_strict(&message, &Signature::from_bytes(&bytes)).is_ok()
+    unsigned_bytes(value, field).is_some_and(|message| crate::keys::verify_b64(key, sig, &message).is_ok())
 }
 
 impl StatusStatement {

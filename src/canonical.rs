@@ -33,6 +33,16 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
+/// The canonical bytes of a JSON object without one of its members (what a signature that sits
+/// in that member covers).
+pub fn to_vec_without(value: &Value, member: &str) -> Result<Vec<u8>, CanonicalError> {
+    let mut rest = value.clone();
+    if let Some(map) = rest.as_object_mut() {
+        map.remove(member);
+    }
+    to_vec(&rest)
+}
+
 /// The canonical bytes of anything that serializes to JSON.
 pub fn to_vec_of<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
     let value = serde_json::to_value(value).map_err(|e| CanonicalError::Encode(e.to_string()))?;

@@ -6,9 +6,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -17,7 +14,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::canonical::{self, CanonicalError};
 use crate::id::{Did, EventId, text_serde};
-use crate::keys::SecretKey;
+use crate::keys::{SecretKey, SignatureFault};
 use crate::schema::{self, SchemaError};
 
 /// The envelope version this build writes and reads.
@@ -426,7 +423,7 @@ impl Event {
             }
             let unsigned = canonical_without_sig(&self.to_value()?)?;
             if let Payload::KeyLinked(link) = &mut self.payload {
-                link.to_sig = URL_SAFE_NO_PAD.encode(cosigner.sign(&unsigned).to_bytes());
+                link.to_sig = cosigner.sign_b64(&unsigned);
             }
         }
         let mut value = self.to_value()?;
@@ -436,11 +433,8 @@ impl Event {
             map.insert("sig".into(), "A".repeat(86).into());
         }
         schema::validate_event(&shaped)?;
-        let signature = key.sign(&canonical_without_sig(&value)?);
-        value
-            .as_object_mut()
-            .expect("an envelope is an object")
-            .insert("sig".into(), URL_SAFE_NO_PAD.encode(signature.to_bytes()).into());
+        let signature = key.sign_b64(&canonical_without_sig(&value)?);
+        value.as_object_mut().expect("an envelope is an object").insert("sig".into(), signature.into());
         SignedEvent::from_verified_parts(self, value)
     }
 }
@@ -466,11 +460,7 @@ fn typed_field<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> R
 
 /// JCS of an event value with its `sig` member left out.
 fn canonical_without_sig(value: &Value) -> Result<Vec<u8>, EventError> {
-    let mut unsigned = value.clone();
-    if let Some(map) = unsigned.as_object_mut() {
-        map.remove("sig");
-    }
-    Ok(canonical::to_vec(&unsigned)?)
+    Ok(canonical::to_vec_without(value, "sig")?)
 }
 
 /// A signed event: the typed event, the exact JSON that was signed (with `sig`), its canonical
@@ -580,14 +570,12 @@ impl SignedEvent {
 }
 
 fn verify_one(field: &str, sig: &str, key: &Did, message: &[u8]) -> Result<(), EventError> {
-    let bytes: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(sig)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| EventError::Signature(format!("{field}: not a base64url Ed25519 signature (64 bytes)")))?;
-    key.verifying_key()
-        .verify_strict(message, &Signature::from_bytes(&bytes))
-        .map_err(|_| EventError::Signature(format!("{field}: signature does not verify against {key}")))
+    crate::keys::verify_b64(key, sig, message).map_err(|fault| {
+        EventError::Signature(match fault {
+            SignatureFault::Malformed => format!("{field}: not a base64url Ed25519 signature (64 bytes)"),
+            SignatureFault::Mismatch => format!("{field}: signature does not verify against {key}"),
+        })
+    })
 }
 
 /// Why bytes are not a valid signed event.

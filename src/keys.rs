@@ -56,6 +56,12 @@ impl SecretKey {
         self.signing.sign(message)
     }
 
+    /// An Ed25519 signature over `message`, as every signature in credledger is written:
+    /// base64url without padding.
+    pub fn sign_b64(&self, message: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(self.sign(message).to_bytes())
+    }
+
     /// The key file text for this key.
     fn file_text(&self) -> String {
         format!(
@@ -116,6 +122,24 @@ impl SecretKey {
         let text = fs::read_to_string(path).map_err(io)?;
         Self::from_file_text(&text).map_err(|reason| KeyError::Malformed { path: path.to_owned(), reason })
     }
+}
+
+/// Why a base64url signature does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFault {
+    /// Not base64url of 64 bytes.
+    Malformed,
+    /// Well formed, but not `key`'s signature over the message (checked with `verify_strict`).
+    Mismatch,
+}
+
+/// Checks a base64url Ed25519 signature (as [`SecretKey::sign_b64`] writes them).
+pub fn verify_b64(key: &Did, signature: &str, message: &[u8]) -> Result<(), SignatureFault> {
+    let bytes: [u8; 64] =
+        URL_SAFE_NO_PAD.decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or(SignatureFault::Malformed)?;
+    key.verifying_key()
+        .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&bytes))
+        .map_err(|_| SignatureFault::Mismatch)
 }
 
 impl fmt::Debug for SecretKey {
