@@ -66,7 +66,7 @@ impl Generator {
         let seed = *blake3::hash(&seed.to_le_bytes()).as_bytes();
         let key = |label: String| SecretKey::from_seed(&keyed(&seed, &label));
         let issuers: Vec<_> = (0..ISSUERS).map(|i| key(format!("issuer-{i}"))).map(|k| (k.did().clone(), k)).collect();
-        let learners = (0..learners.max(1)).map(|i| key(format!("learner-{i}")).did().clone()).collect();
+        let learners = (0..learners.max(1)).map(|i| learner_key(&seed, i).did().clone()).collect();
         Generator {
             operator,
             origin: origin.to_owned(),
@@ -83,6 +83,11 @@ impl Generator {
     /// The learner who receives one credential in every twenty (for bundle benchmarks).
     pub fn featured_learner(&self) -> &Did {
         &self.learners[0]
+    }
+
+    /// The featured learner's key, so a benchmark can share as that learner.
+    pub fn featured_learner_key(&self) -> SecretKey {
+        learner_key(&self.seed, 0)
     }
 
     /// A number from the seed for the `n`th choice named `what`.
@@ -241,6 +246,10 @@ impl Generator {
             }),
         }
     }
+}
+
+fn learner_key(seed: &[u8; 32], i: usize) -> SecretKey {
+    SecretKey::from_seed(&keyed(seed, &format!("learner-{i}")))
 }
 
 fn keyed(seed: &[u8; 32], label: &str) -> [u8; 32] {

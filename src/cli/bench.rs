@@ -125,7 +125,7 @@ pub fn run(events: usize) -> Result<Report> {
     });
 
     // Bundles of 1, 20 and 200 credentials, verified offline.
-    let learner_key = generator_learner_key(&featured)?;
+    let learner_key = generator.featured_learner_key();
     let profile = ledger.profile(&featured);
     let active: Vec<_> =
         profile.credentials.iter().filter(|c| c.status.as_str() == "active").map(|c| c.summary.id).collect();
@@ -163,17 +163,6 @@ pub fn run(events: usize) -> Result<Report> {
         target: ">= 0.7x appends",
     });
     Ok(Report { events: values.len(), cores, rows })
-}
-
-/// The demo generator derives learner keys from its seed; the bench's featured learner is
-/// learner 0 of seed 1.
-fn generator_learner_key(featured: &credledger::Did) -> Result<SecretKey> {
-    let seed = *blake3::hash(&1u64.to_le_bytes()).as_bytes();
-    let mut h = blake3::Hasher::new_keyed(&seed);
-    h.update(b"learner-0");
-    let key = SecretKey::from_seed(h.finalize().as_bytes());
-    anyhow::ensure!(key.did() == featured, "the featured learner's key could not be derived");
-    Ok(key)
 }
 
 /// Appends `values` to a fresh served ledger over HTTP; events/s.
