@@ -523,15 +523,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let document = credledger::canonical::parse_strict(&bytes).with_context(|| file.display().to_string())?;
             let key = key.map(|k| Did::from_multibase(&k).context("--key")).transpose()?;
             let report = credledger::vc::verify(&document, key.as_ref(), &Timestamp::whole_seconds(now()));
-            out.emit(serde_json::to_value(&report)?, || {
-                let mut lines: Vec<String> = report
-                    .checks
-                    .iter()
-                    .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
-                    .collect();
-                lines.push(report.verdict.to_owned());
-                lines.join("\n")
-            });
+            out.emit(serde_json::to_value(&report)?, || cli::render::vc_report_text(&report));
             if !report.is_valid() {
                 return Ok(ExitCode::from(1));
             }

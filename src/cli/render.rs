@@ -6,11 +6,8 @@ use credledger::projection::registry::Issuer;
 use credledger::{Did, Payload, Record};
 
 pub fn report_text(report: &credledger::bundle::Report) -> String {
-    let mut lines: Vec<String> = report
-        .checks
-        .iter()
-        .map(|c| format!("{}  {:<22} {}", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail))
-        .collect();
+    let mut lines: Vec<String> =
+        report.checks.iter().map(|c| check_line(if c.ran { Some(c.ok) } else { None }, c.name, &c.detail)).collect();
     for c in &report.credentials {
         let status = c.status.map_or("no status", |s| s.as_str());
         lines.push(format!(
@@ -21,6 +18,23 @@ pub fn report_text(report: &credledger::bundle::Report) -> String {
             c.issuer_name.as_deref().unwrap_or("?")
         ));
     }
+    lines.push(report.verdict.to_owned());
+    lines.join("\n")
+}
+
+/// One named check: `pass`, `FAIL`, or `skip` for one an earlier failure left unrun.
+pub fn check_line(ok: Option<bool>, name: &str, detail: &str) -> String {
+    let mark = match ok {
+        Some(true) => "pass",
+        Some(false) => "FAIL",
+        None => "skip",
+    };
+    format!("{mark}  {name:<22} {detail}")
+}
+
+/// A standard credential's checks, then the verdict.
+pub fn vc_report_text(report: &credledger::vc::VcReport) -> String {
+    let mut lines: Vec<String> = report.checks.iter().map(|c| check_line(Some(c.ok), c.name, &c.detail)).collect();
     lines.push(report.verdict.to_owned());
     lines.join("\n")
 }
