@@ -1,9 +1,15 @@
-//! Criterion benchmarks of the core: canonicalization, signing and verifying events, and
-//! durable appends through the ledger on sled.
+//! Criterion benchmarks of the core: canonicalization, signing and verifying events, Merkle
+//! appends and proofs, durable appends through the ledger on sled, replay, and offline bundle
+//! verification for 1, 20 and 200 credentials. `credledger bench` measures the same paths at
+//! scale in one run and prints them against the raw verify rate (BENCHMARKS.md).
 
 use std::hint::black_box;
 
-use credledger::event::{CourseCompleted, Skill, Timestamp};
+use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
+use credledger::event::{CourseCompleted, Genesis, Skill, Timestamp};
+use credledger::generate::Generator;
+use credledger::id::Hash32;
+use credledger::merkle::{self, MemoryTree};
 use credledger::{Event, Ledger, Payload, SecretKey, SignedEvent, SledStore, canonical, demo};
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::macros::datetime;
@@ -53,5 +59,85 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(core, benches);
+fn merkle_benches(c: &mut Criterion) {
+    let leaves: Vec<Hash32> = (0u32..100_000).map(|i| merkle::leaf_hash(&i.to_be_bytes())).collect();
+    c.bench_function("merkle: append 1,000 leaves to a frontier", |b| {
+        b.iter(|| {
+            let mut frontier = merkle::Frontier::default();
+            for leaf in &leaves[..1000] {
+                black_box(frontier.push(*leaf));
+            }
+            frontier.root()
+        })
+    });
+    let tree = MemoryTree::from_leaves(leaves.iter().copied());
+    let size = tree.size();
+    let root = tree.root();
+    c.bench_function("merkle: inclusion proof in 100,000 leaves", |b| {
+        b.iter(|| merkle::inclusion_proof(&tree, black_box(65_537), size).unwrap())
+    });
+    let path = merkle::inclusion_proof(&tree, 65_537, size).unwrap();
+    c.bench_function("merkle: verify inclusion in 100,000 leaves", |b| {
+        b.iter(|| merkle::verify_inclusion(&leaves[65_537], 65_537, size, black_box(&path), &root).unwrap())
+    });
+    let consistency = merkle::consistency_proof(&tree, 70_001, size).unwrap();
+    let old_root = merkle::root(&tree, 70_001).unwrap();
+    c.bench_function("merkle: verify consistency 70,001 -> 100,000", |b| {
+        b.iter(|| merkle::verify_consistency(70_001, size, &old_root, &root, black_box(&consistency)).unwrap())
+    });
+}
+
+/// A sled ledger holding `events` generated events, its operator and the featured learner's key.
+fn generated_ledger(dir: &std::path::Path, events: u64) -> (Ledger<SledStore>, SecretKey, SecretKey) {
+    let operator = SecretKey::from_seed(&[5; 32]);
+    let now = time::OffsetDateTime::now_utc();
+    let mut ledger = Ledger::open(SledStore::open(&dir.join("store")).unwrap()).unwrap();
+    ledger.sign_checkpoints_with(operator.clone()).unwrap();
+    let genesis = Event::new(
+        operator.did().clone(),
+        Timestamp::whole_seconds(now),
+        Payload::Genesis(Genesis { origin: "bench.example".into(), operator: operator.did().clone() }),
+    )
+    .sign(&operator, None)
+    .unwrap();
+    ledger.append(genesis.canonical(), now).unwrap();
+    let mut generator = Generator::new(operator.clone(), "bench.example", 1, now, 200);
+    let mut left = events;
+    while left > 0 {
+        let chunk = generator.next_chunk(left.min(1000)).unwrap();
+        left -= chunk.len() as u64;
+        for result in ledger.append_values(chunk.iter().map(|e| e.value().clone()).collect(), now, false) {
+            result.unwrap();
+        }
+    }
+    (ledger, operator, generator.featured_learner_key())
+}
+
+fn replay_and_bundle_benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ledger, operator, learner) = generated_ledger(dir.path(), 5_000);
+    let mut group = c.benchmark_group("replay 5,001 records");
+    group.sample_size(10);
+    group.bench_function("fold projections, no signature checks", |b| b.iter(|| ledger.fold_from_scratch(|_| {})));
+    group.bench_function("audit, signatures included", |b| b.iter(|| ledger.audit().unwrap()));
+    group.finish();
+
+    let now = time::OffsetDateTime::now_utc();
+    let profile = ledger.profile(learner.did());
+    let active: Vec<_> =
+        profile.credentials.iter().filter(|c| c.status.as_str() == "active").map(|c| c.summary.id).collect();
+    let trust = Trust::operator(operator.did().clone());
+    let mut group = c.benchmark_group("verify a bundle offline");
+    for count in [1, 20, 200].into_iter().filter(|n| *n <= active.len()) {
+        let request = ShareRequest { only: Some(active[..count].to_vec()), ..ShareRequest::default() };
+        let shared = bundle::build_unsigned(&mut ledger, learner.did(), &request, now).unwrap();
+        let bytes = serde_json::to_vec(&shared.signed(&learner)).unwrap();
+        group.bench_function(format!("{count} credentials"), |b| {
+            b.iter(|| assert!(bundle::verify(black_box(&bytes), &trust, &VerifyOptions::default(), now).is_valid()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(core, benches, merkle_benches, replay_and_bundle_benches);
 criterion_main!(core);

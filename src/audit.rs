@@ -58,67 +58,42 @@ impl fmt::Display for AuditReport {
     }
 }
 
-/// Audits the whole ledger.
-pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
+/// A record as read, with its event re-verified (when the record could be read at all).
+type Checked =
+    (Vec<u8>, Result<Record, crate::record::RecordError>, Option<Result<SignedEvent, crate::event::EventError>>);
+
+/// Reads and verifies `chunk`'s records on every core: each needs nothing from the others.
+fn check_chunk(chunk: Vec<Vec<u8>>) -> Vec<Checked> {
+    use rayon::prelude::*;
+    chunk
+        .into_par_iter()
+        .map(|bytes| {
+            let record = Record::from_stored(&bytes);
+            let verified = record.as_ref().ok().map(|r| SignedEvent::verify(r.event.value().clone()));
+            (bytes, record, verified)
+        })
+        .collect()
+}
+
+/// Audits the whole ledger, calling `progress` with the number of records audited so far.
+pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send) -> Result<AuditReport, LedgerError> {
     let store = ledger.store();
     let mut problems = Vec::new();
-    let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
     let mut tree = MemoryTree::default();
     let mut state = Projections::default();
-    let mut from = 0;
-    loop {
-        let chunk = store.records(from, AUDIT_CHUNK)?;
-        if chunk.is_empty() {
-            break;
-        }
-        from += chunk.len() as u64;
-        // Reading and verifying each record needs nothing from the others: do it on every core.
-        let checked: Vec<_> = {
-            use rayon::prelude::*;
-            chunk
-                .par_iter()
-                .map(|bytes| {
-                    let record = Record::from_stored(bytes);
-                    let verified = record.as_ref().ok().map(|r| SignedEvent::verify(r.event.value().clone()));
-                    (record, verified)
-                })
-                .collect()
-        };
-        for (bytes, (record, verified)) in chunk.into_iter().zip(checked) {
-            let seq = tree.size();
-            // The leaf is the hash of the bytes as stored.
-            let leaf = merkle::leaf_hash(&bytes);
-            if store.node(merkle::NodeId { level: 0, index: seq })? != Some(leaf) {
-                at(Some(seq), "the stored leaf hash does not match the record".into());
-            }
-            tree.push(leaf);
-            let record = match record {
-                Ok(record) => record,
-                Err(e) => {
-                    at(Some(seq), e.to_string());
-                    continue;
-                }
-            };
-            if record.seq != seq {
-                at(Some(seq), format!("the record stored here says seq {}", record.seq));
-            }
-            if record.canonical() != bytes {
-                at(Some(seq), "the stored record is not in canonical form".into());
-            }
-            match verified.expect("verified when the record read") {
-                Err(e) => at(Some(seq), format!("event does not verify: {e}")),
-                Ok(event) => {
-                    if let Err(e) = rules::check(&event, seq, &state) {
-                        at(Some(seq), format!("the rules refuse this event: {e}"));
-                    }
-                    if store.seq_of(&event.id())? != Some(seq) {
-                        at(Some(seq), "the event-id index does not point at this record".into());
-                    }
-                }
-            }
-            state.apply(&record, &mut Changes::default());
-        }
+    let mut checked = check_chunk(store.records(0, AUDIT_CHUNK)?);
+    while !checked.is_empty() {
+        let next_from = tree.size() + checked.len() as u64;
+        // Verify the next chunk while this one is judged in order: the two overlap.
+        let (next, judged) = rayon::join(
+            || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
+            || judge_chunk(store, checked, &mut tree, &mut state, &mut problems),
+        );
+        judged?;
+        progress(tree.size());
+        checked = next?;
     }
+    let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
     let records = tree.size();
     if records != ledger.len() {
         at(None, format!("the log says it holds {} records, {records} were read", ledger.len()));
@@ -191,9 +166,105 @@ pub fn audit<S: Store>(ledger: &Ledger<S>) -> Result<AuditReport, LedgerError> {
     Ok(AuditReport { records, checkpoints: checkpoints.len(), root: tree.root(), problems })
 }
 
+/// Checks a chunk's records in seq order against the tree and the state the records before them
+/// leave, then applies them.
+fn judge_chunk<S: Store>(
+    store: &S,
+    checked: Vec<Checked>,
+    tree: &mut MemoryTree,
+    state: &mut Projections,
+    problems: &mut Vec<Problem>,
+) -> Result<(), LedgerError> {
+    let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
+    for (bytes, record, verified) in checked {
+        let seq = tree.size();
+        // The leaf is the hash of the bytes as stored.
+        let leaf = merkle::leaf_hash(&bytes);
+        if store.node(merkle::NodeId { level: 0, index: seq })? != Some(leaf) {
+            at(Some(seq), "the stored leaf hash does not match the record".into());
+        }
+        tree.push(leaf);
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                at(Some(seq), e.to_string());
+                continue;
+            }
+        };
+        if record.seq != seq {
+            at(Some(seq), format!("the record stored here says seq {}", record.seq));
+        }
+        if record.canonical() != bytes {
+            at(Some(seq), "the stored record is not in canonical form".into());
+        }
+        match verified.expect("verified when the record read") {
+            Err(e) => at(Some(seq), format!("event does not verify: {e}")),
+            Ok(event) => {
+                if let Err(e) = rules::check(&event, seq, state) {
+                    at(Some(seq), format!("the rules refuse this event: {e}"));
+                }
+                if store.seq_of(&event.id())? != Some(seq) {
+                    at(Some(seq), "the event-id index does not point at this record".into());
+                }
+            }
+        }
+        state.apply(&record, &mut Changes::default());
+    }
+    Ok(())
+}
+
 impl<S: Store> Ledger<S> {
     /// Recomputes the tree and every projection from the log; see [`audit`].
     pub fn audit(&self) -> Result<AuditReport, LedgerError> {
-        audit(self)
+        audit(self, |_| {})
+    }
+
+    /// The check a server makes before it starts: the latest checkpoint is signed by the log's
+    /// operator, and every stored record, hashed again, gives the root it commits to, as do the
+    /// stored Merkle nodes the next append will build on. Much cheaper than [`audit`] (no
+    /// signatures or projections), it catches a flipped byte in any record or frontier node, and a
+    /// log cut short or grown behind the checkpoint's back. Returns the size checked.
+    pub fn check_against_checkpoint(&self) -> Result<u64, LedgerError> {
+        let mismatch = |why: String| Err(LedgerError::CheckpointMismatch(why));
+        let len = self.len();
+        let Some((size, text)) = self.store().latest_checkpoint()? else {
+            return if len == 0 { Ok(0) } else { mismatch(format!("{len} records and no checkpoint")) };
+        };
+        let Some(genesis) = self.state().registry.genesis() else {
+            return mismatch("a checkpoint but no genesis record".into());
+        };
+        let checkpoint = match Checkpoint::verify(&text, &genesis.operator) {
+            Ok(c) => c,
+            Err(e) => return mismatch(format!("checkpoint of size {size}: {e}")),
+        };
+        if checkpoint.size != len {
+            return mismatch(format!("the checkpoint covers {} records, the log holds {len}", checkpoint.size));
+        }
+        let mut tree = merkle::Frontier::default();
+        let mut from = 0;
+        loop {
+            let chunk = self.store().records(from, AUDIT_CHUNK)?;
+            if chunk.is_empty() {
+                break;
+            }
+            from += chunk.len() as u64;
+            for bytes in &chunk {
+                tree.push(merkle::leaf_hash(bytes));
+            }
+        }
+        if tree.size() != len {
+            return mismatch(format!("the log says it holds {len} records, {} were read", tree.size()));
+        }
+        if tree.root() != checkpoint.root {
+            return mismatch(format!(
+                "the records hash to root {}, the checkpoint says {}",
+                tree.root(),
+                checkpoint.root
+            ));
+        }
+        if self.frontier_root() != checkpoint.root {
+            return mismatch("the stored Merkle nodes do not give the checkpoint's root".into());
+        }
+        Ok(len)
     }
 }

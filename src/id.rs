@@ -167,7 +167,7 @@ impl Did {
     pub fn verifying_key(&self) -> VerifyingKey {
         // Only a did read back from corrupted storage can fail here; the identity point it then
         // stands for is a weak key that `verify_strict` never accepts.
-        *self.key.point.get_or_init(|| VerifyingKey::from_bytes(&self.key.bytes).unwrap_or_default())
+        *self.key.point.get_or_init(|| decompress(&self.key.bytes).unwrap_or_default())
     }
 
     /// The multibase form of the key (`z6Mk…`), as used in did:key fragments and Multikey.
@@ -200,10 +200,33 @@ impl Did {
         };
         let point = std::sync::OnceLock::new();
         if check_point {
-            let _ = point.set(VerifyingKey::from_bytes(&key).map_err(|_| bad("is not a valid Ed25519 point"))?);
+            let _ = point.set(decompress(&key).ok_or_else(|| bad("is not a valid Ed25519 point"))?);
         }
         Ok(Did { text: s.to_owned(), key: std::sync::Arc::new(DidKey { bytes: key, point }) })
     }
+}
+
+/// How many decompressed keys [`decompress`] remembers before it starts over.
+const KEY_CACHE_CAPACITY: usize = 4096;
+
+/// The Ed25519 point `bytes` encode, if any. Decompressing costs about a third of a signature
+/// check and a log names the same few signing keys over and over, so the points of recent keys
+/// are remembered process-wide (a bounded map, emptied when full).
+fn decompress(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], VerifyingKey>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(key) = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(bytes) {
+        return Some(*key);
+    }
+    let key = VerifyingKey::from_bytes(bytes).ok()?;
+    let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if cache.len() >= KEY_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(*bytes, key);
+    Some(key)
 }
 
 impl FromStr for Did {

@@ -109,6 +109,9 @@ pub enum LedgerError {
     Projection(#[from] LoadError),
     #[error("the checkpoint signer {signer} is not this log's operator {operator}")]
     NotOperator { signer: Did, operator: Did },
+    /// The stored log does not hash to the root its latest signed checkpoint commits to.
+    #[error("the log does not match its latest signed checkpoint: {0}")]
+    CheckpointMismatch(String),
 }
 
 impl<S: Store> Ledger<S> {
@@ -323,6 +326,11 @@ impl<S: Store> Ledger<S> {
         self.view().latest_checkpoint()
     }
 
+    /// The root of the tree the next append builds on, from the stored Merkle nodes.
+    pub(crate) fn frontier_root(&self) -> Hash32 {
+        self.frontier.root()
+    }
+
     /// The Merkle root of the first `size` records.
     pub fn root(&self, size: u64) -> Result<Hash32, ProveError> {
         self.view().root(size)
@@ -368,7 +376,7 @@ impl<S: Store> Ledger<S> {
         match stored {
             Ok(state) if state.applied() == self.len => self.state = state,
             _ => {
-                if let Ok(state) = self.fold_from_scratch() {
+                if let Ok(state) = self.fold_from_scratch(|_| {}) {
                     self.state = state;
                 }
             }
@@ -406,12 +414,18 @@ impl<S: Store> Ledger<S> {
         state.profiles.render(learner, &state.status, &state.registry, projection::as_of(state.applied()))
     }
 
-    /// Folds the whole log into fresh projections, without touching the stored ones.
-    pub fn fold_from_scratch(&self) -> Result<Projections, LedgerError> {
+    /// Folds the whole log into fresh projections, without touching the stored ones, calling
+    /// `progress` with the number of records folded so far every so often.
+    pub fn fold_from_scratch(&self, mut progress: impl FnMut(u64)) -> Result<Projections, LedgerError> {
         let mut state = Projections::default();
         let mut changes = Changes::default();
+        let mut folded = 0;
         self.for_each_record(0, |record| {
             state.apply(&record, &mut changes);
+            folded += 1;
+            if folded % REPLAY_CHUNK as u64 == 0 {
+                progress(folded);
+            }
             Ok(())
         })?;
         Ok(state)
@@ -420,7 +434,12 @@ impl<S: Store> Ledger<S> {
     /// Drops the stored projections and rebuilds them from the log. Returns whether the rebuilt
     /// entries differ from the ones they replace (they never should).
     pub fn rebuild(&mut self) -> Result<bool, LedgerError> {
-        let fresh = self.fold_from_scratch()?;
+        self.rebuild_with_progress(|_| {})
+    }
+
+    /// [`Ledger::rebuild`], calling `progress` with the number of records folded so far.
+    pub fn rebuild_with_progress(&mut self, progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
+        let fresh = self.fold_from_scratch(progress)?;
         let entries = fresh.entries();
         let differed = entries != self.store.entries()?;
         self.store.replace_entries(entries)?;

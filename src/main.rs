@@ -168,25 +168,7 @@ enum Command {
         key: Option<String>,
     },
     /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: String,
-        /// Fill a new ledger with the demo first (keys in --keys).
-        #[arg(long)]
-        demo: bool,
-        /// Where the demo's key files go.
-        #[arg(long, default_value = "keys/demo")]
-        keys: PathBuf,
-        /// The largest request body, in bytes.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        body_limit: usize,
-        /// Seconds a request may wait for its append to commit.
-        #[arg(long, default_value_t = 30)]
-        request_timeout: u64,
-        /// The store: `sled` (the embedded default).
-        #[arg(long, default_value = "sled", value_parser = ["sled"])]
-        store: String,
-    },
+    Serve(ServeArgs),
     /// Fill a new ledger with believable sample data, then show one learner's profile.
     Demo {
         /// Where the demo's key files go.
@@ -195,6 +177,34 @@ enum Command {
         #[arg(long, default_value = "demo.credledger.dev")]
         origin: String,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Fill a new ledger with the demo first (keys in --keys).
+    #[arg(long)]
+    demo: bool,
+    /// Where the demo's key files go.
+    #[arg(long, default_value = "keys/demo")]
+    keys: PathBuf,
+    /// The largest request body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Seconds a request may wait for its append to commit.
+    #[arg(long, default_value_t = 30)]
+    request_timeout: u64,
+    /// Write requests per second each client address may make (bursts of twice that); 0: no limit.
+    #[arg(long, default_value_t = 200)]
+    write_rate: u32,
+    /// Start even if the stored log does not hash to its latest signed checkpoint, serving reads
+    /// only (every write gets 503), to inspect a damaged ledger.
+    #[arg(long)]
+    allow_unverified_start: bool,
+    /// The store: `sled` (the embedded default).
+    #[arg(long, default_value = "sled", value_parser = ["sled"])]
+    store: String,
 }
 
 #[derive(Subcommand)]
@@ -404,7 +414,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rebuild => {
             let mut ledger = Target::open(target.dir("rebuild")?)?;
-            let differed = ledger.rebuild()?;
+            let progress = cli::progress::bar(ledger.len(), out.json, "rebuilding");
+            let differed = ledger.rebuild_with_progress(|done| progress.set_position(done))?;
+            progress.finish_and_clear();
             let note = if differed {
                 "the stored projections differed and were replaced"
             } else {
@@ -440,7 +452,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
         }
         Command::Audit => {
-            let report = Target::open(target.dir("audit")?)?.audit()?;
+            let ledger = Target::open(target.dir("audit")?)?;
+            let progress = cli::progress::bar(ledger.len(), out.json, "auditing");
+            let report = credledger::audit::audit(&ledger, |done| progress.set_position(done))?;
+            progress.finish_and_clear();
             out.emit(serde_json::to_value(&report)?, || report.to_string());
             if !report.problems.is_empty() {
                 return Ok(ExitCode::from(1));
@@ -528,12 +543,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Serve { addr, demo, keys, body_limit, request_timeout, store: _ } => {
+        Command::Serve(args) => {
             let dir = target.dir("serve")?;
-            if demo {
+            if args.demo {
                 cli::demo::prepare(dir, DEMO_ORIGIN)?;
             }
-            return serve(dir, &addr, demo.then_some(keys.as_path()), body_limit, request_timeout);
+            return serve(dir, &args);
         }
         Command::Demo { keys, origin } => {
             let dir = target.dir("demo")?;
@@ -556,9 +571,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// The origin `serve --demo` gives a new demo ledger.
 const DEMO_ORIGIN: &str = "demo.credledger.dev";
 
-/// Runs the server on the ledger directory until SIGINT or SIGTERM; with `demo_keys`, fills an
-/// empty demo ledger first.
-fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usize, timeout: u64) -> Result<ExitCode> {
+/// Runs the server on the ledger directory until SIGINT or SIGTERM, after checking the log against
+/// its latest checkpoint; with `--demo`, fills an empty demo ledger first.
+fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
+    let demo_keys = args.demo.then_some(args.keys.as_path());
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -566,11 +582,28 @@ fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usiz
         .init();
     let store: SharedStore = Arc::new(dir.open_store()?);
     let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
+    let read_only = match ledger.check_against_checkpoint() {
+        Ok(size) => {
+            tracing::info!(records = size, "the log matches its latest signed checkpoint");
+            None
+        }
+        Err(e) if args.allow_unverified_start => {
+            tracing::warn!("serving reads only (--allow-unverified-start): {e}");
+            Some(e.to_string())
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "refusing to serve {} (run `credledger audit` to see what differs, or pass --allow-unverified-start)",
+                dir.path().display()
+            )));
+        }
+    };
     ledger.sign_checkpoints_with(dir.operator_key()?)?;
     let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, now())).transpose()?;
-    if !ledger.is_empty() {
+    if read_only.is_none() && !ledger.is_empty() {
         ledger.publish_checkpoint()?;
     }
+    let addr = &args.addr;
     let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("listening on {url}");
@@ -580,8 +613,13 @@ fn serve(dir: &LedgerDir, addr: &str, demo_keys: Option<&Path>, body_limit: usiz
         println!("demo: credledger --server {url} share --learner-key {} --out bundle.json", key.display());
     }
     let _ = io::stdout().flush();
-    let request_timeout = std::time::Duration::from_secs(timeout);
-    let config = ServerConfig { body_limit, request_timeout, ..ServerConfig::default() };
+    let config = ServerConfig {
+        body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        write_rate: args.write_rate,
+        read_only,
+        ..ServerConfig::default()
+    };
     credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;
     Ok(ExitCode::SUCCESS)
 }

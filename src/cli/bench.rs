@@ -101,7 +101,7 @@ pub fn run(events: usize) -> Result<Report> {
     });
 
     let started = Instant::now();
-    let folded = ledger.fold_from_scratch()?;
+    let folded = ledger.fold_from_scratch(|_| {})?;
     let replay = rate(values.len(), started.elapsed());
     drop(folded);
     rows.push(Row {

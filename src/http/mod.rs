@@ -7,6 +7,7 @@
 //! straight from the shared store through a [`View`].
 
 pub mod client;
+pub mod limits;
 pub mod metrics;
 mod pages;
 pub mod problem;
@@ -42,6 +43,12 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// Worker threads (0: one per core).
     pub workers: usize,
+    /// Write requests per second each client (peer address) may make, bursts of twice that;
+    /// 0: no limit.
+    pub write_rate: u32,
+    /// Why writes are refused (`503`), if they are: a server started on a log that failed its
+    /// start check serves reads only.
+    pub read_only: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +58,8 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             workers: 0,
+            write_rate: 200,
+            read_only: None,
         }
     }
 }
@@ -68,6 +77,7 @@ pub(crate) struct AppState {
     pub operator_key: Option<Arc<SecretKey>>,
     pub origin: String,
     pub config: ServerConfig,
+    pub limiter: limits::WriteLimiter,
 }
 
 impl AppState {
@@ -93,8 +103,17 @@ pub fn serve(
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
-    let state =
-        web::Data::new(AppState { store, writer, metrics, operator, operator_key, origin, config: config.clone() });
+    let limiter = limits::WriteLimiter::new(config.write_rate);
+    let state = web::Data::new(AppState {
+        store,
+        writer,
+        metrics,
+        operator,
+        operator_key,
+        origin,
+        config: config.clone(),
+        limiter,
+    });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {
         let data = state.clone();
@@ -106,6 +125,7 @@ pub fn serve(
                     web::PathConfig::default()
                         .error_handler(|e, _| problem::Problem::bad_request("bad-path", format!("path: {e}")).into()),
                 )
+                .wrap(from_fn(limits::limit))
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })

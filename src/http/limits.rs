@@ -1,0 +1,147 @@
+//! Limits that keep one client from taking the service from the others: a per-client token
+//! bucket on writes (answered `429` with `Retry-After`), and a deadline on every request, slow
+//! senders included (answered `408`). Body size is limited where bodies are read (`PayloadConfig`).
+//! A server started read-only answers every write `503`.
+//!
+//! The bucket is kept per peer IP address: behind a reverse proxy every client shares the proxy's
+//! address, so there the proxy should limit instead (`--write-rate 0` turns this one off).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+
+use super::AppState;
+use super::problem::Problem;
+
+/// How many clients' buckets are kept before idle (full) ones are dropped.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// Write requests per second allowed to each client, with bursts of twice that.
+#[derive(Debug)]
+pub struct WriteLimiter {
+    per_second: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl WriteLimiter {
+    /// A limiter allowing `per_second` writes per client (bursts of twice that); `0` allows all.
+    pub fn new(per_second: u32) -> Self {
+        WriteLimiter { per_second: f64::from(per_second), buckets: Mutex::default() }
+    }
+
+    fn burst(&self) -> f64 {
+        self.per_second * 2.0
+    }
+
+    /// Takes one token from `client`'s bucket at `now`; on refusal, how long until one is there.
+    pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
+            let (burst, per_second) = (self.burst(), self.per_second);
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < burst);
+        }
+        let burst = self.burst();
+        let bucket = buckets.entry(client).or_insert(Bucket { tokens: burst, at: now });
+        let refilled = bucket.tokens + now.saturating_duration_since(bucket.at).as_secs_f64() * self.per_second;
+        bucket.tokens = refilled.min(burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+        }
+    }
+}
+
+/// Refuses a client's write beyond its rate, and answers any request still unanswered after the
+/// deadline (the request timeout and ten seconds more) with `408`.
+pub(crate) async fn limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let is_write = matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE);
+    if let (true, Some(why)) = (is_write, &state.config.read_only) {
+        let response = Problem::unavailable(format!("this server is read-only: {why}")).error_response();
+        return Ok(req.into_response(response));
+    }
+    if let (true, Some(peer)) = (is_write, req.peer_addr()) {
+        if let Err(wait) = state.limiter.take(peer.ip(), Instant::now()) {
+            let seconds = wait.as_secs().max(1);
+            let problem = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!(
+                    "more than {} writes per second from this client: retry in {seconds} s",
+                    state.limiter.per_second
+                ),
+            );
+            let mut response = problem.error_response();
+            if let Ok(value) = seconds.to_string().parse() {
+                response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            return Ok(req.into_response(response));
+        }
+    }
+    let deadline = state.config.request_timeout + Duration::from_secs(10);
+    let http = req.request().clone();
+    match tokio::time::timeout(deadline, next.call(req)).await {
+        Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
+        Err(_) => {
+            let problem = Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                format!("the request was not complete and answered within {} s", deadline.as_secs()),
+            );
+            let mut response = problem.error_response();
+            // The body may be half read: this connection cannot carry another request.
+            response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+            Ok(ServiceResponse::new(http, response))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_gets_its_burst_then_waits_while_others_go_on() {
+        let limiter = WriteLimiter::new(5);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(limiter.take(a, start), Ok(()));
+        }
+        let wait = limiter.take(a, start).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(200), "{wait:?}");
+        assert_eq!(limiter.take(b, start), Ok(()), "another client is not limited by the first");
+        assert_eq!(limiter.take(a, start + Duration::from_millis(200)), Ok(()), "a token came back");
+    }
+
+    #[test]
+    fn zero_allows_every_write() {
+        let limiter = WriteLimiter::new(0);
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!((0..10_000).all(|_| limiter.take(client, Instant::now()).is_ok()));
+    }
+}
