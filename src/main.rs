@@ -238,8 +238,27 @@ enum IssuerCommand {
         new_key: PathBuf,
         #[arg(long, default_value = "key rotation")]
         reason: String,
+        /// The old key was stolen: what it signed from this time on (RFC 3339, by the ledger's
+        /// clock) is void, while what it signed before stays valid.
+        #[arg(long)]
+        compromised_since: Option<String>,
         #[arg(long)]
         emit: bool,
+    },
+    /// Revoke an issuer's key (signed by the operator), e.g. when every key of the issuer is
+    /// lost or stolen; with --compromised-since, what it signed from then on is void.
+    RevokeKey {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        reason: String,
+        /// RFC 3339 time from which the key's signatures are void (by the ledger's clock).
+        #[arg(long)]
+        compromised_since: Option<String>,
+        #[command(flatten)]
+        operator: OperatorArgs,
     },
     /// List registered issuers and their keys.
     List,
@@ -639,6 +658,10 @@ fn date_arg(flag: &str, text: &str) -> Result<Date> {
     text.parse().map_err(|e: String| anyhow!("--{flag}: {e}"))
 }
 
+fn timestamp_arg(flag: &str, text: Option<&str>) -> Result<Option<Timestamp>> {
+    text.map(|t| t.parse().map_err(|e| anyhow!("--{flag}: {e}"))).transpose()
+}
+
 fn id_arg(flag: &str, text: &str) -> Result<EventId> {
     text.parse().with_context(|| format!("--{flag}"))
 }
@@ -738,7 +761,18 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
-        IssuerCommand::RotateKey { issuer_key, new_key, reason, emit } => {
+        IssuerCommand::RevokeKey { issuer, key, reason, compromised_since, operator } => {
+            let revoked = KeyRevoked {
+                issuer: Some(did_arg("issuer", &issuer)?),
+                key: did_arg("key", &key)?,
+                reason,
+                compromised_since: timestamp_arg("compromised-since", compromised_since.as_deref())?,
+            };
+            let event = sign(&operator_key(dir, &operator)?, Payload::KeyRevoked(revoked))?;
+            append_or_emit(target, out, operator.emit, vec![event])
+        }
+        IssuerCommand::RotateKey { issuer_key, new_key, reason, compromised_since, emit } => {
+            let compromised_since = timestamp_arg("compromised-since", compromised_since.as_deref())?;
             let old = SecretKey::read_file(&issuer_key)?;
             let new = if new_key.exists() {
                 SecretKey::read_file(&new_key)?
@@ -749,7 +783,7 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 key
             };
             let added = sign(&old, Payload::KeyAdded(KeyAdded { issuer: None, key: new.did().clone() }))?;
-            let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since: None };
+            let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since };
             let revoked = sign(&new, Payload::KeyRevoked(revoked))?;
             append_or_emit(target, out, emit, vec![added, revoked])
         }

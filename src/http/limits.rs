@@ -20,6 +20,10 @@ use actix_web::{ResponseError, web};
 use super::AppState;
 use super::problem::Problem;
 
+/// How much longer than the request timeout (which bounds the wait for a commit) a request may
+/// take in all before it is answered 408.
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
 /// How many clients' buckets are kept before idle (full) ones are dropped.
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
@@ -71,7 +75,7 @@ impl WriteLimiter {
 }
 
 /// Refuses a client's write beyond its rate, and answers any request still unanswered after the
-/// deadline (the request timeout and ten seconds more) with `408`.
+/// deadline (the request timeout and [`DEADLINE_GRACE`] more) with `408`.
 pub(crate) async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -102,21 +106,15 @@ pub(crate) async fn limit(
             return Ok(req.into_response(response));
         }
     }
-    let deadline = state.config.request_timeout + Duration::from_secs(10);
-    let http = req.request().clone();
+    let deadline = state.config.request_timeout + DEADLINE_GRACE;
     match tokio::time::timeout(deadline, next.call(req)).await {
         Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
-        Err(_) => {
-            let problem = Problem::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request-timeout",
-                format!("the request was not complete and answered within {} s", deadline.as_secs()),
-            );
-            let mut response = problem.error_response();
-            // The body may be half read: this connection cannot carry another request.
-            response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
-            Ok(ServiceResponse::new(http, response))
-        }
+        Err(_) => Err(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            format!("the request was not complete and answered within {} s", deadline.as_secs()),
+        )
+        .into()),
     }
 }
 

@@ -77,7 +77,7 @@ impl ResponseError for Problem {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if self.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+        if matches!(self.status_code(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
             // The rest of the body may be unread: this connection cannot carry another request.
             response.force_close();
         }

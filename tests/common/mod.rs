@@ -265,6 +265,8 @@ pub struct Resp {
     pub content_type: String,
     /// The `connection` header, if any.
     pub connection: Option<String>,
+    /// The `retry-after` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -366,10 +368,11 @@ impl Server {
         let status = response.status().as_u16();
         let content_type =
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let connection =
-            response.headers().get("connection").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let connection = header("connection").map(|v| v.to_ascii_lowercase());
+        let retry_after = header("retry-after");
         let body = response.body_mut().with_config().limit(64 << 20).read_to_string()?;
-        Ok(Resp { status, content_type, connection, body })
+        Ok(Resp { status, content_type, connection, retry_after, body })
     }
 
     pub fn get(&self, path: &str) -> Resp {

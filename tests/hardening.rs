@@ -1,0 +1,221 @@
+//! End-to-end tests of what a broken or hostile world does to the real binary and server: a
+//! flipped byte in the stored log or in a Merkle node (found by `audit`, and `serve` refuses to
+//! start unless told `--allow-unverified-start`, then serves reads only), a client over its write
+//! rate (429), a body nested deeper than the parser allows (400), a client that never finishes its
+//! request (408), and a stolen issuer key cut off with `compromised_since` while what it signed
+//! before stays valid.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use credledger::merkle::NodeId;
+use credledger::store::node_key;
+use serde_json::Value;
+
+use common::*;
+
+/// Edits the value under `key` in the sled tree `tree` of the env's ledger, as a failing disk or
+/// a meddler would, with the ledger closed.
+fn meddle(env: &Env, tree: &str, key: &[u8], edit: impl FnOnce(&mut Vec<u8>)) {
+    let db = sled::open(env.path("ledger").join("store")).expect("open the ledger's sled database");
+    let tree = db.open_tree(tree).expect("open the tree");
+    let mut value = tree.get(key).expect("read").expect("the key is present").to_vec();
+    edit(&mut value);
+    tree.insert(key, value).expect("write");
+    db.flush().expect("flush");
+}
+
+/// Runs `credledger --ledger <ledger> ARGS`, retrying (bounded) while the database is still locked
+/// by this test process, which releases sled's file lock a moment after closing it.
+fn run_unlocked(env: &Env, args: &[&str]) -> Output {
+    let deadline = Instant::now() + PATIENCE;
+    let ledger = env.ledger();
+    let mut all = vec!["--ledger", ledger.as_str()];
+    all.extend_from_slice(args);
+    loop {
+        let out = env.run(&all);
+        if !out.stderr.contains("in use by another process") || Instant::now() > deadline {
+            return out;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The env's ledger with one course credential at seq 2 (its title: "Welding I").
+fn ledger_with_a_credential() -> Env {
+    let env = Env::new();
+    let event = env.emit_course(&env.issuer, "Welding I");
+    let file = env.path("course.json");
+    std::fs::write(&file, event).expect("write the event");
+    env.ok(&["submit", file.to_str().expect("utf-8 path")]);
+    env
+}
+
+fn replace_once(bytes: &mut Vec<u8>, from: &[u8], to: &[u8]) {
+    let at = bytes.windows(from.len()).position(|w| w == from).expect("the text is in the record");
+    bytes.splice(at..at + from.len(), to.iter().copied());
+}
+
+fn assert_refuses_to_serve(env: &Env) {
+    let out = run_unlocked(env, &["serve", "--addr", "127.0.0.1:0"]);
+    assert_ne!(out.code, 0, "serve started on a damaged log: {out:?}");
+    assert!(out.stderr.contains("does not match its latest signed checkpoint"), "{out:?}");
+    assert!(out.stderr.contains("--allow-unverified-start"), "the message names the way out: {out:?}");
+}
+
+#[test]
+fn a_flipped_byte_in_a_record_is_named_by_audit_and_serve_refuses_to_start() {
+    let env = ledger_with_a_credential();
+    meddle(&env, "log", &2u64.to_be_bytes(), |record| replace_once(record, b"Welding I", b"Welding J"));
+
+    let audit = run_unlocked(&env, &["audit"]);
+    assert_eq!(audit.code, 1, "{audit:?}");
+    assert!(audit.stdout.contains("seq 2:"), "audit names the seq: {audit:?}");
+    assert!(audit.stdout.contains("audit FAILED"), "{audit:?}");
+    assert_refuses_to_serve(&env);
+
+    // Told to, it starts, serves reads and refuses every write.
+    let server = env.serve(&["--allow-unverified-start"]);
+    let records = server.get("/v1/events?from=0&limit=10");
+    assert_eq!(records.status, 200, "{records:?}");
+    assert_eq!(records.json().as_array().map(Vec::len), Some(3));
+    let event = env.emit_course(&env.issuer, "Welding II");
+    let problem = assert_problem(&server.post_events(event), 503, "unavailable");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("read-only")), "{problem}");
+    assert_eq!(server.all_records().len(), 3, "nothing was appended");
+}
+
+#[test]
+fn a_flipped_byte_in_a_merkle_node_is_named_by_audit_and_serve_refuses_to_start() {
+    let env = ledger_with_a_credential();
+    // The node over leaves 0 and 1: the tree of three records is built on it.
+    meddle(&env, "nodes", &node_key(NodeId { level: 1, index: 0 }), |hash| hash[0] ^= 0x01);
+
+    let audit = run_unlocked(&env, &["audit"]);
+    assert_eq!(audit.code, 1, "{audit:?}");
+    assert!(audit.stdout.contains("stored Merkle node at level 1, index 0 differs"), "{audit:?}");
+    assert_refuses_to_serve(&env);
+}
+
+#[test]
+fn writes_over_a_clients_rate_get_429_with_retry_after_while_reads_go_on() {
+    let env = Env::new();
+    let server = env.serve(&["--write-rate", "1"]);
+    let event = env.emit_course(&env.issuer, "Welding I");
+    // A burst of twice the rate is allowed: a new event, then the same one again.
+    assert_eq!(server.post_events(&event).status, 201);
+    assert_eq!(server.post_events(&event).status, 200);
+    let refused = server.post_events(&event);
+    assert_problem(&refused, 429, "rate-limited");
+    let wait: u64 = refused.retry_after.as_deref().and_then(|s| s.parse().ok()).expect("a Retry-After in seconds");
+    assert!(wait >= 1, "{refused:?}");
+    assert_eq!(server.get("/healthz").status, 200);
+    assert_eq!(server.get("/v1/checkpoint").status, 200);
+}
+
+#[test]
+fn json_nested_past_the_parsers_limit_is_400_and_the_server_stays_up() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let depth = 100_000;
+    for body in ["[".repeat(depth) + &"]".repeat(depth), r#"{"a":"#.repeat(depth) + "1" + &"}".repeat(depth)] {
+        let problem = assert_problem(&server.post_events(&body), 400, "malformed-json");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("recursion limit")), "{problem}");
+    }
+    assert_eq!(server.get("/healthz").status, 200);
+    assert_eq!(server.all_records().len() as u64, SETUP_RECORDS);
+}
+
+#[test]
+fn a_client_that_never_finishes_its_request_gets_408_and_others_are_served() {
+    let env = Env::new();
+    let server = env.serve(&["--request-timeout", "1"]);
+    let address = server.url.strip_prefix("http://").expect("an http url");
+    let mut slow = TcpStream::connect(address).expect("connect");
+    slow.set_read_timeout(Some(PATIENCE)).expect("read timeout");
+    let head =
+        "POST /v1/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+    slow.write_all(head.as_bytes()).and_then(|()| slow.write_all(b"{\"v\":")).expect("send a partial request");
+    // Meanwhile another client is served.
+    assert_eq!(server.get("/healthz").status, 200);
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("application/problem+json"), "{answer:?}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer:?}");
+}
+
+/// The statuses of the learner's credentials by title, from `profile --json`.
+fn statuses(env: &Env) -> Vec<(String, String)> {
+    let out = env.ok(&["--json", "profile", &env.learner.did]);
+    let profile: Value = serde_json::from_str(&out.stdout).expect("profile JSON");
+    let credentials = profile["credentials"].as_array().expect("credentials").iter();
+    credentials
+        .map(|c| (c["title"].as_str().unwrap_or("").to_owned(), c["status"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+/// A course for the env's learner, issued with the CLI and `key`.
+fn issue(env: &Env, key: &Path, title: &str) -> Output {
+    let key = key.to_str().expect("utf-8 path");
+    let args = ["issue", "course", "--issuer-key", key, "--learner", &env.learner.did, "--title", title];
+    let rest = ["--code", "C1", "--skills", "esco:welding=Welding", "--credits", "2", "--completed", "2026-01-15"];
+    let ledger = env.ledger();
+    env.run(&[&["--ledger", ledger.as_str()][..], &args[..], &rest[..]].concat())
+}
+
+#[test]
+fn a_stolen_key_voids_what_it_signed_after_compromised_since_and_the_operator_can_cut_a_key_off() {
+    let env = Env::new();
+    let stolen = Path::new(env.issuer.path());
+    assert_eq!(issue(&env, stolen, "Honest Course").code, 0);
+    // The ledger's clock stamps whole seconds: wait (bounded) for the next one, so the theft
+    // begins strictly after the honest credential was recorded.
+    let honest_second = time::OffsetDateTime::now_utc().unix_timestamp();
+    while time::OffsetDateTime::now_utc().unix_timestamp() == honest_second {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let theft_began = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    assert_eq!(issue(&env, stolen, "Forged Course").code, 0, "the thief signs before anyone notices");
+    let fresh = env.path("fresh.key");
+    let fresh = fresh.to_str().expect("utf-8 path");
+    env.ok(&[
+        "issuer",
+        "rotate-key",
+        "--issuer-key",
+        env.issuer.path(),
+        "--new-key",
+        fresh,
+        "--reason",
+        "stolen laptop",
+        "--compromised-since",
+        &theft_began,
+    ]);
+
+    let mut seen = statuses(&env);
+    seen.sort();
+    let expected = [("Forged Course", "revoked"), ("Honest Course", "active")];
+    assert_eq!(seen, expected.map(|(t, s)| (t.to_owned(), s.to_owned())));
+    let refused = issue(&env, stolen, "After Rotation");
+    assert_eq!(refused.code, 1, "a revoked key signs nothing more: {refused:?}");
+
+    // The operator cuts off the issuer's new key too (no compromise: what it signed stays).
+    assert_eq!(issue(&env, Path::new(fresh), "From The New Key").code, 0);
+    let new_did = env.ok(&["issuer", "list", "--json"]).stdout;
+    assert!(new_did.contains(&env.issuer.did), "{new_did}");
+    let fresh_did = credledger::SecretKey::read_file(Path::new(fresh)).expect("read the new key").did().to_string();
+    env.ok(&["issuer", "revoke-key", "--issuer", &env.issuer.did, "--key", &fresh_did, "--reason", "offboarding"]);
+    assert_eq!(issue(&env, Path::new(fresh), "After Cut Off").code, 1);
+    assert!(statuses(&env).contains(&("From The New Key".to_owned(), "active".to_owned())));
+    let audit = env.ok(&["audit"]);
+    assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+}
