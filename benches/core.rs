@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
-use credledger::event::{CourseCompleted, Genesis, Skill, Timestamp};
+use credledger::event::{CourseCompleted, Skill, Timestamp};
 use credledger::generate::Generator;
 use credledger::id::Hash32;
 use credledger::merkle::{self, MemoryTree};
@@ -93,15 +93,8 @@ fn generated_ledger(dir: &std::path::Path, events: u64) -> (Ledger<SledStore>, S
     let now = time::OffsetDateTime::now_utc();
     let mut ledger = Ledger::open(SledStore::open(&dir.join("store")).unwrap()).unwrap();
     ledger.sign_checkpoints_with(operator.clone()).unwrap();
-    let genesis = Event::new(
-        operator.did().clone(),
-        Timestamp::whole_seconds(now),
-        Payload::Genesis(Genesis { origin: "bench.example".into(), operator: operator.did().clone() }),
-    )
-    .sign(&operator, None)
-    .unwrap();
-    ledger.append(genesis.canonical(), now).unwrap();
     let mut generator = Generator::new(operator.clone(), "bench.example", 1, now, 200);
+    ledger.append(generator.genesis().unwrap().canonical(), now).unwrap();
     let mut left = events;
     while left > 0 {
         let chunk = generator.next_chunk(left.min(1000)).unwrap();

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use time::{Duration, OffsetDateTime};
 
 use crate::event::{
-    ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Event, EventError, IssuerCategory, IssuerRegistered,
-    KeyAdded, KeyRevoked, Payload, SignedEvent, Skill, StatusChange, Timestamp,
+    ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Event, EventError, Genesis, IssuerCategory,
+    IssuerRegistered, KeyAdded, KeyRevoked, Payload, SignedEvent, Skill, StatusChange, Timestamp,
 };
 use crate::id::{Did, EventId};
 use crate::keys::SecretKey;
@@ -78,6 +78,14 @@ impl Generator {
             produced: 0,
             rotations: 0,
         }
+    }
+
+    /// The genesis event of the ledger these events are for (seq 0, before the first chunk),
+    /// signed by the operator at the start time.
+    pub fn genesis(&self) -> Result<SignedEvent, EventError> {
+        let genesis = Genesis { origin: self.origin.clone(), operator: self.operator.did().clone() };
+        Event::new(self.operator.did().clone(), Timestamp::whole_seconds(self.start), Payload::Genesis(genesis))
+            .sign(&self.operator, None)
     }
 
     /// The learner who receives one credential in every twenty (for bundle benchmarks).

@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
-use credledger::event::{Genesis, Timestamp};
 use credledger::generate::Generator;
 use credledger::store::dir::LedgerDir;
-use credledger::{Event, Ledger, Payload, SecretKey};
+use credledger::{Ledger, SecretKey};
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -70,12 +69,7 @@ pub fn run(events: usize) -> Result<Report> {
     let now = OffsetDateTime::now_utc();
     let mut generator = Generator::new(operator.clone(), &config.origin, 1, now, (events / 10).max(50));
     let featured = generator.featured_learner().clone();
-    let genesis = Event::new(
-        operator.did().clone(),
-        Timestamp::whole_seconds(now),
-        Payload::Genesis(Genesis { origin: config.origin.clone(), operator: operator.did().clone() }),
-    )
-    .sign(&operator, None)?;
+    let genesis = generator.genesis()?;
     let mut values = vec![genesis.value().clone()];
     while values.len() < events + 1 {
         let chunk = generator.next_chunk(((events + 1 - values.len()) as u64).min(10_000))?;

@@ -1,0 +1,235 @@
+//! Store faults: [`FaultyStore`], a test-only wrapper around any [`Store`], makes writes fail from
+//! a chosen point until healed. The ledger must then refuse the append with a clear error and
+//! stay exactly as it was (length, root, projections); the server must answer `503` to writes
+//! while reads go on; and once the fault clears, appends resume and `audit` passes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use credledger::generate::Generator;
+use credledger::http::{ServerConfig, SharedStore};
+use credledger::id::{EventId, Hash32, Seq};
+use credledger::merkle::NodeId;
+use credledger::store::{Batch, MemoryStore, Store, StoreError};
+use credledger::{AppendError, Ledger, SecretKey};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+const NEVER: u64 = u64::MAX;
+
+/// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`].
+#[derive(Debug)]
+struct Faults {
+    writes_left: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Faults {
+    fn new() -> Arc<Faults> {
+        Arc::new(Faults { writes_left: AtomicU64::new(NEVER), failed: AtomicU64::new(0) })
+    }
+
+    /// Lets `n` more writes through, then fails every one.
+    fn fail_after(&self, n: u64) {
+        self.writes_left.store(n, Ordering::SeqCst);
+    }
+
+    fn heal(&self) {
+        self.writes_left.store(NEVER, Ordering::SeqCst);
+    }
+
+    /// Takes one write: `Err` if it must fail.
+    fn write(&self) -> Result<(), StoreError> {
+        let left = self.writes_left.load(Ordering::SeqCst);
+        if left == NEVER {
+            return Ok(());
+        }
+        if left > 0 {
+            self.writes_left.store(left - 1, Ordering::SeqCst);
+            return Ok(());
+        }
+        self.failed.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::Backend("injected fault: no space left on device".into()))
+    }
+}
+
+/// A store whose writes fail when its [`Faults`] say so; reads always pass through.
+struct FaultyStore<S> {
+    inner: S,
+    faults: Arc<Faults>,
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.faults.write()?;
+        self.inner.commit(batch)
+    }
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.faults.write()?;
+        self.inner.replace_entries(entries)
+    }
+    fn len(&self) -> Result<u64, StoreError> {
+        self.inner.len()
+    }
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.records(from, limit)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        self.inner.seq_of(id)
+    }
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        self.inner.node(id)
+    }
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.inner.checkpoints(from, to)
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.latest_checkpoint()
+    }
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.entries()
+    }
+}
+
+/// The operator and `count` generated events after the genesis (genesis first).
+fn events(count: u64) -> (SecretKey, Vec<Value>) {
+    let operator = SecretKey::from_seed(&[7; 32]);
+    let mut generator = Generator::new(operator.clone(), "faults.example", 3, NOW, 20);
+    let mut values = vec![generator.genesis().expect("genesis").value().clone()];
+    values.extend(generator.next_chunk(count).expect("events").iter().map(|e| e.value().clone()));
+    (operator, values)
+}
+
+/// Everything an append could change, to compare before and after.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    len: u64,
+    root: Option<Hash32>,
+    stored_entries: Vec<(String, Vec<u8>)>,
+    state_entries: Vec<(String, Vec<u8>)>,
+    checkpoint: Option<(u64, String)>,
+}
+
+fn snapshot<S: Store>(ledger: &Ledger<S>) -> Snapshot {
+    Snapshot {
+        len: ledger.len(),
+        root: ledger.root(ledger.len()).ok(),
+        stored_entries: ledger.store().entries().expect("entries"),
+        state_entries: ledger.state().entries(),
+        checkpoint: ledger.latest_checkpoint().expect("checkpoint"),
+    }
+}
+
+fn append_group<S: Store>(ledger: &mut Ledger<S>, group: &[Value]) -> Vec<Result<credledger::Appended, AppendError>> {
+    ledger.append_values(group.to_vec(), NOW, false)
+}
+
+#[test]
+fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fault_clears() {
+    let (operator, values) = events(60);
+    // A reference ledger that never fails, fed the same groups at the same time.
+    let mut reference = Ledger::open(MemoryStore::new()).expect("open");
+    reference.sign_checkpoints_with(operator.clone()).expect("operator");
+    let faults = Faults::new();
+    let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
+    ledger.sign_checkpoints_with(operator).expect("operator");
+
+    for (n, group) in values.chunks(7).enumerate() {
+        // Every third group meets a failing disk: at once, or after the group's own write.
+        if n % 3 == 1 {
+            faults.fail_after(0);
+            let before = snapshot(&ledger);
+            let results = append_group(&mut ledger, group);
+            assert_eq!(results.len(), group.len());
+            for result in &results {
+                let error = result.as_ref().expect_err("nothing commits while the store fails");
+                assert_eq!(error.code(), "unavailable", "{error}");
+                assert!(error.to_string().contains("no space left on device"), "the cause is named: {error}");
+            }
+            assert_eq!(snapshot(&ledger), before, "a failed write left a trace (group {n})");
+            // A rebuild cannot write either, and changes nothing.
+            assert!(ledger.rebuild().is_err());
+            assert_eq!(snapshot(&ledger), before, "a failed rebuild left a trace (group {n})");
+            faults.heal();
+        }
+        for result in append_group(&mut ledger, group) {
+            result.expect("accepted once the fault cleared");
+        }
+        for result in append_group(&mut reference, group) {
+            result.expect("accepted by the reference");
+        }
+        assert_eq!(snapshot(&ledger), snapshot(&reference), "after group {n}");
+    }
+    assert!(faults.failed.load(Ordering::SeqCst) > 0, "faults were injected");
+    let report = ledger.audit().expect("audit runs");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
+    let (operator, values) = events(12);
+    let faults = Faults::new();
+    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
+    let mut ledger = Ledger::open(store.clone()).expect("open");
+    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
+    // The genesis and the registry first, directly.
+    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
+        result.expect("setup accepted");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
+    // The server runs until the test process ends.
+    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let call = |method: &str, path: &str, body: Option<&Value>| -> (u16, Value) {
+        let url = format!("{url}{path}");
+        let response = match body {
+            Some(b) => agent.post(&url).header("content-type", "application/json").send(b.to_string()),
+            None if method == "GET" => agent.get(&url).call(),
+            None => unreachable!("GET or POST with a body"),
+        };
+        let mut response = response.expect("an HTTP answer");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    };
+    let records = |call: &dyn Fn(&str, &str, Option<&Value>) -> (u16, Value)| {
+        let (status, page) = call("GET", "/v1/events?from=0&limit=100", None);
+        assert_eq!(status, 200, "{page}");
+        page.as_array().expect("records").len()
+    };
+    assert_eq!(records(&call), 8);
+
+    faults.fail_after(0);
+    let (status, problem) = call("POST", "/v1/events", Some(&values[8]));
+    assert_eq!(status, 503, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("/unavailable")), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("no space left")), "{problem}");
+    let (status, batch) = call("POST", "/v1/events", Some(&Value::Array(values[8..10].to_vec())));
+    assert!(status == 503 || batch["rejected"] == 2, "{status} {batch}");
+    // Reads go on, and show nothing of the failed writes.
+    assert_eq!(records(&call), 8);
+    let (status, checkpoint) = call("GET", "/v1/checkpoint", None);
+    assert_eq!(status, 200, "{checkpoint}");
+    assert_eq!(call("GET", "/healthz", None).0, 200);
+
+    faults.heal();
+    let (status, appended) = call("POST", "/v1/events", Some(&values[8]));
+    assert_eq!(status, 201, "{appended}");
+    assert_eq!(appended["seq"], 8);
+    let (status, batch) = call("POST", "/v1/events", Some(&Value::Array(values[9..].to_vec())));
+    assert!(status == 200 || status == 201, "{status} {batch}");
+    assert_eq!(records(&call), values.len());
+    let report = Ledger::open(store).expect("reopen").audit().expect("audit");
+    assert!(report.problems.is_empty(), "{report}");
+}
