@@ -150,6 +150,21 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         events: usize,
     },
+    /// A bounded load test over loopback: its own server on a fresh ledger, appends, profile reads
+    /// and bundle verifications mixed for a fixed time; then checks nothing was lost and audits.
+    Load {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Clients appending, each its own institutions' events in order.
+        #[arg(long, default_value_t = 2)]
+        appenders: usize,
+        /// Clients reading learners' profiles.
+        #[arg(long, default_value_t = 2)]
+        readers: usize,
+        /// Clients verifying a bundle.
+        #[arg(long, default_value_t = 1)]
+        verifiers: usize,
+    },
     /// A credential as an issuer-signed W3C VC 2.0 / Open Badges 3.0 credential (eddsa-jcs-2022).
     ExportVc {
         /// The credential id (64 hex).
@@ -543,6 +558,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench { events } => {
             let report = cli::bench::run(events)?;
             out.emit(serde_json::to_value(&report)?, || cli::bench::table(&report));
+        }
+        Command::Load { seconds, appenders, readers, verifiers } => {
+            let report = cli::load::run(&cli::load::LoadOptions { seconds, appenders, readers, verifiers })?;
+            out.emit(serde_json::to_value(&report)?, || cli::load::table(&report));
+            if !report.passed() {
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::ExportVc { id } => {
             let vc = target.standard_credential(&id_arg("ID", &id)?)?;

@@ -1,6 +1,6 @@
 //! The tools behind the benchmarks: `gen-events` writes the same signed events for the same
-//! seed, and every one of them is accepted; `bench` measures every row it promises. (No test
-//! asserts a time.)
+//! seed, and every one of them is accepted; `bench` measures every row it promises; a short `load`
+//! run mixes every kind of request, loses nothing and audits clean. (No test asserts a time.)
 
 use std::process::Command;
 
@@ -62,4 +62,23 @@ fn bench_measures_every_row() {
     for row in report["rows"].as_array().unwrap() {
         assert!(row["value"].as_f64().unwrap() > 0.0, "{row}");
     }
+}
+
+#[test]
+fn a_short_load_test_mixes_every_kind_of_request_loses_nothing_and_audits_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let report: Value = serde_json::from_str(&ok(dir.path(), &["--json", "load", "--seconds", "2"])).unwrap();
+    let kinds = report["kinds"].as_array().expect("kinds");
+    assert_eq!(kinds.len(), 3, "{report}");
+    for kind in kinds {
+        assert!(kind["requests"].as_u64() > Some(0), "{kind} made no request");
+        assert_eq!(kind["failed"], 0, "{kind}");
+        assert!(kind["p99_ms"].as_f64() >= kind["p50_ms"].as_f64(), "{kind}");
+    }
+    assert!(report["acknowledged"].as_u64() > Some(0), "{report}");
+    for zero in ["lost", "misplaced", "audit_problems"] {
+        assert_eq!(report[zero], 0, "{zero}: {report}");
+    }
+    // The warm-up's 200 events per appender, the genesis, and every acknowledged append.
+    assert!(report["records"].as_u64() >= report["acknowledged"].as_u64().map(|a| a + 401), "{report}");
 }
