@@ -203,12 +203,12 @@ fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
         let text = response.body_mut().read_to_string().expect("a body");
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     };
-    let records = |call: &dyn Fn(&str, &str, Option<&Value>) -> (u16, Value)| {
+    let records = || {
         let (status, page) = call("GET", "/v1/events?from=0&limit=100", None);
         assert_eq!(status, 200, "{page}");
         page.as_array().expect("records").len()
     };
-    assert_eq!(records(&call), 8);
+    assert_eq!(records(), 8);
 
     faults.fail_after(0);
     let (status, problem) = call("POST", "/v1/events", Some(&values[8]));
@@ -218,7 +218,7 @@ fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     let (status, batch) = call("POST", "/v1/events", Some(&Value::Array(values[8..10].to_vec())));
     assert!(status == 503 || batch["rejected"] == 2, "{status} {batch}");
     // Reads go on, and show nothing of the failed writes.
-    assert_eq!(records(&call), 8);
+    assert_eq!(records(), 8);
     let (status, checkpoint) = call("GET", "/v1/checkpoint", None);
     assert_eq!(status, 200, "{checkpoint}");
     assert_eq!(call("GET", "/healthz", None).0, 200);
@@ -229,7 +229,7 @@ fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     assert_eq!(appended["seq"], 8);
     let (status, batch) = call("POST", "/v1/events", Some(&Value::Array(values[9..].to_vec())));
     assert!(status == 200 || status == 201, "{status} {batch}");
-    assert_eq!(records(&call), values.len());
+    assert_eq!(records(), values.len());
     let report = Ledger::open(store).expect("reopen").audit().expect("audit");
     assert!(report.problems.is_empty(), "{report}");
 }
