@@ -217,6 +217,13 @@ struct ServeArgs {
     /// only (every write gets 503), to inspect a damaged ledger.
     #[arg(long)]
     allow_unverified_start: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key), for deployments without a
+    /// TLS-terminating proxy.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (keep it mode 0600).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The store: `sled` (the embedded default).
     #[arg(long, default_value = "sled", value_parser = ["sled"])]
     store: String,
@@ -644,9 +651,14 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     if read_only.is_none() && !ledger.is_empty() {
         ledger.publish_checkpoint()?;
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(credledger::http::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let addr = &args.addr;
     let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr()?);
     println!("listening on {url}");
     if let (Some(learner), Some(keys)) = (featured, demo_keys) {
         println!("demo: open {url}/verify, or {url}/learners/{learner}");
@@ -659,6 +671,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         write_rate: args.write_rate,
         read_only,
+        tls,
         ..ServerConfig::default()
     };
     credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;

@@ -2,8 +2,8 @@
 //! flipped byte in the stored log or in a Merkle node (found by `audit`, and `serve` refuses to
 //! start unless told `--allow-unverified-start`, then serves reads only), a client over its write
 //! rate (429), a body nested deeper than the parser allows (400), a client that never finishes its
-//! request (408), and a stolen issuer key cut off with `compromised_since` while what it signed
-//! before stays valid.
+//! request (408), a stolen issuer key cut off with `compromised_since` while what it signed
+//! before stays valid, and `serve` over TLS.
 
 mod common;
 
@@ -218,4 +218,63 @@ fn a_stolen_key_voids_what_it_signed_after_compromised_since_and_the_operator_ca
     assert!(statuses(&env).contains(&("From The New Key".to_owned(), "active".to_owned())));
     let audit = env.ok(&["audit"]);
     assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+}
+
+#[test]
+fn serve_speaks_https_with_a_pem_certificate_and_key() {
+    let env = Env::new();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/tls");
+    let (cert, key) = (vectors.join("cert.pem"), vectors.join("key.pem"));
+    let ledger = env.ledger();
+    let tls = ["--tls-cert", cert.to_str().expect("utf-8"), "--tls-key", key.to_str().expect("utf-8")];
+    let mut child = std::process::Command::new(BIN)
+        .args(["--ledger", &ledger, "serve", "--addr", "127.0.0.1:0"])
+        .args(tls)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    let read =
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line);
+    let url = line.trim().strip_prefix("listening on ").map(str::to_owned);
+    let check = || -> Result<(), String> {
+        read.map_err(|e| e.to_string())?;
+        let url = url.ok_or(format!("no `listening on` line: {line:?}"))?;
+        let port = url.strip_prefix("https://127.0.0.1:").ok_or(format!("not an https URL: {url}"))?;
+        let pem = std::fs::read(vectors.join("ca.pem")).map_err(|e| e.to_string())?;
+        let root = ureq::tls::Certificate::from_pem(&pem).map_err(|e| e.to_string())?;
+        let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![root]));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let deadline = Instant::now() + PATIENCE;
+        let health = loop {
+            match agent.get(format!("{url}/healthz")).call() {
+                Ok(r) => break r.status().as_u16(),
+                Err(e) if Instant::now() > deadline => return Err(format!("no answer over TLS: {e}")),
+                Err(_) => thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        if health != 200 {
+            return Err(format!("/healthz over TLS: {health}"));
+        }
+        let checkpoint = agent.get(format!("{url}/v1/checkpoint")).call().map_err(|e| e.to_string())?;
+        if checkpoint.status() != 200 {
+            return Err(format!("/v1/checkpoint over TLS: {}", checkpoint.status()));
+        }
+        // Plain HTTP to the TLS port gets no HTTP answer.
+        let plain = ureq::get(format!("http://127.0.0.1:{port}/healthz")).call();
+        if plain.as_ref().is_ok_and(|r| r.status() == 200) {
+            return Err("plain HTTP was served on the TLS port".into());
+        }
+        Ok(())
+    };
+    let result = check();
+    let _ = child.kill();
+    let _ = child.wait();
+    result.unwrap();
 }

@@ -13,6 +13,7 @@ mod pages;
 pub mod problem;
 mod routes;
 pub mod sequencer;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub struct ServerConfig {
     /// Why writes are refused (`503`), if they are: a server started on a log that failed its
     /// start check serves reads only.
     pub read_only: Option<String>,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    pub tls: Option<rustls::ServerConfig>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             workers: 0,
             write_rate: 200,
             read_only: None,
+            tls: None,
         }
     }
 }
@@ -130,8 +134,11 @@ pub fn serve(
                 .configure(routes::configure)
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())
-        .client_request_timeout(Duration::from_secs(10))
-        .listen(listener)?;
+        .client_request_timeout(Duration::from_secs(10));
+        server = match config.tls.clone() {
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            None => server.listen(listener)?,
+        };
         if config.workers > 0 {
             server = server.workers(config.workers);
         }
