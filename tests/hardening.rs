@@ -278,3 +278,25 @@ fn serve_speaks_https_with_a_pem_certificate_and_key() {
     let _ = child.wait();
     result.unwrap();
 }
+
+#[test]
+fn an_event_signed_for_another_ledger_is_409_other_ledger() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let key = credledger::SecretKey::read_file(Path::new(env.issuer.path())).expect("the issuer key");
+    let body: credledger::event::CertificateAwarded = serde_json::from_value(serde_json::json!({
+        "credential_uuid": "0badc0de-0000-4000-8000-000000000001",
+        "learner": env.learner.did,
+        "title": "Forklift Safety",
+        "skills": [{"id": "esco:forklift", "label": "Forklift operation"}],
+        "awarded_on": "2026-02-01",
+        "ledger": "elsewhere.example",
+    }))
+    .expect("a certificate body");
+    let created_at = "2026-05-01T12:00:00Z".parse().expect("a timestamp");
+    let payload = credledger::Payload::CertificateAwarded(body);
+    let event = credledger::Event::new(key.did().clone(), created_at, payload).sign(&key, None).expect("sign");
+    let problem = assert_problem(&server.post_events(event.canonical()), 409, "other-ledger");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("elsewhere.example")), "{problem}");
+    assert_eq!(server.all_records().len() as u64, SETUP_RECORDS);
+}
