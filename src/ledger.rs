@@ -97,6 +97,18 @@ pub enum ProveError {
     Proof(#[from] ProofError),
 }
 
+/// How many times an append is sequenced again after another writer appended first.
+const MAX_APPEND_ATTEMPTS: u32 = 64;
+
+/// Why a batch was not committed.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
 /// Why the ledger could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -198,30 +210,76 @@ impl<S: Store> Ledger<S> {
         atomic: bool,
     ) -> Vec<Result<Appended, AppendError>> {
         let recorded_at = Timestamp::whole_seconds(now);
-        let mut results = Vec::with_capacity(events.len());
+        // Signatures (and schemas) are independent of the log: check them on every core first.
+        let mut verified: Vec<Option<Result<SignedEvent, EventError>>> = if events.len() > 1 {
+            use rayon::prelude::*;
+            events.into_par_iter().map(|e| Some(SignedEvent::verify(e))).collect()
+        } else {
+            events.into_iter().map(|e| Some(SignedEvent::verify(e))).collect()
+        };
+        // Another writer sharing the store (a second node) may append first: then catch up with
+        // what it wrote and sequence again, against the new state.
+        let mut attempts = 0;
+        loop {
+            if let Err(e) = self.follow_store() {
+                let message = e.to_string();
+                return verified
+                    .into_iter()
+                    .map(|v| match v {
+                        Some(Err(e)) => Err(AppendError::from(e)),
+                        _ => Err(AppendError::NotCommitted(message.clone())),
+                    })
+                    .collect();
+            }
+            let last_attempt = attempts >= MAX_APPEND_ATTEMPTS;
+            match self.sequence(&mut verified, recorded_at, atomic, last_attempt) {
+                Some(results) => return results,
+                None => attempts += 1,
+            }
+        }
+    }
+
+    /// Sequences the verified events against the current state and commits them in one batch.
+    /// `None` when another writer appended first (the store said so) and this is not the
+    /// `last_attempt`: then nothing changed and the caller tries again. Events are taken out of
+    /// `verified` only when the answer is final.
+    fn sequence(
+        &mut self,
+        verified: &mut [Option<Result<SignedEvent, EventError>>],
+        recorded_at: Timestamp,
+        atomic: bool,
+        last_attempt: bool,
+    ) -> Option<Vec<Result<Appended, AppendError>>> {
+        let mut results = Vec::with_capacity(verified.len());
         let mut pending: HashMap<EventId, Seq> = HashMap::new();
         let mut batch = Batch::default();
         let mut changes = Changes::default();
-        // Signatures (and schemas) are independent of the log: check them on every core first.
-        let verified: Vec<Result<SignedEvent, EventError>> = if events.len() > 1 {
-            use rayon::prelude::*;
-            events.into_par_iter().map(SignedEvent::verify).collect()
-        } else {
-            events.into_iter().map(SignedEvent::verify).collect()
-        };
-        for event in verified {
-            let result = event
-                .map_err(AppendError::from)
-                .and_then(|event| self.stage(event, recorded_at, &mut pending, &mut batch, &mut changes));
+        for event in verified.iter() {
+            let result = match event {
+                Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
+                // Placeholders: replaced by the verification error below.
+                _ => Err(AppendError::NotCommitted(String::new())),
+            };
             results.push(result);
         }
+        let take_errors = |verified: &mut [Option<Result<SignedEvent, EventError>>], results: &mut Vec<_>| {
+            for (slot, result) in verified.iter_mut().zip(results.iter_mut()) {
+                if let Some(Err(_)) = slot {
+                    if let Some(Err(e)) = slot.take() {
+                        *result = Err(AppendError::from(e));
+                    }
+                }
+            }
+        };
         if batch.records.is_empty() {
-            return results;
+            take_errors(verified, &mut results);
+            return Some(results);
         }
         if atomic && results.iter().any(Result::is_err) {
             // The staged events changed the projections: put them back as stored.
             self.reset_state();
-            return results;
+            take_errors(verified, &mut results);
+            return Some(results);
         }
         let tree_before = self.frontier.clone();
         for record in &batch.records {
@@ -229,24 +287,51 @@ impl<S: Store> Ledger<S> {
         }
         batch.entries = self.state.changed_entries(changes);
         let count = batch.records.len() as u64;
-        let committed = self.checkpoint_for(&batch.nodes).and_then(|checkpoint| {
+        let committed = self.checkpoint_for(&batch.nodes).map_err(CommitError::Refused).and_then(|checkpoint| {
             batch.checkpoint = checkpoint;
-            self.store.commit(batch).map_err(|e| e.to_string())
+            self.store.commit(batch).map_err(CommitError::Store)
         });
         match committed {
             Ok(()) => {
                 self.len += count;
-                results
+                take_errors(verified, &mut results);
+                Some(results)
             }
-            Err(message) => {
+            Err(failure) => {
                 // Nothing was written: put the tree and the projections back as they were.
                 self.frontier = tree_before;
                 self.reset_state();
+                // Another writer appended first: the store refused the seqs, or the checkpoint
+                // it signed is ahead of the tree this batch was sequenced on.
+                let overtaken = match &failure {
+                    CommitError::Store(StoreError::Conflict { .. }) => true,
+                    CommitError::Refused(_) => self.store.len().is_ok_and(|stored| stored != self.len),
+                    CommitError::Store(_) => false,
+                };
+                if overtaken && !last_attempt {
+                    return None;
+                }
+                let message = failure.to_string();
+                take_errors(verified, &mut results);
                 let not_committed =
                     |r: Result<Appended, AppendError>| r.and_then(|_| Err(AppendError::NotCommitted(message.clone())));
-                results.into_iter().map(not_committed).collect()
+                Some(results.into_iter().map(not_committed).collect())
             }
         }
+    }
+
+    /// Catches up with records another writer sharing the store appended since this ledger last
+    /// looked (their projection entries are already stored: only the state in memory moves).
+    /// With one writer, as with sled, the store is never ahead and this is one length read.
+    fn follow_store(&mut self) -> Result<(), LedgerError> {
+        if self.store.len()? <= self.len {
+            return Ok(());
+        }
+        let from = self.len;
+        self.replay(from, |state, record| state.apply(record, &mut Changes::default()))?;
+        self.len = self.state.applied();
+        self.frontier = Frontier::load(&StoredNodes(&self.store), self.len)?;
+        Ok(())
     }
 
     /// Signs the checkpoint of the tree the frontier now describes, after checking that it is

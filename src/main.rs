@@ -35,6 +35,10 @@ struct Cli {
     /// Talk to a running ledger at this URL instead of a ledger directory (signing stays here).
     #[arg(long, global = true, env = "CREDLEDGER_SERVER")]
     server: Option<String>,
+    /// The log lives in this PostgreSQL database (postgres://user[:password]@host:port/db) instead
+    /// of the ledger directory's sled store; the directory keeps the config and operator key.
+    #[arg(long, global = true, env = "CREDLEDGER_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -150,6 +154,16 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         events: usize,
     },
+    /// Copy the log from one store to another without changing a byte (sled:DIR is a ledger
+    /// directory's store, postgres:URL a database), then audit the copy. The target must be empty.
+    Migrate {
+        /// `sled:DIR` or `postgres:URL`.
+        #[arg(long)]
+        from: String,
+        /// `sled:DIR` or `postgres:URL`.
+        #[arg(long)]
+        to: String,
+    },
     /// A bounded load test over loopback: its own server on a fresh ledger, appends, profile reads
     /// and bundle verifications mixed for a fixed time; then checks nothing was lost and audits.
     Load {
@@ -224,9 +238,10 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert (keep it mode 0600).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The store: `sled` (the embedded default).
-    #[arg(long, default_value = "sled", value_parser = ["sled"])]
-    store: String,
+    /// The store: `sled` (the embedded default, in the ledger directory) or `postgres` (with
+    /// --database-url; several nodes may serve one log).
+    #[arg(long, value_parser = ["sled", "postgres"])]
+    store: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -410,7 +425,7 @@ impl Output {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let out = Output { json: cli.json };
-    let dir = LedgerDir::new(&cli.ledger);
+    let dir = LedgerDir::with_database(&cli.ledger, cli.database_url.clone());
     let target = match &cli.server {
         Some(url) => Target::Remote(Client::new(url)),
         None => Target::Local(dir.clone()),
@@ -566,6 +581,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report = cli::bench::run(events)?;
             out.emit(serde_json::to_value(&report)?, || cli::bench::table(&report));
         }
+        Command::Migrate { from, to } => {
+            let (source, target_store) = (store_arg("from", &from)?, store_arg("to", &to)?);
+            let progress = cli::progress::bar(source.len()?, out.json, "copying");
+            let copied = credledger::store::migrate::migrate(&*source, &*target_store, |n| progress.set_position(n))?;
+            progress.finish_and_clear();
+            let audit = Ledger::open(target_store)?.audit()?;
+            out.emit(json!({"migrated": copied, "audit": audit}), || {
+                format!(
+                    "copied {} records, {} checkpoints, {} projection entries from {} to {}\n{audit}",
+                    copied.records,
+                    copied.checkpoints,
+                    copied.entries,
+                    credledger::store::postgres::redacted(&from),
+                    credledger::store::postgres::redacted(&to)
+                )
+            });
+            if !audit.problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Load { seconds, appenders, readers, verifiers } => {
             let report = cli::load::run(&cli::load::LoadOptions { seconds, appenders, readers, verifiers })?;
             out.emit(serde_json::to_value(&report)?, || cli::load::table(&report));
@@ -593,6 +628,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve(args) => {
             let dir = target.dir("serve")?;
+            match (args.store.as_deref(), dir.database_url()) {
+                (Some("postgres"), None) => bail!("--store postgres needs --database-url URL"),
+                (Some("sled"), Some(_)) => bail!("--store sled and --database-url contradict each other"),
+                _ => {}
+            }
             if args.demo {
                 cli::demo::prepare(dir, DEMO_ORIGIN)?;
             }
@@ -628,7 +668,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let store: SharedStore = Arc::new(dir.open_store()?);
+    let store: SharedStore = dir.open_shared_store()?;
     let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
     let read_only = match ledger.check_against_checkpoint() {
         Ok(size) => {
@@ -691,6 +731,24 @@ fn did_arg(flag: &str, text: &str) -> Result<Did> {
 
 fn date_arg(flag: &str, text: &str) -> Result<Date> {
     text.parse().map_err(|e: String| anyhow!("--{flag}: {e}"))
+}
+
+/// A store named on the command line: `sled:DIR` (the ledger directory DIR's store, created if
+/// missing) or `postgres:URL`.
+fn store_arg(flag: &str, spec: &str) -> Result<credledger::store::SharedStore> {
+    let store: credledger::store::SharedStore = match spec.split_once(':') {
+        Some(("sled", dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("--{flag}: creating {dir}"))?;
+            Arc::new(credledger::SledStore::open(&Path::new(dir).join("store"))?)
+        }
+        Some(("postgres", rest)) => {
+            // `postgres:URL`, or the URL alone (it starts `postgres://` too).
+            let url = if rest.starts_with("//") { spec } else { rest };
+            Arc::new(credledger::store::PostgresStore::open(url).with_context(|| format!("--{flag}"))?)
+        }
+        _ => bail!("--{flag}: `{}` is not sled:DIR or postgres:URL", credledger::store::postgres::redacted(spec)),
+    };
+    Ok(store)
 }
 
 fn timestamp_arg(flag: &str, text: Option<&str>) -> Result<Option<Timestamp>> {

@@ -6,8 +6,9 @@ use credledger::bundle::{Bundle, ShareRequest};
 use credledger::http::client::Client;
 use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
+use credledger::store::SharedStore;
 use credledger::store::dir::LedgerDir;
-use credledger::{Appended, Did, Ledger, Record, SledStore};
+use credledger::{Appended, Did, Ledger, Record};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -44,13 +45,13 @@ impl Target {
     }
 
     /// Opens the local ledger (reads).
-    pub fn open(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
-        let store = dir.open_store()?;
+    pub fn open(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
+        let store = dir.open_shared_store()?;
         Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
     }
 
     /// Opens the local ledger to append: checkpoints are signed with its operator key.
-    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SledStore>> {
+    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
         let mut ledger = Self::open(dir)?;
         ledger.sign_checkpoints_with(dir.operator_key()?)?;
         Ok(ledger)

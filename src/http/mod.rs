@@ -68,8 +68,7 @@ impl Default for ServerConfig {
     }
 }
 
-/// The store, shared by the writer and the readers.
-pub type SharedStore = Arc<dyn Store>;
+pub use crate::store::SharedStore;
 
 /// What every handler shares.
 pub(crate) struct AppState {

@@ -1,5 +1,7 @@
 //! The ledger directory: `config.json` (the log's origin and operator did), `operator.key` (the
-//! operator's secret key, 0600) and `store/` (the sled database).
+//! operator's secret key, 0600) and `store/` (the sled database), unless the log lives in
+//! PostgreSQL (a database URL given with the directory): then the directory holds only the config
+//! and the key, and every node serving the log has a copy of both.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::Did;
 use crate::keys::{KeyError, SecretKey};
-use crate::store::{SledStore, StoreError};
+use crate::store::{PostgresStore, SharedStore, SledStore, StoreError};
 
 /// What a ledger directory says about its log.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -24,12 +26,24 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct LedgerDir {
     path: PathBuf,
+    /// Where the log lives when not in `store/`.
+    database_url: Option<String>,
 }
 
 impl LedgerDir {
     /// The directory at `path` (it may not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LedgerDir { path: path.into() }
+        LedgerDir { path: path.into(), database_url: None }
+    }
+
+    /// The directory at `path`, whose log lives in the PostgreSQL database at `url`.
+    pub fn with_database(path: impl Into<PathBuf>, url: Option<String>) -> Self {
+        LedgerDir { path: path.into(), database_url: url }
+    }
+
+    /// The PostgreSQL database holding the log, if it is not in the directory.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
     }
 
     /// The directory's path.
@@ -83,12 +97,26 @@ impl LedgerDir {
         Ok(SecretKey::read_file(&self.operator_key_path())?)
     }
 
-    /// Opens the store; fails if another process holds it.
+    /// Opens the directory's sled store; fails if another process holds it.
     pub fn open_store(&self) -> Result<SledStore, DirError> {
         if !self.exists() {
             return Err(DirError::Missing(self.path.clone()));
         }
         Ok(SledStore::open(&self.path.join("store"))?)
+    }
+
+    /// Opens the log's store, wherever it lives: PostgreSQL when the directory was given a
+    /// database URL, else the directory's sled store.
+    pub fn open_shared_store(&self) -> Result<SharedStore, DirError> {
+        match &self.database_url {
+            Some(url) => {
+                if !self.exists() {
+                    return Err(DirError::Missing(self.path.clone()));
+                }
+                Ok(std::sync::Arc::new(PostgresStore::open(url)?))
+            }
+            None => Ok(std::sync::Arc::new(self.open_store()?)),
+        }
     }
 
     fn io(&self, source: std::io::Error) -> DirError {

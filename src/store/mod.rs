@@ -2,17 +2,24 @@
 //! with the Merkle nodes they complete, the checkpoint signed over them and the projection
 //! entries they change, atomically and durably; reads records by seq range and by event id; and
 //! keeps Merkle nodes, checkpoints and projection entries. Implementations: [`SledStore`] (the embedded
-//! default) and [`MemoryStore`] (tests).
+//! default), [`PostgresStore`] (several nodes, one log) and [`MemoryStore`] (tests); [`migrate`]
+//! copies a log from one to another.
 
 pub mod dir;
 pub mod memory;
+pub mod migrate;
+pub mod postgres;
 pub mod sled;
 
+pub use self::postgres::PostgresStore;
 pub use self::sled::SledStore;
 pub use memory::MemoryStore;
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
+
+/// A store shared by threads (a server's writer and readers), of whichever kind.
+pub type SharedStore = std::sync::Arc<dyn Store>;
 
 /// A record ready to store: its seq, its event's id and its canonical bytes.
 #[derive(Debug, Clone)]

@@ -4,6 +4,8 @@
 //! sleeps: every wait is bounded by [`PATIENCE`].
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

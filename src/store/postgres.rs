@@ -1,0 +1,325 @@
+//! A [`Store`] on PostgreSQL, for several `serve` nodes sharing one log.
+//!
+//! Tables (created by the embedded, versioned migrations in [`MIGRATIONS`]): `log` (seq → event
+//! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
+//! (size → signed text), `entries` (projection key → bytes) and `meta` (one row: the log's
+//! length). The database sequences appends: [`Store::commit`] runs one transaction that locks the
+//! `meta` row, checks that the batch starts at the log's length (else [`StoreError::Conflict`],
+//! and the writer catches up and retries), and writes the records, nodes, checkpoint and entries
+//! with the new length. Two nodes can therefore never write the same seq, and a checkpoint is
+//! only ever committed over exactly the records before it: nodes cannot fork the log or sign
+//! inconsistent checkpoints.
+//!
+//! The blocking `postgres` client drives a runtime of its own, which must not run inside another
+//! (the HTTP workers' tokio): every query runs on this store's own connection threads, and callers
+//! wait on a channel.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use postgres::{Client, NoTls, Transaction};
+
+use crate::id::{EventId, Hash32, Seq};
+use crate::merkle::NodeId;
+use crate::store::{Batch, Store, StoreError};
+
+/// The schema, one migration per version, applied in order and recorded in `schema_version`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the log, its id index, the tree, checkpoints, projection entries, and the length.
+    "CREATE TABLE log (seq BIGINT PRIMARY KEY, id BYTEA NOT NULL UNIQUE, bytes BYTEA NOT NULL);
+     CREATE TABLE nodes (level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+                         PRIMARY KEY (level, idx));
+     CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, text TEXT NOT NULL);
+     CREATE TABLE entries (key TEXT PRIMARY KEY COLLATE \"C\", value BYTEA NOT NULL);
+     CREATE TABLE meta (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), len BIGINT NOT NULL);
+     INSERT INTO meta (len) VALUES (0);",
+];
+
+/// How many connections (and threads) one store keeps.
+const CONNECTIONS: usize = 4;
+
+type Job = Box<dyn FnOnce(&mut Client) + Send>;
+
+/// A PostgreSQL database holding one log.
+pub struct PostgresStore {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresStore")
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("PostgreSQL: {e}"))
+}
+
+/// The URL (or `postgres:URL` spec) with any password masked, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user[:password]@host:port/db`), applies the migrations
+    /// this version knows that the database has not seen, and starts the connection threads.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let connect = || {
+            Client::connect(url, NoTls)
+                .map_err(|e| StoreError::Backend(format!("connecting to {}: {e}", redacted(url))))
+        };
+        let mut first = connect()?;
+        migrate(&mut first)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut clients = vec![first];
+        for _ in 1..CONNECTIONS {
+            clients.push(connect()?);
+        }
+        for mut client in clients {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name("credledger-postgres".into())
+                .spawn(move || {
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut client),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(backend)?;
+        }
+        Ok(PostgresStore { jobs: Mutex::new(sender) })
+    }
+
+    /// Runs `query` on one of the store's connections and waits for its answer.
+    fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |client| {
+            let _ = reply.send(query(client));
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| backend("the connection pool is poisoned"))?
+            .send(job)
+            .map_err(|_| backend("the connection threads have stopped"))?;
+        answer.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
+    }
+}
+
+/// Applies the migrations the database has not seen, each in its own transaction; concurrent
+/// openers serialize on an advisory lock.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(7318920465);
+         CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY);",
+    )
+    .map_err(backend)?;
+    let applied: i32 =
+        tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).map_err(backend)?.get(0);
+    if applied as usize > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {applied}, newer than this credledger knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(sql).map_err(backend)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)]).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Backend(format!("{n} does not fit PostgreSQL's BIGINT")))
+}
+
+fn to_u64(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("a stored count or seq is negative: {n}")))
+}
+
+fn hash(bytes: &[u8]) -> Result<Hash32, StoreError> {
+    bytes.try_into().map(Hash32).map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
+    let len = to_u64(tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?.get(0))?;
+    let mut next = len;
+    for record in &batch.records {
+        if record.seq != next {
+            return Err(StoreError::Conflict { expected: record.seq, len: next });
+        }
+        next += 1;
+    }
+    if !batch.records.is_empty() {
+        let insert = tx.prepare("INSERT INTO log (seq, id, bytes) VALUES ($1, $2, $3)").map_err(backend)?;
+        for record in &batch.records {
+            tx.execute(&insert, &[&to_i64(record.seq)?, &&record.id.0.0[..], &record.bytes]).map_err(backend)?;
+        }
+        tx.execute("UPDATE meta SET len = $1", &[&to_i64(next)?]).map_err(backend)?;
+    }
+    if !batch.nodes.is_empty() {
+        let insert = tx
+            .prepare("INSERT INTO nodes (level, idx, hash) VALUES ($1, $2, $3) ON CONFLICT (level, idx) DO UPDATE SET hash = EXCLUDED.hash")
+            .map_err(backend)?;
+        for (id, h) in &batch.nodes {
+            tx.execute(&insert, &[&i16::from(id.level), &to_i64(id.index)?, &&h.0[..]]).map_err(backend)?;
+        }
+    }
+    if let Some((size, text)) = &batch.checkpoint {
+        tx.execute(
+            "INSERT INTO checkpoints (size, text) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
+            &[&to_i64(*size)?, text],
+        )
+        .map_err(backend)?;
+    }
+    if !batch.entries.is_empty() {
+        let upsert = tx
+            .prepare("INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
+            .map_err(backend)?;
+        let delete = tx.prepare("DELETE FROM entries WHERE key = $1").map_err(backend)?;
+        for (key, value) in &batch.entries {
+            match value {
+                Some(v) => tx.execute(&upsert, &[key, v]),
+                None => tx.execute(&delete, &[key]),
+            }
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+fn pairs(rows: Vec<postgres::Row>) -> Vec<(String, Vec<u8>)> {
+    rows.into_iter().map(|row| (row.get(0), row.get(1))).collect()
+}
+
+impl Store for PostgresStore {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.run(move |client| {
+            let mut tx = client.transaction().map_err(backend)?;
+            write_batch(&mut tx, &batch)?;
+            // A commit that fails leaves nothing: the transaction rolls back when dropped.
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        self.run(|client| to_u64(client.query_one("SELECT len FROM meta", &[]).map_err(backend)?.get(0)))
+    }
+
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let (from, limit) = (to_i64(from)?, to_i64(limit as u64)?);
+        self.run(move |client| {
+            let rows = client
+                .query("SELECT bytes FROM log WHERE seq >= $1 ORDER BY seq LIMIT $2", &[&from, &limit])
+                .map_err(backend)?;
+            Ok(rows.into_iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        let id = id.0.0.to_vec();
+        self.run(move |client| {
+            let row = client.query_opt("SELECT seq FROM log WHERE id = $1", &[&id]).map_err(backend)?;
+            row.map(|r| to_u64(r.get(0))).transpose()
+        })
+    }
+
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        let index = to_i64(id.index)?;
+        self.run(move |client| {
+            let row = client
+                .query_opt("SELECT hash FROM nodes WHERE level = $1 AND idx = $2", &[&i16::from(id.level), &index])
+                .map_err(backend)?;
+            row.map(|r| hash(r.get(0))).transpose()
+        })
+    }
+
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        let (from, to) = (to_i64(from.min(i64::MAX as u64))?, to_i64(to.min(i64::MAX as u64))?);
+        self.run(move |client| {
+            let rows = client
+                .query("SELECT size, text FROM checkpoints WHERE size BETWEEN $1 AND $2 ORDER BY size", &[&from, &to])
+                .map_err(backend)?;
+            rows.into_iter().map(|row| Ok((to_u64(row.get(0))?, row.get(1)))).collect()
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.run(|client| {
+            let row = client
+                .query_opt("SELECT size, text FROM checkpoints ORDER BY size DESC LIMIT 1", &[])
+                .map_err(backend)?;
+            row.map(|r| Ok((to_u64(r.get(0))?, r.get(1)))).transpose()
+        })
+    }
+
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.run(|client| Ok(pairs(client.query("SELECT key, value FROM entries ORDER BY key", &[]).map_err(backend)?)))
+    }
+
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Keys sort bytewise (COLLATE "C"): the prefix's range is [prefix, prefix + U+10FFFF).
+        let (low, high) = (prefix.to_owned(), format!("{prefix}\u{10FFFF}"));
+        self.run(move |client| {
+            let rows = client
+                .query("SELECT key, value FROM entries WHERE key >= $1 AND key < $2 ORDER BY key", &[&low, &high])
+                .map_err(backend)?;
+            Ok(pairs(rows).into_iter().filter(|(k, _)| k.starts_with(&low)).collect())
+        })
+    }
+
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |client| {
+            Ok(client
+                .query_opt("SELECT value FROM entries WHERE key = $1", &[&key])
+                .map_err(backend)?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.run(move |client| {
+            let mut tx = client.transaction().map_err(backend)?;
+            // Serialize with appends, which lock the same row.
+            tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?;
+            tx.execute("DELETE FROM entries", &[]).map_err(backend)?;
+            let insert = tx.prepare("INSERT INTO entries (key, value) VALUES ($1, $2)").map_err(backend)?;
+            for (key, value) in &entries {
+                tx.execute(&insert, &[key, value]).map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_messages_hide_the_password() {
+        assert_eq!(redacted("postgres://ledger:s3cret@db:5432/x"), "postgres://ledger:***@db:5432/x");
+        assert_eq!(redacted("postgres://ledger@db/x"), "postgres://ledger@db/x");
+        assert_eq!(redacted("host=/tmp user=x"), "host=/tmp user=x");
+    }
+}

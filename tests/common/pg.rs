@@ -1,0 +1,147 @@
+//! A throwaway PostgreSQL for the tests: `initdb` into a temporary directory, `postgres` on a free
+//! port of 127.0.0.1 (trust authentication, fsync on), stopped and removed when dropped. Run as
+//! root (as CI is), the server runs as the `postgres` system user, which PostgreSQL requires.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::PATIENCE;
+
+/// A running throwaway PostgreSQL.
+pub struct Postgres {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+    databases: std::sync::atomic::AtomicUsize,
+}
+
+/// Where PostgreSQL's server programs are: on the PATH, or Debian's versioned directory.
+fn bin(program: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.exists()));
+    if let Some(found) = on_path.flatten() {
+        return found;
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(|d| d.ok()).map(|d| d.path().join("bin").join(program)).collect())
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().filter(|p| p.exists()).unwrap_or_else(|| {
+        panic!("PostgreSQL's `{program}` is not installed (apt-get install postgresql); .ci/run installs it")
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+/// `program args`, as the `postgres` user when we are root.
+fn command(program: &str) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin(program));
+        c
+    } else {
+        Command::new(bin(program))
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl Postgres {
+    /// Initializes and starts a fresh cluster; waits (bounded) until it accepts connections.
+    pub fn start() -> Postgres {
+        let dir = tempfile::Builder::new().prefix("credledger-pg-").tempdir().expect("temp dir");
+        if is_root() {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status();
+            assert!(status.is_ok_and(|s| s.success()), "chown the cluster directory to postgres");
+        }
+        let data = dir.path().join("data");
+        let init = command("initdb")
+            .args(["-A", "trust", "-U", "credledger", "-E", "UTF8", "--no-instructions", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .output()
+            .expect("run initdb");
+        assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let child = command("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-k"])
+            .arg(dir.path())
+            .args(["-c", "max_connections=200"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start postgres");
+        let pg = Postgres { child, dir, port, databases: Default::default() };
+        pg.wait_until_ready();
+        pg
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let ready = command("pg_isready")
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "credledger"])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL did not start: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's log (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A URL for a new, empty database of its own.
+    pub fn fresh_database(&self) -> String {
+        let n = self.databases.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("ledger_{n}");
+        let created = command("createdb")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "credledger", &name])
+            .output()
+            .expect("run createdb");
+        assert!(created.status.success(), "createdb: {}", String::from_utf8_lossy(&created.stderr));
+        format!("postgres://credledger@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The cluster's directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // SIGKILL would leave shared memory behind: ask for a fast shutdown, then make sure.
+        let _ = command("pg_ctl")
+            .args(["stop", "-m", "fast", "-w", "-D"])
+            .arg(self.dir.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,233 @@
+//! One conformance suite for every [`Store`]: memory, sled and PostgreSQL (a throwaway server
+//! started by the test). The same checks run on each: appends and their atomicity, seq ranges, the
+//! id index, Merkle nodes, checkpoints, projection entries, idempotent appends through the ledger,
+//! restart (for the durable stores), and concurrent writers sharing one store.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use credledger::generate::Generator;
+use credledger::id::{EventId, Hash32};
+use credledger::merkle::NodeId;
+use credledger::store::{Batch, MemoryStore, NewRecord, PostgresStore, SharedStore, SledStore, StoreError};
+use credledger::{Ledger, SecretKey};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use common::PATIENCE;
+use common::pg::Postgres;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+fn record(seq: u64) -> NewRecord {
+    let bytes = format!("{{\"record\":{seq}}}").into_bytes();
+    NewRecord { seq, id: EventId(Hash32::digest(&bytes)), bytes }
+}
+
+fn node(level: u8, index: u64) -> (NodeId, Hash32) {
+    (NodeId { level, index }, Hash32::digest(&[level, index as u8]))
+}
+
+fn entry(key: &str, value: &str) -> (String, Option<Vec<u8>>) {
+    (key.to_owned(), Some(value.as_bytes().to_vec()))
+}
+
+/// Appends, ranges, the id index, nodes, checkpoints and entries, straight through the trait.
+fn raw_contract(store: &SharedStore) {
+    assert_eq!(store.len().unwrap(), 0);
+    assert!(store.records(0, 10).unwrap().is_empty());
+    assert_eq!(store.latest_checkpoint().unwrap(), None);
+    assert!(store.entries().unwrap().is_empty());
+
+    let first = Batch {
+        records: (0..5).map(record).collect(),
+        nodes: vec![node(0, 0), node(0, 1), node(1, 0)],
+        checkpoint: Some((5, "checkpoint 5".into())),
+        entries: vec![entry("b/2", "two"), entry("a/1", "one"), entry("b/1", "uno"), entry("c", "gone soon")],
+    };
+    store.commit(first).unwrap();
+    assert_eq!(store.len().unwrap(), 5);
+    let bytes = |range: std::ops::Range<u64>| range.map(|s| record(s).bytes).collect::<Vec<_>>();
+    assert_eq!(store.records(0, 100).unwrap(), bytes(0..5));
+    assert_eq!(store.records(1, 2).unwrap(), bytes(1..3));
+    assert_eq!(store.records(4, 10).unwrap(), bytes(4..5));
+    assert!(store.records(5, 10).unwrap().is_empty());
+    assert_eq!(store.seq_of(&record(3).id).unwrap(), Some(3));
+    assert_eq!(store.seq_of(&record(9).id).unwrap(), None);
+    assert_eq!(store.node(NodeId { level: 1, index: 0 }).unwrap(), Some(node(1, 0).1));
+    assert_eq!(store.node(NodeId { level: 2, index: 0 }).unwrap(), None);
+
+    // A batch that does not start at the log's length is refused whole.
+    let stale = Batch {
+        records: vec![record(4)],
+        nodes: vec![node(3, 3)],
+        checkpoint: Some((6, "stale".into())),
+        entries: vec![entry("z", "stale")],
+    };
+    assert!(matches!(store.commit(stale), Err(StoreError::Conflict { expected: 4, len: 5 })));
+    assert_eq!(store.len().unwrap(), 5);
+    assert_eq!(store.node(NodeId { level: 3, index: 3 }).unwrap(), None);
+    assert_eq!(store.entry("z").unwrap(), None);
+    assert_eq!(store.latest_checkpoint().unwrap(), Some((5, "checkpoint 5".into())));
+
+    let second = Batch {
+        records: (5..8).map(record).collect(),
+        nodes: vec![node(0, 5)],
+        checkpoint: Some((8, "checkpoint 8".into())),
+        entries: vec![entry("b/2", "deux"), ("c".into(), None)],
+    };
+    store.commit(second).unwrap();
+    assert_eq!(store.len().unwrap(), 8);
+    assert_eq!(store.records(0, 100).unwrap(), bytes(0..8));
+    let checkpoints = store.checkpoints(0, u64::MAX).unwrap();
+    assert_eq!(checkpoints, vec![(5, "checkpoint 5".into()), (8, "checkpoint 8".into())]);
+    assert_eq!(store.checkpoints(6, 8).unwrap(), vec![(8, "checkpoint 8".into())]);
+    assert_eq!(store.latest_checkpoint().unwrap(), Some((8, "checkpoint 8".into())));
+    let kv = |pairs: &[(&str, &str)]| {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec())).collect::<Vec<_>>()
+    };
+    assert_eq!(store.entries().unwrap(), kv(&[("a/1", "one"), ("b/1", "uno"), ("b/2", "deux")]));
+    assert_eq!(store.entries_with_prefix("b/").unwrap(), kv(&[("b/1", "uno"), ("b/2", "deux")]));
+    assert_eq!(store.entry("a/1").unwrap(), Some(b"one".to_vec()));
+    assert_eq!(store.entry("c").unwrap(), None);
+
+    store.replace_entries(kv(&[("x", "rebuilt")])).unwrap();
+    assert_eq!(store.entries().unwrap(), kv(&[("x", "rebuilt")]));
+    assert_eq!(store.len().unwrap(), 8, "replacing entries leaves the log alone");
+}
+
+/// Generated events for `streams` independent writers, each its own institutions (registry
+/// first), after one shared genesis: `(operator, genesis, events per stream)`.
+fn streams(streams: u64, each: u64) -> (SecretKey, Value, Vec<Vec<Value>>) {
+    let operator = SecretKey::from_seed(&[9; 32]);
+    let mut generators: Vec<_> =
+        (0..streams).map(|s| Generator::new(operator.clone(), "conformance.example", s + 1, NOW, 30)).collect();
+    let genesis = generators[0].genesis().unwrap().value().clone();
+    let events = generators
+        .iter_mut()
+        .map(|g| g.next_chunk(each).unwrap().iter().map(|e| e.value().clone()).collect())
+        .collect();
+    (operator, genesis, events)
+}
+
+/// Appends through the ledger: idempotent retries, rebuild equal to the incremental state, audit.
+fn ledger_contract(store: &SharedStore) {
+    let (operator, genesis, events) = streams(1, 60);
+    let mut ledger = Ledger::open(store.clone()).unwrap();
+    ledger.sign_checkpoints_with(operator).unwrap();
+    ledger.append_values(vec![genesis], NOW, true).pop().unwrap().unwrap();
+    for group in events[0].chunks(25) {
+        for result in ledger.append_values(group.to_vec(), NOW, false) {
+            assert!(result.unwrap().new);
+        }
+    }
+    // The same events again: each already there, at its seq.
+    for (i, result) in ledger.append_values(events[0].clone(), NOW, false).into_iter().enumerate() {
+        let appended = result.unwrap();
+        assert!(!appended.new);
+        assert_eq!(appended.seq, i as u64 + 1);
+    }
+    assert_eq!(ledger.len(), 61);
+    assert!(!ledger.rebuild().unwrap(), "rebuilt projections equal the incremental ones");
+    let report = ledger.audit().unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+/// Several ledgers (writers) on one store, appending at once: one dense log, every event once.
+fn concurrent_writers(handles: Vec<SharedStore>) {
+    let writers = handles.len() as u64;
+    let (operator, genesis, events) = streams(writers, 80);
+    let mut first = Ledger::open(handles[0].clone()).unwrap();
+    first.sign_checkpoints_with(operator.clone()).unwrap();
+    first.append_values(vec![genesis], NOW, true).pop().unwrap().unwrap();
+    drop(first);
+    let threads: Vec<_> = handles
+        .into_iter()
+        .zip(events.clone())
+        .map(|(store, mine)| {
+            let operator = operator.clone();
+            thread::spawn(move || {
+                let mut ledger = Ledger::open(store).unwrap();
+                ledger.sign_checkpoints_with(operator).unwrap();
+                let mut ids = Vec::new();
+                for group in mine.chunks(5) {
+                    for result in ledger.append_values(group.to_vec(), NOW, false) {
+                        ids.push(result.expect("accepted despite the other writers").id);
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    let acknowledged: Vec<EventId> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert_eq!(acknowledged.len() as u64, writers * 80);
+    let unique: BTreeSet<_> = acknowledged.iter().collect();
+    assert_eq!(unique.len(), acknowledged.len());
+    let _ = events;
+}
+
+fn check_log(store: SharedStore, expected: u64) {
+    let ledger = Ledger::open(store).unwrap();
+    assert_eq!(ledger.len(), expected);
+    let report = ledger.audit().unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn memory_store_conforms() {
+    let fresh = || -> SharedStore { Arc::new(MemoryStore::new()) };
+    raw_contract(&fresh());
+    ledger_contract(&fresh());
+    let shared = fresh();
+    concurrent_writers(vec![shared.clone(), shared.clone(), shared.clone()]);
+    check_log(shared, 1 + 3 * 80);
+}
+
+/// Opens the sled store at `path`, waiting (bounded) for this process's previous handle to let go
+/// of the file lock.
+fn open_sled(path: &std::path::Path) -> SharedStore {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match SledStore::open(path) {
+            Ok(store) => return Arc::new(store),
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("open sled: {e}"),
+        }
+    }
+}
+
+#[test]
+fn sled_store_conforms_and_keeps_everything_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    raw_contract(&open_sled(&dir.path().join("raw")));
+    let path = dir.path().join("ledger");
+    ledger_contract(&open_sled(&path));
+    // Restart: a new handle on the same files sees the same log, and it audits clean.
+    check_log(open_sled(&path), 61);
+    // One process holds a sled database: writers share the handle.
+    let shared = open_sled(&dir.path().join("concurrent"));
+    concurrent_writers(vec![shared.clone(), shared.clone(), shared.clone()]);
+    drop(shared);
+    check_log(open_sled(&dir.path().join("concurrent")), 1 + 3 * 80);
+}
+
+#[test]
+fn postgres_store_conforms_restarts_and_serializes_writers_on_separate_connections() {
+    let pg = Postgres::start();
+    let open = |url: &str| -> SharedStore { Arc::new(PostgresStore::open(url).unwrap_or_else(|e| panic!("{e}"))) };
+    raw_contract(&open(&pg.fresh_database()));
+    let url = pg.fresh_database();
+    ledger_contract(&open(&url));
+    check_log(open(&url), 61);
+    // Separate stores (connection pools), as separate nodes have.
+    let url = pg.fresh_database();
+    concurrent_writers(vec![open(&url), open(&url), open(&url)]);
+    check_log(open(&url), 1 + 3 * 80);
+    // Opening again does not apply the migrations twice.
+    assert_eq!(open(&url).len().unwrap(), 1 + 3 * 80);
+}
