@@ -1,0 +1,144 @@
+//! Several `credledger serve` nodes on one PostgreSQL (a throwaway server started here), clients
+//! appending to all of them at once, some posting the same events to two nodes: afterwards one
+//! dense log holds every acknowledged event exactly once, every node serves the same checkpoint,
+//! a read on one node sees what another appended, and `audit` passes. Then `migrate` moves the
+//! log to sled and back without changing a leaf hash.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use serde_json::Value;
+
+use common::pg::Postgres;
+use common::*;
+
+/// A ledger directory whose log lives in the database at `url`, with one registered issuer.
+fn postgres_env(url: &str) -> Env {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let init = run_in(tmp.path(), &["--ledger", "ledger", "--database-url", url, "init", "--origin", ORIGIN]);
+    assert_eq!(init.code, 0, "init on PostgreSQL: {init:?}");
+    assert!(!tmp.path().join("ledger/store").exists(), "the log is not in the directory");
+    let operator = init.first_line().parse().expect("init prints the operator's did");
+    let issuer = keygen_in(tmp.path(), "issuer.key");
+    let learner = keygen_in(tmp.path(), "learner.key");
+    let env = Env { tmp, operator, issuer, learner };
+    env.ok(&["--database-url", url, "issuer", "register", "--name", ISSUER_NAME, "--key", &env.issuer.did]);
+    env
+}
+
+/// The records a node serves, checked dense; their event ids in seq order.
+fn ids_on(server: &Server) -> Vec<String> {
+    server
+        .all_records()
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            assert_eq!(record["seq"], i as u64, "seqs are dense");
+            let bytes = serde_json::to_vec(record).expect("bytes");
+            credledger::Record::from_stored(&bytes).expect("a record").event.id().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn three_nodes_on_one_postgres_keep_one_dense_log_with_every_acknowledged_event_once() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let env = postgres_env(&url);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
+    let nodes: Vec<Server> = (0..3).map(|_| env.serve(&flags)).collect();
+
+    let learner = env.learner.did();
+    let events = certificates(Path::new(env.issuer.path()), &learner, 7, 450);
+    // Each node's client posts its own third, and a shared tail that every client posts too.
+    let (own, shared) = events.split_at(390);
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| {
+            let mine: Vec<(String, String)> = own.iter().skip(n).step_by(3).chain(shared.iter()).cloned().collect();
+            let (url, acknowledged) = (node.url.clone(), acknowledged.clone());
+            thread::spawn(move || {
+                let agent = agent();
+                for (i, group) in mine.chunks(1 + n * 2).enumerate() {
+                    let body = if group.len() == 1 {
+                        group[0].0.clone()
+                    } else {
+                        format!("[{}]", group.iter().map(|(json, _)| json.as_str()).collect::<Vec<_>>().join(","))
+                    };
+                    let r = Server::try_post(&agent, &format!("{url}/v1/events"), body.as_bytes())
+                        .unwrap_or_else(|e| panic!("node {n}, post {i}: {e}"));
+                    assert!(r.status == 200 || r.status == 201, "node {n}: {r:?}");
+                    let answer = r.json();
+                    let results = if group.len() == 1 {
+                        vec![answer]
+                    } else {
+                        answer["results"].as_array().cloned().unwrap_or_default()
+                    };
+                    assert_eq!(results.len(), group.len(), "node {n}: one result per event: {r:?}");
+                    for (result, (_, id)) in results.iter().zip(group) {
+                        assert_eq!(result["id"], id.as_str(), "node {n}: {result}");
+                        acknowledged.lock().expect("lock").push(id.clone());
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client failed");
+    }
+
+    let acknowledged: BTreeSet<String> = acknowledged.lock().expect("lock").iter().cloned().collect();
+    assert_eq!(acknowledged.len(), events.len(), "every event was acknowledged by some node");
+    let logs: Vec<Vec<String>> = nodes.iter().map(ids_on).collect();
+    assert!(logs.windows(2).all(|w| w[0] == w[1]), "every node serves the same log");
+    let mut count = BTreeMap::new();
+    for id in &logs[0] {
+        *count.entry(id.as_str()).or_insert(0) += 1;
+    }
+    assert!(count.values().all(|n| *n == 1), "an event is on the log twice");
+    assert!(acknowledged.iter().all(|id| count.contains_key(id.as_str())), "an acknowledged event is missing");
+    assert_eq!(logs[0].len() as u64, SETUP_RECORDS + events.len() as u64);
+
+    let checkpoints: Vec<String> = nodes.iter().map(|node| node.checkpoint(&env.operator).1).collect();
+    assert!(checkpoints.windows(2).all(|w| w[0] == w[1]), "every node serves the same checkpoint");
+    assert!(checkpoints[0].contains(&format!("\n{}\n", logs[0].len())), "{}", checkpoints[0]);
+
+    // An append on one node is read on the others at once: they read the shared database.
+    let late = certificates(Path::new(env.issuer.path()), &learner, 8, 1).remove(0);
+    nodes[0].append(&late.0);
+    for node in &nodes[1..] {
+        let r = node.get(&format!("/v1/credentials/{}", late.1));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let profile: Value = nodes[2].get(&format!("/v1/learners/{}/profile", env.learner.did)).json();
+    assert_eq!(profile["credentials"].as_array().map(Vec::len), Some(events.len() + 1));
+
+    drop(nodes);
+    let audit = env.ok(&["--database-url", &url, "audit"]);
+    assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+
+    // To sled and back: every leaf hash (so the root) and checkpoint unchanged, audited on arrival.
+    let root = |args: &[&str]| -> String {
+        let out = env.ok(&[args, &["--json", "checkpoint"][..]].concat());
+        let v: Value = serde_json::from_str(&out.stdout).expect("checkpoint JSON");
+        v["checkpoint"].as_str().expect("text").to_owned()
+    };
+    let before = root(&["--database-url", &url]);
+    let sled_dir = env.path("copy");
+    let sled = format!("sled:{}", sled_dir.display());
+    let out = env.ok(&["migrate", "--from", &format!("postgres:{url}"), "--to", &sled]);
+    assert!(out.stdout.contains("audit passed"), "{out:?}");
+    let back = pg.fresh_database();
+    let out = env.ok(&["migrate", "--from", &sled, "--to", &format!("postgres:{back}")]);
+    assert!(out.stdout.contains("audit passed"), "{out:?}");
+    assert_eq!(root(&["--database-url", &back]), before, "the same signed checkpoint after two moves");
+    let refused = env.run(&["migrate", "--from", &sled, "--to", &format!("postgres:{back}")]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("empty store"), "{refused:?}");
+}
