@@ -178,6 +178,10 @@ enum Command {
         /// Clients verifying a bundle.
         #[arg(long, default_value_t = 1)]
         verifiers: usize,
+        /// Server nodes, clients spread over them (more than one needs --database-url: an
+        /// empty PostgreSQL database they share).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
     },
     /// A credential as an issuer-signed W3C VC 2.0 / Open Badges 3.0 credential (eddsa-jcs-2022).
     ExportVc {
@@ -601,8 +605,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Load { seconds, appenders, readers, verifiers } => {
-            let report = cli::load::run(&cli::load::LoadOptions { seconds, appenders, readers, verifiers })?;
+        Command::Load { seconds, appenders, readers, verifiers, nodes } => {
+            let database_url = cli.database_url.clone();
+            let options = cli::load::LoadOptions { seconds, appenders, readers, verifiers, nodes, database_url };
+            let report = cli::load::run(&options)?;
             out.emit(serde_json::to_value(&report)?, || cli::load::table(&report));
             if !report.passed() {
                 return Ok(ExitCode::from(1));

@@ -91,12 +91,7 @@ impl<S: Store + ?Sized> View<'_, S> {
 
     /// Projections restored from just the stored entries under these keys and prefixes.
     fn partial(&self, keys: &[String], prefixes: &[&str]) -> Result<Projections, LedgerError> {
-        let mut entries = Vec::new();
-        for key in keys {
-            if let Some(value) = self.0.entry(key)? {
-                entries.push((key.clone(), value));
-            }
-        }
+        let mut entries = self.0.entries_for(keys)?;
         for prefix in prefixes {
             entries.extend(self.0.entries_with_prefix(prefix)?);
         }

@@ -95,6 +95,8 @@ fn raw_contract(store: &SharedStore) {
     assert_eq!(store.entries_with_prefix("b/").unwrap(), kv(&[("b/1", "uno"), ("b/2", "deux")]));
     assert_eq!(store.entry("a/1").unwrap(), Some(b"one".to_vec()));
     assert_eq!(store.entry("c").unwrap(), None);
+    let wanted = ["b/2".to_owned(), "nope".to_owned(), "a/1".to_owned()];
+    assert_eq!(store.entries_for(&wanted).unwrap(), kv(&[("a/1", "one"), ("b/2", "deux")]));
 
     store.replace_entries(kv(&[("x", "rebuilt")])).unwrap();
     assert_eq!(store.entries().unwrap(), kv(&[("x", "rebuilt")]));

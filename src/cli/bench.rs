@@ -169,7 +169,7 @@ fn http_rate(values: &[serde_json::Value], operator: &SecretKey) -> Result<f64> 
         ledger.sign_checkpoints_with(operator.clone())?;
         ledger.append_values(vec![values[0].clone()], OffsetDateTime::now_utc(), true).pop().context("genesis")??;
     }
-    let (mut child, url) = spawn_server(&tmp.path().join("ledger"))?;
+    let (mut child, url) = spawn_server(&tmp.path().join("ledger"), &[])?;
     // In log order, as an institution's system would send them: later events depend on earlier
     // ones (a rotated key signs after the rotation), so one client posts the arrays in turn.
     let batches: Vec<String> = values[1..].chunks(100).map(|c| serde_json::to_string(c).unwrap_or_default()).collect();
@@ -189,13 +189,14 @@ fn http_rate(values: &[serde_json::Value], operator: &SecretKey) -> Result<f64> 
 
 /// Starts `credledger serve` (this executable) on the ledger directory at a free loopback port,
 /// with no write rate limit; returns the process and its URL. The caller kills it.
-pub fn spawn_server(ledger: &std::path::Path) -> Result<(std::process::Child, String)> {
+pub fn spawn_server(ledger: &std::path::Path, extra: &[&str]) -> Result<(std::process::Child, String)> {
     // sled releases its lock asynchronously; the server is a separate process, so wait for it.
     std::thread::sleep(Duration::from_millis(300));
     let mut child = Command::new(std::env::current_exe()?)
         .arg("--ledger")
         .arg(ledger)
         .args(["serve", "--addr", "127.0.0.1:0", "--write-rate", "0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;

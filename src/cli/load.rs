@@ -1,8 +1,9 @@
 //! `credledger load`: a bounded load test over loopback. It starts its own server on a fresh
-//! ledger at 127.0.0.1, then for a fixed time mixes appends (each appender posts its own
-//! generated institutions' events one by one, in order), profile reads and bundle verifications
-//! from several clients; then it checks that every acknowledged event is on the log exactly once
-//! with dense seqs, and audits the ledger. It reports throughput and p50/p99 latency per kind.
+//! ledger at 127.0.0.1 (or several server nodes on one empty PostgreSQL database), then for a
+//! fixed time mixes appends (each appender posts its own generated institutions' events one by
+//! one, in order), profile reads and bundle verifications from several clients, spread over the
+//! nodes; then it checks that every acknowledged event is on the log exactly once with dense
+//! seqs, and audits the ledger. It reports throughput and p50/p99 latency per kind.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -26,6 +27,10 @@ pub struct LoadOptions {
     pub appenders: usize,
     pub readers: usize,
     pub verifiers: usize,
+    /// Server nodes (more than one needs `database_url`).
+    pub nodes: usize,
+    /// An empty PostgreSQL database for the log, instead of a sled store.
+    pub database_url: Option<String>,
 }
 
 /// One kind of request, measured.
@@ -100,25 +105,38 @@ impl Tally {
 /// Runs the load test.
 pub fn run(options: &LoadOptions) -> Result<LoadReport> {
     let tmp = tempfile::tempdir()?;
-    let dir = LedgerDir::new(tmp.path().join("ledger"));
+    let dir = LedgerDir::with_database(tmp.path().join("ledger"), options.database_url.clone());
+    anyhow::ensure!(options.nodes <= 1 || options.database_url.is_some(), "several nodes need --database-url");
     let (config, operator) = dir.create("load.credledger.dev", false)?;
     let now = OffsetDateTime::now_utc();
     let mut generators: Vec<Generator> = (0..options.appenders.max(1))
         .map(|i| Generator::new(operator.clone(), &config.origin, i as u64 + 1, now, 200))
         .collect();
     {
-        let mut ledger = Ledger::open(dir.open_store()?)?;
+        let mut ledger = Ledger::open(dir.open_shared_store()?)?;
         ledger.sign_checkpoints_with(operator.clone())?;
         ledger.append(generators[0].genesis()?.canonical(), now)?;
     }
-    let (mut server, url) = crate::cli::bench::spawn_server(dir.path())?;
-    let result = drive(&url, options, &mut generators);
-    let _ = server.kill();
-    let _ = server.wait();
+    let extra: Vec<&str> = match &options.database_url {
+        Some(url) => vec!["--database-url", url, "--store", "postgres"],
+        None => Vec::new(),
+    };
+    let mut servers = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..options.nodes.max(1) {
+        let (server, url) = crate::cli::bench::spawn_server(dir.path(), &extra)?;
+        servers.push(server);
+        urls.push(url);
+    }
+    let result = drive(&urls, options, &mut generators);
+    for server in &mut servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
     let (kinds, elapsed, acknowledged) = result?;
 
     // Afterwards: every acknowledged event once, in a dense log; and the audit.
-    let ledger = Ledger::open(dir.open_store()?)?;
+    let ledger = Ledger::open(dir.open_shared_store()?)?;
     let mut seen = HashMap::new();
     let mut misplaced = 0;
     ledger.for_each_record(0, |record: Record| {
@@ -143,8 +161,10 @@ pub fn run(options: &LoadOptions) -> Result<LoadReport> {
 type Driven = (Vec<KindStats>, Duration, BTreeSet<credledger::EventId>);
 
 /// Warms the ledger up, then runs every client until the time is up.
-fn drive(url: &str, options: &LoadOptions, generators: &mut [Generator]) -> Result<Driven> {
-    let client = Client::new(url);
+fn drive(urls: &[String], options: &LoadOptions, generators: &mut [Generator]) -> Result<Driven> {
+    let client = Client::new(&urls[0]);
+    // Client `n` talks to node `n` modulo the nodes.
+    let node = |n: usize| urls[n % urls.len()].as_str();
     // Each appender's institutions first, and enough credentials for a bundle.
     for generator in generators.iter_mut() {
         let warm_up: Vec<_> = generator.next_chunk(200)?.iter().map(|e| e.value().clone()).collect();
@@ -165,8 +185,9 @@ fn drive(url: &str, options: &LoadOptions, generators: &mut [Generator]) -> Resu
     let (appends, reads, verifies) = std::thread::scope(|scope| {
         let appenders: Vec<_> = generators
             .iter_mut()
-            .map(|generator| {
-                let (client, acknowledged, running) = (Client::new(url), &acknowledged, &running);
+            .enumerate()
+            .map(|(n, generator)| {
+                let (client, acknowledged, running) = (Client::new(node(n)), &acknowledged, &running);
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     let mut queue = std::collections::VecDeque::new();
@@ -192,7 +213,7 @@ fn drive(url: &str, options: &LoadOptions, generators: &mut [Generator]) -> Resu
             .collect();
         let readers: Vec<_> = (0..options.readers)
             .map(|r| {
-                let (client, learners, running) = (Client::new(url), &learners, &running);
+                let (client, learners, running) = (Client::new(node(r + 1)), &learners, &running);
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     let mut n = r;
@@ -206,8 +227,8 @@ fn drive(url: &str, options: &LoadOptions, generators: &mut [Generator]) -> Resu
             })
             .collect();
         let verifiers: Vec<_> = (0..options.verifiers)
-            .map(|_| {
-                let (client, bundle, running) = (Client::new(url), &bundle, &running);
+            .map(|v| {
+                let (client, bundle, running) = (Client::new(node(v + 2)), &bundle, &running);
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     while running() {

@@ -71,6 +71,18 @@ pub trait Store: Send + Sync {
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.entries_with_prefix(key)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
     }
+    /// The stored projection entries under these keys (those that exist), in key order. One
+    /// query on a database; the default reads them one by one.
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut found = Vec::new();
+        for key in keys {
+            if let Some(value) = self.entry(key)? {
+                found.push((key.clone(), value));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
     /// Replaces all projection entries with `entries`, atomically and durably (for `rebuild`).
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
 }
@@ -106,6 +118,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).entry(key)
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).entries_for(keys)
     }
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         (**self).replace_entries(entries)

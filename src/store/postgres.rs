@@ -297,6 +297,16 @@ impl Store for PostgresStore {
         })
     }
 
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let keys = keys.to_vec();
+        self.run(move |client| {
+            let rows = client
+                .query("SELECT key, value FROM entries WHERE key = ANY($1) ORDER BY key", &[&keys])
+                .map_err(backend)?;
+            Ok(pairs(rows))
+        })
+    }
+
     fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.run(move |client| {
             let mut tx = client.transaction().map_err(backend)?;
