@@ -2,7 +2,8 @@
 //! SIGKILL at seeded random moments while they write, then restarted. After every kill the log
 //! must hold every acknowledged event exactly once, with dense seqs, and `audit` must pass (it
 //! re-verifies every record, recomputes the tree and checks the stored projections against a
-//! rebuild). `CRASH_SEED` and `CRASH_ROUNDS` change the seed and the number of server rounds.
+//! rebuild). The same for a node on PostgreSQL (a throwaway server). `CRASH_SEED` and
+//! `CRASH_ROUNDS` change the seed and the number of server rounds.
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::pg::{Postgres, postgres_env};
 use common::*;
 
 /// A small seeded generator (SplitMix64): the same seed kills at the same moments.
@@ -42,8 +44,8 @@ impl Rng {
 }
 
 /// Every record's event id, in seq order, after checking that the seqs are dense.
-fn log_ids(env: &Env) -> Vec<String> {
-    let out = env.ok(&["--json", "log"]);
+fn log_ids(env: &Env, flags: &[&str]) -> Vec<String> {
+    let out = env.ok(&[flags, &["--json", "log"][..]].concat());
     let records: Vec<Value> = serde_json::from_str(&out.stdout).expect("log --json");
     records
         .iter()
@@ -61,11 +63,12 @@ fn log_ids(env: &Env) -> Vec<String> {
 
 /// Checks the ledger directory after a kill: `audit` passes, every id in `acknowledged` is on
 /// the log exactly once, and no id is there twice. Returns the ids on the log.
-fn check_after_kill(env: &Env, acknowledged: &BTreeSet<String>, what: &str) -> BTreeSet<String> {
-    let audit = env.run(&["--ledger", &env.ledger(), "audit"]);
+fn check_after_kill(env: &Env, flags: &[&str], acknowledged: &BTreeSet<String>, what: &str) -> BTreeSet<String> {
+    let ledger = env.ledger();
+    let audit = env.run(&[&["--ledger", ledger.as_str()][..], flags, &["audit"][..]].concat());
     assert_eq!(audit.code, 0, "audit after a kill during {what}: {audit:?}");
     assert!(audit.stdout.contains("audit passed"), "{audit:?}");
-    let ids = log_ids(env);
+    let ids = log_ids(env, flags);
     let mut seen = BTreeMap::new();
     for id in &ids {
         *seen.entry(id.clone()).or_insert(0) += 1;
@@ -116,17 +119,16 @@ fn client(url: String, queue: Arc<Mutex<Vec<(String, String)>>>, acked: Arc<Mute
     }
 }
 
-#[test]
-fn sigkill_during_appends_loses_no_acknowledged_event() {
-    let env = Env::new();
+/// Rounds of: start the server (with `flags`, which every command on the ledger also takes),
+/// three clients appending, SIGKILL at a seeded moment, then the checks.
+fn kill_while_appending(env: &Env, flags: &[&str], rounds: u32) {
     let mut rng = Rng::from_env();
-    let rounds: u32 = std::env::var("CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let learner = env.learner.did();
     let pending = Arc::new(Mutex::new(certificates(Path::new(env.issuer.path()), &learner, 1, 400 * rounds as usize)));
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let mut on_log = BTreeSet::new();
     for round in 0..rounds {
-        let mut server = env.serve(&["--write-rate", "0"]);
+        let mut server = env.serve(&[flags, &["--write-rate", "0"][..]].concat());
         let clients: Vec<_> = (0..3)
             .map(|c| {
                 let (url, queue, acked) = (server.url.clone(), pending.clone(), acked.clone());
@@ -141,12 +143,28 @@ fn sigkill_during_appends_loses_no_acknowledged_event() {
             c.join().expect("client thread");
         }
         let acknowledged = acked.lock().expect("acked").clone();
-        on_log = check_after_kill(&env, &acknowledged, &format!("appends (round {round})"));
+        on_log = check_after_kill(env, flags, &acknowledged, &format!("appends (round {round})"));
     }
     let acknowledged = acked.lock().expect("acked").len();
     assert!(acknowledged > 0, "no append was acknowledged in {rounds} rounds");
     assert!(on_log.len() as u64 >= acknowledged as u64 + SETUP_RECORDS, "{} on the log", on_log.len());
     eprintln!("{rounds} kills, {acknowledged} acknowledged events, {} records", on_log.len());
+}
+
+fn rounds(default: u32) -> u32 {
+    std::env::var("CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn sigkill_during_appends_loses_no_acknowledged_event() {
+    kill_while_appending(&Env::new(), &[], rounds(20));
+}
+
+#[test]
+fn sigkill_of_a_node_on_postgres_loses_no_acknowledged_event() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    kill_while_appending(&postgres_env(&url), &["--database-url", &url], rounds(8));
 }
 
 /// Runs `credledger ARGS` on the env's ledger in the background.
@@ -163,29 +181,35 @@ fn spawn(env: &Env, args: &[&str]) -> Child {
         .expect("spawn credledger")
 }
 
+/// `n` certificates for the env's learner written as JSON Lines: the events and the file's path.
+fn bulk_file(env: &Env, batch: u32, n: usize) -> (Vec<(String, String)>, String) {
+    let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), batch, n);
+    let file = env.path("bulk.jsonl");
+    std::fs::write(&file, events.iter().map(|(json, _)| format!("{json}\n")).collect::<String>()).expect("write");
+    (events, file.to_str().expect("utf-8 path").to_owned())
+}
+
 #[test]
 fn sigkill_during_bulk_submit_leaves_whole_groups_and_a_resubmit_completes_the_file() {
     let env = Env::new();
     let mut rng = Rng::from_env();
-    let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), 2, 4_500);
-    let file = env.path("bulk.jsonl");
-    std::fs::write(&file, events.iter().map(|(json, _)| format!("{json}\n")).collect::<String>()).expect("write");
-    let file = file.to_str().expect("utf-8 path");
+    let (events, file) = bulk_file(&env, 2, 4_500);
+    let file = file.as_str();
     let order: BTreeMap<&str, usize> = events.iter().enumerate().map(|(i, (_, id))| (id.as_str(), i)).collect();
     for round in 0..3 {
         let mut submit = spawn(&env, &["submit", file]);
         thread::sleep(Duration::from_millis(rng.between(100, 1500)));
         submit.kill().expect("SIGKILL submit");
         let _ = submit.wait();
-        let on_log = log_ids(&env);
-        check_after_kill(&env, &BTreeSet::new(), &format!("submit (round {round})"));
+        let on_log = log_ids(&env, &[]);
+        check_after_kill(&env, &[], &BTreeSet::new(), &format!("submit (round {round})"));
         // Groups commit whole and in order: what is on the log is a prefix of the file.
         let lines: Vec<usize> = on_log.iter().filter_map(|id| order.get(id.as_str()).copied()).collect();
         assert!(lines.iter().enumerate().all(|(i, line)| *line == i), "not a prefix of the file: {lines:?}");
         eprintln!("submit killed in round {round}: {} of {} events on the log", lines.len(), events.len());
     }
     env.ok(&["submit", file]);
-    let on_log = check_after_kill(&env, &events.iter().map(|(_, id)| id.clone()).collect(), "the final submit");
+    let on_log = check_after_kill(&env, &[], &events.iter().map(|(_, id)| id.clone()).collect(), "the final submit");
     assert_eq!(on_log.len() as u64, events.len() as u64 + SETUP_RECORDS);
 }
 
@@ -193,10 +217,8 @@ fn sigkill_during_bulk_submit_leaves_whole_groups_and_a_resubmit_completes_the_f
 fn sigkill_during_rebuild_leaves_projections_that_audit_accepts() {
     let env = Env::new();
     let mut rng = Rng::from_env();
-    let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), 3, 3_000);
-    let file = env.path("bulk.jsonl");
-    std::fs::write(&file, events.iter().map(|(json, _)| format!("{json}\n")).collect::<String>()).expect("write");
-    env.ok(&["submit", file.to_str().expect("utf-8 path")]);
+    let (_, file) = bulk_file(&env, 3, 3_000);
+    env.ok(&["submit", &file]);
     let profile = env.ok(&["--json", "profile", &env.learner.did]).stdout;
     for round in 0..5 {
         let started = Instant::now();
@@ -204,7 +226,7 @@ fn sigkill_during_rebuild_leaves_projections_that_audit_accepts() {
         thread::sleep(Duration::from_millis(rng.between(20, 600)));
         rebuild.kill().expect("SIGKILL rebuild");
         let _ = rebuild.wait();
-        check_after_kill(&env, &BTreeSet::new(), &format!("rebuild (round {round}, {:?} in)", started.elapsed()));
+        check_after_kill(&env, &[], &BTreeSet::new(), &format!("rebuild (round {round}, {:?} in)", started.elapsed()));
         assert_eq!(env.ok(&["--json", "profile", &env.learner.did]).stdout, profile, "the profile changed");
     }
 }

@@ -13,22 +13,8 @@ use std::thread;
 
 use serde_json::Value;
 
-use common::pg::Postgres;
+use common::pg::{Postgres, postgres_env};
 use common::*;
-
-/// A ledger directory whose log lives in the database at `url`, with one registered issuer.
-fn postgres_env(url: &str) -> Env {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let init = run_in(tmp.path(), &["--ledger", "ledger", "--database-url", url, "init", "--origin", ORIGIN]);
-    assert_eq!(init.code, 0, "init on PostgreSQL: {init:?}");
-    assert!(!tmp.path().join("ledger/store").exists(), "the log is not in the directory");
-    let operator = init.first_line().parse().expect("init prints the operator's did");
-    let issuer = keygen_in(tmp.path(), "issuer.key");
-    let learner = keygen_in(tmp.path(), "learner.key");
-    let env = Env { tmp, operator, issuer, learner };
-    env.ok(&["--database-url", url, "issuer", "register", "--name", ISSUER_NAME, "--key", &env.issuer.did]);
-    env
-}
 
 /// The records a node serves, checked dense; their event ids in seq order.
 fn ids_on(server: &Server) -> Vec<String> {

@@ -56,6 +56,7 @@ fn raw_contract(store: &SharedStore) {
     assert_eq!(store.records(0, 100).unwrap(), bytes(0..5));
     assert_eq!(store.records(1, 2).unwrap(), bytes(1..3));
     assert_eq!(store.records(4, 10).unwrap(), bytes(4..5));
+    assert_eq!(store.records(2, usize::MAX).unwrap(), bytes(2..5), "an unbounded limit reads to the end");
     assert!(store.records(5, 10).unwrap().is_empty());
     assert_eq!(store.seq_of(&record(3).id).unwrap(), Some(3));
     assert_eq!(store.seq_of(&record(9).id).unwrap(), None);

@@ -148,6 +148,11 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     tx.commit().map_err(backend)
 }
 
+/// A range bound or limit for a query: past `i64::MAX` means "no bound", so it saturates.
+fn query_bound(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Backend(format!("{n} does not fit PostgreSQL's BIGINT")))
 }
@@ -226,7 +231,7 @@ impl Store for PostgresStore {
     }
 
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let (from, limit) = (to_i64(from)?, to_i64(limit as u64)?);
+        let (from, limit) = (query_bound(from), query_bound(limit as u64));
         self.run(move |client| {
             let rows = client
                 .query("SELECT bytes FROM log WHERE seq >= $1 ORDER BY seq LIMIT $2", &[&from, &limit])
@@ -254,7 +259,7 @@ impl Store for PostgresStore {
     }
 
     fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
-        let (from, to) = (to_i64(from.min(i64::MAX as u64))?, to_i64(to.min(i64::MAX as u64))?);
+        let (from, to) = (query_bound(from), query_bound(to));
         self.run(move |client| {
             let rows = client
                 .query("SELECT size, text FROM checkpoints WHERE size BETWEEN $1 AND $2 ORDER BY size", &[&from, &to])

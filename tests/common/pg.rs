@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::PATIENCE;
+use super::{Env, ISSUER_NAME, ORIGIN, PATIENCE, keygen_in, run_in};
 
 /// A running throwaway PostgreSQL.
 pub struct Postgres {
@@ -17,18 +17,20 @@ pub struct Postgres {
     databases: std::sync::atomic::AtomicUsize,
 }
 
-/// Where PostgreSQL's server programs are: on the PATH, or Debian's versioned directory.
+/// Where PostgreSQL's programs are: Debian's versioned directory (newest first; its `/usr/bin`
+/// wrappers want a configured cluster), else the PATH.
 fn bin(program: &str) -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.exists()));
-    if let Some(found) = on_path.flatten() {
-        return found;
-    }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|dirs| dirs.filter_map(|d| d.ok()).map(|d| d.path().join("bin").join(program)).collect())
         .unwrap_or_default();
+    versions.retain(|p| p.exists());
     versions.sort();
-    versions.pop().filter(|p| p.exists()).unwrap_or_else(|| {
+    if let Some(newest) = versions.pop() {
+        return newest;
+    }
+    let on_path = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.exists()));
+    on_path.unwrap_or_else(|| {
         panic!("PostgreSQL's `{program}` is not installed (apt-get install postgresql); .ci/run installs it")
     })
 }
@@ -144,4 +146,18 @@ impl Drop for Postgres {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A ledger directory whose log lives in the database at `url`, with one registered issuer.
+pub fn postgres_env(url: &str) -> Env {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let init = run_in(tmp.path(), &["--ledger", "ledger", "--database-url", url, "init", "--origin", ORIGIN]);
+    assert_eq!(init.code, 0, "init on PostgreSQL: {init:?}");
+    assert!(!tmp.path().join("ledger/store").exists(), "the log is not in the directory");
+    let operator = init.first_line().parse().expect("init prints the operator's did");
+    let issuer = keygen_in(tmp.path(), "issuer.key");
+    let learner = keygen_in(tmp.path(), "learner.key");
+    let env = Env { tmp, operator, issuer, learner };
+    env.ok(&["--database-url", url, "issuer", "register", "--name", ISSUER_NAME, "--key", &env.issuer.did]);
+    env
 }
