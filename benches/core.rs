@@ -5,6 +5,10 @@
 
 use std::hint::black_box;
 
+/// The allocator the `credledger` binary uses (src/main.rs), so the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
 use credledger::event::{CourseCompleted, Skill, Timestamp};
 use credledger::generate::Generator;

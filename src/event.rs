@@ -497,6 +497,14 @@ impl SignedEvent {
         Ok(signed)
     }
 
+    /// Finishes [`verify`](Self::verify) for an event already read with its did:keys checked
+    /// (a bundle's record, or an audited one read by [`Record::parse`](crate::record::Record::parse)):
+    /// its schema and every signature. Its types and canonical bytes were checked on reading.
+    pub fn reverify(&self) -> Result<(), EventError> {
+        schema::validate_event(&self.value)?;
+        self.check_signatures()
+    }
+
     /// Reads an event that was verified before it was stored: types only, no signature check.
     pub fn from_stored(value: Value) -> Result<Self, EventError> {
         let event = Self::typed(&value)?;

@@ -26,6 +26,12 @@ use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, Signed
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+/// mimalloc, not the system allocator: the ledger's hot paths (JSON values, canonical bytes,
+/// projections) allocate many small objects on every core, and glibc's malloc spent a third of
+/// bundle verification in its own bookkeeping and kept two cores from scaling (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "credledger", version, about = "An event-sourced, signed credentialing ledger")]
 struct Cli {
