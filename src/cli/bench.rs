@@ -118,34 +118,40 @@ pub fn run(events: usize) -> Result<Report> {
         target: ">= 1.5x",
     });
 
-    // Bundles of 1, 20 and 200 credentials, verified offline.
+    // Bundles of 1, 20 and 200 credentials, built first; the ledger is closed before they are
+    // verified offline, as on an employer's machine, so none of its background work lands on them.
     let learner_key = generator.featured_learner_key();
     let profile = ledger.profile(&featured);
     let active: Vec<_> =
         profile.credentials.iter().filter(|c| c.status.as_str() == "active").map(|c| c.summary.id).collect();
-    for (count, target) in [(1, ""), (20, "< 5 ms"), (200, "")] {
+    let mut bundles = Vec::new();
+    for (count, name, target) in [
+        (1, "bundle verification, 1 credential", ""),
+        (20, "bundle verification, 20 credentials", "< 5 ms"),
+        (200, "bundle verification, 200 credentials", ""),
+    ] {
         if active.len() < count {
             continue;
         }
         let request = ShareRequest { only: Some(active[..count].to_vec()), ..ShareRequest::default() };
         let shared = bundle::build_unsigned(&mut ledger, &featured, &request, now)?;
-        let bytes = serde_json::to_vec(&shared.signed(&learner_key))?;
-        let trust = Trust::operator(operator.did().clone());
-        let reps = if count >= 200 { 5 } else { 20 };
-        let started = Instant::now();
-        for _ in 0..reps {
-            let report = bundle::verify(&bytes, &trust, &VerifyOptions::default(), now);
-            anyhow::ensure!(report.is_valid(), "a benchmark bundle did not verify: {:?}", report.checks);
-        }
-        let ms = started.elapsed().as_secs_f64() * 1000.0 / reps as f64;
-        let name = match count {
-            1 => "bundle verification, 1 credential",
-            20 => "bundle verification, 20 credentials",
-            _ => "bundle verification, 200 credentials",
-        };
-        rows.push(Row { name, value: ms, unit: "ms", ratio: None, target });
+        bundles.push((serde_json::to_vec(&shared.signed(&learner_key))?, count, name, target));
     }
     drop(ledger);
+    let trust = Trust::operator(operator.did().clone());
+    for (bytes, count, name, target) in bundles {
+        // The median of many runs.
+        let reps = if count >= 200 { 11 } else { 41 };
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let started = Instant::now();
+            let report = bundle::verify(&bytes, &trust, &VerifyOptions::default(), now);
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(report.is_valid(), "a benchmark bundle did not verify: {:?}", report.checks);
+        }
+        times.sort_by(f64::total_cmp);
+        rows.push(Row { name, value: times[reps / 2], unit: "ms", ratio: None, target });
+    }
 
     // The same events over HTTP, in arrays of 100 from four clients.
     let http = http_rate(&values, &operator)?;
