@@ -345,6 +345,10 @@ struct IssueArgs {
     /// Print the signed event instead of appending it.
     #[arg(long)]
     emit: bool,
+    /// The origin of the log the credential is meant for (its `credentialStatus` names it).
+    /// Defaults to the ledger's or the server's; give it to `--emit` for a log out of reach.
+    #[arg(long)]
+    origin: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -383,6 +387,16 @@ enum IssueCommand {
         #[arg(long)]
         apprenticeship: Option<String>,
     },
+}
+
+impl IssueCommand {
+    fn common(&self) -> &IssueArgs {
+        match self {
+            IssueCommand::Course { common, .. }
+            | IssueCommand::Certificate { common, .. }
+            | IssueCommand::Apprenticeship { common, .. } => common,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -462,7 +476,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
         Command::Issue(cmd) => {
-            let (key_file, emit, payload) = issue_payload(cmd, target.origin())?;
+            let origin = cmd.common().origin.clone().or_else(|| target.origin());
+            let (key_file, emit, payload) = issue_payload(cmd, origin)?;
             let key = SecretKey::read_file(&key_file)?;
             return append_or_emit(&target, &out, emit, vec![sign(&key, payload)?]);
         }

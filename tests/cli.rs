@@ -366,6 +366,39 @@ fn rebuild_leaves_the_profile_byte_identical() {
 }
 
 #[test]
+fn emit_with_origin_signs_for_a_log_out_of_reach() {
+    let fx = fixture();
+    let env = &fx.env;
+    let nowhere = env.file("no/such/ledger");
+    let emit = |origin: &str| {
+        let line = fx.course_line("Offline", "S1") + &format!(" --emit --origin {origin}");
+        let out = env.run_with_ledger(&nowhere, &line);
+        assert_eq!(out.code, 0, "{out:?}");
+        out
+    };
+    // Without a ledger or --origin, the event names no log; with --origin, it names that one.
+    let plain = env.run_with_ledger(&nowhere, &(fx.course_line("Offline", "S1") + " --emit"));
+    assert_eq!(plain.json()["body"].get("ledger"), None, "{plain:?}");
+    let ours = emit("test.credledger.dev");
+    assert_eq!(ours.json()["body"]["ledger"], "test.credledger.dev");
+
+    // Meant for this log: accepted, and its standard form points at this log's status.
+    let appended = env.ok(&format!("--json submit {}", env.write("ours.json", &ours.stdout))).json();
+    let id = appended["events"][0]["id"].as_str().expect("id").to_owned();
+    let vc = env.ok(&format!("export-vc {id}")).json();
+    let status = vc["credentialStatus"]["id"].as_str().unwrap_or_default();
+    assert!(status.starts_with("https://test.credledger.dev/v1/status/"), "{vc}");
+
+    // Meant for another log: refused, naming the field, and nothing changes.
+    let theirs = emit("elsewhere.example");
+    let before = env.log_len();
+    let refused = env.run(&format!("submit {}", env.write("theirs.json", &theirs.stdout)));
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("body.ledger"), "{refused:?}");
+    assert_eq!(env.log_len(), before);
+}
+
+#[test]
 fn emit_prints_a_signed_event_without_a_ledger_and_submit_is_idempotent() {
     let fx = fixture();
     let env = &fx.env;
