@@ -54,6 +54,8 @@ pub enum RuleError {
     UnknownApprenticeship { id: EventId },
     #[error("body.apprenticeship: apprenticeship {id} was already completed")]
     ApprenticeshipCompleted { id: EventId },
+    #[error("body.apprenticeship: apprenticeship {id} is void: {reason}")]
+    ApprenticeshipVoid { id: EventId, reason: String },
     #[error("body.learner: {learner} is not the learner of apprenticeship {id}")]
     ApprenticeshipLearner { id: EventId, learner: Did },
     #[error("body.ledger: this event is for the log `{got}`, not `{expected}`")]
@@ -87,9 +89,10 @@ impl RuleError {
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
             AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
-            UnknownApprenticeship { .. } | ApprenticeshipCompleted { .. } | ApprenticeshipLearner { .. } => {
-                "apprenticeship"
-            }
+            UnknownApprenticeship { .. }
+            | ApprenticeshipCompleted { .. }
+            | ApprenticeshipVoid { .. }
+            | ApprenticeshipLearner { .. } => "apprenticeship",
             LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
             OtherLedger { .. } => "other-ledger",
         }
@@ -281,6 +284,9 @@ fn own_apprenticeship(id: EventId, learner: Option<&Did>, issuer: &Did, state: &
         .ok_or(RuleError::UnknownApprenticeship { id })?;
     if a.completed_by.is_some() {
         return Err(RuleError::ApprenticeshipCompleted { id });
+    }
+    if let Some(reason) = &a.voided {
+        return Err(RuleError::ApprenticeshipVoid { id, reason: reason.clone() });
     }
     if let Some(learner) = learner {
         let profiles = &state.profiles;
@@ -914,6 +920,48 @@ mod tests {
         let credential = w.course(A, LEARNER);
         let err = w.try_sign(A, hours(credential));
         assert!(matches!(err, Err(RuleError::UnknownApprenticeship { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn apprenticeship_void() {
+        // Every record here is recorded at NOW: a compromise from NOW on covers them all, one
+        // from a second later covers none.
+        let revoke = |key: Did, since: OffsetDateTime| {
+            Payload::KeyRevoked(KeyRevoked {
+                issuer: None,
+                key,
+                reason: "Key stolen".into(),
+                compromised_since: Some(Timestamp(since)),
+            })
+        };
+        for (since, void) in [(NOW + time::Duration::seconds(1), false), (NOW, true)] {
+            let mut w = World::new();
+            let (a, a2) = (did(&w.a), did(&w.a2));
+            let learner = did(&w.learner);
+            let id = w.accept(A, started(learner.clone()));
+            w.accept(A, hours(id));
+            w.accept(A, key_added(None, a2));
+            w.accept(A2, revoke(a, since));
+            let apprenticeship = w.ledger.state().status.apprenticeship(&id).expect("started").clone();
+            let in_progress = w.ledger.profile(w.learner.did()).apprenticeships_in_progress;
+            if void {
+                let reason = apprenticeship.voided.expect("void");
+                assert!(reason.contains("compromised"), "{reason}");
+                assert_eq!(apprenticeship.hours_logged, 0, "the stolen key's hours no longer count");
+                assert!(apprenticeship.logs.iter().all(|l| l.void));
+                assert!(in_progress.is_empty(), "{in_progress:?}");
+                let err = w.try_sign(A2, hours(id));
+                assert!(matches!(err, Err(RuleError::ApprenticeshipVoid { id: i, .. }) if i == id), "{err:?}");
+                let err = w.try_sign(A2, completed(learner, Some(id)));
+                assert!(matches!(err, Err(RuleError::ApprenticeshipVoid { .. })), "{err:?}");
+            } else {
+                assert_eq!(apprenticeship.voided, None);
+                assert_eq!(apprenticeship.hours_logged, 160);
+                assert_eq!(in_progress.len(), 1);
+                w.accept(A2, hours(id));
+                w.accept(A2, completed(learner, Some(id)));
+            }
+        }
     }
 
     #[test]

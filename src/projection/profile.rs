@@ -156,7 +156,7 @@ impl Profiles {
             .apprenticeships
             .iter()
             .filter_map(|id| status.apprenticeship(id))
-            .filter(|a| a.completed_by.is_none())
+            .filter(|a| a.completed_by.is_none() && a.voided.is_none())
             .map(|a| InProgress {
                 id: a.id,
                 title: a.title.clone(),
@@ -336,7 +336,7 @@ pub struct ProfileSkill {
     pub hours: u64,
 }
 
-/// An apprenticeship that has started and not yet completed.
+/// An apprenticeship that has started, not yet completed, and is not void.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct InProgress {
     pub id: EventId,

@@ -2,7 +2,8 @@
 //! that decided it and every status change before it, and every apprenticeship in progress with
 //! the hours logged so far. A key revocation with `compromised_since` revokes every credential
 //! that key signed from that instant on (by the ledger's clock, `recorded_at`, which a thief of
-//! the key cannot backdate); what it signed before stays valid.
+//! the key cannot backdate), voids the apprenticeships it started and the hours it logged from
+//! then on; what it signed before stays valid.
 
 use std::collections::BTreeMap;
 
@@ -64,9 +65,34 @@ pub struct Apprenticeship {
     pub title: String,
     pub employer: String,
     pub started_on: Date,
+    /// The hours of every log that is not void.
     pub hours_logged: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_by: Option<EventId>,
+    /// The issuer key that started it, and when the ledger recorded the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<Did>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// Why it is void (its start was signed with a compromised key); a void apprenticeship
+    /// takes no more hours or completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<String>,
+    /// Every `apprenticeship.hours_logged` on it, in seq order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<HoursLog>,
+}
+
+/// One `apprenticeship.hours_logged`: who signed it, when it was recorded, and whether a key
+/// compromise voided it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HoursLog {
+    pub seq: Seq,
+    pub signed_by: Did,
+    pub recorded_at: Timestamp,
+    pub hours: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub void: bool,
 }
 
 /// Credential states and apprenticeships, as of some position in the log.
@@ -126,6 +152,22 @@ impl Projection for Status {
             for id in compromised {
                 self.set_state(&id, CredentialState::Revoked, record.seq, &reason, changes);
             }
+            for a in self.apprenticeships.values_mut() {
+                let mut touched = false;
+                let started_then = a.signed_by.as_ref() == Some(key) && a.started_at.is_some_and(|t| t >= *since);
+                if started_then && a.voided.is_none() {
+                    a.voided = Some(reason.clone());
+                    touched = true;
+                }
+                for log in a.logs.iter_mut().filter(|l| !l.void && &l.signed_by == key && l.recorded_at >= *since) {
+                    log.void = true;
+                    a.hours_logged -= u64::from(log.hours);
+                    touched = true;
+                }
+                if touched {
+                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
+                }
+            }
         }
         let Some(issuer) = &context.author_issuer else {
             return;
@@ -177,6 +219,10 @@ impl Projection for Status {
                         started_on: a.started_on,
                         hours_logged: 0,
                         completed_by: None,
+                        signed_by: Some(event.event.author.clone()),
+                        started_at: Some(record.recorded_at),
+                        voided: None,
+                        logs: Vec::new(),
                     },
                 );
                 changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
@@ -184,6 +230,13 @@ impl Projection for Status {
             Payload::HoursLogged(h) => {
                 if let Some(a) = self.apprenticeships.get_mut(&h.apprenticeship) {
                     a.hours_logged += u64::from(h.hours);
+                    a.logs.push(HoursLog {
+                        seq: record.seq,
+                        signed_by: event.event.author.clone(),
+                        recorded_at: record.recorded_at,
+                        hours: h.hours,
+                        void: false,
+                    });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship));
                 }
             }
