@@ -875,12 +875,19 @@ fn text(value: &Value) -> String {
 /// Every profile agrees with the status projection, computed independently: a learner's
 /// credentials are those issued to any key that moved (transitively) to the learner's current
 /// key, in seq order, with their issuer and state; totals and skill evidence count active
-/// credentials only; apprenticeships in progress are the learner's uncompleted ones.
+/// credentials only; apprenticeships in progress are the learner's uncompleted ones that a key
+/// compromise did not void, and an apprenticeship's hours are those of its logs not voided.
 fn profiles_agree_with_status<S: Store>(ledger: &Ledger<S>) -> Result<(), TestCaseError> {
     let state = ledger.state();
     let entries = state.entries();
     let credentials = entries_under(&entries, "status/credential/");
     let apprenticeships = entries_under(&entries, "status/apprenticeship/");
+    for a in &apprenticeships {
+        let logs = a.get("logs").and_then(Value::as_array).cloned().unwrap_or_default();
+        let counted: u64 =
+            logs.iter().filter(|l| l.get("void").is_none()).map(|l| l["hours"].as_u64().expect("hours")).sum();
+        prop_assert_eq!(a["hours_logged"].as_u64(), Some(counted), "hours of {}", a["id"]);
+    }
     let current = |d: &Value| state.profiles.current(&text(d).parse().expect("a did"));
     for d in all_dids() {
         let profile = ledger.profile(&d);
@@ -918,7 +925,7 @@ fn profiles_agree_with_status<S: Store>(ledger: &Ledger<S>) -> Result<(), TestCa
 
         let mut in_progress: Vec<String> = apprenticeships
             .iter()
-            .filter(|a| current(&a["learner"]) == me && a.get("completed_by").is_none())
+            .filter(|a| current(&a["learner"]) == me && a.get("completed_by").is_none() && a.get("voided").is_none())
             .map(|a| text(&a["id"]))
             .collect();
         in_progress.sort();
