@@ -223,8 +223,8 @@ fn a_stolen_key_voids_what_it_signed_after_compromised_since_and_the_operator_ca
 #[test]
 fn serve_speaks_https_with_a_pem_certificate_and_key() {
     let env = Env::new();
-    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/tls");
-    let (cert, key) = (vectors.join("cert.pem"), vectors.join("key.pem"));
+    let certificate = common::tls::TestCertificate::generate();
+    let (cert, key) = (&certificate.cert, &certificate.key);
     let ledger = env.ledger();
     let tls = ["--tls-cert", cert.to_str().expect("utf-8"), "--tls-key", key.to_str().expect("utf-8")];
     let mut child = std::process::Command::new(BIN)
@@ -243,7 +243,7 @@ fn serve_speaks_https_with_a_pem_certificate_and_key() {
         read.map_err(|e| e.to_string())?;
         let url = url.ok_or(format!("no `listening on` line: {line:?}"))?;
         let port = url.strip_prefix("https://127.0.0.1:").ok_or(format!("not an https URL: {url}"))?;
-        let pem = std::fs::read(vectors.join("ca.pem")).map_err(|e| e.to_string())?;
+        let pem = std::fs::read(&certificate.ca).map_err(|e| e.to_string())?;
         let root = ureq::tls::Certificate::from_pem(&pem).map_err(|e| e.to_string())?;
         let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![root]));
         let agent: ureq::Agent = ureq::Agent::config_builder()

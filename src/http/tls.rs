@@ -43,21 +43,29 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
 mod tests {
     use super::*;
 
-    fn vector(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/tls").join(name)
+    /// A fresh self-signed certificate for `localhost` and its key, as PEM files in a temp dir.
+    fn certificate() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, made.cert.pem()).expect("write cert.pem");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key.pem");
+        (dir, cert, key)
     }
 
     #[test]
-    fn the_test_certificate_and_key_make_a_config() {
-        assert!(server_config(&vector("cert.pem"), &vector("key.pem")).is_ok());
+    fn a_certificate_and_key_make_a_config() {
+        let (_dir, cert, key) = certificate();
+        assert!(server_config(&cert, &key).is_ok());
     }
 
     #[test]
     fn a_swapped_or_missing_file_is_named_and_the_key_is_not_printed() {
-        let swapped = server_config(&vector("key.pem"), &vector("cert.pem")).unwrap_err().to_string();
+        let (dir, cert, key) = certificate();
+        let swapped = server_config(&key, &cert).unwrap_err().to_string();
         assert!(swapped.contains("key.pem") || swapped.contains("cert.pem"), "{swapped}");
         assert!(!swapped.contains("PRIVATE KEY-----\nMI"), "{swapped}");
-        let missing = server_config(&vector("nope.pem"), &vector("key.pem")).unwrap_err().to_string();
+        let missing = server_config(&dir.path().join("nope.pem"), &key).unwrap_err().to_string();
         assert!(missing.contains("nope.pem"), "{missing}");
     }
 }

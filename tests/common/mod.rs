@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod tls;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
