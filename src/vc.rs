@@ -369,24 +369,26 @@ fn vc_proof(payload: &Payload) -> Option<&str> {
 /// The issuer-signed Open Badges 3.0 credential of a credential event, rebuilt from the log:
 /// `None` if the event issues no credential or carries no `vc_proof`.
 pub fn export(event: &Event) -> Option<Value> {
-    let proof = vc_proof(&event.payload)?.to_owned();
+    let (proof, credential, options) = proved_credential(event)?;
+    Some(secure(credential, options, proof))
+}
+
+/// A credential event's `vc_proof`, the unsecured credential it stands for, and the proof
+/// options that proof was made with: `None` if the event issues no credential or has no proof.
+fn proved_credential(event: &Event) -> Option<(&str, Value, Value)> {
+    let proof = vc_proof(&event.payload)?;
     let mut unsigned = event.clone();
     set_vc_proof(&mut unsigned.payload, None);
     let credential = open_badge(&unsigned)?;
     let options = event_proof_options(&unsigned, &credential);
-    Some(secure(credential, options, &proof))
+    Some((proof, credential, options))
 }
 
 /// Checks an event's `body.vc_proof`, if it has one: it must be its author's eddsa-jcs-2022
-/// signature over the credential the event stands for.
-/// This is `verify`'s `proof.signature` check on the credential [`export`] would build, without
+/// signature over the credential the event stands for. This is `verify`'s `proof.signature` check on the credential [`export`] would build, without
 /// building the secured document: the append and audit paths run it for every credential.
 pub fn check_event_proof(event: &Event) -> Result<(), String> {
-    let Some(proof) = vc_proof(&event.payload) else { return Ok(()) };
-    let mut unsigned = event.clone();
-    set_vc_proof(&mut unsigned.payload, None);
-    let Some(credential) = open_badge(&unsigned) else { return Ok(()) };
-    let options = event_proof_options(&unsigned, &credential);
+    let Some((proof, credential, options)) = proved_credential(event) else { return Ok(()) };
     let verified = match (decode_proof_value(proof), hash_data(&credential, &options)) {
         (Some(signature), Ok(data)) => event.author.verifying_key().verify_strict(&data, &signature).is_ok(),
         _ => false,
