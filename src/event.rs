@@ -32,6 +32,9 @@ impl Timestamp {
     }
 }
 
+/// The earliest instant a timestamp may name: nothing on a ledger happened before 1970.
+const EARLIEST_YEAR: i32 = 1970;
+
 impl FromStr for Timestamp {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -39,7 +42,16 @@ impl FromStr for Timestamp {
         if !s.ends_with('Z') || s.as_bytes().get(10) != Some(&b'T') {
             return Err(bad());
         }
-        OffsetDateTime::parse(s, &Rfc3339).map(Timestamp).map_err(|_| bad())
+        // RFC 3339 allows a leap second, which `time` reads as 23:59:59.999999999: the instant
+        // would no longer print as it was signed.
+        if s.get(17..19) == Some("60") {
+            return Err(format!("`{s}`: a leap second (:60) is not accepted; use :59"));
+        }
+        let at = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| bad())?;
+        if at.year() < EARLIEST_YEAR {
+            return Err(format!("`{s}` is before {EARLIEST_YEAR}"));
+        }
+        Ok(Timestamp(at))
     }
 }
 
@@ -694,6 +706,28 @@ mod tests {
         value["body"]["learner"] = "did:key:z6MkkcSQGBjZBvXRtTKudQqsUTv6YrPe6potJxPGd7GLTQjX".into();
         let err = SignedEvent::verify(value).unwrap_err().to_string();
         assert!(err.starts_with("body.learner: "), "{err}");
+    }
+
+    #[test]
+    fn timestamps_before_1970_or_on_a_leap_second_are_refused() {
+        // What `time` makes of a leap second: a valid one reads as the nanosecond before the next
+        // second, which would print differently from what was signed.
+        let leap = OffsetDateTime::parse("2016-12-31T23:59:60Z", &Rfc3339).expect("time accepts a leap second");
+        assert_eq!(Timestamp(leap).to_string(), "2016-12-31T23:59:59.999999999Z");
+        for leap in ["2016-12-31T23:59:60Z", "2026-05-01T12:00:60Z", "2016-12-31T23:59:60.5Z"] {
+            let err = leap.parse::<Timestamp>().unwrap_err();
+            assert!(err.contains("leap second (:60)"), "{leap}: {err}");
+        }
+        for early in ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "0000-01-01T00:00:00Z"] {
+            let err = early.parse::<Timestamp>().unwrap_err();
+            assert!(err.contains("before 1970"), "{early}: {err}");
+        }
+        let epoch: Timestamp = "1970-01-01T00:00:00Z".parse().expect("the epoch");
+        assert_eq!(epoch.0, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            "9999-12-31T23:59:59Z".parse::<Timestamp>().map(|t| t.to_string()),
+            Ok("9999-12-31T23:59:59Z".into())
+        );
     }
 
     #[test]
