@@ -97,7 +97,8 @@ fn generated_ledger(dir: &std::path::Path, events: u64) -> (Ledger<SledStore>, S
     let now = time::OffsetDateTime::now_utc();
     let mut ledger = Ledger::open(SledStore::open(&dir.join("store")).unwrap()).unwrap();
     ledger.sign_checkpoints_with(operator.clone()).unwrap();
-    let mut generator = Generator::new(operator.clone(), "bench.example", 1, now, 200);
+    let start = now - credledger::generate::span(events);
+    let mut generator = Generator::new(operator.clone(), "bench.example", 1, start, 200);
     ledger.append(generator.genesis().unwrap().canonical(), now).unwrap();
     let mut left = events;
     while left > 0 {

@@ -2,7 +2,9 @@
 //! a registry of institutions (registered by the ledger's operator), then credentials of every
 //! kind to a population of learners, with revocations and key rotations mixed in. Deterministic:
 //! the same operator, seed and start time give the same events. Events come in chunks, signed in
-//! parallel, so a million of them never sit in memory at once.
+//! parallel, so a million of them never sit in memory at once. They are dated a millisecond apart
+//! from the start: a ledger refuses events dated ahead of its clock (`rules::CLOCK_SKEW`), so
+//! whoever appends many at once starts them [`span`] back.
 
 use rayon::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -61,7 +63,8 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Events for the ledger whose operator is `operator`, with `learners` learners.
+    /// Events for the ledger whose operator is `operator`, with `learners` learners; event `n`
+    /// is dated `start + n` milliseconds, to the whole second.
     pub fn new(operator: SecretKey, origin: &str, seed: u64, start: OffsetDateTime, learners: usize) -> Self {
         let seed = *blake3::hash(&seed.to_le_bytes()).as_bytes();
         let key = |label: String| SecretKey::from_seed(&keyed(&seed, &label));
@@ -152,7 +155,7 @@ impl Generator {
         let mut signed_plans = Vec::with_capacity(plans.len());
         let mut seq = start;
         for plan in plans {
-            let at = Timestamp::whole_seconds(self.start + Duration::seconds(seq as i64));
+            let at = Timestamp::whole_seconds(self.start + span(seq));
             match plan {
                 Plan::Rotation { issuer, new } => {
                     let old = std::mem::replace(&mut self.issuers[issuer].1, new);
@@ -254,6 +257,11 @@ impl Generator {
             }),
         }
     }
+}
+
+/// How much later than the start the event after `events` events is dated.
+pub fn span(events: u64) -> Duration {
+    Duration::milliseconds(i64::try_from(events).unwrap_or(i64::MAX))
 }
 
 fn learner_key(seed: &[u8; 32], i: usize) -> SecretKey {

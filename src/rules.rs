@@ -1,12 +1,18 @@
 //! Authorization, as a pure function: may this event's author sign it, given the projections as
 //! of the event's position in the log? The operator (genesis key) registers and suspends issuers;
 //! an issuer's active keys issue, revoke, suspend and reinstate its own credentials and manage its
-//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys.
+//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys. No
+//! event is dated more than [`CLOCK_SKEW`] ahead of the ledger's clock when it was recorded.
 
-use crate::event::{Payload, SignedEvent, StatusChange};
+use time::Duration;
+
+use crate::event::{Payload, StatusChange, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::registry::Issuer;
-use crate::projection::{CredentialState, Projections};
+use crate::projection::{CredentialState, Projections, Record};
+
+/// How far ahead of the ledger's clock (`recorded_at`) an author's `created_at` may be.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// Why the rules refuse an event. Each names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +64,11 @@ pub enum RuleError {
     ApprenticeshipVoid { id: EventId, reason: String },
     #[error("body.learner: {learner} is not the learner of apprenticeship {id}")]
     ApprenticeshipLearner { id: EventId, learner: Did },
+    #[error(
+        "created_at: {created_at} is ahead of the ledger's clock ({recorded_at}) by more than {} minutes; the latest accepted is {limit}",
+        CLOCK_SKEW.whole_minutes()
+    )]
+    FromTheFuture { created_at: Timestamp, recorded_at: Timestamp, limit: Timestamp },
     #[error("body.ledger: this event is for the log `{got}`, not `{expected}`")]
     OtherLedger { expected: String, got: String },
     #[error("author: a key link must be signed by body.from")]
@@ -95,15 +106,19 @@ impl RuleError {
             | ApprenticeshipLearner { .. } => "apprenticeship",
             LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
             OtherLedger { .. } => "other-ledger",
+            FromTheFuture { .. } => "future-event",
         }
     }
 }
 
-/// Checks `event`, which would be the record at `seq`, against the projections as of `seq`.
-pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), RuleError> {
+/// Checks the event of `record` (its place on the log: seq and the ledger's time) against the
+/// projections as of that seq.
+pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
+    let (event, seq) = (&record.event, record.seq);
     let author = &event.event.author;
     let payload = &event.event.payload;
     let registry = &state.registry;
+    not_from_the_future(event.event.created_at, record.recorded_at)?;
     let Some(genesis) = registry.genesis() else {
         return match payload {
             Payload::Genesis(g) if seq == 0 && &g.operator == author => Ok(()),
@@ -211,6 +226,15 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
     }
 }
 
+/// An author's clock may run a little ahead of the ledger's, never more than [`CLOCK_SKEW`].
+fn not_from_the_future(created_at: Timestamp, recorded_at: Timestamp) -> Result<(), RuleError> {
+    let limit = Timestamp(recorded_at.0 + CLOCK_SKEW);
+    if created_at > limit {
+        return Err(RuleError::FromTheFuture { created_at, recorded_at, limit });
+    }
+    Ok(())
+}
+
 /// The issuer whose active, unsuspended key signed the event.
 fn active_issuer_key<'a>(author: &Did, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
     let issuer =
@@ -307,7 +331,7 @@ mod tests {
     use super::*;
     use crate::event::{
         ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis, HoursLogged, IssuerCategory,
-        IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, Timestamp,
+        IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, SignedEvent, Skill, Timestamp,
     };
     use crate::id::Hash32;
     use crate::keys::SecretKey;
@@ -392,9 +416,10 @@ mod tests {
             }
         }
 
+        /// A distinct `created_at` for each event, all before NOW, when the ledger records them.
         fn at(&mut self) -> Timestamp {
             self.tick += 1;
-            Timestamp(NOW + time::Duration::seconds(self.tick))
+            Timestamp(NOW - time::Duration::hours(1) + time::Duration::seconds(self.tick))
         }
 
         /// Signs `payload` with key `k` (see [`World::keys`]).
@@ -422,8 +447,9 @@ mod tests {
             self.sign(k, Payload::Genesis(Genesis { origin: "rules.test".into(), operator }))
         }
 
+        /// Checks `event` as the next record, recorded at NOW.
         fn check(&self, event: &SignedEvent) -> Result<(), RuleError> {
-            check(event, self.ledger.len(), self.ledger.state())
+            check(&record(event, self.ledger.len(), NOW), self.ledger.state())
         }
 
         /// Appends an event the rules accept; returns its id.
@@ -454,6 +480,10 @@ mod tests {
         fn state_of(&self, id: &EventId) -> CredentialState {
             self.ledger.state().status.credential(id).expect("credential").state
         }
+    }
+
+    fn record(event: &SignedEvent, seq: Seq, recorded_at: OffsetDateTime) -> Record {
+        Record { seq, recorded_at: Timestamp::whole_seconds(recorded_at), event: event.clone() }
     }
 
     fn registered(issuer: Did) -> Payload {
@@ -566,7 +596,7 @@ mod tests {
         assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
         // Even a genesis is refused at any seq but 0.
         let genesis = w.genesis_event(OPERATOR);
-        let err = check(&genesis, 1, w.ledger.state());
+        let err = check(&record(&genesis, 1, NOW), w.ledger.state());
         assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
     }
 
@@ -1082,6 +1112,47 @@ mod tests {
         let link = w.link(LEARNER, LEARNER, A);
         let err = w.check(&link);
         assert!(matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })), "{err:?}");
+    }
+
+    // --- the ledger's clock -----------------------------------------------------------------
+
+    #[test]
+    fn from_the_future() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        let a = w.a.clone();
+        let dated = |at: OffsetDateTime, learner: &Did| {
+            Event::new(did(&a), Timestamp(at), course(learner.clone())).sign(&a, None).expect("valid shape")
+        };
+        // Up to the skew ahead of the ledger's clock is an author's clock running fast.
+        assert_eq!(w.check(&dated(NOW + CLOCK_SKEW, &learner)), Ok(()));
+        for ahead in [NOW + CLOCK_SKEW + time::Duration::seconds(1), NOW + time::Duration::days(365)] {
+            let err = w.check(&dated(ahead, &learner));
+            assert!(
+                matches!(&err, Err(RuleError::FromTheFuture { created_at, recorded_at, limit })
+                    if created_at.0 == ahead && recorded_at.0 == NOW && limit.0 == NOW + CLOCK_SKEW),
+                "{err:?}"
+            );
+            let message = err.unwrap_err().to_string();
+            assert!(message.starts_with("created_at: "), "{message}");
+            assert!(message.contains("2026-05-01T12:00:00Z") && message.contains("2026-05-01T12:05:00Z"), "{message}");
+        }
+        let far: OffsetDateTime = "9999-12-31T23:59:59Z".parse::<Timestamp>().expect("a timestamp").0;
+        assert!(matches!(w.check(&dated(far, &learner)), Err(RuleError::FromTheFuture { .. })));
+        // The same event is judged by the time it is recorded at, as `audit` and a bundle replay it.
+        let early = dated(NOW + time::Duration::hours(1), &learner);
+        let seq = w.ledger.len();
+        let state = w.ledger.state();
+        assert!(matches!(check(&record(&early, seq, NOW), state), Err(RuleError::FromTheFuture { .. })));
+        assert_eq!(check(&record(&early, seq, NOW + time::Duration::hours(1)), state), Ok(()));
+        // Every kind, genesis included.
+        let empty = World::empty();
+        let operator = empty.operator.clone();
+        let genesis = Payload::Genesis(Genesis { origin: "rules.test".into(), operator: did(&operator) });
+        let genesis = Event::new(did(&operator), Timestamp(NOW + time::Duration::hours(2)), genesis)
+            .sign(&operator, None)
+            .expect("valid shape");
+        assert!(matches!(empty.check(&genesis), Err(RuleError::FromTheFuture { .. })));
     }
 
     #[test]
