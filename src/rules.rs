@@ -1118,7 +1118,7 @@ mod tests {
 
     #[test]
     fn from_the_future() {
-        let mut w = World::new();
+        let w = World::new();
         let learner = did(&w.learner);
         let a = w.a.clone();
         let dated = |at: OffsetDateTime, learner: &Did| {
