@@ -46,6 +46,10 @@ pub enum RuleError {
     NotIssuersKey { key: Did, issuer: Did },
     #[error("body.key: {key} was already revoked at seq {seq}")]
     KeyAlreadyRevoked { key: Did, seq: Seq },
+    #[error(
+        "body.credential_uuid: {uuid} already names credential {id} on this log; every credential needs a uuid of its own"
+    )]
+    DuplicateUuid { uuid: String, id: EventId },
     #[error("body.credential: no credential {id} on this ledger")]
     UnknownCredential { id: EventId },
     #[error("body.credential: credential {id} was issued by another issuer")]
@@ -97,6 +101,7 @@ impl RuleError {
             KeyInUse { .. } => "key-in-use",
             NotIssuersKey { .. } => "unknown-key",
             KeyAlreadyRevoked { .. } => "duplicate-key-revocation",
+            DuplicateUuid { .. } => "duplicate-uuid",
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
             AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
@@ -139,7 +144,7 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
     let by_operator = || {
         operator.then_some(()).ok_or_else(|| RuleError::NotOperator { author: author.clone(), kind: payload.kind() })
     };
-    match payload {
+    let authorized = match payload {
         Payload::Genesis(_) => Err(RuleError::GenesisTwice),
         Payload::IssuerRegistered(r) => {
             by_operator()?;
@@ -223,6 +228,18 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
             }
             Ok(())
         }
+    };
+    authorized?;
+    unique_uuid(payload, state)
+}
+
+/// A credential's uuid names no other credential on the log: its `credentialStatus` (by uuid)
+/// must answer for it alone.
+fn unique_uuid(payload: &Payload, state: &Projections) -> Result<(), RuleError> {
+    let Some(uuid) = payload.credential_uuid() else { return Ok(()) };
+    match state.status.by_uuid(uuid) {
+        Some(id) => Err(RuleError::DuplicateUuid { uuid: uuid.to_owned(), id }),
+        None => Ok(()),
     }
 }
 
@@ -330,8 +347,9 @@ mod tests {
 
     use super::*;
     use crate::event::{
-        ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis, HoursLogged, IssuerCategory,
-        IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, SignedEvent, Skill, Timestamp,
+        ApprenticeshipCompleted, ApprenticeshipStarted, CertificateAwarded, CourseCompleted, Event, Genesis,
+        HoursLogged, IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, SignedEvent,
+        Skill, Timestamp,
     };
     use crate::id::Hash32;
     use crate::keys::SecretKey;
@@ -494,9 +512,20 @@ mod tests {
         })
     }
 
+    /// A uuid no other credential of these tests has.
+    fn fresh_uuid() -> String {
+        static ISSUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("3b241101-e2bb-4255-8caf-{n:012x}")
+    }
+
     fn course(learner: Did) -> Payload {
+        course_with_uuid(learner, fresh_uuid())
+    }
+
+    fn course_with_uuid(learner: Did, credential_uuid: String) -> Payload {
         Payload::CourseCompleted(CourseCompleted {
-            credential_uuid: "3b241101-e2bb-4255-8caf-4136c566a962".into(),
+            credential_uuid,
             learner,
             title: "Intro to Python Programming".into(),
             code: "CIS 121".into(),
@@ -523,7 +552,7 @@ mod tests {
 
     fn completed(learner: Did, apprenticeship: Option<EventId>) -> Payload {
         Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
-            credential_uuid: "c56a4180-65aa-42ec-a945-5fd21dec0538".into(),
+            credential_uuid: fresh_uuid(),
             learner,
             title: "Electrician Apprenticeship".into(),
             employer: "Bright Sparks Ltd".into(),
@@ -927,6 +956,42 @@ mod tests {
         w.accept(A, reinstated(id));
         let err = w.try_sign(A, reinstated(id));
         assert!(matches!(err, Err(RuleError::NotSuspended { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_uuid() {
+        let mut w = World::new();
+        let (learner, other) = (did(&w.learner), did(&w.learner2));
+        let uuid = fresh_uuid();
+        let first = w.accept(A, course_with_uuid(learner.clone(), uuid.clone()));
+        // Another issuer, another learner, another kind: the uuid is taken on this log.
+        let certificate = Payload::CertificateAwarded(CertificateAwarded {
+            credential_uuid: uuid.clone(),
+            learner: other.clone(),
+            title: "Forklift Safety".into(),
+            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
+            awarded_on: "2026-04-30".parse().expect("date"),
+            valid_until: None,
+            ledger: None,
+            vc_proof: None,
+        });
+        let err = w.try_sign(B, certificate);
+        assert!(matches!(&err, Err(RuleError::DuplicateUuid { uuid: u, id }) if u == &uuid && *id == first), "{err:?}");
+        assert_eq!(err.unwrap_err().code(), "duplicate-uuid");
+        // Nor may the same issuer reuse it, even for the same learner.
+        let err = w.try_sign(A, course_with_uuid(learner.clone(), uuid.clone()));
+        assert!(matches!(err, Err(RuleError::DuplicateUuid { .. })), "{err:?}");
+        let mut apprenticeship = completed(other, None);
+        if let Payload::ApprenticeshipCompleted(c) = &mut apprenticeship {
+            c.credential_uuid = uuid.clone();
+        }
+        let err = w.try_sign(B, apprenticeship);
+        assert!(matches!(err, Err(RuleError::DuplicateUuid { .. })), "{err:?}");
+        // The uuid still answers for the first credential only.
+        assert_eq!(w.ledger.state().status.by_uuid(&uuid), Some(first));
+        // An unregistered key is refused for what it is, before its uuid is looked at.
+        let err = w.try_sign(OUTSIDER, course_with_uuid(learner, uuid));
+        assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
     }
 
     // --- apprenticeships -----------------------------------------------------------------------

@@ -137,13 +137,21 @@ impl<S: Store + ?Sized> View<'_, S> {
         Ok(Some(CredentialView { status, record }))
     }
 
-    /// The credential whose standard form has this UUID.
+    /// The credential whose standard form has this UUID: the one credential whose issuing event
+    /// carries it (a `credentialStatus` lookup never answers for another credential).
     pub fn credential_by_uuid(&self, uuid: &str) -> Result<Option<CredentialView>, LedgerError> {
         let state = self.partial(&[format!("status/uuid/{uuid}")], &[])?;
-        match state.status.by_uuid(uuid) {
-            Some(id) => self.credential(&id),
-            None => Ok(None),
+        let Some(id) = state.status.by_uuid(uuid) else { return Ok(None) };
+        let Some(found) = self.credential(&id)? else { return Ok(None) };
+        let carried = found.record["event"]["body"]["credential_uuid"].as_str();
+        if carried != Some(uuid) {
+            return Err(StoreError::Corrupt(format!(
+                "status/uuid/{uuid} points at credential {id}, whose credential_uuid is {}",
+                carried.unwrap_or("missing")
+            ))
+            .into());
         }
+        Ok(Some(found))
     }
 
     /// The issuer-signed Open Badges 3.0 credential of a credential on the log.
@@ -172,4 +180,112 @@ impl<S: Store + ?Sized> View<'_, S> {
 fn entry_apprenticeship_issuers(state: &Projections, learner: &Did) -> Vec<Did> {
     let Some(entry) = state.profiles.learner(learner) else { return Vec::new() };
     entry.apprenticeships.iter().filter_map(|id| state.status.apprenticeship(id)).map(|a| a.issuer.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Views over logs written straight into a store, record by record through the projections
+    //! (without the rules, so a test can hold what the rules would refuse).
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::canonical;
+    use crate::event::{CourseCompleted, Event, Genesis, IssuerCategory, IssuerRegistered, Payload, Skill, Timestamp};
+    use crate::keys::SecretKey;
+    use crate::projection::Changes;
+    use crate::store::{Batch, MemoryStore, NewRecord};
+
+    fn key(n: u64) -> SecretKey {
+        let mut seed = [0x5a; 32];
+        seed[..8].copy_from_slice(&n.to_le_bytes());
+        SecretKey::from_seed(&seed)
+    }
+
+    const OPERATOR: u64 = 0;
+    const ISSUER_A: u64 = 1;
+    const ISSUER_B: u64 = 2;
+
+    /// A log being written: the store and the projections as of its end.
+    struct Log {
+        store: MemoryStore,
+        state: Projections,
+    }
+
+    impl Log {
+        /// Genesis and two issuers.
+        fn new() -> Self {
+            let mut log = Log { store: MemoryStore::new(), state: Projections::default() };
+            let operator = key(OPERATOR).did().clone();
+            log.push(OPERATOR, Payload::Genesis(Genesis { origin: "view.test".into(), operator }), None);
+            for issuer in [ISSUER_A, ISSUER_B] {
+                let issuer = key(issuer).did().clone();
+                let name = "Lakeside Community College".into();
+                let registered = IssuerRegistered { issuer, name, category: IssuerCategory::College };
+                log.push(OPERATOR, Payload::IssuerRegistered(registered), None);
+            }
+            log
+        }
+
+        /// Appends `payload` signed by key `by` (and co-signed by `cosigner`); returns its id.
+        fn push(&mut self, by: u64, payload: Payload, cosigner: Option<u64>) -> EventId {
+            let signer = key(by);
+            let at = Timestamp(datetime!(2026-05-01 12:00 UTC));
+            let event = Event::new(signer.did().clone(), at, payload)
+                .sign(&signer, cosigner.map(key).as_ref())
+                .expect("valid shape");
+            let record = Record { seq: self.state.applied(), recorded_at: at, event };
+            let id = record.event.id();
+            let new = NewRecord { seq: record.seq, id, bytes: record.canonical() };
+            self.store.commit(Batch { records: vec![new], ..Batch::default() }).expect("commit");
+            self.state.apply(&record, &mut Changes::default());
+            id
+        }
+
+        fn course(&mut self, by: u64, learner: u64, uuid: &str) -> EventId {
+            let course = CourseCompleted {
+                credential_uuid: uuid.into(),
+                learner: key(learner).did().clone(),
+                title: "Intro to Python Programming".into(),
+                code: "CIS 121".into(),
+                skills: vec![Skill { id: "15-1252.00".into(), label: None, level: None }],
+                credits: 3.0,
+                completed_on: "2026-04-30".parse().expect("a date"),
+                ledger: None,
+                vc_proof: None,
+            };
+            self.push(by, Payload::CourseCompleted(course), None)
+        }
+
+        /// The store, with the projections' entries as of the end of the log.
+        fn stored(self) -> (MemoryStore, Projections) {
+            self.store.replace_entries(self.state.entries()).expect("entries");
+            (self.store, self.state)
+        }
+    }
+
+    #[test]
+    fn a_uuid_answers_for_the_credential_that_carries_it() {
+        let uuid = "6f1c2f4e-8a8b-4d55-9a43-000000000001";
+        let other_uuid = "6f1c2f4e-8a8b-4d55-9a43-000000000002";
+        let mut log = Log::new();
+        let first = log.course(ISSUER_A, 10, uuid);
+        // A second credential with the same uuid (the rules refuse it; the projection ignores it).
+        let second = log.course(ISSUER_B, 11, uuid);
+        let third = log.course(ISSUER_B, 11, other_uuid);
+        let (store, _) = log.stored();
+        let view = View(&store);
+        let found = view.credential_by_uuid(uuid).expect("read").expect("found");
+        assert_eq!(found.status.id, first);
+        assert_ne!(found.status.id, second);
+        assert_eq!(view.credential_by_uuid(other_uuid).expect("read").map(|c| c.status.id), Some(third));
+        assert!(view.credential_by_uuid("6f1c2f4e-8a8b-4d55-9a43-000000000003").expect("read").is_none());
+
+        // A stored mapping to a credential that does not carry the uuid is corruption, not an answer.
+        let wrong = canonical::to_vec(&serde_json::Value::String(third.to_string())).expect("json");
+        let entries = vec![(format!("status/uuid/{uuid}"), Some(wrong))];
+        store.commit(Batch { entries, ..Batch::default() }).expect("commit");
+        let err = View(&store).credential_by_uuid(uuid).expect_err("a mapping to another credential");
+        assert!(err.to_string().contains(&format!("points at credential {third}")), "{err}");
+    }
 }
