@@ -1,7 +1,9 @@
 //! Authorization, as a pure function: may this event's author sign it, given the projections as
 //! of the event's position in the log? The operator (genesis key) registers and suspends issuers;
 //! an issuer's active keys issue, revoke, suspend and reinstate its own credentials and manage its
-//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys. No
+//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys, moves
+//! a key that holds a credential or an apprenticeship, and leaves the learner at most
+//! [`MAX_LEARNER_KEYS`] keys, so nobody grows the log with links for free. No
 //! event is dated more than [`CLOCK_SKEW`] ahead of the ledger's clock when it was recorded.
 
 use time::Duration;
@@ -10,6 +12,9 @@ use crate::event::{Payload, StatusChange, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::registry::Issuer;
 use crate::projection::{CredentialState, Projections, Record};
+
+/// The most keys one learner may have had: their earlier keys and the current one.
+pub const MAX_LEARNER_KEYS: usize = 16;
 
 /// How far ahead of the ledger's clock (`recorded_at`) an author's `created_at` may be.
 pub const CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -83,6 +88,15 @@ pub enum RuleError {
     KeyMoved { field: &'static str, key: Did },
     #[error("body.{field}: {key} is an operator or issuer key, not a learner's")]
     NotALearnerKey { field: &'static str, key: Did },
+    #[error(
+        "body.from: {key} holds no credential or apprenticeship on this log; only a learner's key that holds one may be linked"
+    )]
+    NothingToLink { key: Did },
+    #[error(
+        "body.to: linking {from} to {to} would give the learner {keys} keys; a learner has at most {} (its earlier keys and the current one)",
+        MAX_LEARNER_KEYS
+    )]
+    TooManyKeys { from: Did, to: Did, keys: usize },
 }
 
 impl RuleError {
@@ -109,7 +123,12 @@ impl RuleError {
             | ApprenticeshipCompleted { .. }
             | ApprenticeshipVoid { .. }
             | ApprenticeshipLearner { .. } => "apprenticeship",
-            LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
+            LinkAuthor
+            | LinkToSelf
+            | KeyMoved { .. }
+            | NotALearnerKey { .. }
+            | NothingToLink { .. }
+            | TooManyKeys { .. } => "key-link",
             OtherLedger { .. } => "other-ledger",
             FromTheFuture { .. } => "future-event",
         }
@@ -225,6 +244,16 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
                 if registry.is_known_key(key) {
                     return Err(RuleError::NotALearnerKey { field, key: key.clone() });
                 }
+            }
+            let profiles = &state.profiles;
+            // A bundle replays a selection of the log, which may leave out what `from` held; the
+            // ledger judged that when it appended the link.
+            if state.reflect_all_before(seq) && !profiles.holds_anything(&link.from) {
+                return Err(RuleError::NothingToLink { key: link.from.clone() });
+            }
+            let keys = profiles.key_count(&link.from) + profiles.key_count(&link.to);
+            if keys > MAX_LEARNER_KEYS {
+                return Err(RuleError::TooManyKeys { from: link.from.clone(), to: link.to.clone(), keys });
             }
             Ok(())
         }
@@ -460,6 +489,13 @@ mod tests {
                 .expect("valid shape")
         }
 
+        /// A key link from `from` to `to`, signed by both.
+        fn link_keys(&mut self, from: &SecretKey, to: &SecretKey) -> SignedEvent {
+            let at = self.at();
+            let payload = Payload::KeyLinked(KeyLinked { from: did(from), to: did(to), to_sig: String::new() });
+            Event::new(did(from), at, payload).sign(from, Some(to)).expect("valid shape")
+        }
+
         fn genesis_event(&mut self, k: usize) -> SignedEvent {
             let operator = did(&self.operator);
             self.sign(k, Payload::Genesis(Genesis { origin: "rules.test".into(), operator }))
@@ -493,6 +529,10 @@ mod tests {
         fn course(&mut self, issuer: usize, learner: usize) -> EventId {
             let learner = did(self.keys(learner));
             self.accept(issuer, course(learner))
+        }
+
+        fn course_to(&mut self, issuer: usize, learner: &Did) -> EventId {
+            self.accept(issuer, course(learner.clone()))
         }
 
         fn state_of(&self, id: &EventId) -> CredentialState {
@@ -1146,6 +1186,7 @@ mod tests {
     #[test]
     fn key_moved() {
         let mut w = World::new();
+        w.course(A, LEARNER);
         let link = w.link(LEARNER, LEARNER, LEARNER2);
         w.append(&link);
         // The old key cannot move again...
@@ -1159,6 +1200,112 @@ mod tests {
         let cycle = w.link(LEARNER2, LEARNER2, LEARNER);
         let err = w.check(&cycle);
         assert!(matches!(err, Err(RuleError::KeyMoved { field: "to", .. })), "{err:?}");
+    }
+
+    #[test]
+    fn nothing_to_link() {
+        let mut w = World::new();
+        // Two keys nobody issued anything to: linking them would grow the log for free.
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(&err, Err(RuleError::NothingToLink { key }) if key == w.learner.did()), "{err:?}");
+        let message = err.unwrap_err().to_string();
+        assert!(message.starts_with("body.from: "), "{message}");
+        // Holding something on the new side is not enough: the old key must hold it.
+        w.course(A, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(err, Err(RuleError::NothingToLink { .. })), "{err:?}");
+        // An apprenticeship started is something; a credential issued after a move follows it.
+        let learner = did(&w.learner);
+        w.accept(A, started(learner));
+        w.append(&link);
+        let link = w.link(LEARNER2, LEARNER2, LEARNER3);
+        w.append(&link);
+    }
+
+    #[test]
+    fn a_bundles_selection_cannot_show_what_the_old_key_held() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        w.append(&link);
+        let records = w.ledger.records(0, usize::MAX).expect("records");
+        let (link, before) = records.split_last().expect("the link");
+        let fold = |records: &[&Record]| {
+            let mut state = Projections::default();
+            for record in records {
+                state.apply(record, &mut crate::projection::Changes::default());
+            }
+            state
+        };
+        // The log up to the course: as the next record there, the link is refused.
+        let registry: Vec<&Record> = before.iter().filter(|r| r.event.event.payload.credential().is_none()).collect();
+        let mut selection = fold(&registry);
+        let next = Record { seq: selection.applied(), ..link.clone() };
+        assert!(matches!(check(&next, &selection), Err(RuleError::NothingToLink { .. })));
+        // At its own seq, after the course a bundle's selection left out, the projections know a
+        // record is missing and judge the link on the rest.
+        assert!(!selection.reflect_all_before(link.seq));
+        assert_eq!(check(link, &selection), Ok(()));
+        selection.apply(link, &mut crate::projection::Changes::default());
+        assert!(!selection.reflect_all_before(link.seq + 1));
+        let whole: Vec<&Record> = before.iter().collect();
+        assert!(fold(&whole).reflect_all_before(link.seq));
+    }
+
+    #[test]
+    fn too_many_keys() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        // Fifteen moves: the learner's 16 keys are the most a learner may have.
+        let chain: Vec<SecretKey> = (100..116).map(key).collect();
+        let mut previous = w.learner.clone();
+        for next in &chain[..15] {
+            let link = w.link_keys(&previous, next);
+            w.append(&link);
+            previous = next.clone();
+        }
+        assert_eq!(w.ledger.profile(previous.did()).earlier_keys.len(), 15);
+        let link = w.link_keys(&previous, &chain[15]);
+        let err = w.check(&link);
+        assert!(
+            matches!(&err, Err(RuleError::TooManyKeys { from, to, keys: 17 }) if from == previous.did() && to == chain[15].did()),
+            "{err:?}"
+        );
+        assert_eq!(err.as_ref().unwrap_err().code(), "key-link");
+        let message = err.unwrap_err().to_string();
+        assert!(message.starts_with("body.to: ") && message.contains("at most 16"), "{message}");
+    }
+
+    #[test]
+    fn too_many_keys_counts_both_sides_of_a_merge() {
+        let mut w = World::new();
+        // One learner with 10 keys, another with 6, each holding a course.
+        let grow = |w: &mut World, keys: std::ops::Range<u8>| {
+            let keys: Vec<SecretKey> = keys.map(key).collect();
+            w.course_to(A, keys[0].did());
+            for pair in keys.windows(2) {
+                let link = w.link_keys(&pair[0], &pair[1]);
+                w.append(&link);
+            }
+            keys.last().expect("keys").clone()
+        };
+        let ten = grow(&mut w, 120..130);
+        let six = grow(&mut w, 140..146);
+        assert_eq!(w.ledger.state().profiles.key_count(ten.did()), 10);
+        // Merging them makes 16 keys: allowed.
+        let merge = w.link_keys(&ten, &six);
+        assert_eq!(w.check(&merge), Ok(()));
+        // With a seventh key on the smaller side first, 17: refused, whichever way.
+        let seventh = key(146);
+        let link = w.link_keys(&six, &seventh);
+        w.append(&link);
+        let merge = w.link_keys(&ten, &seventh);
+        let err = w.check(&merge);
+        assert!(matches!(err, Err(RuleError::TooManyKeys { keys: 17, .. })), "{err:?}");
+        let merge = w.link_keys(&seventh, &ten);
+        let err = w.check(&merge);
+        assert!(matches!(err, Err(RuleError::TooManyKeys { keys: 17, .. })), "{err:?}");
     }
 
     #[test]

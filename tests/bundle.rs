@@ -647,6 +647,23 @@ fn a_learner_who_moved_keys_shares_earlier_credentials_with_the_new_key() {
 }
 
 #[test]
+fn a_credential_issued_to_an_earlier_key_after_the_move_verifies() {
+    let mut f = fixture();
+    let link = f.world.link(ALICE, ALICE_NEW);
+    // The university still knows the learner by the old key: the credential follows the move.
+    let late = f.world.course(UNIVERSITY, ALICE, "Machine Learning", "CS 4780", &[DATA_SCIENCE, PYTHON], 4.0);
+    let bundle = f.world.share(ALICE_NEW, &only(&[late.id]));
+    // The bundle holds the link but nothing the old key held before it: the verifier cannot see
+    // that the old key had something to move, which the ledger checked when it appended the link.
+    let seqs = entry_seqs(&bundle);
+    assert!(seqs.contains(&link.seq), "{seqs:?}");
+    assert!(![f.python.seq, f.sql.seq, f.stats.seq].iter().any(|s| seqs.contains(s)), "{seqs:?}");
+    let report = verify(&to_bytes(&bundle));
+    assert_valid(&report);
+    assert_eq!(presented_ids(&report), [late.id]);
+}
+
+#[test]
 fn a_credential_signed_by_a_rotated_in_key_verifies() {
     let mut w = DemoWorld::new();
     let web = w.credential("learner-01", "Web Development with Python");
