@@ -125,6 +125,7 @@ impl Generator {
                     issuer: did.clone(),
                     name: format!("Institution {n}"),
                     category,
+                    ledger: Some(self.origin.clone()),
                 }))
             } else if n % ROTATE_EVERY == 0 && n + 2 <= end {
                 self.rotations += 1;
@@ -140,7 +141,11 @@ impl Generator {
                 let credential = self.revocable[issuer].swap_remove(which);
                 Plan::Issuer(
                     issuer,
-                    Payload::CredentialRevoked(StatusChange { credential, reason: "issued in error".into() }),
+                    Payload::CredentialRevoked(StatusChange {
+                        credential,
+                        reason: "issued in error".into(),
+                        ledger: Some(self.origin.clone()),
+                    }),
                 )
             } else {
                 let issuer = self.pick("issuer", n, ISSUERS);
@@ -161,14 +166,17 @@ impl Generator {
                     let old = std::mem::replace(&mut self.issuers[issuer].1, new);
                     let identity = self.issuers[issuer].0.clone();
                     let new = &self.issuers[issuer].1;
-                    let added = Payload::KeyAdded(KeyAdded { issuer: Some(identity.clone()), key: new.did().clone() });
+                    let ledger = Some(self.origin.clone());
+                    let added =
+                        KeyAdded { issuer: Some(identity.clone()), key: new.did().clone(), ledger: ledger.clone() };
                     let revoked = KeyRevoked {
                         issuer: Some(identity),
                         key: old.did().clone(),
                         reason: "rotation".into(),
                         compromised_since: None,
+                        ledger,
                     };
-                    signed_plans.push((old, added, at));
+                    signed_plans.push((old, Payload::KeyAdded(added), at));
                     signed_plans.push((new.clone(), Payload::KeyRevoked(revoked), at));
                     seq += 2;
                 }

@@ -3,7 +3,8 @@
 //! an issuer's active keys issue, revoke, suspend and reinstate its own credentials and manage its
 //! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys, moves
 //! a key that holds a credential or an apprenticeship, and leaves the learner at most
-//! [`MAX_LEARNER_KEYS`] keys, so nobody grows the log with links for free. No
+//! [`MAX_LEARNER_KEYS`] keys, so nobody grows the log with links for free. Every event but genesis
+//! names the log it is for (`body.ledger`), so none signed for one log is replayed on another. No
 //! event is dated more than [`CLOCK_SKEW`] ahead of the ledger's clock when it was recorded.
 
 use time::Duration;
@@ -78,6 +79,8 @@ pub enum RuleError {
         CLOCK_SKEW.whole_minutes()
     )]
     FromTheFuture { created_at: Timestamp, recorded_at: Timestamp, limit: Timestamp },
+    #[error("body.ledger: required: name the log this event is for (`{expected}`)")]
+    Unbound { expected: String },
     #[error("body.ledger: this event is for the log `{got}`, not `{expected}`")]
     OtherLedger { expected: String, got: String },
     #[error("author: a key link must be signed by body.from")]
@@ -130,6 +133,7 @@ impl RuleError {
             | NothingToLink { .. }
             | TooManyKeys { .. } => "key-link",
             OtherLedger { .. } => "other-ledger",
+            Unbound { .. } => "unbound-event",
             FromTheFuture { .. } => "future-event",
         }
     }
@@ -150,14 +154,8 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
             _ => Err(RuleError::GenesisFirst),
         };
     };
-    let meant_for = match payload {
-        Payload::CourseCompleted(c) => c.ledger.as_ref(),
-        Payload::CertificateAwarded(c) => c.ledger.as_ref(),
-        Payload::ApprenticeshipCompleted(c) => c.ledger.as_ref(),
-        _ => None,
-    };
-    if let Some(got) = meant_for.filter(|l| **l != genesis.origin) {
-        return Err(RuleError::OtherLedger { expected: genesis.origin.clone(), got: got.clone() });
+    if !matches!(payload, Payload::Genesis(_)) {
+        for_this_log(payload.ledger(), &genesis.origin)?;
     }
     let operator = author == &genesis.operator;
     let by_operator = || {
@@ -269,6 +267,15 @@ fn unique_uuid(payload: &Payload, state: &Projections) -> Result<(), RuleError> 
     match state.status.by_uuid(uuid) {
         Some(id) => Err(RuleError::DuplicateUuid { uuid: uuid.to_owned(), id }),
         None => Ok(()),
+    }
+}
+
+/// An event names the log it is for (`body.ledger`), and it is this one (`origin`).
+fn for_this_log(ledger: Option<&str>, origin: &str) -> Result<(), RuleError> {
+    match ledger {
+        None => Err(RuleError::Unbound { expected: origin.to_owned() }),
+        Some(got) if got != origin => Err(RuleError::OtherLedger { expected: origin.to_owned(), got: got.to_owned() }),
+        Some(_) => Ok(()),
     }
 }
 
@@ -386,6 +393,8 @@ mod tests {
     use crate::store::MemoryStore;
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+    /// The origin of the test log.
+    const ORIGIN: &str = "rules.test";
 
     fn key(n: u8) -> SecretKey {
         let mut seed = [0x3c; 32];
@@ -469,8 +478,13 @@ mod tests {
             Timestamp(NOW - time::Duration::hours(1) + time::Duration::seconds(self.tick))
         }
 
-        /// Signs `payload` with key `k` (see [`World::keys`]).
+        /// Signs `payload`, for this log, with key `k` (see [`World::keys`]).
         fn sign(&mut self, k: usize, payload: Payload) -> SignedEvent {
+            self.sign_as_is(k, payload.for_ledger(ORIGIN))
+        }
+
+        /// Signs `payload` with key `k`, naming whatever log it names.
+        fn sign_as_is(&mut self, k: usize, payload: Payload) -> SignedEvent {
             let at = self.at();
             let signer = self.keys(k);
             Event::new(did(signer), at, payload).sign(signer, None).expect("valid shape")
@@ -483,6 +497,7 @@ mod tests {
                 from: did(self.keys(from)),
                 to: did(self.keys(to)),
                 to_sig: String::new(),
+                ledger: Some(ORIGIN.into()),
             });
             Event::new(did(self.keys(author)), at, payload)
                 .sign(self.keys(author), Some(self.keys(to)))
@@ -492,13 +507,18 @@ mod tests {
         /// A key link from `from` to `to`, signed by both.
         fn link_keys(&mut self, from: &SecretKey, to: &SecretKey) -> SignedEvent {
             let at = self.at();
-            let payload = Payload::KeyLinked(KeyLinked { from: did(from), to: did(to), to_sig: String::new() });
+            let payload = Payload::KeyLinked(KeyLinked {
+                from: did(from),
+                to: did(to),
+                to_sig: String::new(),
+                ledger: Some(ORIGIN.into()),
+            });
             Event::new(did(from), at, payload).sign(from, Some(to)).expect("valid shape")
         }
 
         fn genesis_event(&mut self, k: usize) -> SignedEvent {
             let operator = did(&self.operator);
-            self.sign(k, Payload::Genesis(Genesis { origin: "rules.test".into(), operator }))
+            self.sign(k, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator }))
         }
 
         /// Checks `event` as the next record, recorded at NOW.
@@ -549,6 +569,7 @@ mod tests {
             issuer,
             name: "Lakeside Community College".into(),
             category: IssuerCategory::College,
+            ledger: None,
         })
     }
 
@@ -583,11 +604,17 @@ mod tests {
             title: "Electrician Apprenticeship".into(),
             employer: "Bright Sparks Ltd".into(),
             started_on: "2025-09-01".parse().expect("date"),
+            ledger: None,
         })
     }
 
     fn hours(apprenticeship: EventId) -> Payload {
-        Payload::HoursLogged(HoursLogged { apprenticeship, hours: 160, through: "2025-09-30".parse().expect("date") })
+        Payload::HoursLogged(HoursLogged {
+            apprenticeship,
+            hours: 160,
+            through: "2025-09-30".parse().expect("date"),
+            ledger: None,
+        })
     }
 
     fn completed(learner: Did, apprenticeship: Option<EventId>) -> Payload {
@@ -606,7 +633,7 @@ mod tests {
     }
 
     fn key_added(issuer: Option<Did>, key: Did) -> Payload {
-        Payload::KeyAdded(KeyAdded { issuer, key })
+        Payload::KeyAdded(KeyAdded { issuer, key, ledger: None })
     }
 
     fn key_revoked(issuer: Option<Did>, key: Did) -> Payload {
@@ -615,15 +642,16 @@ mod tests {
             key,
             reason: "Scheduled key rotation".into(),
             compromised_since: None,
+            ledger: None,
         })
     }
 
     fn suspend_issuer(issuer: Did) -> Payload {
-        Payload::IssuerSuspended(IssuerSuspended { issuer, reason: "Accreditation withdrawn".into() })
+        Payload::IssuerSuspended(IssuerSuspended { issuer, reason: "Accreditation withdrawn".into(), ledger: None })
     }
 
     fn change(credential: EventId) -> StatusChange {
-        StatusChange { credential, reason: "Issued in error".into() }
+        StatusChange { credential, reason: "Issued in error".into(), ledger: None }
     }
 
     fn revoked(id: EventId) -> Payload {
@@ -1067,6 +1095,7 @@ mod tests {
                 key,
                 reason: "Key stolen".into(),
                 compromised_since: Some(Timestamp(since)),
+                ledger: None,
             })
         };
         for (since, void) in [(NOW + time::Duration::seconds(1), false), (NOW, true)] {
@@ -1326,6 +1355,82 @@ mod tests {
         assert!(matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })), "{err:?}");
     }
 
+    // --- the log an event is for -------------------------------------------------------------
+
+    #[test]
+    fn every_event_names_this_log() {
+        let mut w = World::new();
+        let (a, a2, b, spare, learner) = (did(&w.a), did(&w.a2), did(&w.b), did(&w.spare), did(&w.learner));
+        let credential = w.course(A, LEARNER);
+        let start = w.accept(A, started(learner.clone()));
+        let certificate = Payload::CertificateAwarded(CertificateAwarded {
+            credential_uuid: fresh_uuid(),
+            learner: learner.clone(),
+            title: "Forklift Safety".into(),
+            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
+            awarded_on: "2026-04-30".parse().expect("date"),
+            valid_until: None,
+            ledger: None,
+            vc_proof: None,
+        });
+        // One event of every kind but genesis, as its author signs it.
+        let every_kind = [
+            (OPERATOR, registered(spare)),
+            (OPERATOR, suspend_issuer(b)),
+            (A, key_added(None, a2)),
+            (A, key_revoked(None, a)),
+            (A, course(learner.clone())),
+            (A, certificate),
+            (A, completed(learner.clone(), Some(start))),
+            (A, started(learner.clone())),
+            (A, hours(start)),
+            (A, revoked(credential)),
+            (A, suspended(credential)),
+            (A, reinstated(credential)),
+            (
+                LEARNER,
+                Payload::KeyLinked(KeyLinked {
+                    from: learner,
+                    to: did(&w.learner2),
+                    to_sig: String::new(),
+                    ledger: None,
+                }),
+            ),
+        ];
+        let mut kinds = std::collections::BTreeSet::new();
+        for (k, payload) in every_kind {
+            kinds.insert(payload.kind());
+            let sign = |w: &mut World, payload: Payload| {
+                let (at, signer) = (w.at(), w.keys(k).clone());
+                let cosigner = match &payload {
+                    Payload::KeyLinked(_) => Some(w.learner2.clone()),
+                    _ => None,
+                };
+                Event::new(did(&signer), at, payload).sign(&signer, cosigner.as_ref()).expect("valid shape")
+            };
+            let unbound = sign(&mut w, payload.clone());
+            let err = w.check(&unbound);
+            assert!(matches!(&err, Err(RuleError::Unbound { expected }) if expected == ORIGIN), "{err:?}");
+            assert_eq!(err.as_ref().unwrap_err().code(), "unbound-event");
+            let message = err.unwrap_err().to_string();
+            assert_eq!(message, "body.ledger: required: name the log this event is for (`rules.test`)");
+
+            let elsewhere = sign(&mut w, payload.clone().for_ledger("other.example"));
+            let err = w.check(&elsewhere);
+            assert!(
+                matches!(&err, Err(RuleError::OtherLedger { expected, got }) if expected == ORIGIN && got == "other.example"),
+                "{err:?}"
+            );
+            assert_eq!(err.unwrap_err().code(), "other-ledger");
+
+            // Named for this log, the event is judged on the rest.
+            let bound = sign(&mut w, payload.for_ledger(ORIGIN));
+            let err = w.check(&bound);
+            assert!(!matches!(err, Err(RuleError::Unbound { .. } | RuleError::OtherLedger { .. })), "{err:?}");
+        }
+        assert_eq!(kinds.len(), crate::schema::KINDS.len() - 1, "every kind but genesis: {kinds:?}");
+    }
+
     // --- the ledger's clock -----------------------------------------------------------------
 
     #[test]
@@ -1334,7 +1439,8 @@ mod tests {
         let learner = did(&w.learner);
         let a = w.a.clone();
         let dated = |at: OffsetDateTime, learner: &Did| {
-            Event::new(did(&a), Timestamp(at), course(learner.clone())).sign(&a, None).expect("valid shape")
+            let payload = course(learner.clone()).for_ledger(ORIGIN);
+            Event::new(did(&a), Timestamp(at), payload).sign(&a, None).expect("valid shape")
         };
         // Up to the skew ahead of the ledger's clock is an author's clock running fast.
         assert_eq!(w.check(&dated(NOW + CLOCK_SKEW, &learner)), Ok(()));
@@ -1360,7 +1466,7 @@ mod tests {
         // Every kind, genesis included.
         let empty = World::empty();
         let operator = empty.operator.clone();
-        let genesis = Payload::Genesis(Genesis { origin: "rules.test".into(), operator: did(&operator) });
+        let genesis = Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(&operator) });
         let genesis = Event::new(did(&operator), Timestamp(NOW + time::Duration::hours(2)), genesis)
             .sign(&operator, None)
             .expect("valid shape");

@@ -233,7 +233,7 @@ mod tests {
             for issuer in [ISSUER_A, ISSUER_B] {
                 let issuer = key(issuer).did().clone();
                 let name = "Lakeside Community College".into();
-                let registered = IssuerRegistered { issuer, name, category: IssuerCategory::College };
+                let registered = IssuerRegistered { issuer, name, category: IssuerCategory::College, ledger: None };
                 log.push(OPERATOR, Payload::IssuerRegistered(registered), None);
             }
             log
@@ -345,7 +345,8 @@ mod tests {
         let mut log = Log::new();
         log.course(ISSUER_A, FIRST_KEY, "6f1c2f4e-8a8b-4d55-9a43-000000000001");
         for k in FIRST_KEY..FIRST_KEY + links {
-            let link = KeyLinked { from: key(k).did().clone(), to: key(k + 1).did().clone(), to_sig: String::new() };
+            let (from, to) = (key(k).did().clone(), key(k + 1).did().clone());
+            let link = KeyLinked { from, to, to_sig: String::new(), ledger: None };
             log.push(k, Payload::KeyLinked(link), Some(k + 1));
         }
         let (store, state) = log.stored();
