@@ -108,7 +108,7 @@ impl<S: Store + ?Sized> View<'_, S> {
         let mut current = did.clone();
         let mut seen = BTreeSet::new();
         // `seen` guards stored data: the rules let a key move once, so the chain ends.
-        while seen.insert(current.clone()) {
+        while seen.insert(current.as_str().to_owned()) {
             let key = format!("profile/moved/{current}");
             let Some(bytes) = self.0.entry(&key)? else { break };
             let moved = Projections::load([(key.clone(), bytes.clone())])?;
@@ -134,13 +134,13 @@ impl<S: Store + ?Sized> View<'_, S> {
         let status_entries = self.0.entries_for(&status_keys)?;
         let status = Projections::load(status_entries.clone())?.status;
         entries.extend(status_entries);
-        let issuers: BTreeSet<&Did> = credentials
+        let issuer_keys: BTreeSet<String> = credentials
             .iter()
             .map(|c| &c.issuer)
             .chain(apprenticeships.iter().filter_map(|id| status.apprenticeship(id)).map(|a| &a.issuer))
+            .map(|issuer| format!("registry/issuer/{issuer}"))
             .collect();
-        let issuer_keys: Vec<String> = issuers.iter().map(|issuer| format!("registry/issuer/{issuer}")).collect();
-        entries.extend(self.0.entries_for(&issuer_keys)?);
+        entries.extend(self.0.entries_for(&issuer_keys.into_iter().collect::<Vec<_>>())?);
         let state = Projections::load(entries)?;
         Ok(state.profiles.render(did, &state.status, &state.registry, projection::as_of(state.applied())))
     }

@@ -251,7 +251,7 @@ fn events_signed_for_another_log_or_for_none_are_refused() {
         ledger: None,
     });
     let revocation = Payload::CredentialRevoked(StatusChange { credential, reason: "In error".into(), ledger: None });
-    let cases: [(&str, Box<dyn Fn(Option<&str>) -> String>); 4] = [
+    let cases: [(&str, SignFor); 4] = [
         ("issuer.registered", Box::new(|origin| sign_for(&operator, registration.clone(), origin))),
         ("learner.key_linked", Box::new(|origin| link(&learner, &new_key, origin))),
         ("apprenticeship.started", Box::new(|origin| sign_for(&issuer, started.clone(), origin))),
@@ -270,6 +270,9 @@ fn events_signed_for_another_log_or_for_none_are_refused() {
         server.append(&event(Some(ORIGIN)));
     }
 }
+
+/// Signs one event, for the log it is given (`None`: no log named).
+type SignFor<'a> = Box<dyn Fn(Option<&str>) -> String + 'a>;
 
 /// `payload` signed by `key` now, for the log `origin` (`None`: no log named).
 fn sign_for(key: &SecretKey, payload: Payload, origin: Option<&str>) -> String {
