@@ -598,6 +598,19 @@ mod tests {
         })
     }
 
+    fn certificate(learner: Did, credential_uuid: String) -> Payload {
+        Payload::CertificateAwarded(CertificateAwarded {
+            credential_uuid,
+            learner,
+            title: "Forklift Safety".into(),
+            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
+            awarded_on: "2026-04-30".parse().expect("date"),
+            valid_until: None,
+            ledger: None,
+            vc_proof: None,
+        })
+    }
+
     fn started(learner: Did) -> Payload {
         Payload::ApprenticeshipStarted(ApprenticeshipStarted {
             learner,
@@ -1033,17 +1046,7 @@ mod tests {
         let uuid = fresh_uuid();
         let first = w.accept(A, course_with_uuid(learner.clone(), uuid.clone()));
         // Another issuer, another learner, another kind: the uuid is taken on this log.
-        let certificate = Payload::CertificateAwarded(CertificateAwarded {
-            credential_uuid: uuid.clone(),
-            learner: other.clone(),
-            title: "Forklift Safety".into(),
-            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
-            awarded_on: "2026-04-30".parse().expect("date"),
-            valid_until: None,
-            ledger: None,
-            vc_proof: None,
-        });
-        let err = w.try_sign(B, certificate);
+        let err = w.try_sign(B, certificate(other.clone(), uuid.clone()));
         assert!(matches!(&err, Err(RuleError::DuplicateUuid { uuid: u, id }) if u == &uuid && *id == first), "{err:?}");
         assert_eq!(err.unwrap_err().code(), "duplicate-uuid");
         // Nor may the same issuer reuse it, even for the same learner.
@@ -1363,16 +1366,6 @@ mod tests {
         let (a, a2, b, spare, learner) = (did(&w.a), did(&w.a2), did(&w.b), did(&w.spare), did(&w.learner));
         let credential = w.course(A, LEARNER);
         let start = w.accept(A, started(learner.clone()));
-        let certificate = Payload::CertificateAwarded(CertificateAwarded {
-            credential_uuid: fresh_uuid(),
-            learner: learner.clone(),
-            title: "Forklift Safety".into(),
-            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
-            awarded_on: "2026-04-30".parse().expect("date"),
-            valid_until: None,
-            ledger: None,
-            vc_proof: None,
-        });
         // One event of every kind but genesis, as its author signs it.
         let every_kind = [
             (OPERATOR, registered(spare)),
@@ -1380,7 +1373,7 @@ mod tests {
             (A, key_added(None, a2)),
             (A, key_revoked(None, a)),
             (A, course(learner.clone())),
-            (A, certificate),
+            (A, certificate(learner.clone(), fresh_uuid())),
             (A, completed(learner.clone(), Some(start))),
             (A, started(learner.clone())),
             (A, hours(start)),
