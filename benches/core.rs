@@ -18,6 +18,7 @@ use credledger::{Event, Ledger, Payload, SecretKey, SignedEvent, SledStore, cano
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::macros::datetime;
 
+/// A course for the learner, for the log `bench.example`.
 fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
     let payload = Payload::CourseCompleted(CourseCompleted {
         credential_uuid: uuid::Uuid::from_u128(u128::from(n) | (4 << 76) | (0x8 << 60)).to_string(),
@@ -27,7 +28,7 @@ fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
         skills: Skill::parse_list("15-1252.00=Software Developers,KS1200364C9C1LK3V5Q1=Python"),
         credits: 3.0,
         completed_on: "2026-05-01".parse().unwrap(),
-        ledger: None,
+        ledger: Some("bench.example".into()),
         vc_proof: None,
     });
     let at = Timestamp::whole_seconds(datetime!(2026-05-01 12:00 UTC));
@@ -97,7 +98,8 @@ fn generated_ledger(dir: &std::path::Path, events: u64) -> (Ledger<SledStore>, S
     let now = time::OffsetDateTime::now_utc();
     let mut ledger = Ledger::open(SledStore::open(&dir.join("store")).unwrap()).unwrap();
     ledger.sign_checkpoints_with(operator.clone()).unwrap();
-    let mut generator = Generator::new(operator.clone(), "bench.example", 1, now, 200);
+    let start = now - credledger::generate::span(events);
+    let mut generator = Generator::new(operator.clone(), "bench.example", 1, start, 200);
     ledger.append(generator.genesis().unwrap().canonical(), now).unwrap();
     let mut left = events;
     while left > 0 {

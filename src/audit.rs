@@ -201,7 +201,7 @@ fn judge_chunk<S: Store>(
             Err(e) => at(Some(seq), format!("event does not verify: {e}")),
             Ok(()) => {
                 let event = &record.event;
-                if let Err(e) = rules::check(event, seq, state) {
+                if let Err(e) = rules::check(&record, state) {
                     at(Some(seq), format!("the rules refuse this event: {e}"));
                 }
                 if store.seq_of(&event.id())? != Some(seq) {

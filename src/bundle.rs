@@ -385,7 +385,7 @@ fn verify_bundle(
     let mut state = Projections::default();
     let mut authority = Ok(String::new());
     for record in &records {
-        if let Err(e) = rules::check(&record.event, record.seq, &state) {
+        if let Err(e) = rules::check(record, &state) {
             authority = Err(format!("seq {} ({}): {e}", record.seq, record.event.event.payload.kind()));
             break;
         }

@@ -80,6 +80,8 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
     let learners: Vec<SecretKey> = (1..=12).map(|i| seeds.key(&format!("learner-{i:02}"))).collect();
     let lrn = |i: usize| learners[i - 1].did().clone();
 
+    // Every event but genesis names the log it is for.
+    let ledger = || Some(origin.to_owned());
     let mut events = Vec::new();
     let mut sign = |key: &SecretKey, payload: Payload| -> Result<SignedEvent, EventError> {
         let event =
@@ -97,7 +99,12 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
     ] {
         sign(
             operator,
-            Payload::IssuerRegistered(IssuerRegistered { issuer: key.did().clone(), name: name.into(), category }),
+            Payload::IssuerRegistered(IssuerRegistered {
+                issuer: key.did().clone(),
+                name: name.into(),
+                category,
+                ledger: ledger(),
+            }),
         )?;
     }
 
@@ -112,7 +119,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(s),
             credits,
             completed_on: date(on),
-            ledger: Some(origin.to_owned()),
+            ledger: ledger(),
             vc_proof: None,
         })
     };
@@ -144,7 +151,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(s),
             awarded_on: date(on),
             valid_until: until.map(date),
-            ledger: Some(origin.to_owned()),
+            ledger: ledger(),
             vc_proof: None,
         })
     };
@@ -167,11 +174,12 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
         Payload::CredentialRevoked(StatusChange {
             credential: in_error.id(),
             reason: "Issued in error: the final practical exam was not passed".into(),
+            ledger: ledger(),
         }),
     )?;
 
     // The college rotates its signing key; later credentials carry the new one.
-    sign(&college, Payload::KeyAdded(KeyAdded { issuer: None, key: college_2026.did().clone() }))?;
+    sign(&college, Payload::KeyAdded(KeyAdded { issuer: None, key: college_2026.did().clone(), ledger: ledger() }))?;
     sign(
         &college_2026,
         Payload::KeyRevoked(KeyRevoked {
@@ -179,6 +187,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             key: college.did().clone(),
             reason: "Scheduled annual key rotation".into(),
             compromised_since: None,
+            ledger: ledger(),
         }),
     )?;
     sign(
@@ -195,12 +204,18 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             title: "CNC Machinist Registered Apprenticeship".into(),
             employer: "Riverside Manufacturing Co.".into(),
             started_on: date("2025-01-06"),
+            ledger: ledger(),
         }),
     )?;
     for (hours, through) in [(1000, "2025-06-30"), (1000, "2025-12-31")] {
         sign(
             &sponsor,
-            Payload::HoursLogged(HoursLogged { apprenticeship: started.id(), hours, through: date(through) }),
+            Payload::HoursLogged(HoursLogged {
+                apprenticeship: started.id(),
+                hours,
+                through: date(through),
+                ledger: ledger(),
+            }),
         )?;
     }
     sign(
@@ -214,7 +229,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             skills: skills(&[CNC, WELDER]),
             completed_on: date("2026-01-09"),
             apprenticeship: Some(started.id()),
-            ledger: Some(origin.to_owned()),
+            ledger: ledger(),
             vc_proof: None,
         }),
     )?;
@@ -225,6 +240,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             title: "Industrial Electrician Apprenticeship".into(),
             employer: "Riverside Manufacturing Co.".into(),
             started_on: date("2026-06-01"),
+            ledger: ledger(),
         }),
     )?;
 

@@ -32,6 +32,9 @@ impl Timestamp {
     }
 }
 
+/// The earliest instant a timestamp may name: nothing on a ledger happened before 1970.
+const EARLIEST_YEAR: i32 = 1970;
+
 impl FromStr for Timestamp {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -39,7 +42,16 @@ impl FromStr for Timestamp {
         if !s.ends_with('Z') || s.as_bytes().get(10) != Some(&b'T') {
             return Err(bad());
         }
-        OffsetDateTime::parse(s, &Rfc3339).map(Timestamp).map_err(|_| bad())
+        // RFC 3339 allows a leap second, which `time` reads as 23:59:59.999999999: the instant
+        // would no longer print as it was signed.
+        if s.get(17..19) == Some("60") {
+            return Err(format!("`{s}`: a leap second (:60) is not accepted; use :59"));
+        }
+        let at = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| bad())?;
+        if at.year() < EARLIEST_YEAR {
+            return Err(format!("`{s}` is before {EARLIEST_YEAR}"));
+        }
+        Ok(Timestamp(at))
     }
 }
 
@@ -125,6 +137,9 @@ pub struct IssuerRegistered {
     pub issuer: Did,
     pub name: String,
     pub category: IssuerCategory,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `issuer.suspended`: the operator stops an issuer from signing anything more.
@@ -133,6 +148,9 @@ pub struct IssuerRegistered {
 pub struct IssuerSuspended {
     pub issuer: Did,
     pub reason: String,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `issuer.key_added`: a new signing key for an issuer (the author's issuer when `issuer` is absent).
@@ -142,6 +160,9 @@ pub struct KeyAdded {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<Did>,
     pub key: Did,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `issuer.key_revoked`: a key signs nothing after this; with `compromised_since`, what it signed
@@ -155,6 +176,9 @@ pub struct KeyRevoked {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compromised_since: Option<Timestamp>,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `credential.course_completed`.
@@ -168,7 +192,7 @@ pub struct CourseCompleted {
     pub skills: Vec<Skill>,
     pub credits: f64,
     pub completed_on: Date,
-    /// The origin of the log this credential is meant for.
+    /// The origin of the log this credential is for (see [`Payload::ledger`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
@@ -187,7 +211,7 @@ pub struct CertificateAwarded {
     pub awarded_on: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Date>,
-    /// The origin of the log this credential is meant for.
+    /// The origin of the log this credential is for (see [`Payload::ledger`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
@@ -208,7 +232,7 @@ pub struct ApprenticeshipCompleted {
     pub completed_on: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apprenticeship: Option<EventId>,
-    /// The origin of the log this credential is meant for.
+    /// The origin of the log this credential is for (see [`Payload::ledger`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
@@ -224,6 +248,9 @@ pub struct ApprenticeshipStarted {
     pub title: String,
     pub employer: String,
     pub started_on: Date,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `apprenticeship.hours_logged`: on-the-job hours worked up to `through`.
@@ -233,6 +260,9 @@ pub struct HoursLogged {
     pub apprenticeship: EventId,
     pub hours: u32,
     pub through: Date,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `credential.revoked`, `credential.suspended`, `credential.reinstated`: a status change.
@@ -241,6 +271,9 @@ pub struct HoursLogged {
 pub struct StatusChange {
     pub credential: EventId,
     pub reason: String,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// `learner.key_linked`: a learner moves from one key to another; signed by `from` (the author)
@@ -252,6 +285,32 @@ pub struct KeyLinked {
     pub to: Did,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub to_sig: String,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+}
+
+/// `$body` of every kind but genesis, bound in turn to `$name` in `$each` (the same text for
+/// bodies of different types); `$genesis` for genesis.
+macro_rules! for_every_body {
+    ($payload:expr, $name:ident => $each:expr, genesis => $genesis:expr) => {
+        match $payload {
+            Payload::Genesis(_) => $genesis,
+            Payload::IssuerRegistered($name) => $each,
+            Payload::IssuerSuspended($name) => $each,
+            Payload::KeyAdded($name) => $each,
+            Payload::KeyRevoked($name) => $each,
+            Payload::CourseCompleted($name) => $each,
+            Payload::CertificateAwarded($name) => $each,
+            Payload::ApprenticeshipCompleted($name) => $each,
+            Payload::ApprenticeshipStarted($name) => $each,
+            Payload::HoursLogged($name) => $each,
+            Payload::CredentialRevoked($name)
+            | Payload::CredentialSuspended($name)
+            | Payload::CredentialReinstated($name) => $each,
+            Payload::KeyLinked($name) => $each,
+        }
+    };
 }
 
 /// Every kind of event, with its body. New kinds are added, never changed.
@@ -330,6 +389,19 @@ impl Payload {
             Payload::CredentialReinstated(_) => "credential.reinstated",
             Payload::KeyLinked(_) => "learner.key_linked",
         }
+    }
+
+    /// The origin of the log this event is for (`body.ledger`): every kind but `ledger.genesis`
+    /// (which names its log in `body.origin`) carries it, so an event signed for one log is
+    /// refused by another. `None` for genesis, or an event that names no log.
+    pub fn ledger(&self) -> Option<&str> {
+        for_every_body!(self, body => body.ledger.as_deref(), genesis => None)
+    }
+
+    /// The event, for the log named `origin` (its `body.ledger`); genesis is left as it is.
+    pub fn for_ledger(mut self, origin: &str) -> Self {
+        for_every_body!(&mut self, body => body.ledger = Some(origin.to_owned()), genesis => ());
+        self
     }
 
     /// The UUID of the standard credential this event issues, if it issues one.
@@ -670,7 +742,7 @@ mod tests {
             Event::new(
                 old.did().clone(),
                 at(),
-                Payload::KeyLinked(KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig }),
+                Payload::KeyLinked(KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig, ledger: None }),
             )
         };
         let signed = link(String::new()).sign(&old, Some(&new)).unwrap();
@@ -694,6 +766,28 @@ mod tests {
         value["body"]["learner"] = "did:key:z6MkkcSQGBjZBvXRtTKudQqsUTv6YrPe6potJxPGd7GLTQjX".into();
         let err = SignedEvent::verify(value).unwrap_err().to_string();
         assert!(err.starts_with("body.learner: "), "{err}");
+    }
+
+    #[test]
+    fn timestamps_before_1970_or_on_a_leap_second_are_refused() {
+        // What `time` makes of a leap second: a valid one reads as the nanosecond before the next
+        // second, which would print differently from what was signed.
+        let leap = OffsetDateTime::parse("2016-12-31T23:59:60Z", &Rfc3339).expect("time accepts a leap second");
+        assert_eq!(Timestamp(leap).to_string(), "2016-12-31T23:59:59.999999999Z");
+        for leap in ["2016-12-31T23:59:60Z", "2026-05-01T12:00:60Z", "2016-12-31T23:59:60.5Z"] {
+            let err = leap.parse::<Timestamp>().unwrap_err();
+            assert!(err.contains("leap second (:60)"), "{leap}: {err}");
+        }
+        for early in ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "0000-01-01T00:00:00Z"] {
+            let err = early.parse::<Timestamp>().unwrap_err();
+            assert!(err.contains("before 1970"), "{early}: {err}");
+        }
+        let epoch: Timestamp = "1970-01-01T00:00:00Z".parse().expect("the epoch");
+        assert_eq!(epoch.0, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            "9999-12-31T23:59:59Z".parse::<Timestamp>().map(|t| t.to_string()),
+            Ok("9999-12-31T23:59:59Z".into())
+        );
     }
 
     #[test]

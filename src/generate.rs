@@ -2,7 +2,9 @@
 //! a registry of institutions (registered by the ledger's operator), then credentials of every
 //! kind to a population of learners, with revocations and key rotations mixed in. Deterministic:
 //! the same operator, seed and start time give the same events. Events come in chunks, signed in
-//! parallel, so a million of them never sit in memory at once.
+//! parallel, so a million of them never sit in memory at once. They are dated a millisecond apart
+//! from the start: a ledger refuses events dated ahead of its clock (`rules::CLOCK_SKEW`), so
+//! whoever appends many at once starts them [`span`] back.
 
 use rayon::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -61,7 +63,8 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Events for the ledger whose operator is `operator`, with `learners` learners.
+    /// Events for the ledger whose operator is `operator`, with `learners` learners; event `n`
+    /// is dated `start + n` milliseconds, to the whole second.
     pub fn new(operator: SecretKey, origin: &str, seed: u64, start: OffsetDateTime, learners: usize) -> Self {
         let seed = *blake3::hash(&seed.to_le_bytes()).as_bytes();
         let key = |label: String| SecretKey::from_seed(&keyed(&seed, &label));
@@ -122,6 +125,7 @@ impl Generator {
                     issuer: did.clone(),
                     name: format!("Institution {n}"),
                     category,
+                    ledger: Some(self.origin.clone()),
                 }))
             } else if n % ROTATE_EVERY == 0 && n + 2 <= end {
                 self.rotations += 1;
@@ -137,7 +141,11 @@ impl Generator {
                 let credential = self.revocable[issuer].swap_remove(which);
                 Plan::Issuer(
                     issuer,
-                    Payload::CredentialRevoked(StatusChange { credential, reason: "issued in error".into() }),
+                    Payload::CredentialRevoked(StatusChange {
+                        credential,
+                        reason: "issued in error".into(),
+                        ledger: Some(self.origin.clone()),
+                    }),
                 )
             } else {
                 let issuer = self.pick("issuer", n, ISSUERS);
@@ -152,20 +160,23 @@ impl Generator {
         let mut signed_plans = Vec::with_capacity(plans.len());
         let mut seq = start;
         for plan in plans {
-            let at = Timestamp::whole_seconds(self.start + Duration::seconds(seq as i64));
+            let at = Timestamp::whole_seconds(self.start + span(seq));
             match plan {
                 Plan::Rotation { issuer, new } => {
                     let old = std::mem::replace(&mut self.issuers[issuer].1, new);
                     let identity = self.issuers[issuer].0.clone();
                     let new = &self.issuers[issuer].1;
-                    let added = Payload::KeyAdded(KeyAdded { issuer: Some(identity.clone()), key: new.did().clone() });
+                    let ledger = Some(self.origin.clone());
+                    let added =
+                        KeyAdded { issuer: Some(identity.clone()), key: new.did().clone(), ledger: ledger.clone() };
                     let revoked = KeyRevoked {
                         issuer: Some(identity),
                         key: old.did().clone(),
                         reason: "rotation".into(),
                         compromised_since: None,
+                        ledger,
                     };
-                    signed_plans.push((old, added, at));
+                    signed_plans.push((old, Payload::KeyAdded(added), at));
                     signed_plans.push((new.clone(), Payload::KeyRevoked(revoked), at));
                     seq += 2;
                 }
@@ -254,6 +265,11 @@ impl Generator {
             }),
         }
     }
+}
+
+/// How much later than the start the event after `events` events is dated.
+pub fn span(events: u64) -> Duration {
+    Duration::milliseconds(i64::try_from(events).unwrap_or(i64::MAX))
 }
 
 fn learner_key(seed: &[u8; 32], i: usize) -> SecretKey {

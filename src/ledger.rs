@@ -446,8 +446,8 @@ impl<S: Store> Ledger<S> {
             return Ok(Appended { seq, id, new: false });
         }
         let seq = self.len + batch.records.len() as u64;
-        rules::check(&event, seq, &self.state)?;
         let record = Record { seq, recorded_at, event };
+        rules::check(&record, &self.state)?;
         self.state.apply(&record, changes);
         batch.records.push(NewRecord { seq, id, bytes: record.canonical() });
         pending.insert(id, seq);

@@ -291,6 +291,10 @@ enum IssuerCommand {
         compromised_since: Option<String>,
         #[arg(long)]
         emit: bool,
+        /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
+        /// the server's; give it to `--emit` for a log out of reach.
+        #[arg(long)]
+        origin: Option<String>,
     },
     /// Revoke an issuer's key (signed by the operator), e.g. when every key of the issuer is
     /// lost or stolen; with --compromised-since, what it signed from then on is void.
@@ -319,6 +323,10 @@ struct OperatorArgs {
     /// Print the signed event instead of appending it.
     #[arg(long)]
     emit: bool,
+    /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
+    /// the server's; give it to `--emit` for a log out of reach.
+    #[arg(long)]
+    origin: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -345,8 +353,9 @@ struct IssueArgs {
     /// Print the signed event instead of appending it.
     #[arg(long)]
     emit: bool,
-    /// The origin of the log the credential is meant for (its `credentialStatus` names it).
-    /// Defaults to the ledger's or the server's; give it to `--emit` for a log out of reach.
+    /// The origin of the log the credential is for (its `body.ledger`; its `credentialStatus`
+    /// names it). Defaults to the ledger's or the server's; give it to `--emit` for a log out of
+    /// reach.
     #[arg(long)]
     origin: Option<String>,
 }
@@ -411,6 +420,10 @@ struct StatusArgs {
     /// Print the signed event instead of appending it.
     #[arg(long)]
     emit: bool,
+    /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
+    /// the server's; give it to `--emit` for a log out of reach.
+    #[arg(long)]
+    origin: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -419,9 +432,35 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
-            ExitCode::from(1)
+            ExitCode::from(if e.is::<UsageError>() { 2 } else { 1 })
         }
     }
+}
+
+/// A usage error found after the arguments parsed (exit 2, as clap's own).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The origin of the log an event is for: `--origin`, else the ledger directory's or the
+/// server's; with neither in reach, a usage error.
+fn origin_arg(target: &Target, given: Option<String>) -> Result<String> {
+    given.or_else(|| target.origin()).ok_or_else(|| {
+        let reach = match target {
+            Target::Local(dir) => format!("there is no ledger at {}", dir.path().display()),
+            Target::Remote(_) => "the server did not say".to_owned(),
+        };
+        anyhow::Error::new(UsageError(format!(
+            "--origin: required: name the log this event is for ({reach}); every event but genesis carries it in body.ledger"
+        )))
+    })
 }
 
 /// An error and its causes on one line.
@@ -476,8 +515,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
         Command::Issue(cmd) => {
-            let origin = cmd.common().origin.clone().or_else(|| target.origin());
-            let (key_file, emit, payload) = issue_payload(cmd, origin)?;
+            let origin = origin_arg(&target, cmd.common().origin.clone())?;
+            let (key_file, emit, payload) = issue_payload(cmd, &origin)?;
             let key = SecretKey::read_file(&key_file)?;
             return append_or_emit(&target, &out, emit, vec![sign(&key, payload)?]);
         }
@@ -798,8 +837,9 @@ fn skills_arg(text: &str) -> Result<Vec<Skill>> {
     Ok(skills)
 }
 
-/// The credential an `issue` command describes, meant for the log `ledger` (when known).
-fn issue_payload(cmd: IssueCommand, ledger: Option<String>) -> Result<(PathBuf, bool, Payload)> {
+/// The credential an `issue` command describes, for the log named `origin`.
+fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payload)> {
+    let ledger = Some(origin.to_owned());
     Ok(match cmd {
         IssueCommand::Course { common, code, credits, completed } => (
             common.issuer_key,
@@ -850,7 +890,8 @@ fn issue_payload(cmd: IssueCommand, ledger: Option<String>) -> Result<(PathBuf, 
 }
 
 fn status_change(target: &Target, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
-    let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason };
+    let ledger = Some(origin_arg(target, a.origin)?);
+    let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason, ledger };
     let key = SecretKey::read_file(&a.issuer_key)?;
     append_or_emit(target, out, a.emit, vec![sign(&key, kind(change))?])
 }
@@ -872,12 +913,16 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 Category::Provider => IssuerCategory::Provider,
                 Category::Employer => IssuerCategory::Employer,
             };
-            let payload = Payload::IssuerRegistered(IssuerRegistered { issuer: did_arg("key", &key)?, name, category });
+            let ledger = Some(origin_arg(target, operator.origin.clone())?);
+            let issuer = did_arg("key", &key)?;
+            let payload = Payload::IssuerRegistered(IssuerRegistered { issuer, name, category, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::Suspend { issuer, reason, operator } => {
-            let payload = Payload::IssuerSuspended(IssuerSuspended { issuer: did_arg("issuer", &issuer)?, reason });
+            let ledger = Some(origin_arg(target, operator.origin.clone())?);
+            let issuer = did_arg("issuer", &issuer)?;
+            let payload = Payload::IssuerSuspended(IssuerSuspended { issuer, reason, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
@@ -887,12 +932,14 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 key: did_arg("key", &key)?,
                 reason,
                 compromised_since: timestamp_arg("compromised-since", compromised_since.as_deref())?,
+                ledger: Some(origin_arg(target, operator.origin.clone())?),
             };
             let event = sign(&operator_key(dir, &operator)?, Payload::KeyRevoked(revoked))?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
-        IssuerCommand::RotateKey { issuer_key, new_key, reason, compromised_since, emit } => {
+        IssuerCommand::RotateKey { issuer_key, new_key, reason, compromised_since, emit, origin } => {
             let compromised_since = timestamp_arg("compromised-since", compromised_since.as_deref())?;
+            let ledger = Some(origin_arg(target, origin)?);
             let old = SecretKey::read_file(&issuer_key)?;
             let new = if new_key.exists() {
                 SecretKey::read_file(&new_key)?
@@ -902,8 +949,9 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 eprintln!("wrote new key {} to {} (mode 0600)", key.did(), new_key.display());
                 key
             };
-            let added = sign(&old, Payload::KeyAdded(KeyAdded { issuer: None, key: new.did().clone() }))?;
-            let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since };
+            let added = KeyAdded { issuer: None, key: new.did().clone(), ledger: ledger.clone() };
+            let added = sign(&old, Payload::KeyAdded(added))?;
+            let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since, ledger };
             let revoked = sign(&new, Payload::KeyRevoked(revoked))?;
             append_or_emit(target, out, emit, vec![added, revoked])
         }

@@ -1,12 +1,24 @@
 //! Authorization, as a pure function: may this event's author sign it, given the projections as
 //! of the event's position in the log? The operator (genesis key) registers and suspends issuers;
 //! an issuer's active keys issue, revoke, suspend and reinstate its own credentials and manage its
-//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys.
+//! keys; a revoked or unknown key signs nothing; a learner's key link is signed by both keys, moves
+//! a key that holds a credential or an apprenticeship, and leaves the learner at most
+//! [`MAX_LEARNER_KEYS`] keys, so nobody grows the log with links for free. Every event but genesis
+//! names the log it is for (`body.ledger`), so none signed for one log is replayed on another. No
+//! event is dated more than [`CLOCK_SKEW`] ahead of the ledger's clock when it was recorded.
 
-use crate::event::{Payload, SignedEvent, StatusChange};
+use time::Duration;
+
+use crate::event::{Payload, StatusChange, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::registry::Issuer;
-use crate::projection::{CredentialState, Projections};
+use crate::projection::{CredentialState, Projections, Record};
+
+/// The most keys one learner may have had: their earlier keys and the current one.
+pub const MAX_LEARNER_KEYS: usize = 16;
+
+/// How far ahead of the ledger's clock (`recorded_at`) an author's `created_at` may be.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// Why the rules refuse an event. Each names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +52,10 @@ pub enum RuleError {
     NotIssuersKey { key: Did, issuer: Did },
     #[error("body.key: {key} was already revoked at seq {seq}")]
     KeyAlreadyRevoked { key: Did, seq: Seq },
+    #[error(
+        "body.credential_uuid: {uuid} already names credential {id} on this log; every credential needs a uuid of its own"
+    )]
+    DuplicateUuid { uuid: String, id: EventId },
     #[error("body.credential: no credential {id} on this ledger")]
     UnknownCredential { id: EventId },
     #[error("body.credential: credential {id} was issued by another issuer")]
@@ -58,6 +74,13 @@ pub enum RuleError {
     ApprenticeshipVoid { id: EventId, reason: String },
     #[error("body.learner: {learner} is not the learner of apprenticeship {id}")]
     ApprenticeshipLearner { id: EventId, learner: Did },
+    #[error(
+        "created_at: {created_at} is ahead of the ledger's clock ({recorded_at}) by more than {} minutes; the latest accepted is {limit}",
+        CLOCK_SKEW.whole_minutes()
+    )]
+    FromTheFuture { created_at: Timestamp, recorded_at: Timestamp, limit: Timestamp },
+    #[error("body.ledger: required: name the log this event is for (`{expected}`)")]
+    Unbound { expected: String },
     #[error("body.ledger: this event is for the log `{got}`, not `{expected}`")]
     OtherLedger { expected: String, got: String },
     #[error("author: a key link must be signed by body.from")]
@@ -68,6 +91,15 @@ pub enum RuleError {
     KeyMoved { field: &'static str, key: Did },
     #[error("body.{field}: {key} is an operator or issuer key, not a learner's")]
     NotALearnerKey { field: &'static str, key: Did },
+    #[error(
+        "body.from: {key} holds no credential or apprenticeship on this log; only a learner's key that holds one may be linked"
+    )]
+    NothingToLink { key: Did },
+    #[error(
+        "body.to: linking {from} to {to} would give the learner {keys} keys; a learner has at most {} (its earlier keys and the current one)",
+        MAX_LEARNER_KEYS
+    )]
+    TooManyKeys { from: Did, to: Did, keys: usize },
 }
 
 impl RuleError {
@@ -86,6 +118,7 @@ impl RuleError {
             KeyInUse { .. } => "key-in-use",
             NotIssuersKey { .. } => "unknown-key",
             KeyAlreadyRevoked { .. } => "duplicate-key-revocation",
+            DuplicateUuid { .. } => "duplicate-uuid",
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
             AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
@@ -93,17 +126,27 @@ impl RuleError {
             | ApprenticeshipCompleted { .. }
             | ApprenticeshipVoid { .. }
             | ApprenticeshipLearner { .. } => "apprenticeship",
-            LinkAuthor | LinkToSelf | KeyMoved { .. } | NotALearnerKey { .. } => "key-link",
+            LinkAuthor
+            | LinkToSelf
+            | KeyMoved { .. }
+            | NotALearnerKey { .. }
+            | NothingToLink { .. }
+            | TooManyKeys { .. } => "key-link",
             OtherLedger { .. } => "other-ledger",
+            Unbound { .. } => "unbound-event",
+            FromTheFuture { .. } => "future-event",
         }
     }
 }
 
-/// Checks `event`, which would be the record at `seq`, against the projections as of `seq`.
-pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), RuleError> {
+/// Checks the event of `record` (its place on the log: seq and the ledger's time) against the
+/// projections as of that seq.
+pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
+    let (event, seq) = (&record.event, record.seq);
     let author = &event.event.author;
     let payload = &event.event.payload;
     let registry = &state.registry;
+    not_from_the_future(event.event.created_at, record.recorded_at)?;
     let Some(genesis) = registry.genesis() else {
         return match payload {
             Payload::Genesis(g) if seq == 0 && &g.operator == author => Ok(()),
@@ -111,20 +154,14 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
             _ => Err(RuleError::GenesisFirst),
         };
     };
-    let meant_for = match payload {
-        Payload::CourseCompleted(c) => c.ledger.as_ref(),
-        Payload::CertificateAwarded(c) => c.ledger.as_ref(),
-        Payload::ApprenticeshipCompleted(c) => c.ledger.as_ref(),
-        _ => None,
-    };
-    if let Some(got) = meant_for.filter(|l| **l != genesis.origin) {
-        return Err(RuleError::OtherLedger { expected: genesis.origin.clone(), got: got.clone() });
+    if !matches!(payload, Payload::Genesis(_)) {
+        for_this_log(payload.ledger(), &genesis.origin)?;
     }
     let operator = author == &genesis.operator;
     let by_operator = || {
         operator.then_some(()).ok_or_else(|| RuleError::NotOperator { author: author.clone(), kind: payload.kind() })
     };
-    match payload {
+    let authorized = match payload {
         Payload::Genesis(_) => Err(RuleError::GenesisTwice),
         Payload::IssuerRegistered(r) => {
             by_operator()?;
@@ -206,9 +243,49 @@ pub fn check(event: &SignedEvent, seq: Seq, state: &Projections) -> Result<(), R
                     return Err(RuleError::NotALearnerKey { field, key: key.clone() });
                 }
             }
+            let profiles = &state.profiles;
+            // A bundle replays a selection of the log, which may leave out what `from` held; the
+            // ledger judged that when it appended the link.
+            if state.reflect_all_before(seq) && !profiles.holds_anything(&link.from) {
+                return Err(RuleError::NothingToLink { key: link.from.clone() });
+            }
+            let keys = profiles.key_count(&link.from) + profiles.key_count(&link.to);
+            if keys > MAX_LEARNER_KEYS {
+                return Err(RuleError::TooManyKeys { from: link.from.clone(), to: link.to.clone(), keys });
+            }
             Ok(())
         }
+    };
+    authorized?;
+    unique_uuid(payload, state)
+}
+
+/// A credential's uuid names no other credential on the log: its `credentialStatus` (by uuid)
+/// must answer for it alone.
+fn unique_uuid(payload: &Payload, state: &Projections) -> Result<(), RuleError> {
+    let Some(uuid) = payload.credential_uuid() else { return Ok(()) };
+    match state.status.by_uuid(uuid) {
+        Some(id) => Err(RuleError::DuplicateUuid { uuid: uuid.to_owned(), id }),
+        None => Ok(()),
     }
+}
+
+/// An event names the log it is for (`body.ledger`), and it is this one (`origin`).
+fn for_this_log(ledger: Option<&str>, origin: &str) -> Result<(), RuleError> {
+    match ledger {
+        None => Err(RuleError::Unbound { expected: origin.to_owned() }),
+        Some(got) if got != origin => Err(RuleError::OtherLedger { expected: origin.to_owned(), got: got.to_owned() }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An author's clock may run a little ahead of the ledger's, never more than [`CLOCK_SKEW`].
+fn not_from_the_future(created_at: Timestamp, recorded_at: Timestamp) -> Result<(), RuleError> {
+    let limit = Timestamp(recorded_at.0 + CLOCK_SKEW);
+    if created_at > limit {
+        return Err(RuleError::FromTheFuture { created_at, recorded_at, limit });
+    }
+    Ok(())
 }
 
 /// The issuer whose active, unsuspended key signed the event.
@@ -306,8 +383,9 @@ mod tests {
 
     use super::*;
     use crate::event::{
-        ApprenticeshipCompleted, ApprenticeshipStarted, CourseCompleted, Event, Genesis, HoursLogged, IssuerCategory,
-        IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, Timestamp,
+        ApprenticeshipCompleted, ApprenticeshipStarted, CertificateAwarded, CourseCompleted, Event, Genesis,
+        HoursLogged, IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, SignedEvent,
+        Skill, Timestamp,
     };
     use crate::id::Hash32;
     use crate::keys::SecretKey;
@@ -315,6 +393,8 @@ mod tests {
     use crate::store::MemoryStore;
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+    /// The origin of the test log.
+    const ORIGIN: &str = "rules.test";
 
     fn key(n: u8) -> SecretKey {
         let mut seed = [0x3c; 32];
@@ -392,13 +472,19 @@ mod tests {
             }
         }
 
+        /// A distinct `created_at` for each event, all before NOW, when the ledger records them.
         fn at(&mut self) -> Timestamp {
             self.tick += 1;
-            Timestamp(NOW + time::Duration::seconds(self.tick))
+            Timestamp(NOW - time::Duration::hours(1) + time::Duration::seconds(self.tick))
         }
 
-        /// Signs `payload` with key `k` (see [`World::keys`]).
+        /// Signs `payload`, for this log, with key `k` (see [`World::keys`]).
         fn sign(&mut self, k: usize, payload: Payload) -> SignedEvent {
+            self.sign_as_is(k, payload.for_ledger(ORIGIN))
+        }
+
+        /// Signs `payload` with key `k`, naming whatever log it names.
+        fn sign_as_is(&mut self, k: usize, payload: Payload) -> SignedEvent {
             let at = self.at();
             let signer = self.keys(k);
             Event::new(did(signer), at, payload).sign(signer, None).expect("valid shape")
@@ -411,19 +497,33 @@ mod tests {
                 from: did(self.keys(from)),
                 to: did(self.keys(to)),
                 to_sig: String::new(),
+                ledger: Some(ORIGIN.into()),
             });
             Event::new(did(self.keys(author)), at, payload)
                 .sign(self.keys(author), Some(self.keys(to)))
                 .expect("valid shape")
         }
 
-        fn genesis_event(&mut self, k: usize) -> SignedEvent {
-            let operator = did(&self.operator);
-            self.sign(k, Payload::Genesis(Genesis { origin: "rules.test".into(), operator }))
+        /// A key link from `from` to `to`, signed by both.
+        fn link_keys(&mut self, from: &SecretKey, to: &SecretKey) -> SignedEvent {
+            let at = self.at();
+            let payload = Payload::KeyLinked(KeyLinked {
+                from: did(from),
+                to: did(to),
+                to_sig: String::new(),
+                ledger: Some(ORIGIN.into()),
+            });
+            Event::new(did(from), at, payload).sign(from, Some(to)).expect("valid shape")
         }
 
+        fn genesis_event(&mut self, k: usize) -> SignedEvent {
+            let operator = did(&self.operator);
+            self.sign(k, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator }))
+        }
+
+        /// Checks `event` as the next record, recorded at NOW.
         fn check(&self, event: &SignedEvent) -> Result<(), RuleError> {
-            check(event, self.ledger.len(), self.ledger.state())
+            check(&record(event, self.ledger.len(), NOW), self.ledger.state())
         }
 
         /// Appends an event the rules accept; returns its id.
@@ -451,9 +551,17 @@ mod tests {
             self.accept(issuer, course(learner))
         }
 
+        fn course_to(&mut self, issuer: usize, learner: &Did) -> EventId {
+            self.accept(issuer, course(learner.clone()))
+        }
+
         fn state_of(&self, id: &EventId) -> CredentialState {
             self.ledger.state().status.credential(id).expect("credential").state
         }
+    }
+
+    fn record(event: &SignedEvent, seq: Seq, recorded_at: OffsetDateTime) -> Record {
+        Record { seq, recorded_at: Timestamp::whole_seconds(recorded_at), event: event.clone() }
     }
 
     fn registered(issuer: Did) -> Payload {
@@ -461,12 +569,24 @@ mod tests {
             issuer,
             name: "Lakeside Community College".into(),
             category: IssuerCategory::College,
+            ledger: None,
         })
     }
 
+    /// A uuid no other credential of these tests has.
+    fn fresh_uuid() -> String {
+        static ISSUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("3b241101-e2bb-4255-8caf-{n:012x}")
+    }
+
     fn course(learner: Did) -> Payload {
+        course_with_uuid(learner, fresh_uuid())
+    }
+
+    fn course_with_uuid(learner: Did, credential_uuid: String) -> Payload {
         Payload::CourseCompleted(CourseCompleted {
-            credential_uuid: "3b241101-e2bb-4255-8caf-4136c566a962".into(),
+            credential_uuid,
             learner,
             title: "Intro to Python Programming".into(),
             code: "CIS 121".into(),
@@ -478,22 +598,41 @@ mod tests {
         })
     }
 
+    fn certificate(learner: Did, credential_uuid: String) -> Payload {
+        Payload::CertificateAwarded(CertificateAwarded {
+            credential_uuid,
+            learner,
+            title: "Forklift Safety".into(),
+            skills: vec![Skill { id: "esco:forklift".into(), label: None, level: None }],
+            awarded_on: "2026-04-30".parse().expect("date"),
+            valid_until: None,
+            ledger: None,
+            vc_proof: None,
+        })
+    }
+
     fn started(learner: Did) -> Payload {
         Payload::ApprenticeshipStarted(ApprenticeshipStarted {
             learner,
             title: "Electrician Apprenticeship".into(),
             employer: "Bright Sparks Ltd".into(),
             started_on: "2025-09-01".parse().expect("date"),
+            ledger: None,
         })
     }
 
     fn hours(apprenticeship: EventId) -> Payload {
-        Payload::HoursLogged(HoursLogged { apprenticeship, hours: 160, through: "2025-09-30".parse().expect("date") })
+        Payload::HoursLogged(HoursLogged {
+            apprenticeship,
+            hours: 160,
+            through: "2025-09-30".parse().expect("date"),
+            ledger: None,
+        })
     }
 
     fn completed(learner: Did, apprenticeship: Option<EventId>) -> Payload {
         Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
-            credential_uuid: "c56a4180-65aa-42ec-a945-5fd21dec0538".into(),
+            credential_uuid: fresh_uuid(),
             learner,
             title: "Electrician Apprenticeship".into(),
             employer: "Bright Sparks Ltd".into(),
@@ -507,7 +646,7 @@ mod tests {
     }
 
     fn key_added(issuer: Option<Did>, key: Did) -> Payload {
-        Payload::KeyAdded(KeyAdded { issuer, key })
+        Payload::KeyAdded(KeyAdded { issuer, key, ledger: None })
     }
 
     fn key_revoked(issuer: Option<Did>, key: Did) -> Payload {
@@ -516,15 +655,16 @@ mod tests {
             key,
             reason: "Scheduled key rotation".into(),
             compromised_since: None,
+            ledger: None,
         })
     }
 
     fn suspend_issuer(issuer: Did) -> Payload {
-        Payload::IssuerSuspended(IssuerSuspended { issuer, reason: "Accreditation withdrawn".into() })
+        Payload::IssuerSuspended(IssuerSuspended { issuer, reason: "Accreditation withdrawn".into(), ledger: None })
     }
 
     fn change(credential: EventId) -> StatusChange {
-        StatusChange { credential, reason: "Issued in error".into() }
+        StatusChange { credential, reason: "Issued in error".into(), ledger: None }
     }
 
     fn revoked(id: EventId) -> Payload {
@@ -566,7 +706,7 @@ mod tests {
         assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
         // Even a genesis is refused at any seq but 0.
         let genesis = w.genesis_event(OPERATOR);
-        let err = check(&genesis, 1, w.ledger.state());
+        let err = check(&record(&genesis, 1, NOW), w.ledger.state());
         assert!(matches!(err, Err(RuleError::GenesisFirst)), "{err:?}");
     }
 
@@ -899,6 +1039,32 @@ mod tests {
         assert!(matches!(err, Err(RuleError::NotSuspended { .. })), "{err:?}");
     }
 
+    #[test]
+    fn duplicate_uuid() {
+        let mut w = World::new();
+        let (learner, other) = (did(&w.learner), did(&w.learner2));
+        let uuid = fresh_uuid();
+        let first = w.accept(A, course_with_uuid(learner.clone(), uuid.clone()));
+        // Another issuer, another learner, another kind: the uuid is taken on this log.
+        let err = w.try_sign(B, certificate(other.clone(), uuid.clone()));
+        assert!(matches!(&err, Err(RuleError::DuplicateUuid { uuid: u, id }) if u == &uuid && *id == first), "{err:?}");
+        assert_eq!(err.unwrap_err().code(), "duplicate-uuid");
+        // Nor may the same issuer reuse it, even for the same learner.
+        let err = w.try_sign(A, course_with_uuid(learner.clone(), uuid.clone()));
+        assert!(matches!(err, Err(RuleError::DuplicateUuid { .. })), "{err:?}");
+        let mut apprenticeship = completed(other, None);
+        if let Payload::ApprenticeshipCompleted(c) = &mut apprenticeship {
+            c.credential_uuid = uuid.clone();
+        }
+        let err = w.try_sign(B, apprenticeship);
+        assert!(matches!(err, Err(RuleError::DuplicateUuid { .. })), "{err:?}");
+        // The uuid still answers for the first credential only.
+        assert_eq!(w.ledger.state().status.by_uuid(&uuid), Some(first));
+        // An unregistered key is refused for what it is, before its uuid is looked at.
+        let err = w.try_sign(OUTSIDER, course_with_uuid(learner, uuid));
+        assert!(matches!(err, Err(RuleError::UnknownKey { .. })), "{err:?}");
+    }
+
     // --- apprenticeships -----------------------------------------------------------------------
 
     #[test]
@@ -932,6 +1098,7 @@ mod tests {
                 key,
                 reason: "Key stolen".into(),
                 compromised_since: Some(Timestamp(since)),
+                ledger: None,
             })
         };
         for (since, void) in [(NOW + time::Duration::seconds(1), false), (NOW, true)] {
@@ -1051,6 +1218,7 @@ mod tests {
     #[test]
     fn key_moved() {
         let mut w = World::new();
+        w.course(A, LEARNER);
         let link = w.link(LEARNER, LEARNER, LEARNER2);
         w.append(&link);
         // The old key cannot move again...
@@ -1064,6 +1232,112 @@ mod tests {
         let cycle = w.link(LEARNER2, LEARNER2, LEARNER);
         let err = w.check(&cycle);
         assert!(matches!(err, Err(RuleError::KeyMoved { field: "to", .. })), "{err:?}");
+    }
+
+    #[test]
+    fn nothing_to_link() {
+        let mut w = World::new();
+        // Two keys nobody issued anything to: linking them would grow the log for free.
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(&err, Err(RuleError::NothingToLink { key }) if key == w.learner.did()), "{err:?}");
+        let message = err.unwrap_err().to_string();
+        assert!(message.starts_with("body.from: "), "{message}");
+        // Holding something on the new side is not enough: the old key must hold it.
+        w.course(A, LEARNER2);
+        let err = w.check(&link);
+        assert!(matches!(err, Err(RuleError::NothingToLink { .. })), "{err:?}");
+        // An apprenticeship started is something; a credential issued after a move follows it.
+        let learner = did(&w.learner);
+        w.accept(A, started(learner));
+        w.append(&link);
+        let link = w.link(LEARNER2, LEARNER2, LEARNER3);
+        w.append(&link);
+    }
+
+    #[test]
+    fn a_bundles_selection_cannot_show_what_the_old_key_held() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        let link = w.link(LEARNER, LEARNER, LEARNER2);
+        w.append(&link);
+        let records = w.ledger.records(0, usize::MAX).expect("records");
+        let (link, before) = records.split_last().expect("the link");
+        let fold = |records: &[&Record]| {
+            let mut state = Projections::default();
+            for record in records {
+                state.apply(record, &mut crate::projection::Changes::default());
+            }
+            state
+        };
+        // The log up to the course: as the next record there, the link is refused.
+        let registry: Vec<&Record> = before.iter().filter(|r| r.event.event.payload.credential().is_none()).collect();
+        let mut selection = fold(&registry);
+        let next = Record { seq: selection.applied(), ..link.clone() };
+        assert!(matches!(check(&next, &selection), Err(RuleError::NothingToLink { .. })));
+        // At its own seq, after the course a bundle's selection left out, the projections know a
+        // record is missing and judge the link on the rest.
+        assert!(!selection.reflect_all_before(link.seq));
+        assert_eq!(check(link, &selection), Ok(()));
+        selection.apply(link, &mut crate::projection::Changes::default());
+        assert!(!selection.reflect_all_before(link.seq + 1));
+        let whole: Vec<&Record> = before.iter().collect();
+        assert!(fold(&whole).reflect_all_before(link.seq));
+    }
+
+    #[test]
+    fn too_many_keys() {
+        let mut w = World::new();
+        w.course(A, LEARNER);
+        // Fifteen moves: the learner's 16 keys are the most a learner may have.
+        let chain: Vec<SecretKey> = (100..116).map(key).collect();
+        let mut previous = w.learner.clone();
+        for next in &chain[..15] {
+            let link = w.link_keys(&previous, next);
+            w.append(&link);
+            previous = next.clone();
+        }
+        assert_eq!(w.ledger.profile(previous.did()).earlier_keys.len(), 15);
+        let link = w.link_keys(&previous, &chain[15]);
+        let err = w.check(&link);
+        assert!(
+            matches!(&err, Err(RuleError::TooManyKeys { from, to, keys: 17 }) if from == previous.did() && to == chain[15].did()),
+            "{err:?}"
+        );
+        assert_eq!(err.as_ref().unwrap_err().code(), "key-link");
+        let message = err.unwrap_err().to_string();
+        assert!(message.starts_with("body.to: ") && message.contains("at most 16"), "{message}");
+    }
+
+    #[test]
+    fn too_many_keys_counts_both_sides_of_a_merge() {
+        let mut w = World::new();
+        // One learner with 10 keys, another with 6, each holding a course.
+        let grow = |w: &mut World, keys: std::ops::Range<u8>| {
+            let keys: Vec<SecretKey> = keys.map(key).collect();
+            w.course_to(A, keys[0].did());
+            for pair in keys.windows(2) {
+                let link = w.link_keys(&pair[0], &pair[1]);
+                w.append(&link);
+            }
+            keys.last().expect("keys").clone()
+        };
+        let ten = grow(&mut w, 120..130);
+        let six = grow(&mut w, 140..146);
+        assert_eq!(w.ledger.state().profiles.key_count(ten.did()), 10);
+        // Merging them makes 16 keys: allowed.
+        let merge = w.link_keys(&ten, &six);
+        assert_eq!(w.check(&merge), Ok(()));
+        // With a seventh key on the smaller side first, 17: refused, whichever way.
+        let seventh = key(146);
+        let link = w.link_keys(&six, &seventh);
+        w.append(&link);
+        let merge = w.link_keys(&ten, &seventh);
+        let err = w.check(&merge);
+        assert!(matches!(err, Err(RuleError::TooManyKeys { keys: 17, .. })), "{err:?}");
+        let merge = w.link_keys(&seventh, &ten);
+        let err = w.check(&merge);
+        assert!(matches!(err, Err(RuleError::TooManyKeys { keys: 17, .. })), "{err:?}");
     }
 
     #[test]
@@ -1082,6 +1356,114 @@ mod tests {
         let link = w.link(LEARNER, LEARNER, A);
         let err = w.check(&link);
         assert!(matches!(err, Err(RuleError::NotALearnerKey { field: "to", .. })), "{err:?}");
+    }
+
+    // --- the log an event is for -------------------------------------------------------------
+
+    #[test]
+    fn every_event_names_this_log() {
+        let mut w = World::new();
+        let (a, a2, b, spare, learner) = (did(&w.a), did(&w.a2), did(&w.b), did(&w.spare), did(&w.learner));
+        let credential = w.course(A, LEARNER);
+        let start = w.accept(A, started(learner.clone()));
+        // One event of every kind but genesis, as its author signs it.
+        let every_kind = [
+            (OPERATOR, registered(spare)),
+            (OPERATOR, suspend_issuer(b)),
+            (A, key_added(None, a2)),
+            (A, key_revoked(None, a)),
+            (A, course(learner.clone())),
+            (A, certificate(learner.clone(), fresh_uuid())),
+            (A, completed(learner.clone(), Some(start))),
+            (A, started(learner.clone())),
+            (A, hours(start)),
+            (A, revoked(credential)),
+            (A, suspended(credential)),
+            (A, reinstated(credential)),
+            (
+                LEARNER,
+                Payload::KeyLinked(KeyLinked {
+                    from: learner,
+                    to: did(&w.learner2),
+                    to_sig: String::new(),
+                    ledger: None,
+                }),
+            ),
+        ];
+        let mut kinds = std::collections::BTreeSet::new();
+        for (k, payload) in every_kind {
+            kinds.insert(payload.kind());
+            let sign = |w: &mut World, payload: Payload| {
+                let (at, signer) = (w.at(), w.keys(k).clone());
+                let cosigner = match &payload {
+                    Payload::KeyLinked(_) => Some(w.learner2.clone()),
+                    _ => None,
+                };
+                Event::new(did(&signer), at, payload).sign(&signer, cosigner.as_ref()).expect("valid shape")
+            };
+            let unbound = sign(&mut w, payload.clone());
+            let err = w.check(&unbound);
+            assert!(matches!(&err, Err(RuleError::Unbound { expected }) if expected == ORIGIN), "{err:?}");
+            assert_eq!(err.as_ref().unwrap_err().code(), "unbound-event");
+            let message = err.unwrap_err().to_string();
+            assert_eq!(message, "body.ledger: required: name the log this event is for (`rules.test`)");
+
+            let elsewhere = sign(&mut w, payload.clone().for_ledger("other.example"));
+            let err = w.check(&elsewhere);
+            assert!(
+                matches!(&err, Err(RuleError::OtherLedger { expected, got }) if expected == ORIGIN && got == "other.example"),
+                "{err:?}"
+            );
+            assert_eq!(err.unwrap_err().code(), "other-ledger");
+
+            // Named for this log, the event is judged on the rest.
+            let bound = sign(&mut w, payload.for_ledger(ORIGIN));
+            let err = w.check(&bound);
+            assert!(!matches!(err, Err(RuleError::Unbound { .. } | RuleError::OtherLedger { .. })), "{err:?}");
+        }
+        assert_eq!(kinds.len(), crate::schema::KINDS.len() - 1, "every kind but genesis: {kinds:?}");
+    }
+
+    // --- the ledger's clock -----------------------------------------------------------------
+
+    #[test]
+    fn from_the_future() {
+        let w = World::new();
+        let learner = did(&w.learner);
+        let a = w.a.clone();
+        let dated = |at: OffsetDateTime, learner: &Did| {
+            let payload = course(learner.clone()).for_ledger(ORIGIN);
+            Event::new(did(&a), Timestamp(at), payload).sign(&a, None).expect("valid shape")
+        };
+        // Up to the skew ahead of the ledger's clock is an author's clock running fast.
+        assert_eq!(w.check(&dated(NOW + CLOCK_SKEW, &learner)), Ok(()));
+        for ahead in [NOW + CLOCK_SKEW + time::Duration::seconds(1), NOW + time::Duration::days(365)] {
+            let err = w.check(&dated(ahead, &learner));
+            assert!(
+                matches!(&err, Err(RuleError::FromTheFuture { created_at, recorded_at, limit })
+                    if created_at.0 == ahead && recorded_at.0 == NOW && limit.0 == NOW + CLOCK_SKEW),
+                "{err:?}"
+            );
+            let message = err.unwrap_err().to_string();
+            assert!(message.starts_with("created_at: "), "{message}");
+            assert!(message.contains("2026-05-01T12:00:00Z") && message.contains("2026-05-01T12:05:00Z"), "{message}");
+        }
+        let far: OffsetDateTime = "9999-12-31T23:59:59Z".parse::<Timestamp>().expect("a timestamp").0;
+        assert!(matches!(w.check(&dated(far, &learner)), Err(RuleError::FromTheFuture { .. })));
+        // The same event is judged by the time it is recorded at, as `audit` and a bundle replay it.
+        let early = dated(NOW + time::Duration::hours(1), &learner);
+        let seq = w.ledger.len();
+        let state = w.ledger.state();
+        assert!(matches!(check(&record(&early, seq, NOW), state), Err(RuleError::FromTheFuture { .. })));
+        assert_eq!(check(&record(&early, seq, NOW + time::Duration::hours(1)), state), Ok(()));
+        // Every kind, genesis included.
+        let empty = World::empty();
+        let operator = empty.operator.clone();
+        let genesis = Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(&operator) });
+        let genesis = Event::new(did(&operator), Timestamp(NOW + time::Duration::hours(2)), genesis)
+            .sign(&operator, None)
+            .expect("valid shape");
+        assert!(matches!(empty.check(&genesis), Err(RuleError::FromTheFuture { .. })));
     }
 
     #[test]

@@ -248,12 +248,7 @@ fn day_start(date: &crate::event::Date) -> String {
 /// `None` for events that issue no credential.
 pub fn open_badge(event: &Event) -> Option<Value> {
     let view = event.payload.credential()?;
-    let (uuid, ledger) = match &event.payload {
-        Payload::CourseCompleted(c) => (&c.credential_uuid, &c.ledger),
-        Payload::CertificateAwarded(c) => (&c.credential_uuid, &c.ledger),
-        Payload::ApprenticeshipCompleted(c) => (&c.credential_uuid, &c.ledger),
-        _ => return None,
-    };
+    let (uuid, ledger) = (event.payload.credential_uuid()?, event.payload.ledger());
     let id = format!("urn:uuid:{uuid}");
     let skills: Vec<Value> = view.skills.iter().map(skill_alignment).collect();
     let mut achievement = serde_json::json!({

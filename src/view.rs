@@ -4,6 +4,8 @@
 //! append commits the records and the projection entries they change in one atomic batch, so what
 //! a view reads is always a committed state.
 
+use std::collections::BTreeSet;
+
 use crate::checkpoint::Checkpoint;
 use crate::id::{Did, EventId, Hash32, Seq};
 use crate::ledger::{LedgerError, ProveError};
@@ -98,34 +100,48 @@ impl<S: Store + ?Sized> View<'_, S> {
         Ok(Projections::load(entries)?)
     }
 
-    /// A learner's profile, as of the last committed batch.
+    /// A learner's profile, as of the last committed batch. Reads each stored entry it needs
+    /// once: the learner's key moves one by one, then their entry and credentials, then the status
+    /// of those, then their issuers.
     pub fn profile(&self, did: &Did) -> Result<Profile, LedgerError> {
-        // Follow the learner's key moves, then read their entry and what it refers to.
-        let mut keys = vec![format!("profile/moved/{did}")];
-        let mut moves = self.partial(&keys, &[])?;
+        let mut entries = Vec::new();
         let mut current = did.clone();
-        while let Some(moved) = moves.profiles.moved(&current) {
-            current = moved.to.clone();
-            keys.push(format!("profile/moved/{current}"));
-            moves = self.partial(&keys, &[])?;
-        }
-        keys.push(format!("profile/learner/{current}"));
-        let credentials = format!("profile/credential/{current}/");
-        let learner = self.partial(&keys, &[credentials.as_str()])?;
-        let mut issuers = Vec::new();
-        if let Some(entry) = learner.profiles.learner(&current) {
-            for c in &entry.credentials {
-                keys.push(format!("status/credential/{}", c.id));
-                issuers.push(c.issuer.clone());
+        let mut seen = BTreeSet::new();
+        // `seen` guards stored data: the rules let a key move once, so the chain ends.
+        while seen.insert(current.as_str().to_owned()) {
+            let key = format!("profile/moved/{current}");
+            let Some(bytes) = self.0.entry(&key)? else { break };
+            let moved = Projections::load([(key.clone(), bytes.clone())])?;
+            entries.push((key, bytes));
+            match moved.profiles.moved(&current) {
+                Some(next) => current = next.to.clone(),
+                None => break,
             }
-            keys.extend(entry.apprenticeships.iter().map(|id| format!("status/apprenticeship/{id}")));
         }
-        let mut state = self.partial(&keys, &["position/", credentials.as_str()])?;
-        let status_issuers: Vec<Did> =
-            entry_apprenticeship_issuers(&state, &current).into_iter().chain(issuers).collect();
-        let issuer_keys: Vec<String> = status_issuers.iter().map(|i| format!("registry/issuer/{i}")).collect();
-        let registry = self.partial(&issuer_keys, &[])?.registry;
-        state.registry = registry;
+        let credentials = format!("profile/credential/{current}/");
+        entries.extend(self.0.entries_for(&[format!("profile/learner/{current}")])?);
+        entries.extend(self.0.entries_with_prefix(&credentials)?);
+        entries.extend(self.0.entries_with_prefix("position/")?);
+        let learner = Projections::load(entries.clone())?;
+        let entry = learner.profiles.learner(&current);
+        let credentials = entry.map(|e| e.credentials.as_slice()).unwrap_or_default();
+        let apprenticeships = entry.map(|e| e.apprenticeships.as_slice()).unwrap_or_default();
+        let status_keys: Vec<String> = credentials
+            .iter()
+            .map(|c| format!("status/credential/{}", c.id))
+            .chain(apprenticeships.iter().map(|id| format!("status/apprenticeship/{id}")))
+            .collect();
+        let status_entries = self.0.entries_for(&status_keys)?;
+        let status = Projections::load(status_entries.clone())?.status;
+        entries.extend(status_entries);
+        let issuer_keys: BTreeSet<String> = credentials
+            .iter()
+            .map(|c| &c.issuer)
+            .chain(apprenticeships.iter().filter_map(|id| status.apprenticeship(id)).map(|a| &a.issuer))
+            .map(|issuer| format!("registry/issuer/{issuer}"))
+            .collect();
+        entries.extend(self.0.entries_for(&issuer_keys.into_iter().collect::<Vec<_>>())?);
+        let state = Projections::load(entries)?;
         Ok(state.profiles.render(did, &state.status, &state.registry, projection::as_of(state.applied())))
     }
 
@@ -137,13 +153,21 @@ impl<S: Store + ?Sized> View<'_, S> {
         Ok(Some(CredentialView { status, record }))
     }
 
-    /// The credential whose standard form has this UUID.
+    /// The credential whose standard form has this UUID: the one credential whose issuing event
+    /// carries it (a `credentialStatus` lookup never answers for another credential).
     pub fn credential_by_uuid(&self, uuid: &str) -> Result<Option<CredentialView>, LedgerError> {
         let state = self.partial(&[format!("status/uuid/{uuid}")], &[])?;
-        match state.status.by_uuid(uuid) {
-            Some(id) => self.credential(&id),
-            None => Ok(None),
+        let Some(id) = state.status.by_uuid(uuid) else { return Ok(None) };
+        let Some(found) = self.credential(&id)? else { return Ok(None) };
+        let carried = found.record["event"]["body"]["credential_uuid"].as_str();
+        if carried != Some(uuid) {
+            return Err(StoreError::Corrupt(format!(
+                "status/uuid/{uuid} points at credential {id}, whose credential_uuid is {}",
+                carried.unwrap_or("missing")
+            ))
+            .into());
         }
+        Ok(Some(found))
     }
 
     /// The issuer-signed Open Badges 3.0 credential of a credential on the log.
@@ -168,8 +192,214 @@ impl<S: Store + ?Sized> View<'_, S> {
     }
 }
 
-/// The issuers of a learner's apprenticeships in progress.
-fn entry_apprenticeship_issuers(state: &Projections, learner: &Did) -> Vec<Did> {
-    let Some(entry) = state.profiles.learner(learner) else { return Vec::new() };
-    entry.apprenticeships.iter().filter_map(|id| state.status.apprenticeship(id)).map(|a| a.issuer.clone()).collect()
+#[cfg(test)]
+mod tests {
+    //! Views over logs written straight into a store, record by record through the projections
+    //! (without the rules, so a test can hold what the rules would refuse).
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::canonical;
+    use crate::event::{
+        CourseCompleted, Event, Genesis, IssuerCategory, IssuerRegistered, KeyLinked, Payload, Skill, Timestamp,
+    };
+    use crate::keys::SecretKey;
+    use crate::projection::Changes;
+    use crate::store::{Batch, MemoryStore, NewRecord};
+
+    fn key(n: u64) -> SecretKey {
+        let mut seed = [0x5a; 32];
+        seed[..8].copy_from_slice(&n.to_le_bytes());
+        SecretKey::from_seed(&seed)
+    }
+
+    const OPERATOR: u64 = 0;
+    const ISSUER_A: u64 = 1;
+    const ISSUER_B: u64 = 2;
+
+    /// A log being written: the store and the projections as of its end.
+    struct Log {
+        store: MemoryStore,
+        state: Projections,
+    }
+
+    impl Log {
+        /// Genesis and two issuers.
+        fn new() -> Self {
+            let mut log = Log { store: MemoryStore::new(), state: Projections::default() };
+            let operator = key(OPERATOR).did().clone();
+            log.push(OPERATOR, Payload::Genesis(Genesis { origin: "view.test".into(), operator }), None);
+            for issuer in [ISSUER_A, ISSUER_B] {
+                let issuer = key(issuer).did().clone();
+                let name = "Lakeside Community College".into();
+                let registered = IssuerRegistered { issuer, name, category: IssuerCategory::College, ledger: None };
+                log.push(OPERATOR, Payload::IssuerRegistered(registered), None);
+            }
+            log
+        }
+
+        /// Appends `payload` signed by key `by` (and co-signed by `cosigner`); returns its id.
+        fn push(&mut self, by: u64, payload: Payload, cosigner: Option<u64>) -> EventId {
+            let signer = key(by);
+            let at = Timestamp(datetime!(2026-05-01 12:00 UTC));
+            let event = Event::new(signer.did().clone(), at, payload)
+                .sign(&signer, cosigner.map(key).as_ref())
+                .expect("valid shape");
+            let record = Record { seq: self.state.applied(), recorded_at: at, event };
+            let id = record.event.id();
+            let new = NewRecord { seq: record.seq, id, bytes: record.canonical() };
+            self.store.commit(Batch { records: vec![new], ..Batch::default() }).expect("commit");
+            self.state.apply(&record, &mut Changes::default());
+            id
+        }
+
+        fn course(&mut self, by: u64, learner: u64, uuid: &str) -> EventId {
+            let course = CourseCompleted {
+                credential_uuid: uuid.into(),
+                learner: key(learner).did().clone(),
+                title: "Intro to Python Programming".into(),
+                code: "CIS 121".into(),
+                skills: vec![Skill { id: "15-1252.00".into(), label: None, level: None }],
+                credits: 3.0,
+                completed_on: "2026-04-30".parse().expect("a date"),
+                ledger: None,
+                vc_proof: None,
+            };
+            self.push(by, Payload::CourseCompleted(course), None)
+        }
+
+        /// The store, with the projections' entries as of the end of the log.
+        fn stored(self) -> (MemoryStore, Projections) {
+            self.store.replace_entries(self.state.entries()).expect("entries");
+            (self.store, self.state)
+        }
+    }
+
+    /// A store that notes every projection entry (or prefix) read, and every record range.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryStore,
+        reads: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Counting {
+        fn note(&self, what: impl Into<String>) {
+            self.reads.lock().expect("not poisoned").push(what.into());
+        }
+
+        fn reads(&self) -> Vec<String> {
+            self.reads.lock().expect("not poisoned").clone()
+        }
+    }
+
+    impl Store for Counting {
+        fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+            self.inner.commit(batch)
+        }
+        fn len(&self) -> Result<u64, StoreError> {
+            self.inner.len()
+        }
+        fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+            self.note(format!("records {from}+{limit}"));
+            self.inner.records(from, limit)
+        }
+        fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+            self.inner.seq_of(id)
+        }
+        fn node(&self, id: crate::merkle::NodeId) -> Result<Option<Hash32>, StoreError> {
+            self.inner.node(id)
+        }
+        fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+            self.inner.checkpoints(from, to)
+        }
+        fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+            self.inner.latest_checkpoint()
+        }
+        fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+            self.note("every entry");
+            self.inner.entries()
+        }
+        fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+            self.note(format!("{prefix}*"));
+            self.inner.entries_with_prefix(prefix)
+        }
+        fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.note(key);
+            self.inner.entry(key)
+        }
+        fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+            keys.iter().for_each(|k| self.note(k.as_str()));
+            self.inner.entries_for(keys)
+        }
+        fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+            self.inner.replace_entries(entries)
+        }
+    }
+
+    /// A learner who received a course and then moved key `links` times (more than the rules
+    /// allow, as stored data might hold): the view reads each entry once, so its cost is linear
+    /// in the chain.
+    fn profile_reads(links: u64) -> Vec<String> {
+        const FIRST_KEY: u64 = 100;
+        let mut log = Log::new();
+        log.course(ISSUER_A, FIRST_KEY, "6f1c2f4e-8a8b-4d55-9a43-000000000001");
+        for k in FIRST_KEY..FIRST_KEY + links {
+            let (from, to) = (key(k).did().clone(), key(k + 1).did().clone());
+            let link = KeyLinked { from, to, to_sig: String::new(), ledger: None };
+            log.push(k, Payload::KeyLinked(link), Some(k + 1));
+        }
+        let (store, state) = log.stored();
+        let counting = Counting { inner: store, ..Counting::default() };
+        let head = key(FIRST_KEY).did().clone();
+        let profile = View(&counting).profile(&head).expect("a profile");
+        // The same profile as the projections in memory render.
+        let expected = state.profiles.render(&head, &state.status, &state.registry, projection::as_of(state.applied()));
+        assert_eq!(profile, expected);
+        assert_eq!(&profile.learner, key(FIRST_KEY + links).did());
+        assert_eq!(profile.earlier_keys.len() as u64, links);
+        assert_eq!(profile.credentials.len(), 1);
+        counting.reads()
+    }
+
+    #[test]
+    fn a_profile_reads_each_key_move_once() {
+        for links in [15, 300] {
+            let reads = profile_reads(links);
+            let mut once = BTreeSet::new();
+            let again: Vec<&String> = reads.iter().filter(|r| !once.insert(r.as_str())).collect();
+            assert!(again.is_empty(), "{links} links: read more than once: {again:?}");
+            let moves = reads.iter().filter(|r| r.starts_with("profile/moved/")).count() as u64;
+            // Every move, and the current key's (absent) one.
+            assert_eq!(moves, links + 1, "{reads:?}");
+            // Besides the moves: the learner's entry and credentials, positions, one status
+            // entry and one issuer.
+            assert_eq!(reads.len() as u64, moves + 5, "{reads:?}");
+        }
+    }
+
+    #[test]
+    fn a_uuid_answers_for_the_credential_that_carries_it() {
+        let uuid = "6f1c2f4e-8a8b-4d55-9a43-000000000001";
+        let other_uuid = "6f1c2f4e-8a8b-4d55-9a43-000000000002";
+        let mut log = Log::new();
+        let first = log.course(ISSUER_A, 10, uuid);
+        // A second credential with the same uuid (the rules refuse it; the projection ignores it).
+        let second = log.course(ISSUER_B, 11, uuid);
+        let third = log.course(ISSUER_B, 11, other_uuid);
+        let (store, _) = log.stored();
+        let view = View(&store);
+        let found = view.credential_by_uuid(uuid).expect("read").expect("found");
+        assert_eq!(found.status.id, first);
+        assert_ne!(found.status.id, second);
+        assert_eq!(view.credential_by_uuid(other_uuid).expect("read").map(|c| c.status.id), Some(third));
+        assert!(view.credential_by_uuid("6f1c2f4e-8a8b-4d55-9a43-000000000003").expect("read").is_none());
+
+        // A stored mapping to a credential that does not carry the uuid is corruption, not an answer.
+        let wrong = canonical::to_vec(&serde_json::Value::String(third.to_string())).expect("json");
+        let entries = vec![(format!("status/uuid/{uuid}"), Some(wrong))];
+        store.commit(Batch { entries, ..Batch::default() }).expect("commit");
+        let err = View(&store).credential_by_uuid(uuid).expect_err("a mapping to another credential");
+        assert!(err.to_string().contains(&format!("points at credential {third}")), "{err}");
+    }
 }

@@ -129,7 +129,7 @@ impl World {
     fn append(&mut self, by: u8, payload: Payload) -> Issued {
         let signer = key(by);
         let at = self.at();
-        let event = Event::new(signer.did().clone(), at, payload).sign(&signer, None).expect("sign");
+        let event = Event::new(signer.did().clone(), at, payload.for_ledger(ORIGIN)).sign(&signer, None).expect("sign");
         self.append_value(event.value().clone())
     }
 
@@ -146,7 +146,12 @@ impl World {
     fn register(&mut self, issuer: u8, name: &str, category: IssuerCategory) -> Issued {
         self.append(
             OPERATOR,
-            Payload::IssuerRegistered(IssuerRegistered { issuer: did(issuer), name: name.into(), category }),
+            Payload::IssuerRegistered(IssuerRegistered {
+                issuer: did(issuer),
+                name: name.into(),
+                category,
+                ledger: None,
+            }),
         )
     }
 
@@ -177,7 +182,7 @@ impl World {
     }
 
     fn status_change(&mut self, issuer: u8, credential: EventId, change: &str) -> Issued {
-        let body = StatusChange { credential, reason: format!("{change} for the test") };
+        let body = StatusChange { credential, reason: format!("{change} for the test"), ledger: None };
         let payload = match change {
             "revoked" => Payload::CredentialRevoked(body),
             "suspended" => Payload::CredentialSuspended(body),
@@ -193,7 +198,8 @@ impl World {
         let event = Event::new(
             did(from),
             at,
-            Payload::KeyLinked(KeyLinked { from: did(from), to: did(to), to_sig: String::new() }),
+            Payload::KeyLinked(KeyLinked { from: did(from), to: did(to), to_sig: String::new(), ledger: None })
+                .for_ledger(ORIGIN),
         )
         .sign(&key(from), Some(&key(to)))
         .expect("sign a key link");
@@ -402,7 +408,7 @@ fn check_names(report: &Report) -> Vec<&'static str> {
 /// Signs `payload` by key `by` at the `n`th second.
 fn signed(by: u8, n: i64, payload: Payload) -> SignedEvent {
     let signer = key(by);
-    Event::new(signer.did().clone(), Timestamp(CREATED + Duration::seconds(n)), payload)
+    Event::new(signer.did().clone(), Timestamp(CREATED + Duration::seconds(n)), payload.for_ledger(ORIGIN))
         .sign(&signer, None)
         .expect("sign")
 }
@@ -419,6 +425,7 @@ fn registered_by(author: u8, issuer: u8, n: i64) -> SignedEvent {
             issuer: did(issuer),
             name: "Lakeside Community College".into(),
             category: IssuerCategory::College,
+            ledger: None,
         }),
     )
 }
@@ -514,7 +521,7 @@ fn rotation_events() -> Vec<SignedEvent> {
     vec![
         genesis_by(OPERATOR),
         registered_by(OPERATOR, COLLEGE, 1),
-        signed(COLLEGE, 2, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026) })),
+        signed(COLLEGE, 2, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None })),
         signed(
             COLLEGE_2026,
             3,
@@ -523,6 +530,7 @@ fn rotation_events() -> Vec<SignedEvent> {
                 key: did(COLLEGE),
                 reason: "Scheduled annual key rotation".into(),
                 compromised_since: None,
+                ledger: None,
             }),
         ),
     ]
@@ -647,6 +655,23 @@ fn a_learner_who_moved_keys_shares_earlier_credentials_with_the_new_key() {
 }
 
 #[test]
+fn a_credential_issued_to_an_earlier_key_after_the_move_verifies() {
+    let mut f = fixture();
+    let link = f.world.link(ALICE, ALICE_NEW);
+    // The university still knows the learner by the old key: the credential follows the move.
+    let late = f.world.course(UNIVERSITY, ALICE, "Machine Learning", "CS 4780", &[DATA_SCIENCE, PYTHON], 4.0);
+    let bundle = f.world.share(ALICE_NEW, &only(&[late.id]));
+    // The bundle holds the link but nothing the old key held before it: the verifier cannot see
+    // that the old key had something to move, which the ledger checked when it appended the link.
+    let seqs = entry_seqs(&bundle);
+    assert!(seqs.contains(&link.seq), "{seqs:?}");
+    assert!(![f.python.seq, f.sql.seq, f.stats.seq].iter().any(|s| seqs.contains(s)), "{seqs:?}");
+    let report = verify(&to_bytes(&bundle));
+    assert_valid(&report);
+    assert_eq!(presented_ids(&report), [late.id]);
+}
+
+#[test]
 fn a_credential_signed_by_a_rotated_in_key_verifies() {
     let mut w = DemoWorld::new();
     let web = w.credential("learner-01", "Web Development with Python");
@@ -707,6 +732,7 @@ fn an_apprenticeship_started_before_the_learner_moved_keys_verifies() {
             title: "CNC Machinist Registered Apprenticeship".into(),
             employer: "Riverside Manufacturing Co.".into(),
             started_on: date("2025-01-06"),
+            ledger: None,
         }),
     );
     world.link(ALICE, ALICE_NEW);
@@ -1197,8 +1223,11 @@ fn a_revocation_the_statement_hides_is_caught_by_the_records() {
     let events = vec![genesis_by(OPERATOR), registered_by(OPERATOR, COLLEGE, 1), course_by(COLLEGE, ALICE, 2)];
     let mut log = Crafted::new(events);
     let credential = log.id(2);
-    let revocation =
-        signed(COLLEGE, 3, Payload::CredentialRevoked(StatusChange { credential, reason: "Issued in error".into() }));
+    let revocation = signed(
+        COLLEGE,
+        3,
+        Payload::CredentialRevoked(StatusChange { credential, reason: "Issued in error".into(), ledger: None }),
+    );
     log = Crafted::new(log.records.into_iter().map(|r| r.event).chain([revocation]).collect());
     let bundle = log.bundle(&[0, 1, 2, 3], OPERATOR, ALICE);
     assert_eq!(bundle.status.credentials[0].status, CredentialState::Active);
@@ -1269,7 +1298,7 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     let mut world = World::new();
     world.register(COLLEGE, "Lakeside Community College", IssuerCategory::College);
     let course = world.course(COLLEGE, ALICE, "Welding Fundamentals", "WLD 100", &[CNC], 4.0);
-    world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026) }));
+    world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None }));
     // The key was stolen before it signed the course.
     world.append(
         COLLEGE_2026,
@@ -1278,6 +1307,7 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
             key: did(COLLEGE),
             reason: "Key stolen".into(),
             compromised_since: Some(Timestamp(CREATED)),
+            ledger: None,
         }),
     );
     let bundle = world.share(ALICE, &only(&[course.id]));

@@ -376,9 +376,13 @@ fn emit_with_origin_signs_for_a_log_out_of_reach() {
         assert_eq!(out.code, 0, "{out:?}");
         out
     };
-    // Without a ledger or --origin, the event names no log; with --origin, it names that one.
+    // Without a ledger or --origin, there is no log to name: a usage error, and no key is read.
     let plain = env.run_with_ledger(&nowhere, &(fx.course_line("Offline", "S1") + " --emit"));
-    assert_eq!(plain.json()["body"].get("ledger"), None, "{plain:?}");
+    assert_eq!(plain.code, 2, "{plain:?}");
+    assert!(plain.stdout.is_empty(), "{plain:?}");
+    let line = plain.error_line();
+    assert!(line.contains("--origin") && line.contains("body.ledger"), "{line}");
+    // With --origin, the event names that log.
     let ours = emit("test.credledger.dev");
     assert_eq!(ours.json()["body"]["ledger"], "test.credledger.dev");
 
@@ -399,11 +403,66 @@ fn emit_with_origin_signs_for_a_log_out_of_reach() {
 }
 
 #[test]
+fn every_signing_command_names_the_log_it_signs_for() {
+    let fx = fixture();
+    let env = &fx.env;
+    let (issuer, learner, course) = (&fx.issuer, &fx.learner, &fx.course);
+    let operator_key = env.file("ledger/operator.key");
+    let spare = env.keygen("spare");
+    let commands = [
+        format!("issuer register --name 'Bay University' --key {} --operator-key {operator_key}", spare.did),
+        format!(
+            "issuer suspend --issuer {} --reason 'Accreditation withdrawn' --operator-key {operator_key}",
+            issuer.did
+        ),
+        format!(
+            "issuer revoke-key --issuer {} --key {} --reason 'Key stolen' --operator-key {operator_key}",
+            issuer.did, issuer.did
+        ),
+        format!("issuer rotate-key --issuer-key {} --new-key {}", issuer.path, spare.path),
+        course_line(&issuer.path, learner, "Emitted", "S1"),
+        format!(
+            "issue certificate --issuer-key {} --learner {learner} --title Cert --skills S1 --awarded 2026-05-01",
+            issuer.path
+        ),
+        format!(
+            "issue apprenticeship --issuer-key {} --learner {learner} --title Appr --employer Acme --hours 10 --skills S1 --completed 2026-05-01",
+            issuer.path
+        ),
+        format!("revoke --issuer-key {} --credential {course} --reason 'In error'", issuer.path),
+        format!("suspend --issuer-key {} --credential {course} --reason 'In review'", issuer.path),
+        format!("reinstate --issuer-key {} --credential {course} --reason 'Cleared'", issuer.path),
+    ];
+    let nowhere = env.file("no/such/ledger");
+    for command in &commands {
+        // On the ledger directory: its origin.
+        let out = env.ok(&format!("{command} --emit"));
+        for line in out.stdout.lines() {
+            let event: Value = serde_json::from_str(line).expect("one event a line");
+            assert_eq!(event["body"]["ledger"], "test.credledger.dev", "{command}: {event}");
+        }
+        // Out of reach of any ledger: --origin names it, and without it nothing is signed.
+        let named = env.run_with_ledger(&nowhere, &format!("{command} --emit --origin elsewhere.example"));
+        assert_eq!(named.code, 0, "{command}: {named:?}");
+        for line in named.stdout.lines() {
+            let event: Value = serde_json::from_str(line).expect("one event a line");
+            assert_eq!(event["body"]["ledger"], "elsewhere.example", "{command}: {event}");
+        }
+        let unnamed = env.run_with_ledger(&nowhere, &format!("{command} --emit"));
+        assert_eq!(unnamed.code, 2, "{command}: {unnamed:?}");
+        assert!(unnamed.stdout.is_empty(), "{command}: {unnamed:?}");
+        assert!(unnamed.error_line().contains("--origin: required"), "{command}: {unnamed:?}");
+    }
+    assert_eq!(env.log_len(), 3, "--emit appends nothing");
+}
+
+#[test]
 fn emit_prints_a_signed_event_without_a_ledger_and_submit_is_idempotent() {
     let fx = fixture();
     let env = &fx.env;
     let nowhere = env.file("no/such/ledger");
-    let out = env.run_with_ledger(&nowhere, &(fx.course_line("Emitted", "S7") + " --emit"));
+    let out =
+        env.run_with_ledger(&nowhere, &(fx.course_line("Emitted", "S7") + " --emit --origin test.credledger.dev"));
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!Path::new(&nowhere).exists(), "--emit creates no ledger");
     let event = out.json();

@@ -42,6 +42,8 @@ use time::macros::datetime;
 
 /// The ledger's clock for every append (records carry it, so it must not vary).
 const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+/// The origin of the logs these tests write; every event names it.
+const ORIGIN: &str = "ledger.test.example";
 /// Authors' clocks start here; each generated event is one second later than the one before.
 const CREATED: OffsetDateTime = datetime!(2026-04-01 09:00 UTC);
 
@@ -305,9 +307,9 @@ impl Materializer {
         Timestamp(CREATED + time::Duration::seconds(index))
     }
 
-    /// Signs and records an event; returns its id.
+    /// Signs and records an event, for the test log; returns its id.
     fn push(&mut self, author: usize, payload: Payload, cosigner: Option<usize>) -> EventId {
-        let signed = Event::new(did(author), self.created_at(), payload)
+        let signed = Event::new(did(author), self.created_at(), payload.for_ledger(ORIGIN))
             .sign(key(author), cosigner.map(key))
             .expect("generated events have a valid shape");
         let id = signed.id();
@@ -387,6 +389,7 @@ impl Materializer {
                 issuer: did(inst),
                 name: format!("Institution {inst}"),
                 category,
+                ledger: None,
             }),
             None,
         );
@@ -441,6 +444,7 @@ impl Materializer {
                     Payload::IssuerSuspended(IssuerSuspended {
                         issuer: did(issuer),
                         reason: "Accreditation withdrawn".into(),
+                        ledger: None,
                     }),
                     None,
                 );
@@ -501,7 +505,7 @@ impl Materializer {
                     Some(c) => (c.id, self.signer(signer)),
                     None => (bogus_id(nth), self.signer(signer)),
                 };
-                let body = StatusChange { credential, reason: format!("Status change {change}") };
+                let body = StatusChange { credential, reason: format!("Status change {change}"), ledger: None };
                 let payload = match change {
                     0 => Payload::CredentialRevoked(body),
                     1 => Payload::CredentialSuspended(body),
@@ -532,7 +536,7 @@ impl Materializer {
                 };
                 self.push(
                     author,
-                    Payload::KeyAdded(KeyAdded { issuer: named.then(|| did(issuer)), key: did(new_key) }),
+                    Payload::KeyAdded(KeyAdded { issuer: named.then(|| did(issuer)), key: did(new_key), ledger: None }),
                     None,
                 );
                 if allowed
@@ -568,6 +572,7 @@ impl Materializer {
                             0 => Timestamp(CREATED),
                             _ => Timestamp(NOW + time::Duration::minutes(i64::from(signer % 40))),
                         }),
+                        ledger: None,
                     }),
                     None,
                 );
@@ -586,6 +591,7 @@ impl Materializer {
                         title: format!("Apprenticeship for {learner}"),
                         employer: "Bright Sparks Ltd".into(),
                         started_on: Self::date(signer),
+                        ledger: None,
                     }),
                     None,
                 );
@@ -604,6 +610,7 @@ impl Materializer {
                         apprenticeship,
                         hours: u32::from(hours),
                         through: Self::date(nth),
+                        ledger: None,
                     }),
                     None,
                 );
@@ -657,7 +664,12 @@ impl Materializer {
                 let author_key = if author % 6 == 0 { Self::learner(author) } else { from_key };
                 self.push(
                     author_key,
-                    Payload::KeyLinked(KeyLinked { from: did(from_key), to: did(to_key), to_sig: String::new() }),
+                    Payload::KeyLinked(KeyLinked {
+                        from: did(from_key),
+                        to: did(to_key),
+                        to_sig: String::new(),
+                        ledger: None,
+                    }),
                     Some(to_key),
                 );
             }
@@ -702,7 +714,7 @@ impl Materializer {
 /// The submitted events of a history: genesis, `issuers` registrations, then the steps.
 fn materialize(issuers: u8, ops: &[Op]) -> Vec<Value> {
     let mut m = Materializer::new();
-    m.genesis("ledger.test.example");
+    m.genesis(ORIGIN);
     for i in 0..issuers {
         m.register(OPERATOR, INST + usize::from(i), i);
     }
@@ -1227,7 +1239,7 @@ fn demo_history_is_consistent() {
 fn credentials_recorded_after_compromised_since_are_revoked() {
     let at = |minutes: i64| NOW + time::Duration::minutes(minutes);
     let sign = |k: usize, payload: Payload| {
-        Event::new(did(k), Timestamp(CREATED), payload).sign(key(k), None).expect("valid shape")
+        Event::new(did(k), Timestamp(CREATED), payload.for_ledger(ORIGIN)).sign(key(k), None).expect("valid shape")
     };
     let course = |uuid: &str| {
         Payload::CourseCompleted(CourseCompleted {
@@ -1246,19 +1258,21 @@ fn credentials_recorded_after_compromised_since_are_revoked() {
     let rotated = INST + 1;
     let before = sign(issuer, course("00000000-0000-4000-8000-000000000001"));
     let after = sign(issuer, course("00000000-0000-4000-8000-000000000002"));
-    let genesis = Payload::Genesis(Genesis { origin: "ledger.test.example".into(), operator: did(OPERATOR) });
+    let genesis = Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) });
     let registered = Payload::IssuerRegistered(IssuerRegistered {
         issuer: did(issuer),
         name: "Lakeside Community College".into(),
         category: IssuerCategory::College,
+        ledger: None,
     });
-    let added = Payload::KeyAdded(KeyAdded { issuer: None, key: did(rotated) });
+    let added = Payload::KeyAdded(KeyAdded { issuer: None, key: did(rotated), ledger: None });
     // Compromised from minute 20: `after`, recorded at minute 30, was signed by a thief.
     let revoked = Payload::KeyRevoked(KeyRevoked {
         issuer: None,
         key: did(issuer),
         reason: "Key stolen".into(),
         compromised_since: Some(Timestamp(at(20))),
+        ledger: None,
     });
     let events = [
         (sign(OPERATOR, genesis), 0),

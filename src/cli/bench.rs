@@ -67,7 +67,9 @@ pub fn run(events: usize) -> Result<Report> {
     let dir = LedgerDir::new(tmp.path().join("ledger"));
     let (config, operator) = dir.create("bench.credledger.dev", false)?;
     let now = OffsetDateTime::now_utc();
-    let mut generator = Generator::new(operator.clone(), &config.origin, 1, now, (events / 10).max(50));
+    // Dated so that the last event is not ahead of the ledger's clock.
+    let start = now - credledger::generate::span(events as u64);
+    let mut generator = Generator::new(operator.clone(), &config.origin, 1, start, (events / 10).max(50));
     let featured = generator.featured_learner().clone();
     let genesis = generator.genesis()?;
     let mut values = vec![genesis.value().clone()];

@@ -109,8 +109,11 @@ pub fn run(options: &LoadOptions) -> Result<LoadReport> {
     anyhow::ensure!(options.nodes <= 1 || options.database_url.is_some(), "several nodes need --database-url");
     let (config, operator) = dir.create("load.credledger.dev", false)?;
     let now = OffsetDateTime::now_utc();
+    // Each appender's events are dated a millisecond apart from this start: an hour back keeps
+    // millions of them behind the ledger's clock.
+    let start = now - time::Duration::hours(1);
     let mut generators: Vec<Generator> = (0..options.appenders.max(1))
-        .map(|i| Generator::new(operator.clone(), &config.origin, i as u64 + 1, now, 200))
+        .map(|i| Generator::new(operator.clone(), &config.origin, i as u64 + 1, start, 200))
         .collect();
     {
         let mut ledger = Ledger::open(dir.open_shared_store()?)?;

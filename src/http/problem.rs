@@ -52,7 +52,7 @@ impl From<&AppendError> for Problem {
         let code = e.code();
         let status = match code {
             "malformed-json" => StatusCode::BAD_REQUEST,
-            "schema" | "bad-signature" => StatusCode::UNPROCESSABLE_ENTITY,
+            "schema" | "bad-signature" | "future-event" | "unbound-event" => StatusCode::UNPROCESSABLE_ENTITY,
             "unauthorized-issuer" | "revoked-key" | "issuer-suspended" | "not-operator" | "other-issuer" => {
                 StatusCode::FORBIDDEN
             }

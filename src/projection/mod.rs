@@ -63,6 +63,8 @@ pub struct Projections {
     pub profiles: Profiles,
     /// Records applied, per projection, in the order registry, status, profiles.
     positions: [u64; 3],
+    /// Whether records were skipped (a bundle's selection from a log).
+    gaps: bool,
 }
 
 const POSITION_PREFIX: &str = "position/";
@@ -73,9 +75,16 @@ impl Projections {
         self.positions.iter().copied().min().unwrap_or(0)
     }
 
+    /// Do the projections reflect every record before `seq`? Not when they fold a bundle's
+    /// selection from a log: then what the skipped records hold cannot be judged from them.
+    pub fn reflect_all_before(&self, seq: Seq) -> bool {
+        !self.gaps && self.applied() == seq
+    }
+
     /// Folds the record into each projection that has not seen its seq yet. Records come in seq
     /// order: every record of a log, or (to check a bundle) a subset of them.
     pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
+        self.gaps |= record.seq > self.applied();
         let context =
             Context { author_issuer: self.registry.issuer_of_key(&record.event.event.author).map(|i| i.did.clone()) };
         // Status and profiles first: they see the registry as of the record's position.

@@ -113,6 +113,16 @@ impl Profiles {
         self.learners.get(&self.current(did))
     }
 
+    /// Does the learner now using `did` hold a credential or an apprenticeship?
+    pub fn holds_anything(&self, did: &Did) -> bool {
+        self.learner(did).is_some_and(|e| !e.credentials.is_empty() || !e.apprenticeships.is_empty())
+    }
+
+    /// How many keys the learner now using `did` has had: their earlier keys and the current one.
+    pub fn key_count(&self, did: &Did) -> usize {
+        self.learner(did).map_or(1, |e| e.earlier_keys.len() + 1)
+    }
+
     /// The learner's profile, joined with status and issuer names. `as_of_seq` is the last seq
     /// the projections reflect.
     pub fn render(&self, did: &Did, status: &Status, registry: &Registry, as_of_seq: Option<Seq>) -> Profile {

@@ -191,9 +191,13 @@ impl Projection for Status {
                 },
             );
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+            // A uuid answers for the first credential that carried it, and only for it (the
+            // rules refuse a second one).
             if let Some(uuid) = payload.credential_uuid() {
-                self.by_uuid.insert(uuid.to_owned(), id);
-                changes.touch(format!("{UUID_PREFIX}{uuid}"));
+                if let std::collections::btree_map::Entry::Vacant(entry) = self.by_uuid.entry(uuid.to_owned()) {
+                    entry.insert(id);
+                    changes.touch(format!("{UUID_PREFIX}{uuid}"));
+                }
             }
         }
         match payload {

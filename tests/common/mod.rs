@@ -213,8 +213,9 @@ pub fn id_of(event: &str) -> String {
     EventId::of_canonical(event.as_bytes()).to_string()
 }
 
-/// `n` distinct certificates for `learner`, signed by the key in `key_file` with the library:
-/// `(canonical JSON, id)` each. `batch` keeps the credential uuids of different calls apart.
+/// `n` distinct certificates for `learner`, for the log [`ORIGIN`], signed by the key in
+/// `key_file` with the library: `(canonical JSON, id)` each. `batch` keeps the credential uuids of
+/// different calls apart.
 pub fn certificates(key_file: &Path, learner: &Did, batch: u32, n: usize) -> Vec<(String, String)> {
     let key = SecretKey::read_file(key_file).expect("read the issuer key");
     (0..n)
@@ -226,6 +227,7 @@ pub fn certificates(key_file: &Path, learner: &Did, batch: u32, n: usize) -> Vec
                 "title": format!("Forklift Safety {batch}.{i}"),
                 "skills": [{"id": "esco:forklift", "label": "Forklift operation"}],
                 "awarded_on": "2026-02-01",
+                "ledger": ORIGIN,
             }))
             .expect("a certificate body");
             let payload = Payload::CertificateAwarded(body);
