@@ -43,6 +43,31 @@ fn printed<'a>(out: &'a Output, mark: &str, name: &str) -> &'a str {
     line.split_once(name).map_or("", |(_, detail)| detail.trim_start())
 }
 
+/// A served ledger whose learner holds a course per title: the env, the server, and each course's
+/// signed event (canonical JSON) with its id.
+fn served_with(titles: &[&str]) -> (Env, Server, Vec<(String, String)>) {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let courses = titles
+        .iter()
+        .map(|title| {
+            let event = env.emit_course(&env.issuer, title);
+            server.append(&event);
+            let id = id_of(&event);
+            (event, id)
+        })
+        .collect();
+    (env, server, courses)
+}
+
+/// The learner shares through the server (`share EXTRA --out FILE`): the bundle's text.
+fn share(env: &Env, server: &Server, file: &str, extra: &[&str]) -> String {
+    let mut args = vec!["share", "--learner-key", env.learner.path(), "--out", file];
+    args.extend_from_slice(extra);
+    env.remote_ok(server, &args);
+    fs::read_to_string(env.path(file)).expect("the shared bundle")
+}
+
 /// The last line a command printed.
 fn verdict_line(out: &Output) -> &str {
     out.stdout.trim_end().lines().last().unwrap_or_default()
@@ -50,13 +75,9 @@ fn verdict_line(out: &Output) -> &str {
 
 #[test]
 fn a_credential_revoked_after_sharing_fails_the_ledgers_verify_naming_it() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    let welding = env.emit_course(&env.issuer, "Welding I");
-    let (welding_id, _) = (id_of(&welding), server.append(&welding));
-    server.append(&env.emit_course(&env.issuer, "Welding II"));
-    env.remote_ok(&server, &["share", "--learner-key", env.learner.path(), "--out", "bundle.json"]);
-    let bundle = fs::read_to_string(env.path("bundle.json")).expect("bundle.json");
+    let (env, server, courses) = served_with(&["Welding I", "Welding II"]);
+    let welding_id = &courses[0].1;
+    let bundle = share(&env, &server, "bundle.json", &[]);
     let issued_at = serde_json::from_str::<Value>(&bundle).expect("JSON")["status"]["issued_at"].clone();
 
     let before = server.post("/v1/verify", &bundle).json();
@@ -66,7 +87,7 @@ fn a_credential_revoked_after_sharing_fails_the_ledgers_verify_naming_it() {
     let current = check(&before, "credentials.current");
     assert_eq!((current["ok"].as_bool(), current["ran"].as_bool()), (Some(true), Some(true)), "{before}");
 
-    let revoked_seq = server.append(&env.emit_revoke(&welding_id, "issued in error"));
+    let revoked_seq = server.append(&env.emit_revoke(welding_id, "issued in error"));
     let after = server.post("/v1/verify", &bundle).json();
     assert_eq!(after["verdict"], "INVALID", "the bundle predates the revocation: {after}");
     let current = check(&after, "credentials.current");
@@ -92,14 +113,11 @@ fn a_credential_revoked_after_sharing_fails_the_ledgers_verify_naming_it() {
 
 #[test]
 fn a_suspended_credential_fails_the_ledgers_verify_until_reinstated() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    let course = env.emit_course(&env.issuer, "Welding I");
-    let (id, _) = (id_of(&course), server.append(&course));
-    env.remote_ok(&server, &["share", "--learner-key", env.learner.path(), "--out", "bundle.json"]);
-    let bundle = fs::read_to_string(env.path("bundle.json")).expect("bundle.json");
+    let (env, server, courses) = served_with(&["Welding I"]);
+    let id = &courses[0].1;
+    let bundle = share(&env, &server, "bundle.json", &[]);
 
-    let suspended_seq = server.append(&emit_status(&env, "suspend", &id));
+    let suspended_seq = server.append(&emit_status(&env, "suspend", id));
     let report = server.post("/v1/verify", &bundle).json();
     assert_eq!(report["verdict"], "INVALID", "{report}");
     assert_eq!(
@@ -107,19 +125,15 @@ fn a_suspended_credential_fails_the_ledgers_verify_until_reinstated() {
         format!("credential {id} is suspended now (seq {suspended_seq})")
     );
 
-    server.append(&emit_status(&env, "reinstate", &id));
+    server.append(&emit_status(&env, "reinstate", id));
     let report = server.post("/v1/verify", &bundle).json();
     assert_eq!(report["verdict"], "VALID", "{report}");
 }
 
 #[test]
 fn the_audience_a_bundle_is_bound_to_is_shown_when_not_required() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    server.append(&env.emit_course(&env.issuer, "Welding I"));
-    let learner = env.learner.path();
-    let share = ["share", "--learner-key", learner, "--audience", "acme-hr", "--nonce", "8f2c", "--out", "b.json"];
-    env.remote_ok(&server, &share);
+    let (env, server, _) = served_with(&["Welding I"]);
+    let bundle = share(&env, &server, "b.json", &["--audience", "acme-hr", "--nonce", "8f2c"]);
     let operator = env.operator.as_str();
 
     let out = env.run(&["verify", "b.json", "--operator", operator]);
@@ -133,7 +147,7 @@ fn the_audience_a_bundle_is_bound_to_is_shown_when_not_required() {
     assert!(!out.stdout.contains("bound to audience"), "{out:?}");
     assert!(out.stdout.contains("bound to nonce `8f2c`"), "{out:?}");
 
-    let report = server.post("/v1/verify", fs::read(env.path("b.json")).expect("b.json")).json();
+    let report = server.post("/v1/verify", &bundle).json();
     assert_eq!((report["audience"].as_str(), report["nonce"].as_str()), (Some("acme-hr"), Some("8f2c")), "{report}");
     assert_eq!(report["verdict"], "VALID", "{report}");
 }
@@ -168,10 +182,8 @@ const UUID: &str = "5b1f7c3a-2d4e-4f60-8a71-9c0b1d2e3f40";
 
 #[test]
 fn verify_vc_says_suspended_valid_after_reinstatement_and_revoked() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    let course = env.emit_course(&env.issuer, "Welding I");
-    let (id, _) = (id_of(&course), server.append(&course));
+    let (env, server, courses) = served_with(&["Welding I"]);
+    let id = &courses[0].1;
     let vc = server.get(&format!("/v1/credentials/{id}/vc"));
     assert_eq!(vc.status, 200, "{vc:?}");
     fs::write(env.path("vc.json"), &vc.body).expect("vc.json");
@@ -189,11 +201,11 @@ fn verify_vc_says_suspended_valid_after_reinstatement_and_revoked() {
         assert_eq!(status["ok"], code == 0, "{report}");
     };
     verdicts("VALID", 0, &format!("active (seq {})", SETUP_RECORDS));
-    let suspended = server.append(&emit_status(&env, "suspend", &id));
+    let suspended = server.append(&emit_status(&env, "suspend", id));
     verdicts("SUSPENDED", 1, &format!("suspended (seq {suspended})"));
-    let reinstated = server.append(&emit_status(&env, "reinstate", &id));
+    let reinstated = server.append(&emit_status(&env, "reinstate", id));
     verdicts("VALID", 0, &format!("active (seq {reinstated})"));
-    let revoked = server.append(&env.emit_revoke(&id, "issued in error"));
+    let revoked = server.append(&env.emit_revoke(id, "issued in error"));
     verdicts("REVOKED", 1, &format!("revoked (seq {revoked})"));
 
     // --offline: the proof only, and the report says the status was not checked.
@@ -242,11 +254,8 @@ fn a_status_url_out_of_reach_is_status_unknown() {
 
 #[test]
 fn a_status_url_of_this_ledger_names_the_credential_that_holds_it() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    let course = env.emit_course(&env.issuer, "Welding I");
-    server.append(&course);
-    let event: Value = serde_json::from_str(&course).expect("JSON");
+    let (env, server, courses) = served_with(&["Welding I"]);
+    let event: Value = serde_json::from_str(&courses[0].0).expect("JSON");
     let uuid = event["body"]["credential_uuid"].as_str().expect("a uuid");
     // Another key signs a credential claiming the status of one on the ledger.
     let other = env.keygen("other.key");
@@ -263,9 +272,7 @@ fn a_status_url_of_this_ledger_names_the_credential_that_holds_it() {
 
 #[test]
 fn oversize_audiences_and_empty_nonces_are_refused_naming_the_field() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    server.append(&env.emit_course(&env.issuer, "Welding I"));
+    let (env, server, _) = served_with(&["Welding I"]);
     let learner = env.learner.did.as_str();
 
     let huge = "a".repeat(500_000);
@@ -296,11 +303,8 @@ fn oversize_audiences_and_empty_nonces_are_refused_naming_the_field() {
 
 #[test]
 fn a_bundle_bound_to_an_empty_nonce_fails_its_format() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    server.append(&env.emit_course(&env.issuer, "Welding I"));
-    env.remote_ok(&server, &["share", "--learner-key", env.learner.path(), "--out", "b.json"]);
-    let mut bundle: Bundle = serde_json::from_slice(&fs::read(env.path("b.json")).expect("b.json")).expect("a bundle");
+    let (env, server, _) = served_with(&["Welding I"]);
+    let mut bundle: Bundle = serde_json::from_str(&share(&env, &server, "b.json", &[])).expect("a bundle");
     bundle.nonce = Some(String::new());
     let learner = SecretKey::read_file(&env.learner.path).expect("the learner key");
     let report = server.post("/v1/verify", serde_json::to_vec(&bundle.signed(&learner)).expect("JSON")).json();
@@ -312,12 +316,8 @@ fn a_bundle_bound_to_an_empty_nonce_fails_its_format() {
 
 #[test]
 fn only_with_a_repeated_id_lists_it_once() {
-    let env = Env::new();
-    let server = env.serve(&[]);
-    let course = env.emit_course(&env.issuer, "Welding I");
-    server.append(&course);
-    server.append(&env.emit_course(&env.issuer, "Welding II"));
-    let id = id_of(&course);
+    let (env, server, courses) = served_with(&["Welding I", "Welding II"]);
+    let id = &courses[0].1;
 
     let r = server.post("/v1/bundles", json!({"learner": env.learner.did, "only": [id, id, id]}).to_string());
     assert_eq!(r.status, 200, "{r:?}");
@@ -326,9 +326,8 @@ fn only_with_a_repeated_id_lists_it_once() {
     assert_eq!(listed.len(), 1, "{bundle}");
     assert_eq!(listed[0]["credential"], id.as_str());
 
-    let only = format!("{id},{id},{id}");
-    env.remote_ok(&server, &["share", "--learner-key", env.learner.path(), "--only", &only, "--out", "b.json"]);
-    let bundle: Value = serde_json::from_slice(&fs::read(env.path("b.json")).expect("b.json")).expect("JSON");
+    let bundle = share(&env, &server, "b.json", &["--only", &format!("{id},{id},{id}")]);
+    let bundle: Value = serde_json::from_str(&bundle).expect("JSON");
     assert_eq!(bundle["status"]["credentials"].as_array().map(Vec::len), Some(1), "{bundle}");
     let out = env.run(&["verify", "b.json", "--operator", env.operator.as_str()]);
     assert_eq!(out.code, 0, "{out:?}");
