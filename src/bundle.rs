@@ -8,7 +8,10 @@
 //!
 //! [`verify`] is pure: bytes, the trusted operator keys and the time in, a [`Report`] out. It
 //! replays the bundle's records through the same rules and projections the ledger uses, so an
-//! issuer key's authority is judged exactly as the ledger judged it.
+//! issuer key's authority is judged exactly as the ledger judged it. Offline, a credential's status
+//! is what the operator's statement says it was when the bundle was made ([`Report::status_as_of`]);
+//! a verifier that keeps the log the bundle is of adds the credentials' status now with
+//! [`Report::with_current_status`], from statuses it looked up itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +30,32 @@ use crate::rules;
 
 /// The bundle format version.
 pub const VERSION: u32 = 1;
+
+/// The most characters an audience or a nonce may have (`schemas/bundle.schema.json`); at least one.
+pub const MAX_BINDING_CHARS: usize = 200;
+
+/// An audience or nonce outside the bundle format's limits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct BindingError {
+    /// `audience` or `nonce`.
+    pub field: &'static str,
+    pub reason: String,
+}
+
+/// Refuses an audience or nonce that is empty or longer than [`MAX_BINDING_CHARS`] characters.
+fn check_binding(field: &'static str, value: Option<&str>) -> Result<(), BindingError> {
+    let Some(value) = value else { return Ok(()) };
+    let chars = value.chars().count();
+    let reason = if chars == 0 {
+        format!("empty; give 1 to {MAX_BINDING_CHARS} characters, or leave it out")
+    } else if chars > MAX_BINDING_CHARS {
+        format!("{chars} characters, more than the {MAX_BINDING_CHARS} allowed")
+    } else {
+        return Ok(());
+    };
+    Err(BindingError { field, reason })
+}
 
 /// What a learner shares.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -79,6 +108,13 @@ pub struct StatusLine {
     pub credential: EventId,
     pub status: CredentialState,
     pub decided_seq: Seq,
+}
+
+impl StatusLine {
+    /// A credential's status line as the status projection holds it.
+    pub fn of(status: &crate::projection::status::CredentialStatus) -> Self {
+        StatusLine { credential: status.id, status: status.state, decided_seq: status.decided_seq }
+    }
 }
 
 /// Signs the JCS of `value` without its `field`; returns base64url.
@@ -148,6 +184,19 @@ pub struct VerifyOptions {
     pub max_age: Option<Duration>,
 }
 
+impl VerifyOptions {
+    /// A verifier's requirements, refusing an audience or nonce no bundle can carry.
+    pub fn new(
+        audience: Option<String>,
+        nonce: Option<String>,
+        max_age: Option<Duration>,
+    ) -> Result<Self, BindingError> {
+        check_binding("audience", audience.as_deref())?;
+        check_binding("nonce", nonce.as_deref())?;
+        Ok(VerifyOptions { audience, nonce, max_age })
+    }
+}
+
 /// One named check and how it went.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Check {
@@ -158,14 +207,16 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Every check `verify` makes, in order; the optional ones only when asked for.
-const CHECKS: [&str; 11] = [
+/// Every check `verify` makes, in order; the optional ones only when asked for, and
+/// `credentials.current` only when added by [`Report::with_current_status`].
+const CHECKS: [&str; 12] = [
     "bundle.format",
     "checkpoint.signature",
     "entries.inclusion",
     "events.signatures",
     "issuer.authority",
     "credentials.status",
+    "credentials.current",
     "status.age",
     "learner.holder",
     "learner.signature",
@@ -182,7 +233,11 @@ pub struct PresentedCredential {
     pub title: String,
     pub issuer: Option<Did>,
     pub issuer_name: Option<String>,
+    /// The status the operator's statement gives it.
     pub status: Option<CredentialState>,
+    /// Its status now, when the verifier keeps the log ([`Report::with_current_status`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_now: Option<CredentialState>,
     pub skills: Vec<Skill>,
     pub completed_on: String,
 }
@@ -201,40 +256,77 @@ pub struct Report {
     /// `VALID` only if every check passed.
     pub verdict: &'static str,
     pub learner: Option<Did>,
+    /// The log the bundle is of: its checkpoint's origin, once a trusted operator's signature on
+    /// the checkpoint verified.
+    pub origin: Option<String>,
+    /// When the operator signed the status statement: offline, the credentials' status is known as
+    /// of this time, no later (set once the statement's signature verified).
+    pub status_as_of: Option<Timestamp>,
+    /// The audience and nonce the learner bound the bundle to, whether or not this verifier
+    /// required them.
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
     pub checks: Vec<Check>,
     pub credentials: Vec<PresentedCredential>,
     pub skills: Vec<SkillEvidence>,
 }
 
+/// The detail of a check that an earlier failure left without grounds to run.
+const NOT_RUN: &str = "not run: an earlier check failed";
+
 impl Report {
+    fn empty() -> Self {
+        Report {
+            verdict: "INVALID",
+            learner: None,
+            origin: None,
+            status_as_of: None,
+            audience: None,
+            nonce: None,
+            checks: Vec::new(),
+            credentials: Vec::new(),
+            skills: Vec::new(),
+        }
+    }
+
     /// Did every check pass?
     pub fn is_valid(&self) -> bool {
         self.verdict == "VALID"
     }
 
-    fn new(
-        learner: Option<Did>,
-        mut checks: Vec<Check>,
-        credentials: Vec<PresentedCredential>,
-        options: &VerifyOptions,
-    ) -> Self {
+    /// Records a check that ran: passed with its detail, or failed with its reason.
+    fn record(&mut self, name: &'static str, result: Result<String, String>) {
+        let (ok, detail) = match result {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        self.checks.push(Check { name, ok, ran: true, detail });
+    }
+
+    /// Lists every check this verifier asked for that an earlier failure stopped as not run (never
+    /// left out), then concludes.
+    fn settle(mut self, options: &VerifyOptions) -> Self {
         let asked = |name: &str| match name {
+            "credentials.current" => false,
             "status.age" => options.max_age.is_some(),
             "request.audience" => options.audience.is_some(),
             "request.nonce" => options.nonce.is_some(),
             _ => true,
         };
-        // Checks an earlier failure stopped are listed as not run, never left out.
         for name in CHECKS.into_iter().filter(|n| asked(n)) {
-            if !checks.iter().any(|c| c.name == name) {
-                let detail = "not run: an earlier check failed".to_owned();
-                checks.push(Check { name, ok: false, ran: false, detail });
+            if !self.checks.iter().any(|c| c.name == name) {
+                self.checks.push(Check { name, ok: false, ran: false, detail: NOT_RUN.to_owned() });
             }
         }
-        checks.sort_by_key(|c| CHECKS.iter().position(|n| *n == c.name));
-        let valid = checks.iter().all(|c| c.ok);
+        self.conclude()
+    }
+
+    /// Puts the checks in order, and sets the verdict and the skills a valid bundle evidences.
+    fn conclude(mut self) -> Self {
+        self.checks.sort_by_key(|c| CHECKS.iter().position(|n| *n == c.name));
+        let valid = self.checks.iter().all(|c| c.ok);
         let mut skills: BTreeMap<String, SkillEvidence> = BTreeMap::new();
-        for c in credentials.iter().filter(|c| valid && c.status == Some(CredentialState::Active)) {
+        for c in self.credentials.iter().filter(|c| valid && c.status == Some(CredentialState::Active)) {
             for s in &c.skills {
                 let entry = skills.entry(s.id.clone()).or_insert_with(|| SkillEvidence {
                     id: s.id.clone(),
@@ -244,53 +336,99 @@ impl Report {
                 entry.evidence.push(c.id);
             }
         }
-        Report {
-            verdict: if valid { "VALID" } else { "INVALID" },
-            learner,
-            checks,
-            credentials,
-            skills: skills.into_values().collect(),
+        self.verdict = if valid { "VALID" } else { "INVALID" };
+        self.skills = skills.into_values().collect();
+        self
+    }
+
+    /// The credentials whose status now a verifier that keeps the log `origin` looks up for
+    /// [`Report::with_current_status`]: the presented ones, if the bundle is of that log.
+    pub fn credentials_of_log(&self, origin: &str) -> Vec<EventId> {
+        if self.origin.as_deref() == Some(origin) {
+            self.credentials.iter().map(|c| c.id).collect()
+        } else {
+            Vec::new()
         }
     }
-}
 
-/// Collects checks: one per name, failing with the first reason given.
-#[derive(Default)]
-struct Checks(Vec<Check>);
+    /// Adds the `credentials.current` check, which only a verifier that keeps the log `keeper`
+    /// can make: `current` holds the status now of the credentials
+    /// [`Report::credentials_of_log`] named, as that log decides it. It fails naming the first
+    /// credential that is no longer active (or not on the log), its status now and the seq that
+    /// decided it; for a bundle of another log it is listed as not run, with the reason.
+    pub fn with_current_status(mut self, keeper: &str, current: &[StatusLine]) -> Self {
+        self.checks.retain(|c| c.name != "credentials.current");
+        match self.origin.clone() {
+            Some(origin) if origin != keeper => {
+                let detail = format!(
+                    "not run: the bundle is of the log `{origin}`; this verifier keeps `{keeper}` and knows the status now only of its credentials"
+                );
+                self.checks.push(Check { name: "credentials.current", ok: false, ran: false, detail });
+            }
+            Some(_) if !self.credentials.is_empty() => {
+                let result = self.compare_current(current);
+                self.record("credentials.current", result);
+            }
+            _ => {
+                let detail = NOT_RUN.to_owned();
+                self.checks.push(Check { name: "credentials.current", ok: false, ran: false, detail });
+            }
+        }
+        self.conclude()
+    }
 
-impl Checks {
-    fn record(&mut self, name: &'static str, result: Result<String, String>) {
-        let (ok, detail) = match result {
-            Ok(d) => (true, d),
-            Err(d) => (false, d),
-        };
-        self.0.push(Check { name, ok, ran: true, detail });
+    /// Notes each presented credential's status now; fails on the first that is not active.
+    fn compare_current(&mut self, current: &[StatusLine]) -> Result<String, String> {
+        let mut failure = None;
+        for c in &mut self.credentials {
+            let line = current.iter().find(|l| l.credential == c.id);
+            c.status_now = line.map(|l| l.status);
+            let why = match line {
+                None => Some(format!("credential {} is not on this ledger", c.id)),
+                Some(l) if l.status != CredentialState::Active => {
+                    Some(format!("credential {} is {} now (seq {})", c.id, l.status.as_str(), l.decided_seq))
+                }
+                Some(_) => None,
+            };
+            failure = failure.or(why);
+        }
+        match failure {
+            Some(why) => Err(why),
+            None => Ok(format!("{} credentials still active on this ledger now", self.credentials.len())),
+        }
     }
 }
 
 /// Verifies a bundle (JSON bytes) offline against the trusted operator keys.
 pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetDateTime) -> Report {
-    let mut checks = Checks::default();
+    let mut report = Report::empty();
     let value = canonical::parse_strict(bytes).map_err(|e| e.to_string());
     let bundle = value.as_ref().map_err(Clone::clone).and_then(|value| {
         serde_path_to_error::deserialize::<_, Bundle>(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
     });
-    let bundle = match bundle {
-        Ok(b) if b.v == VERSION => b,
-        Ok(b) => {
-            checks.record("bundle.format", Err(format!("unknown bundle version {}", b.v)));
-            return Report::new(None, checks.0, Vec::new(), options);
+    let bundle = bundle.and_then(|b| {
+        if b.v != VERSION {
+            return Err(format!("unknown bundle version {}", b.v));
         }
+        check_binding("audience", b.audience.as_deref()).map_err(|e| e.to_string())?;
+        check_binding("nonce", b.nonce.as_deref()).map_err(|e| e.to_string())?;
+        Ok(b)
+    });
+    let bundle = match bundle {
+        Ok(b) => b,
         Err(e) => {
-            checks.record("bundle.format", Err(e));
-            return Report::new(None, checks.0, Vec::new(), options);
+            report.record("bundle.format", Err(e));
+            return report.settle(options);
         }
     };
-    checks.record("bundle.format", Ok(format!("{} records", bundle.entries.len())));
+    report.record("bundle.format", Ok(format!("{} records", bundle.entries.len())));
+    report.learner = Some(bundle.learner.clone());
+    report.audience = bundle.audience.clone();
+    report.nonce = bundle.nonce.clone();
     // The learner signed the bundle as sent, so its signature is checked over those bytes.
     let unsigned = value.ok().and_then(|v| canonical::to_vec_without(&v, "learner_sig").ok()).unwrap_or_default();
-    let (checks, credentials) = verify_bundle(&bundle, &unsigned, trust, options, now, checks);
-    Report::new(Some(bundle.learner.clone()), checks.0, credentials, options)
+    verify_bundle(&bundle, &unsigned, trust, options, now, &mut report);
+    report.settle(options)
 }
 
 fn verify_bundle(
@@ -299,8 +437,8 @@ fn verify_bundle(
     trust: &Trust,
     options: &VerifyOptions,
     now: OffsetDateTime,
-    mut checks: Checks,
-) -> (Checks, Vec<PresentedCredential>) {
+    report: &mut Report,
+) {
     // The checkpoint, signed by a trusted operator.
     let origin = Checkpoint::parse_unverified(&bundle.checkpoint).map(|c| c.origin).unwrap_or_default();
     let signed = trust
@@ -311,13 +449,14 @@ fn verify_bundle(
             Err(e) => e.to_string(),
             Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
         };
-        checks.record("checkpoint.signature", Err(why));
-        return (checks, Vec::new());
+        report.record("checkpoint.signature", Err(why));
+        return;
     };
-    checks.record(
+    report.record(
         "checkpoint.signature",
         Ok(format!("`{}` at size {}, signed by {operator}", checkpoint.origin, checkpoint.size)),
     );
+    report.origin = Some(checkpoint.origin.clone());
 
     // Every record is in that tree.
     let mut records = Vec::new();
@@ -358,9 +497,9 @@ fn verify_bundle(
         }
     }
     let included = inclusion.is_ok();
-    checks.record("entries.inclusion", inclusion);
+    report.record("entries.inclusion", inclusion);
     if !included {
-        return (checks, Vec::new());
+        return;
     }
 
     // Every event's signature, as its author made it, on every core. (`Record::parse` checked the
@@ -375,9 +514,9 @@ fn verify_bundle(
         failures.into_iter().next().map_or(Ok(()), Err)
     };
     let signed_ok = signatures.is_ok();
-    checks.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
+    report.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
     if !signed_ok {
-        return (checks, Vec::new());
+        return;
     }
 
     // The records, replayed through the ledger's rules: genesis names this operator, every
@@ -402,7 +541,7 @@ fn verify_bundle(
             None => Err("the bundle does not include the log's genesis record".into()),
         };
     }
-    checks.record("issuer.authority", authority);
+    report.record("issuer.authority", authority);
 
     let presented: Vec<PresentedCredential> = records
         .iter()
@@ -418,6 +557,7 @@ fn verify_bundle(
                 issuer_name: issuer.as_ref().and_then(|i| state.registry.issuer(i)).map(|i| i.name.clone()),
                 issuer,
                 status: bundle.status.credentials.iter().find(|l| l.credential == r.event.id()).map(|l| l.status),
+                status_now: None,
                 skills: c.skills.to_vec(),
                 completed_on: c.completed_on.to_string(),
             })
@@ -426,11 +566,20 @@ fn verify_bundle(
 
     // The operator's status statement, at the checkpoint's size, covers exactly the credentials
     // presented, and each is active.
-    checks.record("credentials.status", check_status(bundle, &checkpoint, &operator, &presented, &state));
+    let statement_signed = signed_by(&bundle.status, "sig", &bundle.status.sig, &operator);
+    if statement_signed {
+        report.status_as_of = Some(bundle.status.issued_at);
+    }
+    report.record("credentials.status", check_status(bundle, &checkpoint, statement_signed, &presented, &state));
     if let Some(max_age) = options.max_age {
         let age = now - bundle.status.issued_at.0;
         let result = if age <= max_age {
-            Ok(format!("status issued at {} ({}s ago)", bundle.status.issued_at, age.whole_seconds()))
+            Ok(format!(
+                "status issued at {} ({}s ago, within the {}s allowed)",
+                bundle.status.issued_at,
+                age.whole_seconds(),
+                max_age.whole_seconds()
+            ))
         } else {
             Err(format!(
                 "status issued at {} is older than the {}s allowed",
@@ -438,7 +587,7 @@ fn verify_bundle(
                 max_age.whole_seconds()
             ))
         };
-        checks.record("status.age", result);
+        report.record("status.age", result);
     }
 
     // The credentials were issued to the learner who shares them.
@@ -459,9 +608,9 @@ fn verify_bundle(
         Ok(()) => Ok(format!("{} credentials issued to {}", presented.len(), bundle.learner)),
         Err(e) => Err(e),
     };
-    checks.record("learner.holder", holder);
+    report.record("learner.holder", holder);
     let learner_signed = crate::keys::verify_b64(&bundle.learner, &bundle.learner_sig, unsigned).is_ok();
-    checks.record(
+    report.record(
         "learner.signature",
         if learner_signed {
             Ok(format!("signed by {}", bundle.learner))
@@ -480,21 +629,21 @@ fn verify_bundle(
                 Some(got) => Err(format!("bundle is bound to `{got}`, not `{wanted}`")),
                 None => Err(format!("bundle is not bound to `{wanted}`")),
             };
-            checks.record(name, result);
+            report.record(name, result);
         }
     }
-    (checks, presented)
+    report.credentials = presented;
 }
 
 fn check_status(
     bundle: &Bundle,
     checkpoint: &Checkpoint,
-    operator: &Did,
+    statement_signed: bool,
     presented: &[PresentedCredential],
     replayed: &Projections,
 ) -> Result<String, String> {
     let statement = &bundle.status;
-    if !signed_by(statement, "sig", &statement.sig, operator) {
+    if !statement_signed {
         return Err("the status statement is not signed by the checkpoint's operator".into());
     }
     if statement.origin != checkpoint.origin || statement.size != checkpoint.size {
@@ -532,7 +681,12 @@ fn check_status(
             ));
         }
     }
-    Ok(format!("{} credentials active at size {}", statement.credentials.len(), statement.size))
+    Ok(format!(
+        "{} credentials active at size {}, as of {}",
+        statement.credentials.len(),
+        statement.size,
+        statement.issued_at
+    ))
 }
 
 /// Why a bundle could not be built.
@@ -552,6 +706,8 @@ pub enum ShareError {
     #[error("key {from} moved to {to}: share with the current key")]
     KeyMoved { from: Did, to: Did },
     #[error(transparent)]
+    Binding(#[from] BindingError),
+    #[error(transparent)]
     Append(#[from] crate::ledger::AppendError),
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
@@ -559,13 +715,31 @@ pub enum ShareError {
     Prove(#[from] crate::ledger::ProveError),
 }
 
-/// What the learner chose to share.
+/// What the learner chose to share. Build it with [`ShareRequest::new`]; [`build`] checks it again.
 #[derive(Clone, Debug, Default)]
 pub struct ShareRequest {
-    /// The credentials to present; `None`: every active one.
+    /// The credentials to present, each once; `None`: every active one.
     pub only: Option<Vec<EventId>>,
     pub audience: Option<String>,
     pub nonce: Option<String>,
+}
+
+impl ShareRequest {
+    /// A request within the bundle format's limits: `only` without repeats (in the order first
+    /// given), an audience and a nonce of 1 to [`MAX_BINDING_CHARS`] characters.
+    pub fn new(
+        only: Option<Vec<EventId>>,
+        audience: Option<String>,
+        nonce: Option<String>,
+    ) -> Result<Self, BindingError> {
+        check_binding("audience", audience.as_deref())?;
+        check_binding("nonce", nonce.as_deref())?;
+        let only = only.map(|ids| {
+            let mut seen = BTreeSet::new();
+            ids.into_iter().filter(|id| seen.insert(*id)).collect()
+        });
+        Ok(ShareRequest { only, audience, nonce })
+    }
 }
 
 /// Builds and signs the learner's bundle from a ledger that holds the operator key.
@@ -586,6 +760,7 @@ pub fn build_unsigned<S: crate::store::Store>(
     request: &ShareRequest,
     now: OffsetDateTime,
 ) -> Result<Bundle, ShareError> {
+    let request = ShareRequest::new(request.only.clone(), request.audience.clone(), request.nonce.clone())?;
     let (size, checkpoint) = ledger.publish_checkpoint()?;
     let state = ledger.state();
     if let Some(moved) = state.profiles.moved(learner) {
@@ -705,5 +880,101 @@ mod tests {
         let report = verify(b"not json", &Trust::default(), &options, OffsetDateTime::UNIX_EPOCH);
         assert_eq!(report.verdict, "INVALID");
         assert_eq!(report.checks.last().map(|c| c.name), Some("request.nonce"));
+    }
+
+    #[test]
+    fn audience_and_nonce_keep_the_schema_limits() {
+        assert_eq!(check_binding("audience", None), Ok(()));
+        assert_eq!(check_binding("audience", Some(&"é".repeat(MAX_BINDING_CHARS))), Ok(()), "characters, not bytes");
+        let long = check_binding("audience", Some(&"a".repeat(500_000))).unwrap_err();
+        assert_eq!(long.field, "audience");
+        assert!(long.reason.contains("500000 characters") && long.reason.contains("200"), "{long}");
+        let empty = VerifyOptions::new(None, Some(String::new()), None).unwrap_err();
+        assert_eq!((empty.field, empty.to_string().starts_with("nonce: empty")), ("nonce", true), "{empty}");
+        let request = ShareRequest::new(None, Some("x".repeat(MAX_BINDING_CHARS + 1)), None);
+        assert_eq!(request.unwrap_err().field, "audience");
+    }
+
+    #[test]
+    fn a_share_request_names_each_credential_once_in_the_order_given() {
+        let [a, b] = [[1u8], [2u8]].map(|bytes| EventId::of_canonical(&bytes));
+        let request = ShareRequest::new(Some(vec![b, a, b, b, a]), Some("acme-hr".into()), None).unwrap();
+        assert_eq!(request.only, Some(vec![b, a]));
+        assert_eq!(request.audience.as_deref(), Some("acme-hr"));
+    }
+
+    /// A report of a bundle of the log `ours` that passed every offline check, presenting `ids`.
+    fn offline_valid(ids: &[EventId]) -> Report {
+        let mut report = Report::empty();
+        report.origin = Some("ours".into());
+        report.record("bundle.format", Ok("fine".into()));
+        report.credentials = ids
+            .iter()
+            .map(|id| PresentedCredential {
+                id: *id,
+                seq: 5,
+                kind: CredentialKind::Course,
+                title: "Welding I".into(),
+                issuer: None,
+                issuer_name: None,
+                status: Some(CredentialState::Active),
+                status_now: None,
+                skills: vec![Skill { id: "esco:welding".into(), label: None, level: None }],
+                completed_on: "2026-01-15".into(),
+            })
+            .collect();
+        report.conclude()
+    }
+
+    fn current(report: &Report) -> &Check {
+        report.checks.iter().find(|c| c.name == "credentials.current").expect("credentials.current is listed")
+    }
+
+    #[test]
+    fn the_keeper_of_the_log_checks_the_status_now() {
+        let [a, b] = [[1u8], [2u8]].map(|bytes| EventId::of_canonical(&bytes));
+        let line = |credential, status, decided_seq| StatusLine { credential, status, decided_seq };
+        let before = offline_valid(&[a, b]);
+        assert!(before.is_valid() && !before.skills.is_empty());
+
+        let still = before
+            .clone()
+            .with_current_status("ours", &[line(a, CredentialState::Active, 5), line(b, CredentialState::Active, 6)]);
+        assert!(still.is_valid(), "{:?}", still.checks);
+        assert!(current(&still).ok && current(&still).detail.contains("2 credentials still active"));
+
+        let revoked = before
+            .clone()
+            .with_current_status("ours", &[line(a, CredentialState::Active, 5), line(b, CredentialState::Revoked, 9)]);
+        assert_eq!(revoked.verdict, "INVALID");
+        let check = current(&revoked);
+        assert!(check.ran && !check.ok);
+        assert_eq!(check.detail, format!("credential {b} is revoked now (seq 9)"));
+        assert_eq!(revoked.credentials[1].status_now, Some(CredentialState::Revoked));
+        assert!(revoked.skills.is_empty(), "an invalid bundle evidences no skill");
+
+        let missing = before.clone().with_current_status("ours", &[line(a, CredentialState::Active, 5)]);
+        assert_eq!(current(&missing).detail, format!("credential {b} is not on this ledger"));
+
+        // Another log's bundle: not run, with the reason, and so not VALID.
+        let other = before.clone().with_current_status("theirs", &[]);
+        let check = current(&other);
+        assert!(!check.ran && !check.ok && check.detail.contains("`ours`") && check.detail.contains("`theirs`"));
+        assert_eq!(other.verdict, "INVALID");
+        // Checked twice, listed once.
+        let twice = revoked
+            .with_current_status("ours", &[line(a, CredentialState::Active, 5), line(b, CredentialState::Active, 6)]);
+        assert_eq!(twice.checks.iter().filter(|c| c.name == "credentials.current").count(), 1);
+        assert!(twice.is_valid());
+    }
+
+    #[test]
+    fn without_a_trusted_checkpoint_the_status_now_is_not_run() {
+        let report = verify(b"{}", &Trust::default(), &VerifyOptions::default(), OffsetDateTime::UNIX_EPOCH);
+        let report = report.with_current_status("ours", &[]);
+        let check = current(&report);
+        assert_eq!((check.ran, check.ok, check.detail.as_str()), (false, false, NOT_RUN));
+        assert_eq!(report.origin, None);
+        assert_eq!(report.status_as_of, None);
     }
 }

@@ -387,7 +387,7 @@ impl<S: Store> Ledger<S> {
             .iter()
             .map(|id| {
                 let status = self.state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
-                Ok(StatusLine { credential: *id, status: status.state, decided_seq: status.decided_seq })
+                Ok(StatusLine::of(status))
             })
             .collect::<Result<_, ShareError>>()?;
         let statement = StatusStatement {

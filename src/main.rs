@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cli::render::{issuers_table, log_table, profile_text, report_text};
 use cli::target::Target;
-use credledger::bundle::{ShareRequest, Trust, VerifyOptions};
+use credledger::bundle::{BindingError, ShareRequest, Trust, VerifyOptions};
 use credledger::event::{
     ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory, IssuerRegistered,
     IssuerSuspended, KeyAdded, KeyRevoked, Skill, StatusChange, Timestamp,
@@ -22,6 +22,7 @@ use credledger::event::{
 use credledger::http::client::Client;
 use credledger::http::{ServerConfig, SharedStore};
 use credledger::store::dir::LedgerDir;
+use credledger::vc::{StatusFinding, VcReport};
 use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -199,12 +200,17 @@ enum Command {
         /// The learner's did:key.
         did: String,
     },
-    /// Check a standard credential's eddsa-jcs-2022 proof: every check by name, then VALID or INVALID.
+    /// Check a standard credential: its eddsa-jcs-2022 proof, then its status (fetched from its
+    /// https status URL; with --server, the server checks both). Every check by name, then VALID
+    /// (exit 0), or INVALID / REVOKED / SUSPENDED / STATUS-UNKNOWN (exit 1).
     VerifyVc {
         file: PathBuf,
         /// The signer's multibase Ed25519 key (z6Mk…), for verification methods that are not did:key.
         #[arg(long)]
         key: Option<String>,
+        /// Check the proof only: no network, and the report says the status was not checked.
+        #[arg(long)]
+        offline: bool,
     },
     /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
     Serve(ServeArgs),
@@ -585,7 +591,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let learner = SecretKey::read_file(&learner_key)?;
             let only =
                 only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
-            let request = ShareRequest { only, audience, nonce };
+            let request = ShareRequest::new(only, audience, nonce).map_err(flag_error)?;
             let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
             let text = serde_json::to_string_pretty(&bundle)?;
             std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
@@ -608,7 +614,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             };
             let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let options = VerifyOptions { audience, nonce, max_age: max_age.map(time::Duration::seconds) };
+            let options =
+                VerifyOptions::new(audience, nonce, max_age.map(time::Duration::seconds)).map_err(flag_error)?;
             let report = credledger::bundle::verify(&bytes, &trust, &options, now());
             out.emit(serde_json::to_value(&report)?, || report_text(&report));
             if !report.is_valid() {
@@ -682,11 +689,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let clr = target.clr(&did_arg("DID", &did)?, now())?;
             println!("{}", serde_json::to_string_pretty(&clr)?);
         }
-        Command::VerifyVc { file, key } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let document = credledger::canonical::parse_strict(&bytes).with_context(|| file.display().to_string())?;
-            let key = key.map(|k| Did::from_multibase(&k).context("--key")).transpose()?;
-            let report = credledger::vc::verify(&document, key.as_ref(), &Timestamp::whole_seconds(now()));
+        Command::VerifyVc { file, key, offline } => {
+            let report = verify_vc(&target, &file, key, offline)?;
             out.emit(serde_json::to_value(&report)?, || cli::render::vc_report_text(&report));
             if !report.is_valid() {
                 return Ok(ExitCode::from(1));
@@ -720,6 +724,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `verify-vc`: the proof here and the status where the credential says it is kept; with
+/// `--server`, the server checks both (and looks the status up in its own log).
+fn verify_vc(target: &Target, file: &Path, key: Option<String>, offline: bool) -> Result<VcReport> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let key = key.map(|k| Did::from_multibase(&k).map(|d| (k, d)).context("--key")).transpose()?;
+    if let Target::Remote(client) = target {
+        if offline {
+            bail!("--offline and --server contradict each other: with --server the server checks the status");
+        }
+        let text = String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 JSON", file.display()))?;
+        let path = key.map_or("/v1/verify-vc".to_owned(), |(k, _)| format!("/v1/verify-vc?key={k}"));
+        let answer = client.post_json(&path, &text)?;
+        return serde_json::from_value(answer.body).context("the server's report");
+    }
+    let document = credledger::canonical::parse_strict(&bytes).with_context(|| file.display().to_string())?;
+    let report = credledger::vc::verify(&document, key.map(|(_, d)| d).as_ref(), &Timestamp::whole_seconds(now()));
+    let finding = match report.status_to_look_up(&document) {
+        Ok(reference) if offline => StatusFinding::NotChecked(format!("not checked (--offline): {}", reference.url)),
+        Ok(reference) => cli::status::fetch(&reference),
+        Err(finding) => finding,
+    };
+    Ok(report.with_status(finding))
+}
+
+/// A request value refused by the library, named as the flag that gave it.
+fn flag_error(e: BindingError) -> anyhow::Error {
+    anyhow!("--{}: {}", e.field, e.reason)
 }
 
 /// The origin `serve --demo` gives a new demo ledger.

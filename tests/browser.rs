@@ -43,14 +43,17 @@ const TITLES: [&str; 5] = [
     "Data Analytics Certificate",
     "Web Development with Python",
 ];
-/// Every check the verifier reports for a bundle that passes.
-const CHECKS: [&str; 8] = [
+/// Every check the ledger's verifier reports for one of its own bundles that passes, with the
+/// page's default maximum status age.
+const CHECKS: [&str; 10] = [
     "bundle.format",
     "checkpoint.signature",
     "entries.inclusion",
     "events.signatures",
     "issuer.authority",
     "credentials.status",
+    "credentials.current",
+    "status.age",
     "learner.holder",
     "learner.signature",
 ];
@@ -365,14 +368,23 @@ fn elem(id: &str) -> Value {
     json!({ELEMENT: id})
 }
 
-/// Asserts the page shows a VALID verdict with every check passed, the five credentials and the
-/// skills with the titles of the credentials that evidence them.
-fn assert_valid(b: &Browser, verdict: &str) {
+/// `2026-12-03 10:00 UTC`: the status statement's time in `bundle`, as the page shows it.
+fn status_date(bundle: &str) -> String {
+    let bundle: Value = serde_json::from_str(bundle).expect("a bundle");
+    let at = bundle["status"]["issued_at"].as_str().expect("the status statement's time");
+    format!("{} {} UTC", &at[..10], &at[11..16])
+}
+
+/// Asserts the page shows a VALID verdict with the date its status is as of, every check passed
+/// (those named `checks`), the five credentials and the skills with the titles of the credentials
+/// that evidence them.
+fn assert_valid(b: &Browser, verdict: &str, status_as_of: &str, checks: &[&str]) {
     assert!(verdict.starts_with("VALID"), "want VALID, the page says {verdict:?}; checks: {:#?}", b.checks());
-    assert_eq!(verdict, "VALID: every check passed");
-    let checks = b.checks();
-    let names: Vec<&str> = checks.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, CHECKS, "the page lists these checks");
+    assert_eq!(verdict, format!("VALID: every check passed — status as of {status_as_of}"));
+    let shown = b.checks();
+    let names: Vec<&str> = shown.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, checks, "the page lists these checks");
+    let checks = shown;
     for (name, text) in &checks {
         assert!(text.starts_with("✓ Passed") && !text.contains("Failed"), "check {name} shows {text:?}");
         assert!(text.contains(name), "check {name} shows its name: {text:?}");
@@ -405,7 +417,7 @@ fn assert_valid(b: &Browser, verdict: &str) {
 }
 
 /// Asserts the page shows INVALID, with `failed` marked Failed and the counts in the verdict
-/// matching the checks marked Failed and Not run.
+/// matching the checks marked Failed and Not run (then, if known, the date the status is as of).
 fn assert_invalid(b: &Browser, verdict: &str, failed: &str) {
     assert!(verdict.starts_with("INVALID"), "want INVALID, the page says {verdict:?}");
     let checks = b.checks();
@@ -415,7 +427,9 @@ fn assert_invalid(b: &Browser, verdict: &str, failed: &str) {
     if not_run > 0 {
         expected.push_str(&format!(", {not_run} not run"));
     }
-    assert_eq!(verdict, expected, "checks: {checks:#?}");
+    // A bundle whose status statement verified also says when its status is from.
+    let head = verdict.split(" — status as of ").next().unwrap_or_default();
+    assert_eq!(head, expected, "checks: {checks:#?}");
     let li = b.find(&format!("#checks > li[data-check=\"{failed}\"]"));
     let text = b.text(&li);
     assert!(text.starts_with("✗ Failed"), "{failed} shows Failed: {text:?}");
@@ -447,6 +461,31 @@ fn verify_and_learner_pages_in_a_real_browser() {
     let first = profile["credentials"][0]["id"].as_str().expect("a credential id").to_owned();
     let vc = Command::new(BIN).args(["--ledger", &path(&ledger), "export-vc", &first]).output().expect("export-vc");
     let vc = String::from_utf8(vc.stdout).expect("UTF-8");
+    // The demo's revoked credential (a certificate of learner 12's), in its standard form.
+    let key12 = fs::read_to_string(keys.join("learner-12.key")).expect("learner 12's key");
+    let learner12 = key12.lines().find_map(|l| l.strip_prefix("# did: ")).expect("the key file names its did");
+    let profile12 =
+        Command::new(BIN).args(["--ledger", &path(&ledger), "--json", "profile", learner12]).output().expect("profile");
+    let profile12: Value = serde_json::from_slice(&profile12.stdout).expect("profile JSON");
+    let revoked = profile12["credentials"].as_array().expect("credentials").iter().find(|c| c["status"] == "revoked");
+    let revoked = revoked.and_then(|c| c["id"].as_str()).expect("the demo revokes one credential").to_owned();
+    let revoked_vc =
+        Command::new(BIN).args(["--ledger", &path(&ledger), "export-vc", &revoked]).output().expect("export-vc");
+    let revoked_vc = String::from_utf8(revoked_vc.stdout).expect("UTF-8");
+    // The same learner's bundle, bound to an employer's audience.
+    let bound_path = path(&t.join("bound.json"));
+    credledger(&[
+        "--ledger",
+        &path(&ledger),
+        "share",
+        "--learner-key",
+        &key,
+        "--audience",
+        "acme-hr",
+        "--out",
+        &bound_path,
+    ]);
+    let bound = fs::read_to_string(&bound_path).expect("the bound bundle");
 
     // Declared in this order so that they drop in reverse: the session, ChromeDriver, the server.
     let (_server, url) = start_server(&ledger, t.join("server.log"));
@@ -483,7 +522,10 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.click(&b.find("#verify"));
     let verdict = b.verdict();
     println!("pasted bundle: {verdict}");
-    assert_valid(&b, &verdict);
+    let as_of = status_date(&bundle);
+    assert_valid(&b, &verdict, &as_of, &CHECKS);
+    let age = b.text(&b.find("#checks > li[data-check=\"status.age\"]"));
+    assert!(age.starts_with("✓ Passed") && age.contains("within the 2592000s allowed"), "30 days by default: {age:?}");
     b.screenshot("verify-valid");
 
     // The tampered copy: the changed record no longer hashes into the signed log.
@@ -502,6 +544,20 @@ fn verify_and_learner_pages_in_a_real_browser() {
     let verdict = b.verdict();
     assert!(verdict.starts_with("VALID"), "an exported credential: {verdict:?}");
     assert!(b.checks().iter().any(|(name, text)| name == "proof.signature" && text.starts_with("✓ Passed")));
+    let status = b.text(&b.find("#checks > li[data-check=\"credential.status\"]"));
+    assert!(status.starts_with("✓ Passed") && status.contains("active (seq "), "the ledger's own status: {status:?}");
+    // A revoked one: its issuer's proof still verifies, and the page says REVOKED, and why.
+    b.paste(&revoked_vc);
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    println!("revoked credential: {verdict}");
+    assert!(verdict.starts_with("REVOKED: revoked (seq "), "{verdict:?}");
+    assert_eq!(b.attribute(&b.find("#verdict"), "class").as_deref(), Some("fail"));
+    let status = b.text(&b.find("#checks > li[data-check=\"credential.status\"]"));
+    assert!(status.starts_with("✗ Failed"), "{status:?}");
+    assert!(b.checks().iter().any(|(name, text)| name == "proof.signature" && text.starts_with("✓ Passed")));
+    b.screenshot("verify-revoked-credential");
     b.paste(&vc.replacen("Intro to Python Programming", "Intro to Python Programming II", 1));
     b.clear_result();
     b.click(&b.find("#verify"));
@@ -518,6 +574,25 @@ fn verify_and_learner_pages_in_a_real_browser() {
     assert_invalid(&b, &verdict, "request.audience");
     b.screenshot("verify-audience");
     b.clear(&audience);
+
+    // A bundle bound to an audience this verifier does not require: shown, not checked. With the
+    // maximum status age emptied, its age is not checked either.
+    let max_age = b.find("#max-age");
+    let default_age = b.exec("return arguments[0].value", vec![elem(&max_age)]);
+    assert_eq!(default_age, json!("30"), "the maximum status age defaults to 30 days");
+    b.clear(&max_age);
+    b.paste(&bound);
+    b.clear_result();
+    b.click(&b.find("#verify"));
+    let verdict = b.verdict();
+    println!("bound bundle, no age limit: {verdict}");
+    let unlimited: Vec<&str> = CHECKS.into_iter().filter(|c| *c != "status.age").collect();
+    assert_valid(&b, &verdict, &status_date(&bound), &unlimited);
+    let binding = b.text(&b.find("#result [data-binding=audience]"));
+    assert_eq!(binding, "Bound to audience acme-hr; not required by this verifier.");
+    assert!(b.find_all("#result [data-binding=nonce]").is_empty(), "the bundle has no nonce");
+    b.screenshot("verify-bound");
+    b.type_into(&max_age, "30");
 
     // Not a bundle at all, and a body over the server's limit: the page says what is wrong.
     b.paste("not a bundle");
@@ -547,7 +622,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     // Clicking the heading moves the point where Tab starts to the top of the page.
     b.click(&b.find("h1"));
     let mut order = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..6 {
         b.press(&[TAB]);
         order.push(b.active_id());
         let outline = b.exec(
@@ -558,12 +633,12 @@ fn verify_and_learner_pages_in_a_real_browser() {
         assert_eq!(outline[0], true, "{} shows keyboard focus: {outline}", order.last().unwrap());
         assert_ne!(outline[1], "none", "{} has a visible focus ring: {outline}", order.last().unwrap());
     }
-    assert_eq!(order, ["file", "text", "audience", "nonce", "verify"], "the Tab order");
+    assert_eq!(order, ["file", "text", "audience", "nonce", "max-age", "verify"], "the Tab order");
     b.screenshot("verify-focus");
     b.press(&[ENTER]);
     let verdict = b.verdict();
     println!("file input + keyboard: {verdict}");
-    assert_valid(&b, &verdict);
+    assert_valid(&b, &verdict, &as_of, &CHECKS);
 
     // Dropping a file on the box verifies it at once.
     b.clear_result();

@@ -1,15 +1,20 @@
 //! How the CLI shows results to people: padded tables and short summaries. (With `--json`
 //! every command prints JSON instead.)
 
+use credledger::event::Timestamp;
 use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
+use credledger::vc::{self, VcReport};
 use credledger::{Did, Payload, Record};
 
 pub fn report_text(report: &credledger::bundle::Report) -> String {
     let mut lines: Vec<String> =
         report.checks.iter().map(|c| check_line(if c.ran { Some(c.ok) } else { None }, c.name, &c.detail)).collect();
     for c in &report.credentials {
-        let status = c.status.map_or("no status", |s| s.as_str());
+        let mut status = c.status.map_or("no status", |s| s.as_str()).to_owned();
+        if let Some(now) = c.status_now.filter(|now| Some(*now) != c.status) {
+            status = format!("{status}, {} now", now.as_str());
+        }
         lines.push(format!(
             "      credential {} {:?} \"{}\" from {}: {status}",
             c.id,
@@ -18,8 +23,27 @@ pub fn report_text(report: &credledger::bundle::Report) -> String {
             c.issuer_name.as_deref().unwrap_or("?")
         ));
     }
-    lines.push(report.verdict.to_owned());
+    // A binding the verifier did not ask for is shown, not checked.
+    for (what, bound, check) in
+        [("audience", &report.audience, "request.audience"), ("nonce", &report.nonce, "request.nonce")]
+    {
+        if let Some(bound) = bound
+            && !report.checks.iter().any(|c| c.name == check)
+        {
+            lines.push(format!("      bound to {what} `{bound}`; not required by this verifier"));
+        }
+    }
+    lines.push(match &report.status_as_of {
+        Some(at) => format!("{} — status as of {}", report.verdict, minute_utc(at)),
+        None => report.verdict.to_owned(),
+    });
     lines.join("\n")
+}
+
+/// An instant as people read it: `2026-12-03 10:00 UTC`.
+pub fn minute_utc(at: &Timestamp) -> String {
+    at.0.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+        .unwrap_or_else(|_| at.to_string())
 }
 
 /// One named check: `pass`, `FAIL`, or `skip` for one an earlier failure left unrun.
@@ -32,10 +56,16 @@ pub fn check_line(ok: Option<bool>, name: &str, detail: &str) -> String {
     format!("{mark}  {name:<22} {detail}")
 }
 
-/// A standard credential's checks, then the verdict.
-pub fn vc_report_text(report: &credledger::vc::VcReport) -> String {
-    let mut lines: Vec<String> = report.checks.iter().map(|c| check_line(Some(c.ok), c.name, &c.detail)).collect();
-    lines.push(report.verdict.to_owned());
+/// A standard credential's checks, then the verdict (saying so when its status was not checked).
+pub fn vc_report_text(report: &VcReport) -> String {
+    let mut lines: Vec<String> =
+        report.checks.iter().map(|c| check_line(c.ran.then_some(c.ok), &c.name, &c.detail)).collect();
+    let unchecked = report.checks.iter().any(|c| c.name == vc::STATUS_CHECK && !c.ran);
+    lines.push(if report.is_valid() && unchecked {
+        format!("{} — status not checked", report.verdict)
+    } else {
+        report.verdict.to_string()
+    });
     lines.join("\n")
 }
 

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use utoipa::OpenApi;
 
-use crate::bundle::{self, ShareRequest, Trust, VerifyOptions};
+use crate::bundle::{self, ShareRequest, StatusLine, Trust, VerifyOptions};
 use crate::canonical;
 use crate::http::AppState;
 use crate::http::pages;
@@ -24,7 +24,9 @@ use crate::id::{Did, EventId};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
+use crate::vc::{StatusFinding, StatusReference};
+use crate::view::View;
 
 type Data = web::Data<AppState>;
 type Reply = Result<HttpResponse, Problem>;
@@ -332,18 +334,30 @@ struct VerifyQuery {
 }
 
 /// Verify a profile bundle against this ledger's operator key: each check by name, and the
-/// verdict. 200 whatever the verdict.
+/// verdict. For a bundle of this ledger, also that each presented credential is still active now
+/// (`credentials.current`). 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify", request_body(content = Object, description = "A profile bundle", content_type = "application/json"),
-    params(("audience" = Option<String>, Query, description = "Required audience"), ("nonce" = Option<String>, Query, description = "Required nonce"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
-    responses((status = 200, description = "{verdict, checks, credentials, skills}")))]
+    params(("audience" = Option<String>, Query, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
+    responses((status = 200, description = "{verdict, learner, origin, status_as_of, audience, nonce, checks, credentials, skills}"),
+        (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
 #[post("/v1/verify")]
 async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let q = q.into_inner();
-    let options =
-        VerifyOptions { audience: q.audience, nonce: q.nonce, max_age: q.max_age.map(time::Duration::seconds) };
+    let options = VerifyOptions::new(q.audience, q.nonce, q.max_age.map(time::Duration::seconds))
+        .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))?;
     let report = bundle::verify(&bytes, &Trust::operator(state.operator.clone()), &options, OffsetDateTime::now_utc());
-    Ok(HttpResponse::Ok().json(report))
+    let current = current_statuses(&state.view(), &report.credentials_of_log(&state.origin))?;
+    Ok(HttpResponse::Ok().json(report.with_current_status(&state.origin, &current)))
+}
+
+/// The status now of each of these credentials that this ledger holds.
+fn current_statuses(view: &View<'_, dyn Store>, ids: &[EventId]) -> Result<Vec<StatusLine>, Problem> {
+    let mut lines = Vec::with_capacity(ids.len());
+    for id in ids {
+        lines.extend(view.credential(id)?.map(|found| StatusLine::of(&found.status)));
+    }
+    Ok(lines)
 }
 
 #[derive(Deserialize)]
@@ -356,8 +370,8 @@ struct BundleRequest {
 
 /// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
 /// share` signs it where the learner's key is.
-#[utoipa::path(post, path = "/v1/bundles", request_body(content = Object, description = "{learner, only?, audience?, nonce?}", content_type = "application/json"),
-    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 422, description = "Nothing to share", content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = Object, description = "{learner, only?, audience?, nonce?}; audience and nonce 1 to 200 characters", content_type = "application/json"),
+    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 422, description = "Nothing to share, or an audience or nonce out of limits", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -365,7 +379,8 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
     let learner = did_param(&req.learner)?;
     let only = req.only.map(|ids| ids.iter().map(|id| id_param(id)).collect::<Result<Vec<_>, _>>()).transpose()?;
-    let request = ShareRequest { only, audience: req.audience, nonce: req.nonce };
+    let request = ShareRequest::new(only, req.audience, req.nonce)
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", e.to_string()))?;
     let bundle = ask(&state, |reply| Job::Share { learner, request, reply })
         .await?
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", e.to_string()))?;
@@ -424,11 +439,13 @@ struct VerifyVcQuery {
     key: Option<String>,
 }
 
-/// Verify a standard credential's eddsa-jcs-2022 proof (did:key verification methods, or the key
-/// given as `?key=z6Mk…`): each check by name, and the verdict; 200 whatever the verdict.
+/// Verify a standard credential: its eddsa-jcs-2022 proof (did:key verification methods, or the
+/// key given as `?key=z6Mk…`), then its status, if its `credentialStatus` is on this ledger (never
+/// fetched from another host): each check by name, and the verdict (VALID, INVALID, REVOKED,
+/// SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify-vc", request_body(content = Object, description = "A W3C VC 2.0 / Open Badges 3.0 credential", content_type = "application/json"),
     params(("key" = Option<String>, Query, description = "The signer's multibase Ed25519 key, for non-did:key verification methods")),
-    responses((status = 200, description = "{verdict, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
+    responses((status = 200, description = "{verdict, signer, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -439,7 +456,29 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
         None => None,
     };
     let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-    Ok(HttpResponse::Ok().json(crate::vc::verify(&document, key.as_ref(), &now)))
+    let report = crate::vc::verify(&document, key.as_ref(), &now);
+    let finding = match report.status_to_look_up(&document) {
+        Ok(reference) if reference.origin == state.origin => own_status(&state.view(), &reference)?,
+        Ok(reference) => StatusFinding::Unknown(format!(
+            "{} is not on this ledger (`{}`), and this server does not fetch status from other hosts",
+            reference.url, state.origin
+        )),
+        Err(finding) => finding,
+    };
+    Ok(HttpResponse::Ok().json(report.with_status(finding)))
+}
+
+/// A standard credential's status as this ledger holds it, by the UUID its status URL names.
+fn own_status(view: &View<'_, dyn Store>, reference: &StatusReference) -> Result<StatusFinding, Problem> {
+    Ok(match view.credential_by_uuid(&reference.uuid)? {
+        Some(found) => StatusFinding::Found {
+            state: found.status.state,
+            decided_seq: Some(found.status.decided_seq),
+            signed_by: Some(found.status.signed_by),
+            source: "this ledger".to_owned(),
+        },
+        None => StatusFinding::Unknown(format!("this ledger has no credential urn:uuid:{}", reference.uuid)),
+    })
 }
 
 /// Liveness: 200 once the server answers.

@@ -1,6 +1,7 @@
-// The verification page: sends the bundle to /v1/verify and shows each check, the credentials
-// and the learner's skills grouped with the credentials that evidence them. No libraries, no
-// network but this server.
+// The verification page: sends the bundle to /v1/verify (a standard credential to /v1/verify-vc)
+// and shows the verdict with the date the status is as of, each check, what the bundle is bound
+// to, the credentials and the learner's skills grouped with the credentials that evidence them.
+// No libraries, no network but this server.
 "use strict";
 
 const form = document.getElementById("form");
@@ -39,6 +40,18 @@ form.addEventListener("submit", async (e) => {
     const value = document.getElementById(name).value.trim();
     if (value) params.set(name, value);
   }
+  // Days here, seconds for the API; an empty field sets no limit.
+  const maxAge = document.getElementById("max-age");
+  const days = maxAge.value.trim();
+  if (days || maxAge.validity.badInput) {
+    const n = Number(days);
+    if (maxAge.validity.badInput || !Number.isFinite(n) || n < 0) {
+      result.replaceChildren(el("p", { class: "fail", role: "alert" },
+        "Could not verify: the maximum status age must be a number of days, 0 or more"));
+      return;
+    }
+    params.set("max_age", String(Math.round(n * 86400)));
+  }
   // A ledger bundle has entries; a standard credential (W3C VC / Open Badges) has a proof.
   let endpoint = "/v1/verify";
   try {
@@ -59,15 +72,24 @@ form.addEventListener("submit", async (e) => {
   }
 });
 
+// "2026-12-03T10:00:00Z" as people read it: "2026-12-03 10:00 UTC".
+function when(instant) {
+  return `${instant.slice(0, 10)} ${instant.slice(11, 16)} UTC`;
+}
+
 function render(report) {
   const ran = (c) => c.ran !== false;
   const failed = report.checks.filter((c) => ran(c) && !c.ok).length;
   const notRun = report.checks.filter((c) => !ran(c)).length;
   const valid = report.verdict === "VALID";
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  const verdict = el("h2", { id: "verdict", class: valid ? "pass" : "fail" },
-    valid ? "VALID: every check passed"
-      : `INVALID: ${plural(failed, "check")} failed` + (notRun ? `, ${notRun} not run` : ""));
+  // A standard credential's REVOKED, SUSPENDED or STATUS-UNKNOWN says why in its status check.
+  const status = report.checks.find((c) => c.name === "credential.status");
+  let headline = valid ? "VALID: every check passed"
+    : report.verdict === "INVALID" ? `INVALID: ${plural(failed, "check")} failed` + (notRun ? `, ${notRun} not run` : "")
+    : `${report.verdict}: ${status ? status.detail : "see the checks"}`;
+  if (report.status_as_of) headline += ` — status as of ${when(report.status_as_of)}`;
+  const verdict = el("h2", { id: "verdict", class: valid ? "pass" : "fail" }, headline);
   const checks = el("ul", { id: "checks", class: "checks" });
   for (const c of report.checks) {
     const mark = !ran(c) ? "– Not run" : c.ok ? "✓ Passed" : "✗ Failed";
@@ -76,11 +98,21 @@ function render(report) {
   }
   const parts = [verdict];
   if (report.learner) parts.push(el("p", {}, "Learner: ", el("code", {}, report.learner)));
+  // A binding this verifier did not ask for is shown, not checked.
+  const required = (name) => report.checks.some((c) => c.name === name);
+  for (const what of ["audience", "nonce"]) {
+    if (report[what] && !required(`request.${what}`)) {
+      parts.push(el("p", { class: "binding", "data-binding": what },
+        `Bound to ${what} `, el("code", {}, report[what]), "; not required by this verifier."));
+    }
+  }
   parts.push(el("h3", {}, "Checks"), checks);
   if (report.credentials && report.credentials.length) {
+    const shown = (c) => (c.status_now && c.status_now !== c.status ? `${c.status}, ${c.status_now} now` : c.status) || "no status";
+    const active = (c) => c.status === "active" && (!c.status_now || c.status_now === "active");
     const rows = report.credentials.map((c) => el("tr", {},
       el("td", {}, c.title), el("td", {}, c.kind), el("td", {}, c.issuer_name || "unknown issuer"),
-      el("td", {}, c.completed_on), el("td", { class: c.status === "active" ? "pass" : "fail" }, c.status || "no status")));
+      el("td", {}, c.completed_on), el("td", { class: active(c) ? "pass" : "fail" }, shown(c))));
     const heading = valid ? "Credentials" : "Credentials presented (not verified: the bundle is INVALID)";
     parts.push(el("h3", {}, heading), el("table", {},
       el("thead", {}, el("tr", {}, ...["Title", "Kind", "Issuer", "Date", "Status"].map((h) => el("th", { scope: "col" }, h)))),
