@@ -237,6 +237,9 @@ struct ServeArgs {
     /// Write requests per second each client address may make (bursts of twice that); 0: no limit.
     #[arg(long, default_value_t = 200)]
     write_rate: u32,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
     /// Start even if the stored log does not hash to its latest signed checkpoint, serving reads
     /// only (every write gets 503), to inspect a damaged ledger.
     #[arg(long)]
@@ -737,6 +740,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         write_rate: args.write_rate,
+        workers: args.workers,
         read_only,
         tls,
         ..ServerConfig::default()

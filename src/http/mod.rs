@@ -7,6 +7,7 @@
 //! straight from the shared store through a [`View`].
 
 pub mod client;
+mod clr_cache;
 pub mod limits;
 pub mod metrics;
 mod pages;
@@ -81,6 +82,8 @@ pub(crate) struct AppState {
     pub origin: String,
     pub config: ServerConfig,
     pub limiter: limits::WriteLimiter,
+    /// The CLRs signed so far, per learner and log position.
+    pub clr_cache: clr_cache::ClrCache,
 }
 
 impl AppState {
@@ -116,6 +119,7 @@ pub fn serve(
         origin,
         config: config.clone(),
         limiter,
+        clr_cache: Default::default(),
     });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {

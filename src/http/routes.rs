@@ -1,7 +1,6 @@
 //! The HTTP routes. Each handler parses its request, makes one call (to the writer, a [`View`]
 //! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s.
 //!
-//! [`View`]: crate::view::View
 
 use std::pin::Pin;
 
@@ -24,7 +23,9 @@ use crate::id::{Did, EventId};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
+use crate::text;
+use crate::view::View;
 
 type Data = web::Data<AppState>;
 type Reply = Result<HttpResponse, Problem>;
@@ -175,6 +176,17 @@ fn id_param(text: &str) -> Result<EventId, Problem> {
     text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-id", e.to_string()))
 }
 
+/// Runs `read` on the blocking pool with the committed ledger: a read may wait on the disk or on
+/// PostgreSQL, and an async worker that waited would hold up every other request it serves
+/// (`/healthz` included).
+async fn read<T: Send + 'static>(
+    state: &Data,
+    read: impl FnOnce(View<'_, dyn Store>) -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    let state = state.clone();
+    web::block(move || read(state.view())).await.map_err(|_| Problem::unavailable("the read was cancelled"))?
+}
+
 /// Sends a job to the writer and waits (within the request timeout) for its answer.
 async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, Problem> {
     let (reply, answer) = oneshot::channel();
@@ -248,8 +260,8 @@ struct Range {
     responses((status = 200, description = "An array of records {seq, recorded_at, event}")))]
 #[get("/v1/events")]
 async fn get_events(state: Data, range: Query<Range>) -> Reply {
-    let limit = range.limit.unwrap_or(100).min(MAX_PAGE);
-    let records = state.view().records(range.from.unwrap_or(0), limit)?;
+    let (from, limit) = (range.from.unwrap_or(0), range.limit.unwrap_or(100).min(MAX_PAGE));
+    let records = read(&state, move |view| Ok(view.records(from, limit)?)).await?;
     Ok(HttpResponse::Ok().json(records.iter().map(Record::to_value).collect::<Vec<_>>()))
 }
 
@@ -257,7 +269,8 @@ async fn get_events(state: Data, range: Query<Range>) -> Reply {
 #[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet")))]
 #[get("/v1/checkpoint")]
 async fn checkpoint(state: Data) -> Reply {
-    let (_, text) = state.view().latest_checkpoint()?.ok_or_else(|| Problem::not_found("no checkpoint yet"))?;
+    let latest = read(&state, |view| Ok(view.latest_checkpoint()?)).await?;
+    let (_, text) = latest.ok_or_else(|| Problem::not_found("no checkpoint yet"))?;
     Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(text))
 }
 
@@ -272,15 +285,19 @@ struct InclusionQuery {
     responses((status = 200, description = "{seq, size, leaf_hash, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/inclusion")]
 async fn inclusion(state: Data, q: Query<InclusionQuery>) -> Reply {
-    let view = state.view();
-    let size = match q.size {
-        Some(size) => size,
-        None => view.len()?,
-    };
-    let path = view.inclusion_proof(q.seq, size)?;
-    let record = view.records(q.seq, 1)?.pop().ok_or_else(|| Problem::not_found("no such record"))?;
+    let (seq, size) = (q.seq, q.size);
+    let (size, path, record) = read(&state, move |view| {
+        let size = match size {
+            Some(size) => size,
+            None => view.len()?,
+        };
+        let path = view.inclusion_proof(seq, size)?;
+        Ok((size, path, view.records(seq, 1)?.pop()))
+    })
+    .await?;
+    let record = record.ok_or_else(|| Problem::not_found("no such record"))?;
     let leaf = merkle::leaf_hash(&record.canonical());
-    Ok(HttpResponse::Ok().json(json!({"seq": q.seq, "size": size, "leaf_hash": leaf, "path": path})))
+    Ok(HttpResponse::Ok().json(json!({"seq": seq, "size": size, "leaf_hash": leaf, "path": path})))
 }
 
 #[derive(Deserialize)]
@@ -294,7 +311,8 @@ struct ConsistencyQuery {
     responses((status = 200, description = "{from, to, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/consistency")]
 async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
-    let path = state.view().consistency_proof(q.from, q.to)?;
+    let (from, to) = (q.from, q.to);
+    let path = read(&state, move |view| Ok(view.consistency_proof(from, to)?)).await?;
     Ok(HttpResponse::Ok().json(json!({"from": q.from, "to": q.to, "path": path})))
 }
 
@@ -304,7 +322,7 @@ async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
 #[get("/v1/learners/{did}/profile")]
 async fn learner_profile(state: Data, did: web::Path<String>) -> Reply {
     let did = did_param(&did)?;
-    Ok(HttpResponse::Ok().json(state.view().profile(&did)?))
+    Ok(HttpResponse::Ok().json(read(&state, move |view| Ok(view.profile(&did)?)).await?))
 }
 
 /// A credential's status and its issuing record.
@@ -313,7 +331,8 @@ async fn learner_profile(state: Data, did: web::Path<String>) -> Reply {
 #[get("/v1/credentials/{id}")]
 async fn credential(state: Data, id: web::Path<String>) -> Reply {
     let id = id_param(&id)?;
-    let found = state.view().credential(&id)?.ok_or_else(|| Problem::not_found(format!("no credential {id}")))?;
+    let found = read(&state, move |view| Ok(view.credential(&id)?)).await?;
+    let found = found.ok_or_else(|| Problem::not_found(format!("no credential {id}")))?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -321,7 +340,7 @@ async fn credential(state: Data, id: web::Path<String>) -> Reply {
 #[utoipa::path(get, path = "/v1/issuers", responses((status = 200, description = "An array of issuers")))]
 #[get("/v1/issuers")]
 async fn issuers(state: Data) -> Reply {
-    Ok(HttpResponse::Ok().json(state.view().issuers()?))
+    Ok(HttpResponse::Ok().json(read(&state, |view| Ok(view.issuers()?)).await?))
 }
 
 #[derive(Deserialize)]
@@ -379,10 +398,8 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
 #[get("/v1/credentials/{id}/vc")]
 async fn credential_vc(state: Data, id: web::Path<String>) -> Reply {
     let id = id_param(&id)?;
-    let vc = state
-        .view()
-        .standard_credential(&id)?
-        .ok_or_else(|| Problem::not_found(format!("no standard credential {id}")))?;
+    let vc = read(&state, move |view| Ok(view.standard_credential(&id)?)).await?;
+    let vc = vc.ok_or_else(|| Problem::not_found(format!("no standard credential {id}")))?;
     Ok(HttpResponse::Ok().content_type("application/vc+json").json(vc))
 }
 
@@ -391,10 +408,10 @@ async fn credential_vc(state: Data, id: web::Path<String>) -> Reply {
     responses((status = 200, description = "{credential, status, decided_seq, reason}"), (status = 404, description = "Unknown", content_type = "application/problem+json")))]
 #[get("/v1/status/{uuid}")]
 async fn credential_status(state: Data, uuid: web::Path<String>) -> Reply {
-    let found = state
-        .view()
-        .credential_by_uuid(&uuid)?
-        .ok_or_else(|| Problem::not_found(format!("no credential urn:uuid:{uuid}")))?;
+    let uuid = uuid.into_inner();
+    let shown = text::clip(&uuid, text::QUOTE);
+    let found = read(&state, move |view| Ok(view.credential_by_uuid(&uuid)?)).await?;
+    let found = found.ok_or_else(|| Problem::not_found(format!("no credential urn:uuid:{shown}")))?;
     let s = found.status;
     Ok(HttpResponse::Ok()
         .json(json!({"credential": s.id, "status": s.state, "decided_seq": s.decided_seq, "reason": s.reason})))
@@ -410,13 +427,21 @@ async fn learner_clr(state: Data, did: web::Path<String>) -> Reply {
         .operator_key
         .clone()
         .ok_or_else(|| Problem::unavailable("this server holds no operator key to sign with"))?;
-    let credentials = state.view().standard_credentials(&did)?;
-    if credentials.is_empty() {
-        return Err(Problem::not_found(format!("{did} has no active standard credentials")));
-    }
-    let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-    let clr = crate::vc::clr(&did, &state.origin, credentials, &key, &now).map_err(Problem::unavailable)?;
-    Ok(HttpResponse::Ok().content_type("application/vc+json").json(clr))
+    let shared = state.clone();
+    let clr = read(&state, move |view| {
+        let position = view.len()?;
+        shared.clr_cache.get_or_sign(&did, position, || {
+            let credentials = view.standard_credentials(&did)?;
+            if credentials.is_empty() {
+                return Err(Problem::not_found(format!("{did} has no active standard credentials")));
+            }
+            let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
+            let clr = crate::vc::clr(&did, &shared.origin, credentials, &key, &now).map_err(Problem::unavailable)?;
+            serde_json::to_vec(&clr).map(web::Bytes::from).map_err(|e| Problem::unavailable(e.to_string()))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().content_type("application/vc+json").body(clr))
 }
 
 #[derive(Deserialize)]
@@ -453,7 +478,7 @@ async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(state: Data) -> Reply {
-    let size = state.view().len()?;
+    let size = read(&state, |view| Ok(view.len()?)).await?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(size)))
 }
 
@@ -487,6 +512,6 @@ async fn stylesheet() -> HttpResponse {
 #[get("/learners/{did}")]
 async fn learner_page(state: Data, did: web::Path<String>) -> Reply {
     let did = did_param(&did)?;
-    let profile = state.view().profile(&did)?;
+    let profile = read(&state, move |view| Ok(view.profile(&did)?)).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::learner(&profile)))
 }
