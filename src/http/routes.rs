@@ -33,6 +33,9 @@ type Reply = Result<HttpResponse, Problem>;
 /// The most records one `GET /v1/events` returns.
 const MAX_PAGE: usize = 1000;
 
+/// The most events one `POST /v1/events` takes: the answer has one result per event.
+const MAX_EVENTS: usize = 1000;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -220,6 +223,10 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
     };
     if events.is_empty() {
         return Err(Problem::bad_request("empty", "no events in the array"));
+    }
+    if events.len() > MAX_EVENTS {
+        let detail = format!("{} events in one request: at most {MAX_EVENTS}; send the rest in another", events.len());
+        return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-many-events", detail));
     }
     let mut results = ask(&state, |reply| Job::Append { events, reply }).await?;
     if single {
