@@ -210,8 +210,8 @@ fn a_request_with_content_length_and_transfer_encoding_closes_the_connection() {
                     GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
     stream.write_all(smuggled.as_bytes()).expect("send both requests");
     let (received, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    // actix-http refuses the framing before any of the server's code runs: a bare 400.
     assert!(received.starts_with("HTTP/1.1 400"), "{received:?}");
-    assert!(received.contains("application/problem+json"), "{received:?}");
     assert_eq!(received.matches("HTTP/1.1 ").count(), 1, "the pipelined request was answered: {received:?}");
     assert!(closed, "the connection stayed open: {received:?}");
     assert_eq!(server.get("/healthz").status, 200);

@@ -8,11 +8,13 @@
 
 pub mod client;
 mod clr_cache;
+mod gate;
 pub mod limits;
 pub mod metrics;
 mod pages;
 pub mod problem;
 mod routes;
+mod security;
 pub mod sequencer;
 pub mod tls;
 
@@ -133,6 +135,8 @@ pub fn serve(
                         .error_handler(|e, _| problem::Problem::bad_request("bad-path", format!("path: {e}")).into()),
                 )
                 .wrap(from_fn(limits::limit))
+                .wrap(from_fn(gate::gate))
+                .wrap(from_fn(security::harden))
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })

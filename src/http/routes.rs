@@ -66,6 +66,12 @@ const MAX_EVENTS: usize = 1000;
 )]
 struct ApiDoc;
 
+/// The OpenAPI document, made once.
+pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
+}
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(post_events)
@@ -493,7 +499,7 @@ async fn metrics(state: Data) -> Reply {
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1")))]
 #[get("/openapi.json")]
 async fn openapi_doc() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
 }
 
 /// The employer's verification page.
