@@ -50,6 +50,11 @@ pub struct ServerConfig {
     /// Write requests per second each client (peer address) may make, bursts of twice that;
     /// 0: no limit.
     pub write_rate: u32,
+    /// Verification requests (`POST /v1/verify`, `/v1/verify-vc`, `/v1/bundles`) per second each
+    /// client may make, bursts of twice that; 0: no limit.
+    pub verify_rate: u32,
+    /// Read requests per second each client may make, bursts of twice that; 0: no limit.
+    pub read_rate: u32,
     /// Why writes are refused (`503`), if they are: a server started on a log that failed its
     /// start check serves reads only.
     pub read_only: Option<String>,
@@ -65,6 +70,8 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             workers: 0,
             write_rate: 200,
+            verify_rate: 100,
+            read_rate: 1000,
             read_only: None,
             tls: None,
         }
@@ -83,7 +90,7 @@ pub(crate) struct AppState {
     pub operator_key: Option<Arc<SecretKey>>,
     pub origin: String,
     pub config: ServerConfig,
-    pub limiter: limits::WriteLimiter,
+    pub limiters: limits::Limiters,
     /// The CLRs signed so far, per learner and log position.
     pub clr_cache: clr_cache::ClrCache,
 }
@@ -111,7 +118,11 @@ pub fn serve(
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
-    let limiter = limits::WriteLimiter::new(config.write_rate);
+    let limiters = limits::Limiters {
+        read: limits::RateLimiter::new(config.read_rate),
+        write: limits::RateLimiter::new(config.write_rate),
+        verification: limits::RateLimiter::new(config.verify_rate),
+    };
     let state = web::Data::new(AppState {
         store,
         writer,
@@ -120,7 +131,7 @@ pub fn serve(
         operator_key,
         origin,
         config: config.clone(),
-        limiter,
+        limiters,
         clr_cache: Default::default(),
     });
     let system = actix_web::rt::System::new();
