@@ -49,9 +49,17 @@ fn schemathesis_finds_nothing_against_serve_demo() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/schemathesis.toml"))
         .expect("tests/tools/schemathesis.toml");
     let config = env.path("schemathesis.toml");
-    let parameters = format!(
-        "\n[parameters]\n\"path.did\" = \"{learner}\"\n\"path.id\" = \"{credential}\"\n\"path.uuid\" = \"{uuid}\"\n"
-    );
+    let key = env.issuer.did().multibase().to_owned();
+    let parameters = [
+        ("path.did", learner.as_str()),
+        ("body.learner", learner),
+        ("path.id", &credential),
+        ("path.uuid", &uuid),
+        ("query.key", &key),
+    ]
+    .map(|(name, value)| format!("\"{name}\" = \"{value}\"\n"))
+    .concat();
+    let parameters = format!("\n[parameters]\n{parameters}");
     std::fs::write(&config, committed + &parameters).expect("write the schemathesis config");
 
     let seed = std::env::var("CREDLEDGER_FUZZ_SEED").unwrap_or_else(|_| DEFAULT_SEED.to_owned());
@@ -60,7 +68,7 @@ fn schemathesis_finds_nothing_against_serve_demo() {
         .arg("--config-file")
         .arg(&config)
         .args(["run", &format!("{}/openapi.json", server.url), "--checks", "all"])
-        .args(["--max-examples", &examples, "--seed", &seed, "--workers", "2", "--no-color"])
+        .args(["--max-examples", &examples, "--seed", &seed, "--workers", "1", "--no-color"])
         .args(["--request-timeout", "30", "--max-failures", "100"])
         .current_dir(env.tmp.path())
         .stdin(Stdio::null())

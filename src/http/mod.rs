@@ -11,6 +11,7 @@ mod clr_cache;
 mod gate;
 pub mod limits;
 pub mod metrics;
+mod openapi;
 mod pages;
 pub mod problem;
 mod routes;

@@ -14,7 +14,7 @@ pub const TYPE_BASE: &str = "https://credledger.dev/problems/";
 pub const MAX_DETAIL: usize = 1024;
 
 /// An HTTP problem: status, a stable reason code, a title and the detail.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
 use crate::bundle::{self, ShareRequest, Trust, VerifyOptions};
 use crate::canonical;
 use crate::http::AppState;
+use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
 use crate::http::problem::Problem;
 use crate::http::sequencer::Job;
@@ -34,7 +35,7 @@ type Reply = Result<HttpResponse, Problem>;
 const MAX_PAGE: usize = 1000;
 
 /// The most events one `POST /v1/events` takes: the answer has one result per event.
-const MAX_EVENTS: usize = 1000;
+pub(crate) const MAX_EVENTS: usize = 1000;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,7 +63,8 @@ const MAX_EVENTS: usize = 1000;
         learner_clr,
         verify_vc,
         credential_status
-    )
+    ),
+    modifiers(&IdentifierFormats, &CommonAnswers)
 )]
 struct ApiDoc;
 
@@ -177,6 +179,20 @@ async fn body(state: &Data, mut payload: web::Payload) -> Result<web::Bytes, Pro
     Ok(bytes.freeze())
 }
 
+/// A seq, tree size or count in a query: an integer from 0 to `i64::MAX` (as the OpenAPI document
+/// says, and more than any log will hold).
+fn position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n > i64::MAX as u64 {
+        return Err(serde::de::Error::custom(format!("{n} is more than {}", i64::MAX)));
+    }
+    Ok(n)
+}
+
+fn optional_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    position(d).map(Some)
+}
+
 fn did_param(text: &str) -> Result<Did, Problem> {
     text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-did", e.to_string()))
 }
@@ -209,12 +225,12 @@ async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Re
 
 /// Append one signed event (201, or 200 if it was already on the log) or a JSON array of them
 /// (200 with one result per event; each is judged on its own).
-#[utoipa::path(post, path = "/v1/events", request_body(content = Object, description = "A signed event, or an array of them", content_type = "application/json"),
+#[utoipa::path(post, path = "/v1/events", request_body(content = openapi::Events, description = "A signed event, or an array of 1 to 1000 of them", content_type = "application/json"),
     responses((status = 201, description = "Appended: {seq, id}"), (status = 200, description = "Already on the log: {seq, id}; or the results of an array"),
         (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
         (status = 403, description = "Unauthorized issuer, revoked key, suspended issuer", content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the log (duplicate revocation, ...)", content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", content_type = "application/problem+json"),
+        (status = 413, description = "Body too large (`payload-too-large`), or more than 1000 events (`too-many-events`)", content_type = "application/problem+json"),
         (status = 422, description = "Schema or signature failure", content_type = "application/problem+json")))]
 #[post("/v1/events")]
 async fn post_events(state: Data, payload: web::Payload) -> Reply {
@@ -264,22 +280,25 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
 
 #[derive(Deserialize)]
 struct Range {
+    #[serde(default, deserialize_with = "optional_position")]
     from: Option<u64>,
-    limit: Option<usize>,
+    #[serde(default, deserialize_with = "optional_position")]
+    limit: Option<u64>,
 }
 
 /// Records from `from` (default 0), at most `limit` (default 100, at most 1000).
-#[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, description = "First seq"), ("limit" = Option<usize>, Query, description = "At most this many (≤ 1000)")),
-    responses((status = 200, description = "An array of records {seq, recorded_at, event}")))]
+#[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "First seq"), ("limit" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "At most this many (no more than 1000 are returned)")),
+    responses((status = 200, description = "An array of records {seq, recorded_at, event}", content_type = "application/json")))]
 #[get("/v1/events")]
 async fn get_events(state: Data, range: Query<Range>) -> Reply {
-    let (from, limit) = (range.from.unwrap_or(0), range.limit.unwrap_or(100).min(MAX_PAGE));
+    let limit = range.limit.map_or(100, |limit| usize::try_from(limit).unwrap_or(MAX_PAGE).min(MAX_PAGE));
+    let from = range.from.unwrap_or(0);
     let records = read(&state, move |view| Ok(view.records(from, limit)?)).await?;
     Ok(HttpResponse::Ok().json(records.iter().map(Record::to_value).collect::<Vec<_>>()))
 }
 
 /// The latest signed checkpoint (C2SP signed note).
-#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet")))]
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet", content_type = "application/problem+json")))]
 #[get("/v1/checkpoint")]
 async fn checkpoint(state: Data) -> Reply {
     let latest = read(&state, |view| Ok(view.latest_checkpoint()?)).await?;
@@ -289,13 +308,16 @@ async fn checkpoint(state: Data) -> Reply {
 
 #[derive(Deserialize)]
 struct InclusionQuery {
+    #[serde(deserialize_with = "position")]
     seq: u64,
+    #[serde(default, deserialize_with = "optional_position")]
     size: Option<u64>,
 }
 
 /// RFC 9162 inclusion proof of record `seq` in the tree of `size` records (default: the log).
-#[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, description = "The record"), ("size" = Option<u64>, Query, description = "Tree size")),
-    responses((status = 200, description = "{seq, size, leaf_hash, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, maximum = 9223372036854775807_u64, description = "The record"), ("size" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "Tree size (default: the log's)")),
+    responses((status = 200, description = "{seq, size, leaf_hash, path}", content_type = "application/json"), (status = 400, description = "Out of range", content_type = "application/problem+json"),
+        (status = 404, description = "No such record", content_type = "application/problem+json")))]
 #[get("/v1/proofs/inclusion")]
 async fn inclusion(state: Data, q: Query<InclusionQuery>) -> Reply {
     let (seq, size) = (q.seq, q.size);
@@ -315,12 +337,14 @@ async fn inclusion(state: Data, q: Query<InclusionQuery>) -> Reply {
 
 #[derive(Deserialize)]
 struct ConsistencyQuery {
+    #[serde(deserialize_with = "position")]
     from: u64,
+    #[serde(deserialize_with = "position")]
     to: u64,
 }
 
 /// RFC 9162 consistency proof between the trees of `from` and `to` records.
-#[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, description = "Older size"), ("to" = u64, Query, description = "Newer size")),
+#[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, maximum = 9223372036854775807_u64, description = "Older size"), ("to" = u64, Query, maximum = 9223372036854775807_u64, description = "Newer size")),
     responses((status = 200, description = "{from, to, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/consistency")]
 async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
@@ -365,7 +389,7 @@ struct VerifyQuery {
 
 /// Verify a profile bundle against this ledger's operator key: each check by name, and the
 /// verdict. 200 whatever the verdict.
-#[utoipa::path(post, path = "/v1/verify", request_body(content = Object, description = "A profile bundle", content_type = "application/json"),
+#[utoipa::path(post, path = "/v1/verify", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
     params(("audience" = Option<String>, Query, description = "Required audience"), ("nonce" = Option<String>, Query, description = "Required nonce"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
     responses((status = 200, description = "{verdict, checks, credentials, skills}")))]
 #[post("/v1/verify")]
@@ -388,8 +412,9 @@ struct BundleRequest {
 
 /// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
 /// share` signs it where the learner's key is.
-#[utoipa::path(post, path = "/v1/bundles", request_body(content = Object, description = "{learner, only?, audience?, nonce?}", content_type = "application/json"),
-    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 422, description = "Nothing to share", content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, only?, audience?, nonce?}", content_type = "application/json"),
+    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 400, description = "Not JSON, or a malformed did or id", content_type = "application/problem+json"),
+        (status = 422, description = "Nothing to share", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -464,8 +489,8 @@ struct VerifyVcQuery {
 
 /// Verify a standard credential's eddsa-jcs-2022 proof (did:key verification methods, or the key
 /// given as `?key=z6Mk…`): each check by name, and the verdict; 200 whatever the verdict.
-#[utoipa::path(post, path = "/v1/verify-vc", request_body(content = Object, description = "A W3C VC 2.0 / Open Badges 3.0 credential", content_type = "application/json"),
-    params(("key" = Option<String>, Query, description = "The signer's multibase Ed25519 key, for non-did:key verification methods")),
+#[utoipa::path(post, path = "/v1/verify-vc", request_body(content = openapi::AnyJson, description = "A W3C VC 2.0 / Open Badges 3.0 credential; any other JSON is reported INVALID", content_type = "application/json"),
+    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), for non-did:key verification methods")),
     responses((status = 200, description = "{verdict, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
