@@ -21,8 +21,8 @@ use utoipa::openapi::path::Operation;
 use super::problem::Problem;
 
 /// The longest request target (path and query) served, in bytes. Longer ones get `414`; past
-/// what the HTTP parser buffers (32 KiB of head), actix-http answers a bare `400` and closes the
-/// connection before any of this code runs.
+/// 64 KiB (a URL) or 128 KiB (the whole head), actix-http answers a bare `400` or `431` and closes
+/// the connection before any of this code runs.
 pub const MAX_URI: usize = 8 * 1024;
 
 /// The media type every JSON request body must be sent as (parameters such as `charset` allowed).
