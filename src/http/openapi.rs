@@ -16,44 +16,44 @@ use super::routes::MAX_EVENTS;
 /// The media type of every error.
 const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The body of `POST /v1/events`: one signed event (`schemas/event.json`), or an array of 1 to
-/// [`MAX_EVENTS`] of them.
-pub struct Events;
+/// Declares a request body: a type whose OpenAPI schema, named after it, is `$schema`.
+macro_rules! request_body {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
 
-impl PartialSchema for Events {
-    fn schema() -> RefOr<Schema> {
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $schema
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+request_body! {
+    /// The body of `POST /v1/events`: one signed event (`schemas/event.json`), or an array of 1 to
+    /// [`MAX_EVENTS`] of them.
+    Events => {
         let event = from_schemas("event");
         let array = json!({"type": "array", "items": event, "minItems": 1, "maxItems": MAX_EVENTS});
         schema(json!({"oneOf": [event, array]}))
     }
 }
 
-impl ToSchema for Events {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Events")
-    }
+request_body! {
+    /// The body of `POST /v1/verify`: a profile bundle (`schemas/bundle.schema.json`).
+    Bundle => schema(from_schemas("bundle.schema"))
 }
 
-/// The body of `POST /v1/verify`: a profile bundle (`schemas/bundle.schema.json`).
-pub struct Bundle;
-
-impl PartialSchema for Bundle {
-    fn schema() -> RefOr<Schema> {
-        schema(from_schemas("bundle.schema"))
-    }
-}
-
-impl ToSchema for Bundle {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Bundle")
-    }
-}
-
-/// The body of `POST /v1/bundles`: whose bundle, which credentials, bound to what.
-pub struct BundleRequest;
-
-impl PartialSchema for BundleRequest {
-    fn schema() -> RefOr<Schema> {
+request_body! {
+    /// The body of `POST /v1/bundles`: whose bundle, which credentials, bound to what.
+    BundleRequest => {
         let common = common_defs();
         schema(json!({
             "type": "object",
@@ -68,25 +68,11 @@ impl PartialSchema for BundleRequest {
     }
 }
 
-impl ToSchema for BundleRequest {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("BundleRequest")
-    }
-}
-
-/// Any JSON document (`POST /v1/verify-vc` reports on whatever credential it is given).
-pub struct AnyJson;
-
-impl PartialSchema for AnyJson {
-    fn schema() -> RefOr<Schema> {
+request_body! {
+    /// Any JSON document (`POST /v1/verify-vc` reports on whatever credential it is given).
+    AnyJson => {
         let any = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue);
         RefOr::T(Schema::Object(any.description(Some("Any JSON document")).build()))
-    }
-}
-
-impl ToSchema for AnyJson {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("AnyJson")
     }
 }
 
