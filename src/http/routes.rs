@@ -1,6 +1,6 @@
 //! The HTTP routes. Each handler parses its request, makes one call (to the writer, a [`View`]
-//! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s.
-//!
+//! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s. Every read of
+//! the store runs on the blocking pool ([`read`]), never on an async worker.
 
 use std::pin::Pin;
 
