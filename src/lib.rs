@@ -30,6 +30,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod store;
+pub mod text;
 pub mod vc;
 pub mod view;
 

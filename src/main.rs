@@ -243,6 +243,17 @@ struct ServeArgs {
     /// Write requests per second each client address may make (bursts of twice that); 0: no limit.
     #[arg(long, default_value_t = 200)]
     write_rate: u32,
+    /// Verification requests per second each client address may make (`POST /v1/verify`,
+    /// `/v1/verify-vc`, `/v1/bundles`; bursts of twice that); 0: no limit.
+    #[arg(long, default_value_t = 100)]
+    verify_rate: u32,
+    /// Read requests per second each client address may make (bursts of twice that; `/healthz`
+    /// is never limited); 0: no limit.
+    #[arg(long, default_value_t = 1000)]
+    read_rate: u32,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
     /// Start even if the stored log does not hash to its latest signed checkpoint, serving reads
     /// only (every write gets 503), to inspect a damaged ledger.
     #[arg(long)]
@@ -809,6 +820,9 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         write_rate: args.write_rate,
+        verify_rate: args.verify_rate,
+        read_rate: args.read_rate,
+        workers: args.workers,
         read_only,
         tls,
         ..ServerConfig::default()

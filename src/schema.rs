@@ -24,6 +24,8 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, JsonType, Registry, ValidationError, Validator};
 use serde_json::Value;
 
+use crate::text::{QUOTE, clip};
+
 /// Why a JSON document does not match its schema: the field (dotted path from the event root, e.g. `body.credits`, `body.skills[0].id`, or `kind`) and the reason in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -198,7 +200,7 @@ fn first_error(validator: &Validator, instance: &Value, root: Root) -> Result<()
 }
 
 fn unknown_kind(kind: &str) -> SchemaError {
-    SchemaError::new("kind", format!("unknown event kind `{}`", truncate(kind, 80)))
+    SchemaError::new("kind", format!("unknown event kind `{}`", clip(kind, QUOTE)))
 }
 
 /// Turns one jsonschema error into the errors we report (an additionalProperties error with
@@ -271,7 +273,7 @@ fn candidates(error: &ValidationError<'_>, instance: &Value, root: Root) -> Vec<
             one(6, format!("must have at least {limit} item{}", if *limit == 1 { "" } else { "s" }))
         }
         ValidationErrorKind::MaxItems { limit } => one(6, format!("must have at most {limit} items")),
-        _ => one(7, truncate(&error.to_string(), 200)),
+        _ => one(7, clip(&error.to_string(), 200)),
     }
 }
 
@@ -360,7 +362,8 @@ fn render_path(root: Root, path: &[Segment]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(key);
+                // A member name is input: an unknown one may be of any length.
+                out.push_str(&clip(key, QUOTE));
             }
             Segment::Index(i) => {
                 out.push('[');
@@ -377,19 +380,12 @@ fn render_path(root: Root, path: &[Segment]) -> String {
 
 /// A value as JSON, shortened for messages.
 fn shown(value: &Value) -> String {
-    truncate(&value.to_string(), 80)
+    clip(&value.to_string(), QUOTE)
 }
 
 /// A value for a list of choices: strings without quotes.
 fn plain(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-    }
 }
 
 impl PartialOrd for Candidate {

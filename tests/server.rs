@@ -278,11 +278,14 @@ fn a_page_of_events_holds_at_most_1000_records() {
     let env = Env::new();
     let server = env.serve(&[]);
     let events = certificates(&env.issuer.path, &env.learner.did(), 1, 1100);
-    let body = format!("[{}]", events.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>().join(","));
-    let r = server.post_events(&body);
-    assert_eq!(r.status, 200, "{r:?}");
-    let answer = r.json();
-    assert_eq!((answer["appended"].clone(), answer["rejected"].clone()), (json!(1100), json!(0)));
+    // One request takes at most 1000 events.
+    for chunk in events.chunks(1000) {
+        let body = format!("[{}]", chunk.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>().join(","));
+        let r = server.post_events(&body);
+        assert_eq!(r.status, 200, "{r:?}");
+        let answer = r.json();
+        assert_eq!((answer["appended"].clone(), answer["rejected"].clone()), (json!(chunk.len()), json!(0)));
+    }
     let total = SETUP_RECORDS + 1100;
     assert_eq!(server.size(&env.operator), total);
 

@@ -203,7 +203,7 @@ pub fn spawn_server(ledger: &std::path::Path, extra: &[&str]) -> Result<(std::pr
     let mut child = Command::new(std::env::current_exe()?)
         .arg("--ledger")
         .arg(ledger)
-        .args(["serve", "--addr", "127.0.0.1:0", "--write-rate", "0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--write-rate", "0", "--verify-rate", "0", "--read-rate", "0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -52,7 +52,9 @@ impl Client {
             let problem: Value = serde_json::from_str(&text).unwrap_or_default();
             let field = |name: &str| problem.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
             let kind = field("type").rsplit('/').next().unwrap_or_default().to_owned();
+            // What a server says is quoted bounded, like any input.
             let detail = if problem.is_object() { field("detail") } else { text.trim().to_owned() };
+            let detail = crate::text::clip(&detail, super::problem::MAX_DETAIL);
             return Err(ClientError::Problem { status, kind, detail });
         }
         Ok((status, text))

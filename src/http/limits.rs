@@ -1,10 +1,12 @@
-//! Limits that keep one client from taking the service from the others: a per-client token
-//! bucket on writes (answered `429` with `Retry-After`), and a deadline on every request, slow
-//! senders included (answered `408`). Body size is limited where bodies are read (`PayloadConfig`).
-//! A server started read-only answers every write `503`.
+//! Limits that keep one client from taking the service from the others: per-client token buckets
+//! (answered `429` with `Retry-After`), one per class of request: writes (appends), verifications
+//! (`POST /v1/verify`, `/v1/verify-vc`, `/v1/bundles`: CPU work that appends nothing) and reads
+//! (every `GET` but the liveness probe); and a deadline on every request, slow senders included
+//! (answered `408`). Body size is limited where bodies are read (`PayloadConfig`). A server
+//! started read-only answers every write and verification `503`.
 //!
-//! The bucket is kept per peer IP address: behind a reverse proxy every client shares the proxy's
-//! address, so there the proxy should limit instead (`--write-rate 0` turns this one off).
+//! The buckets are kept per peer IP address: behind a reverse proxy every client shares the
+//! proxy's address, so there the proxy should limit instead (a rate of `0` turns a class's off).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,9 +29,63 @@ const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 /// How many clients' buckets are kept before idle (full) ones are dropped.
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
-/// Write requests per second allowed to each client, with bursts of twice that.
+/// The POSTs that append nothing: they verify, or build a bundle for a learner to sign.
+const VERIFICATIONS: [&str; 3] = ["/v1/verify", "/v1/verify-vc", "/v1/bundles"];
+
+/// The liveness probe, never limited: an orchestrator must always get its answer.
+const LIVENESS: &str = "/healthz";
+
+/// What a request is, for its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Read,
+    Write,
+    Verification,
+}
+
+impl Class {
+    /// The class of `method path`; `None` for the liveness probe.
+    pub fn of(method: &Method, path: &str) -> Option<Class> {
+        match *method {
+            Method::POST | Method::PUT | Method::DELETE | Method::PATCH if VERIFICATIONS.contains(&path) => {
+                Some(Class::Verification)
+            }
+            Method::POST | Method::PUT | Method::DELETE | Method::PATCH => Some(Class::Write),
+            _ if path == LIVENESS => None,
+            _ => Some(Class::Read),
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Class::Read => "reads",
+            Class::Write => "writes",
+            Class::Verification => "verifications",
+        }
+    }
+}
+
+/// One rate limiter per class of request.
 #[derive(Debug)]
-pub struct WriteLimiter {
+pub struct Limiters {
+    pub read: RateLimiter,
+    pub write: RateLimiter,
+    pub verification: RateLimiter,
+}
+
+impl Limiters {
+    fn of(&self, class: Class) -> &RateLimiter {
+        match class {
+            Class::Read => &self.read,
+            Class::Write => &self.write,
+            Class::Verification => &self.verification,
+        }
+    }
+}
+
+/// Requests per second allowed to each client, with bursts of twice that.
+#[derive(Debug)]
+pub struct RateLimiter {
     per_second: f64,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
@@ -40,10 +96,10 @@ struct Bucket {
     at: Instant,
 }
 
-impl WriteLimiter {
-    /// A limiter allowing `per_second` writes per client (bursts of twice that); `0` allows all.
+impl RateLimiter {
+    /// A limiter allowing `per_second` requests per client (bursts of twice that); `0` allows all.
     pub fn new(per_second: u32) -> Self {
-        WriteLimiter { per_second: f64::from(per_second), buckets: Mutex::default() }
+        RateLimiter { per_second: f64::from(per_second), buckets: Mutex::default() }
     }
 
     fn burst(&self) -> f64 {
@@ -83,20 +139,23 @@ pub(crate) async fn limit(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let is_write = matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE);
-    if let (true, Some(why)) = (is_write, &state.config.read_only) {
+    let class = Class::of(req.method(), req.path());
+    let writes = matches!(class, Some(Class::Write | Class::Verification));
+    if let (true, Some(why)) = (writes, &state.config.read_only) {
         let response = Problem::unavailable(format!("this server is read-only: {why}")).error_response();
         return Ok(req.into_response(response));
     }
-    if let (true, Some(peer)) = (is_write, req.peer_addr()) {
-        if let Err(wait) = state.limiter.take(peer.ip(), Instant::now()) {
+    if let (Some(class), Some(peer)) = (class, req.peer_addr()) {
+        let limiter = state.limiters.of(class);
+        if let Err(wait) = limiter.take(peer.ip(), Instant::now()) {
             let seconds = wait.as_secs().max(1);
             let problem = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 format!(
-                    "more than {} writes per second from this client: retry in {seconds} s",
-                    state.limiter.per_second
+                    "more than {} {} per second from this client: retry in {seconds} s",
+                    limiter.per_second,
+                    class.noun()
                 ),
             );
             let mut response = problem.error_response();
@@ -124,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_client_gets_its_burst_then_waits_while_others_go_on() {
-        let limiter = WriteLimiter::new(5);
+        let limiter = RateLimiter::new(5);
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let start = Instant::now();
         for _ in 0..10 {
@@ -138,8 +197,19 @@ mod tests {
 
     #[test]
     fn zero_allows_every_write() {
-        let limiter = WriteLimiter::new(0);
+        let limiter = RateLimiter::new(0);
         let client: IpAddr = "10.0.0.1".parse().unwrap();
         assert!((0..10_000).all(|_| limiter.take(client, Instant::now()).is_ok()));
+    }
+
+    #[test]
+    fn requests_are_classed_and_the_liveness_probe_is_not_limited() {
+        assert_eq!(Class::of(&Method::POST, "/v1/events"), Some(Class::Write));
+        for path in VERIFICATIONS {
+            assert_eq!(Class::of(&Method::POST, path), Some(Class::Verification), "{path}");
+        }
+        assert_eq!(Class::of(&Method::GET, "/v1/verify"), Some(Class::Read));
+        assert_eq!(Class::of(&Method::GET, "/v1/events"), Some(Class::Read));
+        assert_eq!(Class::of(&Method::GET, LIVENESS), None);
     }
 }

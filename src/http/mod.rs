@@ -7,11 +7,15 @@
 //! straight from the shared store through a [`View`].
 
 pub mod client;
+mod clr_cache;
+mod gate;
 pub mod limits;
 pub mod metrics;
+mod openapi;
 mod pages;
 pub mod problem;
 mod routes;
+mod security;
 pub mod sequencer;
 pub mod tls;
 
@@ -47,6 +51,11 @@ pub struct ServerConfig {
     /// Write requests per second each client (peer address) may make, bursts of twice that;
     /// 0: no limit.
     pub write_rate: u32,
+    /// Verification requests (`POST /v1/verify`, `/v1/verify-vc`, `/v1/bundles`) per second each
+    /// client may make, bursts of twice that; 0: no limit.
+    pub verify_rate: u32,
+    /// Read requests per second each client may make, bursts of twice that; 0: no limit.
+    pub read_rate: u32,
     /// Why writes are refused (`503`), if they are: a server started on a log that failed its
     /// start check serves reads only.
     pub read_only: Option<String>,
@@ -62,6 +71,8 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             workers: 0,
             write_rate: 200,
+            verify_rate: 100,
+            read_rate: 1000,
             read_only: None,
             tls: None,
         }
@@ -80,7 +91,9 @@ pub(crate) struct AppState {
     pub operator_key: Option<Arc<SecretKey>>,
     pub origin: String,
     pub config: ServerConfig,
-    pub limiter: limits::WriteLimiter,
+    pub limiters: limits::Limiters,
+    /// The CLRs signed so far, per learner and log position.
+    pub clr_cache: clr_cache::ClrCache,
 }
 
 impl AppState {
@@ -106,7 +119,11 @@ pub fn serve(
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
-    let limiter = limits::WriteLimiter::new(config.write_rate);
+    let limiters = limits::Limiters {
+        read: limits::RateLimiter::new(config.read_rate),
+        write: limits::RateLimiter::new(config.write_rate),
+        verification: limits::RateLimiter::new(config.verify_rate),
+    };
     let state = web::Data::new(AppState {
         store,
         writer,
@@ -115,7 +132,8 @@ pub fn serve(
         operator_key,
         origin,
         config: config.clone(),
-        limiter,
+        limiters,
+        clr_cache: Default::default(),
     });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {
@@ -129,6 +147,8 @@ pub fn serve(
                         .error_handler(|e, _| problem::Problem::bad_request("bad-path", format!("path: {e}")).into()),
                 )
                 .wrap(from_fn(limits::limit))
+                .wrap(from_fn(gate::gate))
+                .wrap(from_fn(security::harden))
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })

@@ -5,12 +5,16 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::ledger::AppendError;
+use crate::text::clip;
 
 /// The base of every problem type URI; the reason code follows it.
 pub const TYPE_BASE: &str = "https://credledger.dev/problems/";
 
+/// The longest `detail`, in characters: the backstop behind quoting input bounded at the source.
+pub const MAX_DETAIL: usize = 1024;
+
 /// An HTTP problem: status, a stable reason code, a title and the detail.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -23,13 +27,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem with this status, reason code and detail.
+    /// A problem with this status, reason code and detail (cut to [`MAX_DETAIL`] characters).
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Problem {
             kind: format!("{TYPE_BASE}{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: detail.into(),
+            detail: clip(&detail.into(), MAX_DETAIL),
             index: None,
         }
     }

@@ -1,7 +1,6 @@
 //! The HTTP routes. Each handler parses its request, makes one call (to the writer, a [`View`]
-//! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s.
-//!
-//! [`View`]: crate::view::View
+//! or [`bundle::verify`]) and renders JSON, text or HTML; errors are [`Problem`]s. Every read of
+//! the store runs on the blocking pool ([`read`]), never on an async worker.
 
 use std::pin::Pin;
 
@@ -17,6 +16,7 @@ use utoipa::OpenApi;
 use crate::bundle::{self, ShareRequest, StatusLine, Trust, VerifyOptions};
 use crate::canonical;
 use crate::http::AppState;
+use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
 use crate::http::problem::Problem;
 use crate::http::sequencer::Job;
@@ -25,6 +25,7 @@ use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
 use crate::store::{Store, StoreError};
+use crate::text;
 use crate::vc::{StatusFinding, StatusReference};
 use crate::view::View;
 
@@ -33,6 +34,9 @@ type Reply = Result<HttpResponse, Problem>;
 
 /// The most records one `GET /v1/events` returns.
 const MAX_PAGE: usize = 1000;
+
+/// The most events one `POST /v1/events` takes: the answer has one result per event.
+pub(crate) const MAX_EVENTS: usize = 1000;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,9 +64,16 @@ const MAX_PAGE: usize = 1000;
         learner_clr,
         verify_vc,
         credential_status
-    )
+    ),
+    modifiers(&IdentifierFormats, &CommonAnswers)
 )]
 struct ApiDoc;
+
+/// The OpenAPI document, made once.
+pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
+}
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -169,12 +180,37 @@ async fn body(state: &Data, mut payload: web::Payload) -> Result<web::Bytes, Pro
     Ok(bytes.freeze())
 }
 
+/// A seq, tree size or count in a query: an integer from 0 to `i64::MAX` (as the OpenAPI document
+/// says, and more than any log will hold).
+fn position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n > i64::MAX as u64 {
+        return Err(serde::de::Error::custom(format!("{n} is more than {}", i64::MAX)));
+    }
+    Ok(n)
+}
+
+fn optional_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    position(d).map(Some)
+}
+
 fn did_param(text: &str) -> Result<Did, Problem> {
     text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-did", e.to_string()))
 }
 
 fn id_param(text: &str) -> Result<EventId, Problem> {
     text.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-id", e.to_string()))
+}
+
+/// Runs `read` on the blocking pool with the committed ledger: a read may wait on the disk or on
+/// PostgreSQL, and an async worker that waited would hold up every other request it serves
+/// (`/healthz` included).
+async fn read<T: Send + 'static>(
+    state: &Data,
+    read: impl FnOnce(View<'_, dyn Store>) -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    let state = state.clone();
+    web::block(move || read(state.view())).await.map_err(|_| Problem::unavailable("the read was cancelled"))?
 }
 
 /// Sends a job to the writer and waits (within the request timeout) for its answer.
@@ -190,12 +226,12 @@ async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Re
 
 /// Append one signed event (201, or 200 if it was already on the log) or a JSON array of them
 /// (200 with one result per event; each is judged on its own).
-#[utoipa::path(post, path = "/v1/events", request_body(content = Object, description = "A signed event, or an array of them", content_type = "application/json"),
+#[utoipa::path(post, path = "/v1/events", request_body(content = openapi::Events, description = "A signed event, or an array of 1 to 1000 of them", content_type = "application/json"),
     responses((status = 201, description = "Appended: {seq, id}"), (status = 200, description = "Already on the log: {seq, id}; or the results of an array"),
         (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
         (status = 403, description = "Unauthorized issuer, revoked key, suspended issuer", content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the log (duplicate revocation, ...)", content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", content_type = "application/problem+json"),
+        (status = 413, description = "Body too large (`payload-too-large`), or more than 1000 events (`too-many-events`)", content_type = "application/problem+json"),
         (status = 422, description = "Schema or signature failure", content_type = "application/problem+json")))]
 #[post("/v1/events")]
 async fn post_events(state: Data, payload: web::Payload) -> Reply {
@@ -210,6 +246,10 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
     };
     if events.is_empty() {
         return Err(Problem::bad_request("empty", "no events in the array"));
+    }
+    if events.len() > MAX_EVENTS {
+        let detail = format!("{} events in one request: at most {MAX_EVENTS}; send the rest in another", events.len());
+        return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-many-events", detail));
     }
     let mut results = ask(&state, |reply| Job::Append { events, reply }).await?;
     if single {
@@ -241,62 +281,76 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
 
 #[derive(Deserialize)]
 struct Range {
+    #[serde(default, deserialize_with = "optional_position")]
     from: Option<u64>,
-    limit: Option<usize>,
+    #[serde(default, deserialize_with = "optional_position")]
+    limit: Option<u64>,
 }
 
 /// Records from `from` (default 0), at most `limit` (default 100, at most 1000).
-#[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, description = "First seq"), ("limit" = Option<usize>, Query, description = "At most this many (≤ 1000)")),
-    responses((status = 200, description = "An array of records {seq, recorded_at, event}")))]
+#[utoipa::path(get, path = "/v1/events", params(("from" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "First seq"), ("limit" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "At most this many (no more than 1000 are returned)")),
+    responses((status = 200, description = "An array of records {seq, recorded_at, event}", content_type = "application/json")))]
 #[get("/v1/events")]
 async fn get_events(state: Data, range: Query<Range>) -> Reply {
-    let limit = range.limit.unwrap_or(100).min(MAX_PAGE);
-    let records = state.view().records(range.from.unwrap_or(0), limit)?;
+    let limit = range.limit.map_or(100, |limit| usize::try_from(limit).unwrap_or(MAX_PAGE).min(MAX_PAGE));
+    let from = range.from.unwrap_or(0);
+    let records = read(&state, move |view| Ok(view.records(from, limit)?)).await?;
     Ok(HttpResponse::Ok().json(records.iter().map(Record::to_value).collect::<Vec<_>>()))
 }
 
 /// The latest signed checkpoint (C2SP signed note).
-#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet")))]
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Checkpoint text", content_type = "text/plain"), (status = 404, description = "No checkpoint yet", content_type = "application/problem+json")))]
 #[get("/v1/checkpoint")]
 async fn checkpoint(state: Data) -> Reply {
-    let (_, text) = state.view().latest_checkpoint()?.ok_or_else(|| Problem::not_found("no checkpoint yet"))?;
+    let latest = read(&state, |view| Ok(view.latest_checkpoint()?)).await?;
+    let (_, text) = latest.ok_or_else(|| Problem::not_found("no checkpoint yet"))?;
     Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(text))
 }
 
 #[derive(Deserialize)]
 struct InclusionQuery {
+    #[serde(deserialize_with = "position")]
     seq: u64,
+    #[serde(default, deserialize_with = "optional_position")]
     size: Option<u64>,
 }
 
 /// RFC 9162 inclusion proof of record `seq` in the tree of `size` records (default: the log).
-#[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, description = "The record"), ("size" = Option<u64>, Query, description = "Tree size")),
-    responses((status = 200, description = "{seq, size, leaf_hash, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/proofs/inclusion", params(("seq" = u64, Query, maximum = 9223372036854775807_u64, description = "The record"), ("size" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "Tree size (default: the log's)")),
+    responses((status = 200, description = "{seq, size, leaf_hash, path}", content_type = "application/json"), (status = 400, description = "Out of range", content_type = "application/problem+json"),
+        (status = 404, description = "No such record", content_type = "application/problem+json")))]
 #[get("/v1/proofs/inclusion")]
 async fn inclusion(state: Data, q: Query<InclusionQuery>) -> Reply {
-    let view = state.view();
-    let size = match q.size {
-        Some(size) => size,
-        None => view.len()?,
-    };
-    let path = view.inclusion_proof(q.seq, size)?;
-    let record = view.records(q.seq, 1)?.pop().ok_or_else(|| Problem::not_found("no such record"))?;
+    let (seq, size) = (q.seq, q.size);
+    let (size, path, record) = read(&state, move |view| {
+        let size = match size {
+            Some(size) => size,
+            None => view.len()?,
+        };
+        let path = view.inclusion_proof(seq, size)?;
+        Ok((size, path, view.records(seq, 1)?.pop()))
+    })
+    .await?;
+    let record = record.ok_or_else(|| Problem::not_found("no such record"))?;
     let leaf = merkle::leaf_hash(&record.canonical());
-    Ok(HttpResponse::Ok().json(json!({"seq": q.seq, "size": size, "leaf_hash": leaf, "path": path})))
+    Ok(HttpResponse::Ok().json(json!({"seq": seq, "size": size, "leaf_hash": leaf, "path": path})))
 }
 
 #[derive(Deserialize)]
 struct ConsistencyQuery {
+    #[serde(deserialize_with = "position")]
     from: u64,
+    #[serde(deserialize_with = "position")]
     to: u64,
 }
 
 /// RFC 9162 consistency proof between the trees of `from` and `to` records.
-#[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, description = "Older size"), ("to" = u64, Query, description = "Newer size")),
+#[utoipa::path(get, path = "/v1/proofs/consistency", params(("from" = u64, Query, maximum = 9223372036854775807_u64, description = "Older size"), ("to" = u64, Query, maximum = 9223372036854775807_u64, description = "Newer size")),
     responses((status = 200, description = "{from, to, path}"), (status = 400, description = "Out of range", content_type = "application/problem+json")))]
 #[get("/v1/proofs/consistency")]
 async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
-    let path = state.view().consistency_proof(q.from, q.to)?;
+    let (from, to) = (q.from, q.to);
+    let path = read(&state, move |view| Ok(view.consistency_proof(from, to)?)).await?;
     Ok(HttpResponse::Ok().json(json!({"from": q.from, "to": q.to, "path": path})))
 }
 
@@ -306,7 +360,7 @@ async fn consistency(state: Data, q: Query<ConsistencyQuery>) -> Reply {
 #[get("/v1/learners/{did}/profile")]
 async fn learner_profile(state: Data, did: web::Path<String>) -> Reply {
     let did = did_param(&did)?;
-    Ok(HttpResponse::Ok().json(state.view().profile(&did)?))
+    Ok(HttpResponse::Ok().json(read(&state, move |view| Ok(view.profile(&did)?)).await?))
 }
 
 /// A credential's status and its issuing record.
@@ -315,7 +369,8 @@ async fn learner_profile(state: Data, did: web::Path<String>) -> Reply {
 #[get("/v1/credentials/{id}")]
 async fn credential(state: Data, id: web::Path<String>) -> Reply {
     let id = id_param(&id)?;
-    let found = state.view().credential(&id)?.ok_or_else(|| Problem::not_found(format!("no credential {id}")))?;
+    let found = read(&state, move |view| Ok(view.credential(&id)?)).await?;
+    let found = found.ok_or_else(|| Problem::not_found(format!("no credential {id}")))?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -323,7 +378,7 @@ async fn credential(state: Data, id: web::Path<String>) -> Reply {
 #[utoipa::path(get, path = "/v1/issuers", responses((status = 200, description = "An array of issuers")))]
 #[get("/v1/issuers")]
 async fn issuers(state: Data) -> Reply {
-    Ok(HttpResponse::Ok().json(state.view().issuers()?))
+    Ok(HttpResponse::Ok().json(read(&state, |view| Ok(view.issuers()?)).await?))
 }
 
 #[derive(Deserialize)]
@@ -336,8 +391,8 @@ struct VerifyQuery {
 /// Verify a profile bundle against this ledger's operator key: each check by name, and the
 /// verdict. For a bundle of this ledger, also that each presented credential is still active now
 /// (`credentials.current`). 200 whatever the verdict.
-#[utoipa::path(post, path = "/v1/verify", request_body(content = Object, description = "A profile bundle", content_type = "application/json"),
-    params(("audience" = Option<String>, Query, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
+#[utoipa::path(post, path = "/v1/verify", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
+    params(("audience" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
     responses((status = 200, description = "{verdict, learner, origin, status_as_of, audience, nonce, checks, credentials, skills}"),
         (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
 #[post("/v1/verify")]
@@ -347,7 +402,8 @@ async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Re
     let options = VerifyOptions::new(q.audience, q.nonce, q.max_age.map(time::Duration::seconds))
         .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))?;
     let report = bundle::verify(&bytes, &Trust::operator(state.operator.clone()), &options, OffsetDateTime::now_utc());
-    let current = current_statuses(&state.view(), &report.credentials_of_log(&state.origin))?;
+    let ids = report.credentials_of_log(&state.origin);
+    let current = read(&state, move |view| current_statuses(&view, &ids)).await?;
     Ok(HttpResponse::Ok().json(report.with_current_status(&state.origin, &current)))
 }
 
@@ -370,8 +426,9 @@ struct BundleRequest {
 
 /// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
 /// share` signs it where the learner's key is.
-#[utoipa::path(post, path = "/v1/bundles", request_body(content = Object, description = "{learner, only?, audience?, nonce?}; audience and nonce 1 to 200 characters", content_type = "application/json"),
-    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 422, description = "Nothing to share, or an audience or nonce out of limits", content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, only?, audience?, nonce?}; audience and nonce 1 to 200 characters", content_type = "application/json"),
+    responses((status = 200, description = "The bundle, learner_sig empty"), (status = 400, description = "Not JSON, or a malformed did or id", content_type = "application/problem+json"),
+        (status = 422, description = "Nothing to share, or an audience or nonce out of limits", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -394,10 +451,8 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
 #[get("/v1/credentials/{id}/vc")]
 async fn credential_vc(state: Data, id: web::Path<String>) -> Reply {
     let id = id_param(&id)?;
-    let vc = state
-        .view()
-        .standard_credential(&id)?
-        .ok_or_else(|| Problem::not_found(format!("no standard credential {id}")))?;
+    let vc = read(&state, move |view| Ok(view.standard_credential(&id)?)).await?;
+    let vc = vc.ok_or_else(|| Problem::not_found(format!("no standard credential {id}")))?;
     Ok(HttpResponse::Ok().content_type("application/vc+json").json(vc))
 }
 
@@ -406,10 +461,10 @@ async fn credential_vc(state: Data, id: web::Path<String>) -> Reply {
     responses((status = 200, description = "{credential, status, decided_seq, reason}"), (status = 404, description = "Unknown", content_type = "application/problem+json")))]
 #[get("/v1/status/{uuid}")]
 async fn credential_status(state: Data, uuid: web::Path<String>) -> Reply {
-    let found = state
-        .view()
-        .credential_by_uuid(&uuid)?
-        .ok_or_else(|| Problem::not_found(format!("no credential urn:uuid:{uuid}")))?;
+    let uuid = uuid.into_inner();
+    let shown = text::clip(&uuid, text::QUOTE);
+    let found = read(&state, move |view| Ok(view.credential_by_uuid(&uuid)?)).await?;
+    let found = found.ok_or_else(|| Problem::not_found(format!("no credential urn:uuid:{shown}")))?;
     let s = found.status;
     Ok(HttpResponse::Ok()
         .json(json!({"credential": s.id, "status": s.state, "decided_seq": s.decided_seq, "reason": s.reason})))
@@ -425,13 +480,21 @@ async fn learner_clr(state: Data, did: web::Path<String>) -> Reply {
         .operator_key
         .clone()
         .ok_or_else(|| Problem::unavailable("this server holds no operator key to sign with"))?;
-    let credentials = state.view().standard_credentials(&did)?;
-    if credentials.is_empty() {
-        return Err(Problem::not_found(format!("{did} has no active standard credentials")));
-    }
-    let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-    let clr = crate::vc::clr(&did, &state.origin, credentials, &key, &now).map_err(Problem::unavailable)?;
-    Ok(HttpResponse::Ok().content_type("application/vc+json").json(clr))
+    let shared = state.clone();
+    let clr = read(&state, move |view| {
+        let position = view.len()?;
+        shared.clr_cache.get_or_sign(&did, position, || {
+            let credentials = view.standard_credentials(&did)?;
+            if credentials.is_empty() {
+                return Err(Problem::not_found(format!("{did} has no active standard credentials")));
+            }
+            let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
+            let clr = crate::vc::clr(&did, &shared.origin, credentials, &key, &now).map_err(Problem::unavailable)?;
+            serde_json::to_vec(&clr).map(web::Bytes::from).map_err(|e| Problem::unavailable(e.to_string()))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().content_type("application/vc+json").body(clr))
 }
 
 #[derive(Deserialize)]
@@ -443,8 +506,8 @@ struct VerifyVcQuery {
 /// key given as `?key=z6Mk…`), then its status, if its `credentialStatus` is on this ledger (never
 /// fetched from another host): each check by name, and the verdict (VALID, INVALID, REVOKED,
 /// SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
-#[utoipa::path(post, path = "/v1/verify-vc", request_body(content = Object, description = "A W3C VC 2.0 / Open Badges 3.0 credential", content_type = "application/json"),
-    params(("key" = Option<String>, Query, description = "The signer's multibase Ed25519 key, for non-did:key verification methods")),
+#[utoipa::path(post, path = "/v1/verify-vc", request_body(content = openapi::AnyJson, description = "A W3C VC 2.0 / Open Badges 3.0 credential; any other JSON is reported INVALID", content_type = "application/json"),
+    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), for non-did:key verification methods")),
     responses((status = 200, description = "{verdict, signer, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
@@ -458,7 +521,7 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
     let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
     let report = crate::vc::verify(&document, key.as_ref(), &now);
     let finding = match report.status_to_look_up(&document) {
-        Ok(reference) if reference.origin == state.origin => own_status(&state.view(), &reference)?,
+        Ok(reference) if reference.origin == state.origin => read(&state, move |view| own_status(&view, &reference)).await?,
         Ok(reference) => StatusFinding::Unknown(format!(
             "{} is not on this ledger (`{}`), and this server does not fetch status from other hosts",
             reference.url, state.origin
@@ -492,7 +555,7 @@ async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(state: Data) -> Reply {
-    let size = state.view().len()?;
+    let size = read(&state, |view| Ok(view.len()?)).await?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(size)))
 }
 
@@ -500,7 +563,7 @@ async fn metrics(state: Data) -> Reply {
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1")))]
 #[get("/openapi.json")]
 async fn openapi_doc() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
 }
 
 /// The employer's verification page.
@@ -526,6 +589,6 @@ async fn stylesheet() -> HttpResponse {
 #[get("/learners/{did}")]
 async fn learner_page(state: Data, did: web::Path<String>) -> Reply {
     let did = did_param(&did)?;
-    let profile = state.view().profile(&did)?;
+    let profile = read(&state, move |view| Ok(view.profile(&did)?)).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::learner(&profile)))
 }

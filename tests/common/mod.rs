@@ -491,3 +491,23 @@ pub fn record_id(record: &Value) -> String {
     let record = Record::from_stored(&serde_json::to_vec(record).expect("bytes")).expect("a record");
     record.event.id().to_string()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The demo ledger (the HTTP surface tests)
+// ---------------------------------------------------------------------------------------------
+
+/// A temporary directory with the demo's ledger (`credledger demo --keys keys`), as `serve --demo`
+/// serves it: `issuer` is its first college's key, `learner` its featured learner's.
+pub fn demo_env() -> Env {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = run_in(tmp.path(), &["--ledger", "ledger", "demo", "--keys", "keys"]);
+    assert_eq!(out.code, 0, "demo: {out:?}");
+    let key_file = |path: PathBuf| {
+        let did = SecretKey::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).did().to_string();
+        KeyFile { path, did }
+    };
+    let operator = key_file(tmp.path().join("ledger").join("operator.key")).did();
+    let issuer = key_file(tmp.path().join("keys").join("lakeside-college-2026.key"));
+    let learner = key_file(tmp.path().join("keys").join("learner-01.key"));
+    Env { tmp, operator, issuer, learner }
+}
