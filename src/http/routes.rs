@@ -521,7 +521,9 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
     let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
     let report = crate::vc::verify(&document, key.as_ref(), &now);
     let finding = match report.status_to_look_up(&document) {
-        Ok(reference) if reference.origin == state.origin => read(&state, move |view| own_status(&view, &reference)).await?,
+        Ok(reference) if reference.origin == state.origin => {
+            read(&state, move |view| own_status(&view, &reference)).await?
+        }
         Ok(reference) => StatusFinding::Unknown(format!(
             "{} is not on this ledger (`{}`), and this server does not fetch status from other hosts",
             reference.url, state.origin
