@@ -714,6 +714,10 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         }
     };
     ledger.sign_checkpoints_with(dir.operator_key()?)?;
+    if read_only.is_none() {
+        // This node will append: bring stored projections that lag the log up to date (fenced).
+        ledger.store_catch_up()?;
+    }
     let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, now())).transpose()?;
     if read_only.is_none() && !ledger.is_empty() {
         ledger.publish_checkpoint()?;

@@ -69,9 +69,9 @@ impl<S: Store> Store for FaultyStore<S> {
         self.faults.write()?;
         self.inner.commit(batch)
     }
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.faults.write()?;
-        self.inner.replace_entries(entries)
+        self.inner.replace_entries(log_len, entries)
     }
     fn len(&self) -> Result<u64, StoreError> {
         self.inner.len()

@@ -44,16 +44,26 @@ impl Target {
         }
     }
 
-    /// Opens the local ledger (reads).
+    /// Opens the local ledger to read: nothing is written (on a shared database, a reader never
+    /// puts back projection entries older than what other nodes committed).
     pub fn open(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
         let store = dir.open_shared_store()?;
         Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
     }
 
-    /// Opens the local ledger to append: checkpoints are signed with its operator key.
-    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
+    /// Opens the local ledger with its operator key, to sign checkpoints (a bundle's, if the log
+    /// has none over its whole length yet); projections are not written.
+    fn open_signing(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
         let mut ledger = Self::open(dir)?;
         ledger.sign_checkpoints_with(dir.operator_key()?)?;
+        Ok(ledger)
+    }
+
+    /// Opens the local ledger to append: checkpoints are signed with its operator key, and stored
+    /// projections that lag the log are brought up to date (fenced by the log's length).
+    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
+        let mut ledger = Self::open_signing(dir)?;
+        ledger.store_catch_up()?;
         Ok(ledger)
     }
 
@@ -218,7 +228,7 @@ impl Target {
     pub fn bundle(&self, learner: &Did, request: &ShareRequest, now: OffsetDateTime) -> Result<Bundle> {
         match self {
             Target::Local(dir) => {
-                let mut ledger = Self::open_for_append(dir)?;
+                let mut ledger = Self::open_signing(dir)?;
                 Ok(credledger::bundle::build_unsigned(&mut ledger, learner, request, now)?)
             }
             Target::Remote(client) => {
