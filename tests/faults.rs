@@ -1,11 +1,13 @@
 //! Store faults: [`FaultyStore`], a test-only wrapper around any [`Store`], makes writes fail from
 //! a chosen point until healed. The ledger must then refuse the append with a clear error and
 //! stay exactly as it was (length, root, projections); the server must answer `503` to writes
-//! while reads go on; and once the fault clears, appends resume and `audit` passes.
+//! while reads go on; and once the fault clears, appends resume and `audit` passes. A fault after
+//! the write applied (sled's flush failing) is an unknown outcome, never "not appended": the ledger
+//! follows what the store shows, and resubmitting finds the events on the log.
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -22,16 +24,28 @@ use time::macros::datetime;
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const NEVER: u64 = u64::MAX;
 
-/// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`].
+/// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`];
+/// with `after_apply`, a failing write is applied first and then reported as an unknown outcome.
 #[derive(Debug)]
 struct Faults {
     writes_left: AtomicU64,
     failed: AtomicU64,
+    after_apply: AtomicBool,
 }
 
 impl Faults {
     fn new() -> Arc<Faults> {
-        Arc::new(Faults { writes_left: AtomicU64::new(NEVER), failed: AtomicU64::new(0) })
+        Arc::new(Faults {
+            writes_left: AtomicU64::new(NEVER),
+            failed: AtomicU64::new(0),
+            after_apply: AtomicBool::new(false),
+        })
+    }
+
+    /// Lets `n` more writes through, then applies every one but reports it as failed to flush.
+    fn fail_after_applying(&self, n: u64) {
+        self.after_apply.store(true, Ordering::SeqCst);
+        self.fail_after(n);
     }
 
     /// Lets `n` more writes through, then fails every one.
@@ -41,6 +55,7 @@ impl Faults {
 
     fn heal(&self) {
         self.writes_left.store(NEVER, Ordering::SeqCst);
+        self.after_apply.store(false, Ordering::SeqCst);
     }
 
     /// Takes one write: `Err` if it must fail.
@@ -66,8 +81,13 @@ struct FaultyStore<S> {
 
 impl<S: Store> Store for FaultyStore<S> {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.faults.write()?;
-        self.inner.commit(batch)
+        match self.faults.write() {
+            Err(_) if self.faults.after_apply.load(Ordering::SeqCst) => {
+                self.inner.commit(batch)?;
+                Err(StoreError::OutcomeUnknown("injected fault: the flush after the transaction failed".into()))
+            }
+            fault => fault.and_then(|()| self.inner.commit(batch)),
+        }
     }
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.faults.write()?;
@@ -230,6 +250,95 @@ fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     let (status, batch) = call("POST", "/v1/events", Some(&Value::Array(values[9..].to_vec())));
     assert!(status == 200 || status == 201, "{status} {batch}");
     assert_eq!(records(), values.len());
+    let report = Ledger::open(store).expect("reopen").audit().expect("audit");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn a_write_that_applied_but_did_not_flush_is_an_unknown_outcome_and_the_ledger_follows_the_store() {
+    let (operator, values) = events(30);
+    let mut reference = Ledger::open(MemoryStore::new()).expect("open");
+    reference.sign_checkpoints_with(operator.clone()).expect("operator");
+    let faults = Faults::new();
+    let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
+    ledger.sign_checkpoints_with(operator).expect("operator");
+    let (setup, rest) = values.split_at(10);
+    let (group, later) = rest.split_at(7);
+    for ledger_results in [append_group(&mut ledger, setup), append_group(&mut reference, setup)] {
+        assert!(ledger_results.iter().all(Result::is_ok));
+    }
+
+    faults.fail_after_applying(0);
+    let results = append_group(&mut ledger, group);
+    faults.heal();
+    assert_eq!(results.len(), group.len());
+    for result in &results {
+        let error = result.as_ref().expect_err("the flush failed: no success is claimed");
+        assert_eq!(error.code(), "outcome-unknown", "{error}");
+        let text = error.to_string();
+        assert!(!text.contains("not appended"), "never \"not appended\" for what may be on the log: {text}");
+        assert!(text.contains("may be on the log") && text.contains("resubmitting"), "{text}");
+    }
+    // The store kept the batch, and the ledger (length, tree, projections) follows it.
+    for result in append_group(&mut reference, group) {
+        result.expect("accepted by the reference");
+    }
+    assert_eq!(snapshot(&ledger), snapshot(&reference), "the ledger disagrees with what the store shows");
+    // Resubmitting is safe: each event is found where it was written.
+    for (result, expected) in append_group(&mut ledger, group).iter().zip(append_group(&mut reference, group)) {
+        let (again, expected) = (result.as_ref().expect("found on the log"), expected.expect("found"));
+        assert!(!again.new, "appended twice");
+        assert_eq!(again.seq, expected.seq);
+    }
+    for result in append_group(&mut ledger, later) {
+        result.expect("appends resume");
+    }
+    let report = ledger.audit().expect("audit runs");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn the_server_answers_503_outcome_unknown_when_a_write_applied_but_did_not_flush() {
+    let (operator, values) = events(12);
+    let faults = Faults::new();
+    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
+    let mut ledger = Ledger::open(store.clone()).expect("open");
+    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
+    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
+        result.expect("setup accepted");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
+    // The server runs until the test process ends.
+    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let post = |body: &Value| -> (u16, Value) {
+        let mut response = agent
+            .post(format!("{url}/v1/events"))
+            .header("content-type", "application/json")
+            .send(body.to_string())
+            .expect("an HTTP answer");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    };
+
+    faults.fail_after_applying(0);
+    let (status, problem) = post(&values[8]);
+    faults.heal();
+    assert_eq!(status, 503, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("/problems/outcome-unknown")), "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("may be on the log") && detail.contains("resubmitting"), "{problem}");
+    // It is on the log, and resubmitting it answers with its place.
+    let (status, again) = post(&values[8]);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["seq"], 8, "{again}");
     let report = Ledger::open(store).expect("reopen").audit().expect("audit");
     assert!(report.problems.is_empty(), "{report}");
 }
