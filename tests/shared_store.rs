@@ -155,3 +155,41 @@ fn rebuild_and_read_only_commands_beside_appending_nodes_put_back_nothing_stale(
     let rebuilt = env.ok(&["--database-url", &url, "--json", "rebuild"]).json();
     assert_eq!(rebuilt["differed"], false, "{rebuilt}");
 }
+
+#[test]
+fn a_node_that_has_not_appended_lately_shares_a_bundle_of_what_other_nodes_appended() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let env = postgres_env(&url);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
+    let (busy, idle) = (env.serve(&flags), env.serve(&flags));
+    let issued = certificates(&env.issuer.path, &env.learner.did(), 1, 3);
+    for (json, _) in &issued {
+        busy.append(json);
+    }
+    let revoked = revocation(&env.issuer.path, &issued[0].1);
+    busy.append(&revoked.0);
+    let size = SETUP_RECORDS + issued.len() as u64 + 1;
+
+    // The idle node catches up with the shared log before it builds and signs the bundle.
+    env.remote_ok(&idle, &["share", "--learner-key", env.learner.path(), "--out", "bundle.json"]);
+    let bundle: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("bundle.json")).expect("the bundle")).expect("JSON");
+    assert_eq!(bundle["status"]["size"], size, "the status is as of the whole log");
+    let shown: Vec<&str> = bundle["status"]["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .filter_map(|c| c["credential"].as_str())
+        .collect();
+    assert_eq!(shown, [issued[1].1.as_str(), issued[2].1.as_str()], "the active credentials, not the revoked one");
+    let operator = env.operator.to_string();
+    let verified = env.run(&["verify", "bundle.json", "--operator", &operator]);
+    assert_eq!(verified.code, 0, "{verified:?}");
+    assert!(verified.stdout.contains("VALID"), "{verified:?}");
+    assert_eq!(idle.size(&env.operator), size);
+
+    // And it appends after that like any node.
+    let later = certificates(&env.issuer.path, &env.learner.did(), 2, 1).remove(0);
+    assert_eq!(idle.append(&later.0), size);
+}
