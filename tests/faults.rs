@@ -30,6 +30,8 @@ use common::{PATIENCE, metric, run_in};
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const NEVER: u64 = u64::MAX;
+/// The request timeout of a server whose store stalls.
+const STALL_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`];
 /// with `after_apply`, a failing write is applied first and then reported as an unknown outcome.
@@ -226,18 +228,7 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
 fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     let (operator, values) = events(12);
     let faults = Faults::new();
-    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
-    let mut ledger = Ledger::open(store.clone()).expect("open");
-    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
-    // The genesis and the registry first, directly.
-    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
-        result.expect("setup accepted");
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
-    // The server runs until the test process ends.
-    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
+    let (url, store) = faulty_server(operator, &values, &faults, ServerConfig::default().request_timeout);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -333,31 +324,10 @@ fn a_write_that_applied_but_did_not_flush_is_an_unknown_outcome_and_the_ledger_f
 fn the_server_answers_503_outcome_unknown_when_a_write_applied_but_did_not_flush() {
     let (operator, values) = events(12);
     let faults = Faults::new();
-    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
-    let mut ledger = Ledger::open(store.clone()).expect("open");
-    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
-    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
-        result.expect("setup accepted");
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
-    // The server runs until the test process ends.
-    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-    let post = |body: &Value| -> (u16, Value) {
-        let mut response = agent
-            .post(format!("{url}/v1/events"))
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .expect("an HTTP answer");
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().expect("a body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    let (url, store) = faulty_server(operator, &values, &faults, ServerConfig::default().request_timeout);
+    let post = |body: &Value| {
+        let (status, _, answer) = post_json(&url, body);
+        (status, answer)
     };
 
     faults.fail_after_applying(0);
@@ -375,9 +345,14 @@ fn the_server_answers_503_outcome_unknown_when_a_write_applied_but_did_not_flush
     assert!(report.problems.is_empty(), "{report}");
 }
 
-/// A server (in this process) over a store that can stall, with a short request timeout, after
-/// the genesis and the registry (`values[..8]`): its URL and its store.
-fn stalling_server(operator: SecretKey, values: &[Value], faults: &Arc<Faults>) -> (String, SharedStore) {
+/// A server (in this process) over a store with these faults, after the genesis and the registry
+/// (`values[..8]`, appended directly): its URL and its store.
+fn faulty_server(
+    operator: SecretKey,
+    values: &[Value],
+    faults: &Arc<Faults>,
+    request_timeout: Duration,
+) -> (String, SharedStore) {
     let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
     let mut ledger = Ledger::open(store.clone()).expect("open");
     ledger.sign_checkpoints_with(operator.clone()).expect("operator");
@@ -386,7 +361,7 @@ fn stalling_server(operator: SecretKey, values: &[Value], faults: &Arc<Faults>) 
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let config = ServerConfig { workers: 1, request_timeout: Duration::from_millis(300), ..ServerConfig::default() };
+    let config = ServerConfig { workers: 1, request_timeout, ..ServerConfig::default() };
     // The server runs until the test process ends.
     thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
     (url, store)
@@ -434,7 +409,7 @@ fn id_of(event: &Value) -> String {
 fn an_append_not_committed_within_the_request_timeout_is_pending_and_may_still_commit() {
     let (operator, values) = events(12);
     let faults = Faults::new();
-    let (url, store) = stalling_server(operator, &values, &faults);
+    let (url, store) = faulty_server(operator, &values, &faults, STALL_TIMEOUT);
 
     faults.stall();
     let (status, kind, answer) = post_json(&url, &values[8]);
@@ -472,7 +447,7 @@ fn an_append_not_committed_within_the_request_timeout_is_pending_and_may_still_c
 fn the_cli_resubmits_a_pending_append_until_it_has_an_answer_and_says_when_it_gives_up() {
     let (operator, values) = events(12);
     let faults = Faults::new();
-    let (url, store) = stalling_server(operator, &values, &faults);
+    let (url, store) = faulty_server(operator, &values, &faults, STALL_TIMEOUT);
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("first.json"), values[8].to_string()).expect("write");
     std::fs::write(dir.path().join("second.json"), values[9].to_string()).expect("write");
