@@ -1001,6 +1001,14 @@ fn an_atomic_array_commits_all_of_its_events_or_none() {
     assert_eq!(results[1]["index"], 1, "{answer}");
     assert_eq!(server.all_records().len() as u64, SETUP_RECORDS, "nothing was appended");
 
+    // The CLI's `submit --atomic` over the server sends the file the same way.
+    fs::write(env.path("mixed.jsonl"), format!("{}\n{}\n", good[0], unknown)).expect("write");
+    let refused = env.remote(&server, &["--json", "submit", "--atomic", "mixed.jsonl"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("line 2: rejected"), "{refused:?}");
+    assert_eq!(refused.json()["appended"], 0, "{refused:?}");
+    assert_eq!(server.all_records().len() as u64, SETUP_RECORDS, "nothing was appended");
+
     // Without the refused one: all committed, in order.
     let answer = server.post("/v1/events?atomic=true", format!("[{},{}]", good[0], good[1])).json();
     assert_eq!(answer["appended"], 2, "{answer}");
