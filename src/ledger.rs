@@ -171,7 +171,7 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Folds into the state the records it does not reflect yet, when the state was loaded from
-    /// the store: the entries that change are what the store lacks ([`Ledger::unstored`]).
+    /// the store: the entries that change are what the store lacks (`unstored`).
     fn catch_up_stored(&mut self) -> Result<(), LedgerError> {
         let from = self.state.applied();
         let behind = self.unstored.take();
