@@ -92,13 +92,21 @@ fn check_report(report: &Report) {
 /// `checkpoint`: untrusted checkpoint text through `Checkpoint::verify` (against [`OPERATOR`])
 /// and `Checkpoint::parse_unverified`.
 ///
-/// Invariants: a verified checkpoint is what the unverified parse reads; every checkpoint that
-/// parses, signed again by the operator, verifies as itself.
+/// Invariants: a verified checkpoint is what the unverified parse reads, and its text is in the
+/// exact form (its size and root in their one encoding, a final newline, nothing but signature
+/// lines after the last blank line); every checkpoint that parses, signed again by the operator,
+/// verifies as itself.
 pub fn checkpoint(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let parsed = Checkpoint::parse_unverified(text);
     if let Ok(verified) = Checkpoint::verify(text, OPERATOR.did()) {
         assert_eq!(parsed.as_ref().ok(), Some(&verified), "verify and parse_unverified read different checkpoints");
+        assert!(text.starts_with(&verified.body()), "a verified checkpoint's size or root is not canonical: {text:?}");
+        let signatures = text.rsplit_once("\n\n").map(|(_, s)| s).unwrap_or_default();
+        assert!(
+            text.ends_with('\n') && signatures.lines().all(|line| line.starts_with("\u{2014} ")),
+            "a verified checkpoint has more than signature lines after its body, or no final newline: {text:?}"
+        );
     }
     if let Ok(parsed) = parsed {
         let resigned = parsed.sign(&OPERATOR);

@@ -38,6 +38,12 @@ pub struct Ledger<S: Store> {
     frontier: Frontier,
     /// The operator's key, when this ledger publishes checkpoints.
     signer: Option<SecretKey>,
+    /// The entries the state in memory has and the store lacks, when the stored projections lag
+    /// the log (opening caught them up in memory only): the next write carries them, fenced by
+    /// the log's length like every write, or [`Ledger::store_catch_up`] writes them alone.
+    unstored: Option<Changes>,
+    /// The state in memory could not be put back after a failed write: reload it before the next.
+    needs_reload: bool,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -66,7 +72,8 @@ pub enum AppendError {
     /// The rules refuse it.
     #[error(transparent)]
     Rule(#[from] RuleError),
-    /// Storage failed; nothing was appended.
+    /// Storage failed: nothing was appended, unless the error is [`StoreError::OutcomeUnknown`]
+    /// (then the event may be on the log).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The batch this event was in was not committed; nothing was appended.
@@ -82,6 +89,8 @@ impl AppendError {
             AppendError::Event(EventError::Schema(_) | EventError::Field { .. } | EventError::Encode(_)) => "schema",
             AppendError::Event(EventError::Signature(_)) => "bad-signature",
             AppendError::Rule(rule) => rule.code(),
+            // The event may be on the log: a distinct answer from a clean refusal.
+            AppendError::Store(StoreError::OutcomeUnknown(_)) => "outcome-unknown",
             AppendError::Store(_) | AppendError::NotCommitted(_) => "unavailable",
         }
     }
@@ -127,13 +136,22 @@ pub enum LedgerError {
 }
 
 impl<S: Store> Ledger<S> {
-    /// Opens the ledger: loads the stored projections and catches them up with the log.
+    /// Opens the ledger: loads the stored projections and catches them up with the log, in memory.
+    /// Opening never writes: a read-only command changes nothing, and on a shared store a reader
+    /// never puts back entries older than what another writer committed. The appending paths
+    /// write the catch-up ([`Ledger::store_catch_up`], or with their first append), fenced.
     pub fn open(store: S) -> Result<Self, LedgerError> {
         let state = Projections::load(store.entries()?)?;
-        let len = store.len()?;
-        let frontier = Frontier::load(&StoredNodes(&store), len)?;
-        let mut ledger = Ledger { store, state, len, frontier, signer: None };
-        ledger.catch_up()?;
+        let mut ledger = Ledger {
+            store,
+            state,
+            len: 0,
+            frontier: Frontier::default(),
+            signer: None,
+            unstored: None,
+            needs_reload: false,
+        };
+        ledger.catch_up_stored()?;
         Ok(ledger)
     }
 
@@ -152,15 +170,49 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
-    /// Applies the records the projections do not yet reflect, and stores what changed.
-    fn catch_up(&mut self) -> Result<(), LedgerError> {
-        if self.state.applied() >= self.len {
-            return Ok(());
+    /// Folds into the state the records it does not reflect yet, when the state was loaded from
+    /// the store: the entries that change are what the store lacks (`unstored`).
+    fn catch_up_stored(&mut self) -> Result<(), LedgerError> {
+        let from = self.state.applied();
+        let behind = self.unstored.take();
+        let was_behind = behind.is_some();
+        let mut changes = behind.unwrap_or_default();
+        let folded = self.fold_to_end(&mut changes);
+        if was_behind || self.state.applied() > from {
+            self.unstored = Some(changes);
         }
-        let mut changes = Changes::default();
-        self.replay(self.state.applied(), |state, record| state.apply(record, &mut changes))?;
-        let entries = self.state.changed_entries(changes);
-        self.store.commit(Batch { entries, ..Batch::default() })?;
+        folded
+    }
+
+    /// Folds every record the state does not reflect yet into it, noting the entries that change,
+    /// and moves the length and the frontier to the end of the log.
+    fn fold_to_end(&mut self, changes: &mut Changes) -> Result<(), LedgerError> {
+        self.replay(self.state.applied(), |state, record| state.apply(record, changes))?;
+        let applied = self.state.applied();
+        if applied != self.len {
+            self.frontier = Frontier::load(&StoredNodes(&self.store), applied)?;
+            self.len = applied;
+        }
+        Ok(())
+    }
+
+    /// Writes the entries that opening caught up in memory (when the stored projections lagged
+    /// the log), fenced by the log's length: for the appending paths (a server's writer, a command
+    /// that appends), never for reads. When another writer appends in between, this follows it
+    /// and tries again.
+    pub fn store_catch_up(&mut self) -> Result<(), LedgerError> {
+        let mut attempts = 0;
+        while let Some(changes) = self.unstored.clone() {
+            let batch = Batch { entries: self.state.changed_entries(changes), ..Batch::at(self.len) };
+            match self.store.commit(batch) {
+                Ok(()) => self.unstored = None,
+                Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => {
+                    attempts += 1;
+                    self.follow_store()?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
     }
 
@@ -178,11 +230,22 @@ impl<S: Store> Ledger<S> {
     /// Calls `f` with every record from `from` on, in order.
     pub fn for_each_record(
         &self,
+        from: Seq,
+        f: impl FnMut(Record) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        self.for_each_record_before(from, u64::MAX, f)
+    }
+
+    /// Calls `f` with every record from `from` up to `end` (not included), in order.
+    fn for_each_record_before(
+        &self,
         mut from: Seq,
+        end: Seq,
         mut f: impl FnMut(Record) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError> {
-        loop {
-            let chunk = self.store.records(from, REPLAY_CHUNK)?;
+        while from < end {
+            let limit = usize::try_from(end - from).unwrap_or(usize::MAX).min(REPLAY_CHUNK);
+            let chunk = self.store.records(from, limit)?;
             if chunk.is_empty() {
                 return Ok(());
             }
@@ -191,6 +254,7 @@ impl<S: Store> Ledger<S> {
             }
             from += chunk.len() as u64;
         }
+        Ok(())
     }
 
     /// Appends one signed event (JSON text). Idempotent: an event already on the log returns its
@@ -252,8 +316,9 @@ impl<S: Store> Ledger<S> {
     ) -> Option<Vec<Result<Appended, AppendError>>> {
         let mut results = Vec::with_capacity(verified.len());
         let mut pending: HashMap<EventId, Seq> = HashMap::new();
-        let mut batch = Batch::default();
-        let mut changes = Changes::default();
+        let mut batch = Batch::at(self.len);
+        // What the store lacks goes with this batch: the positions it writes cover it.
+        let mut changes = self.unstored.clone().unwrap_or_default();
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
@@ -277,7 +342,7 @@ impl<S: Store> Ledger<S> {
         }
         if atomic && results.iter().any(Result::is_err) {
             // The staged events changed the projections: put them back as stored.
-            self.reset_state();
+            self.put_back_state();
             take_errors(verified, &mut results);
             return Some(results);
         }
@@ -294,13 +359,11 @@ impl<S: Store> Ledger<S> {
         match committed {
             Ok(()) => {
                 self.len += count;
+                self.unstored = None;
                 take_errors(verified, &mut results);
                 Some(results)
             }
             Err(failure) => {
-                // Nothing was written: put the tree and the projections back as they were.
-                self.frontier = tree_before;
-                self.reset_state();
                 // Another writer appended first: the store refused the seqs, or the checkpoint
                 // it signed is ahead of the tree this batch was sequenced on.
                 let overtaken = match &failure {
@@ -308,14 +371,27 @@ impl<S: Store> Ledger<S> {
                     CommitError::Refused(_) => self.store.len().is_ok_and(|stored| stored != self.len),
                     CommitError::Store(_) => false,
                 };
+                // Put the tree and the projections back as the store has them: as they were, or,
+                // if the write's outcome is unknown, with whatever of it the store shows.
+                self.frontier = tree_before;
+                self.put_back_state();
                 if overtaken && !last_attempt {
                     return None;
                 }
                 let message = failure.to_string();
                 take_errors(verified, &mut results);
-                let not_committed =
-                    |r: Result<Appended, AppendError>| r.and_then(|_| Err(AppendError::NotCommitted(message.clone())));
-                Some(results.into_iter().map(not_committed).collect())
+                let failed = |r: Result<Appended, AppendError>| {
+                    r.and_then(|_| {
+                        Err(match &failure {
+                            // Never "not committed" for what may be on the log.
+                            CommitError::Store(StoreError::OutcomeUnknown(why)) => {
+                                AppendError::Store(StoreError::OutcomeUnknown(why.clone()))
+                            }
+                            _ => AppendError::NotCommitted(message.clone()),
+                        })
+                    })
+                };
+                Some(results.into_iter().map(failed).collect())
             }
         }
     }
@@ -324,14 +400,13 @@ impl<S: Store> Ledger<S> {
     /// looked (their projection entries are already stored: only the state in memory moves).
     /// With one writer, as with sled, the store is never ahead and this is one length read.
     fn follow_store(&mut self) -> Result<(), LedgerError> {
+        if self.needs_reload {
+            self.reset_state()?;
+        }
         if self.store.len()? <= self.len {
             return Ok(());
         }
-        let from = self.len;
-        self.replay(from, |state, record| state.apply(record, &mut Changes::default()))?;
-        self.len = self.state.applied();
-        self.frontier = Frontier::load(&StoredNodes(&self.store), self.len)?;
-        Ok(())
+        self.fold_to_end(&mut Changes::default())
     }
 
     /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
@@ -362,16 +437,34 @@ impl<S: Store> Ledger<S> {
 
     /// Signs and stores a checkpoint of the whole log if the latest one is older (a log appended
     /// to without the operator key). Returns the latest checkpoint, which then covers the log.
+    ///
+    /// It first catches up with what other writers sharing the store appended, so the checkpoint
+    /// and the state it is read with describe the whole log; the checkpoint it writes is fenced by
+    /// the log's length like every write.
     pub fn publish_checkpoint(&mut self) -> Result<(u64, String), AppendError> {
-        match self.store.latest_checkpoint()? {
-            Some((size, text)) if size == self.len => Ok((size, text)),
-            _ => {
-                let checkpoint = self.checkpoint_for(&[]).map_err(AppendError::NotCommitted)?;
-                let checkpoint = checkpoint
-                    .ok_or_else(|| AppendError::NotCommitted("no operator key to sign a checkpoint with".into()))?;
-                self.store.commit(Batch { checkpoint: Some(checkpoint.clone()), ..Batch::default() })?;
-                Ok(checkpoint)
+        let mut attempts = 0;
+        loop {
+            self.follow_store().map_err(|e| AppendError::NotCommitted(e.to_string()))?;
+            let overtaken = match self.store.latest_checkpoint()? {
+                Some((size, text)) if size == self.len => return Ok((size, text)),
+                // Another writer appended since this ledger followed the store.
+                Some((size, _)) if size > self.len => None,
+                _ => {
+                    let checkpoint = self.checkpoint_for(&[]).map_err(AppendError::NotCommitted)?;
+                    let checkpoint = checkpoint
+                        .ok_or_else(|| AppendError::NotCommitted("no operator key to sign a checkpoint with".into()))?;
+                    match self.store.commit(Batch { checkpoint: Some(checkpoint.clone()), ..Batch::at(self.len) }) {
+                        Ok(()) => return Ok(checkpoint),
+                        Err(conflict @ StoreError::Conflict { .. }) => Some(conflict),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            if attempts >= MAX_APPEND_ATTEMPTS {
+                let why = overtaken.map_or_else(|| "other writers kept appending".to_owned(), |e| e.to_string());
+                return Err(AppendError::NotCommitted(why));
             }
+            attempts += 1;
         }
     }
 
@@ -454,17 +547,20 @@ impl<S: Store> Ledger<S> {
         Ok(Appended { seq, id, new: true })
     }
 
-    /// Replaces the in-memory projections with the stored ones (which match the log), or, if
-    /// they cannot be read, with a fold of the whole log.
-    fn reset_state(&mut self) {
-        let stored = Projections::load(self.store.entries().unwrap_or_default());
-        match stored {
-            Ok(state) if state.applied() == self.len => self.state = state,
-            _ => {
-                if let Ok(state) = self.fold_from_scratch(|_| {}) {
-                    self.state = state;
-                }
-            }
+    /// Replaces the state in memory (and the length and frontier) with what the store holds: the
+    /// stored projections, caught up with the log.
+    fn reset_state(&mut self) -> Result<(), LedgerError> {
+        self.state = Projections::load(self.store.entries()?)?;
+        self.catch_up_stored()?;
+        self.needs_reload = false;
+        Ok(())
+    }
+
+    /// [`Ledger::reset_state`] after a refused or failed write; if the store cannot be read now,
+    /// the next append reloads first.
+    fn put_back_state(&mut self) {
+        if self.reset_state().is_err() {
+            self.needs_reload = true;
         }
     }
 
@@ -503,32 +599,61 @@ impl<S: Store> Ledger<S> {
     /// `progress` with the number of records folded so far every so often.
     pub fn fold_from_scratch(&self, mut progress: impl FnMut(u64)) -> Result<Projections, LedgerError> {
         let mut state = Projections::default();
-        let mut changes = Changes::default();
-        let mut folded = 0;
-        self.for_each_record(0, |record| {
-            state.apply(&record, &mut changes);
-            folded += 1;
-            if folded % REPLAY_CHUNK as u64 == 0 {
-                progress(folded);
-            }
-            Ok(())
-        })?;
+        self.fold_before(&mut state, u64::MAX, &mut progress)?;
         Ok(state)
     }
 
-    /// Drops the stored projections and rebuilds them from the log. Returns whether the rebuilt
-    /// entries differ from the ones they replace (they never should).
+    /// Folds the records from `state`'s position up to `end` (not included) into it, calling
+    /// `progress` with the number of records folded so far every so often.
+    fn fold_before(
+        &self,
+        state: &mut Projections,
+        end: u64,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<(), LedgerError> {
+        self.for_each_record_before(state.applied(), end, |record| {
+            state.apply(&record, &mut Changes::default());
+            if (record.seq + 1) % REPLAY_CHUNK as u64 == 0 {
+                progress(record.seq + 1);
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops the stored projections and rebuilds them from the log. Returns whether the stored
+    /// entries differed from the fold of the records they claim to reflect (they never should).
     pub fn rebuild(&mut self) -> Result<bool, LedgerError> {
         self.rebuild_with_progress(|_| {})
     }
 
     /// [`Ledger::rebuild`], calling `progress` with the number of records folded so far.
-    pub fn rebuild_with_progress(&mut self, progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
-        let fresh = self.fold_from_scratch(progress)?;
-        let entries = fresh.entries();
-        let differed = entries != self.store.entries()?;
-        self.store.replace_entries(entries)?;
+    ///
+    /// The entries replace the stored ones only if the log is still as long as what was folded
+    /// (the store's fence): when another writer sharing the store appended meanwhile, its records
+    /// are folded in too and the replacement tried again, so a rebuild never erases what others
+    /// committed while it ran.
+    pub fn rebuild_with_progress(&mut self, mut progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
+        // The stored entries against the fold of as many records as they claim to reflect.
+        let stored = self.store.entries()?;
+        let stored_at = Projections::load(stored.iter().cloned()).map_or(0, |p| p.applied());
+        let mut fresh = Projections::default();
+        self.fold_before(&mut fresh, stored_at, &mut progress)?;
+        let differed = fresh.entries() != stored;
+        let mut attempts = 0;
+        loop {
+            self.fold_before(&mut fresh, u64::MAX, &mut progress)?;
+            match self.store.replace_entries(fresh.applied(), fresh.entries()) {
+                Ok(()) => break,
+                // Another writer appended after the fold: fold its records in too.
+                Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => attempts += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.state = fresh;
+        self.unstored = None;
+        self.needs_reload = false;
+        // The state is at the end of the log it was fenced by: the length and frontier follow.
+        self.fold_to_end(&mut Changes::default())?;
         Ok(differed)
     }
 

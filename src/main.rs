@@ -797,6 +797,10 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         }
     };
     ledger.sign_checkpoints_with(dir.operator_key()?)?;
+    if read_only.is_none() {
+        // This node will append: bring stored projections that lag the log up to date (fenced).
+        ledger.store_catch_up()?;
+    }
     let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, now())).transpose()?;
     if read_only.is_none() && !ledger.is_empty() {
         ledger.publish_checkpoint()?;
@@ -1021,10 +1025,12 @@ fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedE
     let values = events.iter().map(|e| e.value().clone()).collect();
     let mut outcomes = Vec::new();
     target.append([values], true, now(), &mut |o| outcomes.extend(o))?;
-    let mut appended = Vec::new();
-    for outcome in outcomes {
-        appended.push(outcome.map_err(|e| anyhow!("rejected: {e}"))?);
+    // The refusal, not the events of the group that were withdrawn with it (an empty reason).
+    if let Some(e) = outcomes.iter().filter_map(|o| o.as_ref().err()).find(|e| !e.is_empty()) {
+        bail!("rejected: {e}");
     }
+    let appended: Vec<credledger::Appended> =
+        outcomes.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| anyhow!("rejected: not appended"))?;
     let value = match appended.as_slice() {
         [one] => json!({"id": one.id, "seq": one.seq}),
         many => json!(many.iter().map(|a| json!({"id": a.id, "seq": a.seq})).collect::<Vec<_>>()),

@@ -271,7 +271,8 @@ mod tests {
 
         /// The store, with the projections' entries as of the end of the log.
         fn stored(self) -> (MemoryStore, Projections) {
-            self.store.replace_entries(self.state.entries()).expect("entries");
+            let len = self.store.len().expect("len");
+            self.store.replace_entries(len, self.state.entries()).expect("entries");
             (self.store, self.state)
         }
     }
@@ -332,8 +333,8 @@ mod tests {
             keys.iter().for_each(|k| self.note(k.as_str()));
             self.inner.entries_for(keys)
         }
-        fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-            self.inner.replace_entries(entries)
+        fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+            self.inner.replace_entries(log_len, entries)
         }
     }
 

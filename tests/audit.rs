@@ -61,8 +61,8 @@ impl Store for Tampered {
         }
         Ok(entries)
     }
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.inner.replace_entries(entries)
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.inner.replace_entries(log_len, entries)
     }
 }
 
@@ -88,7 +88,7 @@ fn demo_ledger(tamper: impl FnOnce(&mut Tampered)) -> Ledger<Tampered> {
             Vec::new()
         };
         let record = credledger::store::NewRecord { seq, id, bytes };
-        store.commit(Batch { records: vec![record], nodes, checkpoint, entries }).unwrap();
+        store.commit(Batch { log_len: seq, records: vec![record], nodes, checkpoint, entries }).unwrap();
     }
     tamper(&mut store);
     Ledger::open(store).unwrap()

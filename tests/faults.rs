@@ -1,13 +1,20 @@
 //! Store faults: [`FaultyStore`], a test-only wrapper around any [`Store`], makes writes fail from
 //! a chosen point until healed. The ledger must then refuse the append with a clear error and
 //! stay exactly as it was (length, root, projections); the server must answer `503` to writes
-//! while reads go on; and once the fault clears, appends resume and `audit` passes.
+//! while reads go on; and once the fault clears, appends resume and `audit` passes. A fault after
+//! the write applied (sled's flush failing) is an unknown outcome, never "not appended": the ledger
+//! follows what the store shows, and resubmitting finds the events on the log. A store that
+//! stalls keeps appends from committing within the request timeout: the server answers `202
+//! pending` (never "not committed"), the writer skips jobs whose client has gone, and the CLI
+//! resubmits until it has an answer.
+
+mod common;
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use credledger::generate::Generator;
 use credledger::http::{ServerConfig, SharedStore};
@@ -19,19 +26,59 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use common::{PATIENCE, metric, run_in};
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const NEVER: u64 = u64::MAX;
+/// The request timeout of a server whose store stalls.
+const STALL_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`].
-#[derive(Debug)]
+/// When writes fail: after `writes_left` more succeed, every write fails until [`Faults::heal`];
+/// with `after_apply`, a failing write is applied first and then reported as an unknown outcome.
+/// While `stalled`, every write waits (bounded) until [`Faults::release`].
+#[derive(Debug, Default)]
 struct Faults {
     writes_left: AtomicU64,
     failed: AtomicU64,
+    after_apply: AtomicBool,
+    stalled: Mutex<bool>,
+    released: Condvar,
+    stalls: AtomicU64,
 }
 
 impl Faults {
     fn new() -> Arc<Faults> {
-        Arc::new(Faults { writes_left: AtomicU64::new(NEVER), failed: AtomicU64::new(0) })
+        Arc::new(Faults { writes_left: AtomicU64::new(NEVER), ..Faults::default() })
+    }
+
+    /// Holds every write from now on until [`Faults::release`].
+    fn stall(&self) {
+        *self.stalled.lock().expect("lock") = true;
+    }
+
+    fn release(&self) {
+        *self.stalled.lock().expect("lock") = false;
+        self.released.notify_all();
+    }
+
+    /// Writes that were held so far.
+    fn stalls(&self) -> u64 {
+        self.stalls.load(Ordering::SeqCst)
+    }
+
+    /// Waits while writes are held (at most [`PATIENCE`]).
+    fn wait_while_stalled(&self) {
+        let held = self.stalled.lock().expect("lock");
+        if *held {
+            self.stalls.fetch_add(1, Ordering::SeqCst);
+            let _ = self.released.wait_timeout_while(held, PATIENCE, |held| *held).expect("lock");
+        }
+    }
+
+    /// Lets `n` more writes through, then applies every one but reports it as failed to flush.
+    fn fail_after_applying(&self, n: u64) {
+        self.after_apply.store(true, Ordering::SeqCst);
+        self.fail_after(n);
     }
 
     /// Lets `n` more writes through, then fails every one.
@@ -41,6 +88,7 @@ impl Faults {
 
     fn heal(&self) {
         self.writes_left.store(NEVER, Ordering::SeqCst);
+        self.after_apply.store(false, Ordering::SeqCst);
     }
 
     /// Takes one write: `Err` if it must fail.
@@ -66,12 +114,18 @@ struct FaultyStore<S> {
 
 impl<S: Store> Store for FaultyStore<S> {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.faults.write()?;
-        self.inner.commit(batch)
+        self.faults.wait_while_stalled();
+        match self.faults.write() {
+            Err(_) if self.faults.after_apply.load(Ordering::SeqCst) => {
+                self.inner.commit(batch)?;
+                Err(StoreError::OutcomeUnknown("injected fault: the flush after the transaction failed".into()))
+            }
+            fault => fault.and_then(|()| self.inner.commit(batch)),
+        }
     }
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.faults.write()?;
-        self.inner.replace_entries(entries)
+        self.inner.replace_entries(log_len, entries)
     }
     fn len(&self) -> Result<u64, StoreError> {
         self.inner.len()
@@ -174,18 +228,7 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
 fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     let (operator, values) = events(12);
     let faults = Faults::new();
-    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
-    let mut ledger = Ledger::open(store.clone()).expect("open");
-    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
-    // The genesis and the registry first, directly.
-    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
-        result.expect("setup accepted");
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
-    // The server runs until the test process ends.
-    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
+    let (url, store) = faulty_server(operator, &values, &faults, ServerConfig::default().request_timeout);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -232,4 +275,205 @@ fn the_server_answers_503_to_writes_while_the_store_fails_and_reads_go_on() {
     assert_eq!(records(), values.len());
     let report = Ledger::open(store).expect("reopen").audit().expect("audit");
     assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn a_write_that_applied_but_did_not_flush_is_an_unknown_outcome_and_the_ledger_follows_the_store() {
+    let (operator, values) = events(30);
+    let mut reference = Ledger::open(MemoryStore::new()).expect("open");
+    reference.sign_checkpoints_with(operator.clone()).expect("operator");
+    let faults = Faults::new();
+    let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
+    ledger.sign_checkpoints_with(operator).expect("operator");
+    let (setup, rest) = values.split_at(10);
+    let (group, later) = rest.split_at(7);
+    for ledger_results in [append_group(&mut ledger, setup), append_group(&mut reference, setup)] {
+        assert!(ledger_results.iter().all(Result::is_ok));
+    }
+
+    faults.fail_after_applying(0);
+    let results = append_group(&mut ledger, group);
+    faults.heal();
+    assert_eq!(results.len(), group.len());
+    for result in &results {
+        let error = result.as_ref().expect_err("the flush failed: no success is claimed");
+        assert_eq!(error.code(), "outcome-unknown", "{error}");
+        let text = error.to_string();
+        assert!(!text.contains("not appended"), "never \"not appended\" for what may be on the log: {text}");
+        assert!(text.contains("may be on the log") && text.contains("resubmitting"), "{text}");
+    }
+    // The store kept the batch, and the ledger (length, tree, projections) follows it.
+    for result in append_group(&mut reference, group) {
+        result.expect("accepted by the reference");
+    }
+    assert_eq!(snapshot(&ledger), snapshot(&reference), "the ledger disagrees with what the store shows");
+    // Resubmitting is safe: each event is found where it was written.
+    for (result, expected) in append_group(&mut ledger, group).iter().zip(append_group(&mut reference, group)) {
+        let (again, expected) = (result.as_ref().expect("found on the log"), expected.expect("found"));
+        assert!(!again.new, "appended twice");
+        assert_eq!(again.seq, expected.seq);
+    }
+    for result in append_group(&mut ledger, later) {
+        result.expect("appends resume");
+    }
+    let report = ledger.audit().expect("audit runs");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn the_server_answers_503_outcome_unknown_when_a_write_applied_but_did_not_flush() {
+    let (operator, values) = events(12);
+    let faults = Faults::new();
+    let (url, store) = faulty_server(operator, &values, &faults, ServerConfig::default().request_timeout);
+    let post = |body: &Value| {
+        let (status, _, answer) = post_json(&url, body);
+        (status, answer)
+    };
+
+    faults.fail_after_applying(0);
+    let (status, problem) = post(&values[8]);
+    faults.heal();
+    assert_eq!(status, 503, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("/problems/outcome-unknown")), "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("may be on the log") && detail.contains("resubmitting"), "{problem}");
+    // It is on the log, and resubmitting it answers with its place.
+    let (status, again) = post(&values[8]);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["seq"], 8, "{again}");
+    let report = Ledger::open(store).expect("reopen").audit().expect("audit");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+/// A server (in this process) over a store with these faults, after the genesis and the registry
+/// (`values[..8]`, appended directly): its URL and its store.
+fn faulty_server(
+    operator: SecretKey,
+    values: &[Value],
+    faults: &Arc<Faults>,
+    request_timeout: Duration,
+) -> (String, SharedStore) {
+    let store: SharedStore = Arc::new(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() });
+    let mut ledger = Ledger::open(store.clone()).expect("open");
+    ledger.sign_checkpoints_with(operator.clone()).expect("operator");
+    for result in ledger.append_values(values[..8].to_vec(), NOW, true) {
+        result.expect("setup accepted");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let config = ServerConfig { workers: 1, request_timeout, ..ServerConfig::default() };
+    // The server runs until the test process ends.
+    thread::spawn(move || credledger::http::serve(listener, ledger, Some(operator), config));
+    (url, store)
+}
+
+/// POSTs `body` to `url`'s `/v1/events`: status, content type and JSON.
+fn post_json(url: &str, body: &Value) -> (u16, String, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut response = agent
+        .post(format!("{url}/v1/events"))
+        .header("content-type", "application/json")
+        .send(body.to_string())
+        .expect("an HTTP answer");
+    let status = response.status().as_u16();
+    let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let text = response.body_mut().read_to_string().expect("a body");
+    (status, kind, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The server's counter `name`.
+fn counter(url: &str, name: &str) -> f64 {
+    let mut response = ureq::get(format!("{url}/metrics")).call().expect("metrics");
+    let text = response.body_mut().read_to_string().expect("text");
+    metric(&text, name).unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// Waits (bounded) until `done` holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited too long for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn id_of(event: &Value) -> String {
+    credledger::SignedEvent::verify(event.clone()).expect("a signed event").id().to_string()
+}
+
+#[test]
+fn an_append_not_committed_within_the_request_timeout_is_pending_and_may_still_commit() {
+    let (operator, values) = events(12);
+    let faults = Faults::new();
+    let (url, store) = faulty_server(operator, &values, &faults, STALL_TIMEOUT);
+
+    faults.stall();
+    let (status, kind, answer) = post_json(&url, &values[8]);
+    assert_eq!(status, 202, "{answer}");
+    assert!(kind.starts_with("application/json"), "a pending append is no problem: {kind}");
+    assert_eq!(answer["id"], id_of(&values[8]).as_str(), "{answer}");
+    assert_eq!(answer["status"], "pending", "{answer}");
+    let detail = answer["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("may still commit") && detail.contains("resubmitting"), "{answer}");
+    // The writer holds that append; these wait behind it and time out too.
+    wait_until("the writer to hold the first append", || faults.stalls() >= 1);
+    let (status, _, single) = post_json(&url, &values[9]);
+    assert_eq!((status, &single["id"]), (202, &Value::from(id_of(&values[9]))), "{single}");
+    let (status, _, array) = post_json(&url, &Value::Array(values[10..12].to_vec()));
+    assert_eq!(status, 202, "{array}");
+    assert_eq!(array["ids"], serde_json::json!([id_of(&values[10]), id_of(&values[11])]), "{array}");
+    faults.release();
+
+    // The first append was the writer's before its client gave up: it committed after its 202.
+    let (status, _, again) = post_json(&url, &values[8]);
+    assert_eq!((status, &again["seq"]), (200, &Value::from(8)), "{again}");
+    // The others' clients had gone before the writer reached them: skipped, to shed load.
+    let (status, _, again) = post_json(&url, &values[9]);
+    assert_eq!((status, &again["seq"]), (201, &Value::from(9)), "{again}");
+    let (status, _, again) = post_json(&url, &Value::Array(values[10..12].to_vec()));
+    assert_eq!((status, &again["appended"]), (200, &Value::from(2)), "{again}");
+    assert_eq!(counter(&url, "credledger_pending_total"), 4.0);
+    assert_eq!(counter(&url, "credledger_abandoned_total"), 3.0);
+    let report = Ledger::open(store).expect("reopen").audit().expect("audit");
+    assert!(report.problems.is_empty(), "{report}");
+    assert_eq!(report.records, 12);
+}
+
+#[test]
+fn the_cli_resubmits_a_pending_append_until_it_has_an_answer_and_says_when_it_gives_up() {
+    let (operator, values) = events(12);
+    let faults = Faults::new();
+    let (url, store) = faulty_server(operator, &values, &faults, STALL_TIMEOUT);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("first.json"), values[8].to_string()).expect("write");
+    std::fs::write(dir.path().join("second.json"), values[9].to_string()).expect("write");
+    let submit = |file: &str| {
+        let (dir, url, file) = (dir.path().to_owned(), url.clone(), file.to_owned());
+        thread::spawn(move || run_in(&dir, &["--server", &url, "--json", "submit", &file]))
+    };
+
+    // Held until the server has answered 202 at least once: then a resubmission gets the answer.
+    faults.stall();
+    let cli = submit("first.json");
+    wait_until("a 202 pending", || counter(&url, "credledger_pending_total") >= 1.0);
+    faults.release();
+    let out = cli.join().expect("the CLI ran");
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary = out.json();
+    assert_eq!(summary["events"][0]["seq"], 8, "{summary}");
+    assert_eq!(summary["already_present"], 1, "the first post committed it: {summary}");
+
+    // Held for good: the CLI gives up after a bounded number of tries, saying it may still commit.
+    faults.stall();
+    let out = submit("second.json").join().expect("the CLI ran");
+    faults.release();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("may still commit") && out.stderr.contains("again is safe"), "{out:?}");
+    let (status, _, again) = post_json(&url, &values[9]);
+    assert_eq!((status, &again["seq"]), (200, &Value::from(9)), "the first try committed: {again}");
+    assert_eq!(Ledger::open(store).expect("reopen").len(), 10, "each event once");
 }

@@ -929,3 +929,93 @@ fn sigterm_after_appends_exits_cleanly_and_the_log_is_intact() {
     terminate(&mut server);
     assert_eq!(assert_durable(&env, &created), SETUP_RECORDS as usize + created.len());
 }
+
+/// A certificate for the learner signed by the key in `key`, through the CLI over `server`.
+fn issue_through(env: &Env, server: &Server, key: &str, title: &str) -> Output {
+    env.remote(
+        server,
+        &[
+            "--json",
+            "issue",
+            "certificate",
+            "--issuer-key",
+            key,
+            "--learner",
+            &env.learner.did,
+            "--title",
+            title,
+            "--skills",
+            "esco:forklift",
+            "--awarded",
+            "2026-02-01",
+        ],
+    )
+}
+
+#[test]
+fn rotate_key_through_the_server_commits_both_events_and_retires_the_old_key() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let new_key = env.path("issuer-2.key");
+    let new_key = new_key.to_str().expect("a utf-8 path");
+    let rotated = env.remote_ok(
+        &server,
+        &["--json", "issuer", "rotate-key", "--issuer-key", env.issuer.path(), "--new-key", new_key],
+    );
+    let appended = rotated.json();
+    let seqs: Vec<u64> = appended.as_array().expect("two events").iter().filter_map(|a| a["seq"].as_u64()).collect();
+    assert_eq!(seqs, [SETUP_RECORDS, SETUP_RECORDS + 1], "{rotated:?}");
+    let new_did =
+        credledger::SecretKey::read_file(std::path::Path::new(new_key)).expect("the new key file").did().to_string();
+    let records = server.all_records();
+    assert_eq!(records[SETUP_RECORDS as usize]["event"]["kind"], "issuer.key_added");
+    assert_eq!(records[SETUP_RECORDS as usize]["event"]["body"]["key"], new_did.as_str());
+    assert_eq!(records[SETUP_RECORDS as usize + 1]["event"]["kind"], "issuer.key_revoked");
+    assert_eq!(records[SETUP_RECORDS as usize + 1]["event"]["body"]["key"], env.issuer.did.as_str());
+
+    let stale = issue_through(&env, &server, env.issuer.path(), "Stale");
+    assert_eq!(stale.code, 1, "the old key is refused: {stale:?}");
+    assert!(stale.stderr.contains("revoked"), "{stale:?}");
+    let fresh = issue_through(&env, &server, new_key, "Fresh");
+    assert_eq!(fresh.code, 0, "the new key issues: {fresh:?}");
+    assert_eq!(fresh.json()["seq"], SETUP_RECORDS + 2, "{fresh:?}");
+}
+
+#[test]
+fn an_atomic_array_commits_all_of_its_events_or_none() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let good: Vec<String> = (1..=2).map(|i| env.emit_course(&env.issuer, &format!("Welding {i}"))).collect();
+    let never_sent = env.emit_course(&env.issuer, "Never sent");
+    let unknown = env.emit_revoke(&id_of(&never_sent), "not on the log");
+    let mixed = format!("[{},{},{}]", good[0], unknown, good[1]);
+    let r = server.post("/v1/events?atomic=true", &mixed);
+    assert_eq!(r.status, 200, "{r:?}");
+    let answer = r.json();
+    assert_eq!(answer["appended"], 0, "{answer}");
+    assert_eq!(answer["rejected"], 1, "{answer}");
+    let results = answer["results"].as_array().expect("results");
+    for (i, event) in [(0, &good[0]), (2, &good[1])] {
+        assert_eq!(results[i]["id"], id_of(event).as_str(), "{answer}");
+        assert_eq!(results[i]["appended"], false, "{answer}");
+        assert!(results[i].get("seq").is_none(), "no place on the log is claimed: {answer}");
+    }
+    assert!(results[1]["type"].as_str().is_some_and(|t| t.ends_with("/problems/unknown-credential")), "{answer}");
+    assert_eq!(results[1]["index"], 1, "{answer}");
+    assert_eq!(server.all_records().len() as u64, SETUP_RECORDS, "nothing was appended");
+
+    // The CLI's `submit --atomic` over the server sends the file the same way.
+    fs::write(env.path("mixed.jsonl"), format!("{}\n{}\n", good[0], unknown)).expect("write");
+    let refused = env.remote(&server, &["--json", "submit", "--atomic", "mixed.jsonl"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("line 2: rejected"), "{refused:?}");
+    assert_eq!(refused.json()["appended"], 0, "{refused:?}");
+    assert_eq!(server.all_records().len() as u64, SETUP_RECORDS, "nothing was appended");
+
+    // Without the refused one: all committed, in order.
+    let answer = server.post("/v1/events?atomic=true", format!("[{},{}]", good[0], good[1])).json();
+    assert_eq!(answer["appended"], 2, "{answer}");
+    let seqs: Vec<u64> =
+        answer["results"].as_array().expect("results").iter().filter_map(|r| r["seq"].as_u64()).collect();
+    assert_eq!(seqs, [SETUP_RECORDS, SETUP_RECORDS + 1], "{answer}");
+}

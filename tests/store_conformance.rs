@@ -45,6 +45,7 @@ fn raw_contract(store: &SharedStore) {
     assert!(store.entries().unwrap().is_empty());
 
     let first = Batch {
+        log_len: 0,
         records: (0..5).map(record).collect(),
         nodes: vec![node(0, 0), node(0, 1), node(1, 0)],
         checkpoint: Some((5, "checkpoint 5".into())),
@@ -65,6 +66,7 @@ fn raw_contract(store: &SharedStore) {
 
     // A batch that does not start at the log's length is refused whole.
     let stale = Batch {
+        log_len: 4,
         records: vec![record(4)],
         nodes: vec![node(3, 3)],
         checkpoint: Some((6, "stale".into())),
@@ -77,6 +79,7 @@ fn raw_contract(store: &SharedStore) {
     assert_eq!(store.latest_checkpoint().unwrap(), Some((5, "checkpoint 5".into())));
 
     let second = Batch {
+        log_len: 5,
         records: (5..8).map(record).collect(),
         nodes: vec![node(0, 5)],
         checkpoint: Some((8, "checkpoint 8".into())),
@@ -99,9 +102,44 @@ fn raw_contract(store: &SharedStore) {
     let wanted = ["b/2".to_owned(), "nope".to_owned(), "a/1".to_owned()];
     assert_eq!(store.entries_for(&wanted).unwrap(), kv(&[("a/1", "one"), ("b/2", "deux")]));
 
-    store.replace_entries(kv(&[("x", "rebuilt")])).unwrap();
+    store.replace_entries(8, kv(&[("x", "rebuilt")])).unwrap();
     assert_eq!(store.entries().unwrap(), kv(&[("x", "rebuilt")]));
     assert_eq!(store.len().unwrap(), 8, "replacing entries leaves the log alone");
+
+    fencing(store);
+}
+
+/// Every write is fenced by the log's length it was computed at: projection entries or a
+/// checkpoint computed at a length the log has moved past are refused whole, with or without
+/// records, and so is a replacement of all entries. (The log is at 8 records here.)
+fn fencing(store: &SharedStore) {
+    let before = store.entries().unwrap();
+    let stale_entries = Batch { entries: vec![entry("x", "stale"), entry("y", "stale")], ..Batch::at(5) };
+    assert!(
+        matches!(store.commit(stale_entries), Err(StoreError::Conflict { expected: 5, len: 8 })),
+        "an entries-only batch computed at a stale length is refused"
+    );
+    let stale_checkpoint = Batch { checkpoint: Some((5, "stale checkpoint".into())), ..Batch::at(5) };
+    assert!(matches!(store.commit(stale_checkpoint), Err(StoreError::Conflict { expected: 5, len: 8 })));
+    let ahead = Batch { entries: vec![entry("x", "ahead")], ..Batch::at(9) };
+    assert!(matches!(store.commit(ahead), Err(StoreError::Conflict { expected: 9, len: 8 })));
+    assert!(
+        matches!(
+            store.replace_entries(7, vec![("x".into(), b"stale".to_vec())]),
+            Err(StoreError::Conflict { expected: 7, len: 8 })
+        ),
+        "a replacement folded at a stale length is refused"
+    );
+    assert_eq!(store.entries().unwrap(), before, "a refused write changed the entries");
+    assert_eq!(store.checkpoints(5, 5).unwrap(), vec![(5, "checkpoint 5".into())]);
+    assert_eq!(store.len().unwrap(), 8);
+
+    // At the log's length, the same writes go through.
+    store.commit(Batch { entries: vec![entry("x", "current")], ..Batch::at(8) }).unwrap();
+    assert_eq!(store.entry("x").unwrap(), Some(b"current".to_vec()));
+    store.replace_entries(8, vec![("x".into(), b"rebuilt".to_vec())]).unwrap();
+    assert_eq!(store.entry("x").unwrap(), Some(b"rebuilt".to_vec()));
+    assert_eq!(store.len().unwrap(), 8);
 }
 
 /// Generated events for `streams` independent writers, each its own institutions (registry

@@ -14,6 +14,9 @@ use time::OffsetDateTime;
 
 /// The most events one `POST /v1/events` carries.
 const POST_CHUNK: usize = 1000;
+/// How many times the same events are posted again while the server answers `202 pending` (not
+/// committed within its request timeout, but not refused either: resubmitting is idempotent).
+const PENDING_RETRIES: usize = 5;
 /// How many events one durable commit takes when appending a file.
 pub const GROUP: usize = 1000;
 
@@ -23,7 +26,8 @@ pub enum Target {
     Remote(Client),
 }
 
-/// One event's fate: its place on the log, or why it was refused.
+/// One event's fate: its place on the log, or why it was refused (an empty reason: it was not
+/// appended because another event of its all-or-none group was refused).
 pub type Outcome = std::result::Result<Appended, String>;
 
 impl Target {
@@ -44,22 +48,32 @@ impl Target {
         }
     }
 
-    /// Opens the local ledger (reads).
+    /// Opens the local ledger to read: nothing is written (on a shared database, a reader never
+    /// puts back projection entries older than what other nodes committed).
     pub fn open(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
         let store = dir.open_shared_store()?;
         Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))
     }
 
-    /// Opens the local ledger to append: checkpoints are signed with its operator key.
-    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
+    /// Opens the local ledger with its operator key, to sign checkpoints (a bundle's, if the log
+    /// has none over its whole length yet); projections are not written.
+    fn open_signing(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
         let mut ledger = Self::open(dir)?;
         ledger.sign_checkpoints_with(dir.operator_key()?)?;
         Ok(ledger)
     }
 
+    /// Opens the local ledger to append: checkpoints are signed with its operator key, and stored
+    /// projections that lag the log are brought up to date (fenced by the log's length).
+    pub fn open_for_append(dir: &LedgerDir) -> Result<Ledger<SharedStore>> {
+        let mut ledger = Self::open_signing(dir)?;
+        ledger.store_catch_up()?;
+        Ok(ledger)
+    }
+
     /// Appends signed events, one durable group per chunk (with `atomic`, pass one chunk: one
-    /// refusal refuses it all; local only). `done` hears each chunk's outcomes as it commits; the
-    /// ledger is opened once for all chunks.
+    /// refusal refuses it all; over a server, at most 1000 events). `done` hears each chunk's
+    /// outcomes as it commits; the ledger is opened once for all chunks.
     pub fn append(
         &self,
         chunks: impl IntoIterator<Item = Vec<Value>>,
@@ -78,22 +92,11 @@ impl Target {
             }
             Target::Remote(client) => {
                 for chunk in chunks {
-                    if atomic && chunk.len() > 1 {
-                        bail!("--atomic needs the ledger directory; a server judges each event on its own");
+                    if atomic && chunk.len() > POST_CHUNK {
+                        bail!("--atomic over --server takes at most {POST_CHUNK} events (one request)");
                     }
                     for posted in chunk.chunks(POST_CHUNK) {
-                        let body = serde_json::to_string(posted)?;
-                        let answer = client.post_json("/v1/events", &body)?;
-                        let results =
-                            answer.body["results"].as_array().context("the server's answer has no results")?;
-                        let mut outcomes = Vec::with_capacity(results.len());
-                        for r in results {
-                            outcomes.push(match (r["seq"].as_u64(), r["id"].as_str()) {
-                                (Some(seq), Some(id)) => Ok(Appended { seq, id: id.parse()?, new: r["new"] == true }),
-                                _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
-                            });
-                        }
-                        done(outcomes);
+                        done(post_events(client, posted, atomic)?);
                     }
                 }
                 Ok(())
@@ -218,7 +221,7 @@ impl Target {
     pub fn bundle(&self, learner: &Did, request: &ShareRequest, now: OffsetDateTime) -> Result<Bundle> {
         match self {
             Target::Local(dir) => {
-                let mut ledger = Self::open_for_append(dir)?;
+                let mut ledger = Self::open_signing(dir)?;
                 Ok(credledger::bundle::build_unsigned(&mut ledger, learner, request, now)?)
             }
             Target::Remote(client) => {
@@ -227,4 +230,34 @@ impl Target {
             }
         }
     }
+}
+
+/// Posts events (`atomic`: all or none) and reads one outcome per event. An answer of `202
+/// pending` (not committed within the server's request timeout) is not a failure: the same events
+/// are posted again, which is idempotent, until the server answers (bounded).
+fn post_events(client: &Client, events: &[Value], atomic: bool) -> Result<Vec<Outcome>> {
+    // One event is all or none anyway: it joins the writer's shared group.
+    let path = if atomic && events.len() > 1 { "/v1/events?atomic=true" } else { "/v1/events" };
+    let body = serde_json::to_string(events)?;
+    for _ in 0..=PENDING_RETRIES {
+        let answer = client.post_json(path, &body)?;
+        if answer.status == 202 {
+            continue;
+        }
+        let results = answer.body["results"].as_array().context("the server's answer has no results")?;
+        let mut outcomes = Vec::with_capacity(results.len());
+        for r in results {
+            outcomes.push(match (r["seq"].as_u64(), r["id"].as_str()) {
+                (Some(seq), Some(id)) => Ok(Appended { seq, id: id.parse()?, new: r["new"] == true }),
+                // Not appended: another event of the atomic array was refused.
+                _ if r["appended"] == false => Err(String::new()),
+                _ => Err(r["detail"].as_str().unwrap_or("refused").to_owned()),
+            });
+        }
+        return Ok(outcomes);
+    }
+    bail!(
+        "the server has not committed these events within its request timeout ({} tries); they may still commit, and submitting them again is safe",
+        PENDING_RETRIES + 1
+    )
 }

@@ -15,6 +15,8 @@ pub struct Metrics {
     appends: AtomicU64,
     duplicates: AtomicU64,
     batches: AtomicU64,
+    pending: AtomicU64,
+    abandoned: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
     latency: Mutex<Histogram>,
 }
@@ -32,6 +34,16 @@ impl Metrics {
         self.appends.fetch_add(new, Ordering::Relaxed);
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts events answered `202 pending`: not committed within the request timeout.
+    pub fn pending(&self, events: u64) {
+        self.pending.fetch_add(events, Ordering::Relaxed);
+    }
+
+    /// Counts events the writer skipped because their client had gone.
+    pub fn abandoned(&self, events: u64) {
+        self.abandoned.fetch_add(events, Ordering::Relaxed);
     }
 
     /// Counts a rejected event by reason code.
@@ -75,6 +87,18 @@ impl Metrics {
             "credledger_commit_groups_total",
             "Durable group commits.",
             self.batches.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "credledger_pending_total",
+            "Events answered 202 pending: not committed within the request timeout (they may still commit).",
+            self.pending.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "credledger_abandoned_total",
+            "Events the writer skipped because their client had gone.",
+            self.abandoned.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,

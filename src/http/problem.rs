@@ -61,7 +61,7 @@ impl From<&AppendError> for Problem {
                 StatusCode::FORBIDDEN
             }
             "unknown-credential" | "unknown-issuer" | "unknown-key" => StatusCode::UNPROCESSABLE_ENTITY,
-            "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable" | "outcome-unknown" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::CONFLICT,
         };
         Problem::new(status, code, e.to_string())

@@ -213,28 +213,73 @@ async fn read<T: Send + 'static>(
     web::block(move || read(state.view())).await.map_err(|_| Problem::unavailable("the read was cancelled"))?
 }
 
+/// What waiting for the writer came to: its answer, or the request timeout (the job may still
+/// run: it was handed over).
+enum Waited<T> {
+    Answered(T),
+    TimedOut,
+}
+
 /// Sends a job to the writer and waits (within the request timeout) for its answer.
-async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, Problem> {
+async fn wait<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<Waited<T>, Problem> {
     let (reply, answer) = oneshot::channel();
     state.writer.send(job(reply)).await.map_err(|_| Problem::unavailable("the ledger is shutting down"))?;
     match tokio::time::timeout(state.config.request_timeout, answer).await {
-        Ok(Ok(value)) => Ok(value),
+        Ok(Ok(value)) => Ok(Waited::Answered(value)),
         Ok(Err(_)) => Err(Problem::unavailable("the writer stopped before answering")),
-        Err(_) => Err(Problem::unavailable("the append did not commit within the request timeout")),
+        Err(_) => Ok(Waited::TimedOut),
     }
 }
 
+/// [`wait`], for a job that changes nothing the client must know about: a timeout is a `503`.
+async fn ask<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, Problem> {
+    match wait(state, job).await? {
+        Waited::Answered(value) => Ok(value),
+        Waited::TimedOut => Err(Problem::unavailable("the writer did not answer within the request timeout")),
+    }
+}
+
+/// `POST /v1/events`'s query.
+#[derive(Deserialize)]
+struct AppendQuery {
+    /// All of the array's events or none.
+    atomic: Option<bool>,
+}
+
+/// The answer to an append that did not commit within the request timeout: not a failure, since
+/// it may still commit (`202`, naming the events by id so the client can look for them).
+fn pending(ids: &[Option<EventId>], single: bool) -> HttpResponse {
+    let body = match ids {
+        [id] if single => json!({
+            "id": id,
+            "status": "pending",
+            "detail": "not committed yet; it may still commit: resubmitting the same event is safe",
+        }),
+        ids => json!({
+            "ids": ids,
+            "status": "pending",
+            "detail": "not committed yet; they may still commit: resubmitting the same events is safe",
+        }),
+    };
+    HttpResponse::Accepted().json(body)
+}
+
 /// Append one signed event (201, or 200 if it was already on the log) or a JSON array of them
-/// (200 with one result per event; each is judged on its own).
+/// (200 with one result per event; each is judged on its own, or with `?atomic=true` all or none).
+/// An append that does not commit within the request timeout is answered 202 `pending`: it may
+/// still commit, and resubmitting the same events is safe (appends are idempotent).
 #[utoipa::path(post, path = "/v1/events", request_body(content = openapi::Events, description = "A signed event, or an array of 1 to 1000 of them", content_type = "application/json"),
+    params(("atomic" = Option<bool>, Query, description = "With an array: commit all of its events or none (one refused: the others answer {index, id, appended: false})")),
     responses((status = 201, description = "Appended: {seq, id}"), (status = 200, description = "Already on the log: {seq, id}; or the results of an array"),
+        (status = 202, description = "Not committed within the request timeout, and not refused: {id, status: \"pending\", detail} ({ids} for an array); it may still commit, and resubmitting the same events is safe"),
         (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
         (status = 403, description = "Unauthorized issuer, revoked key, suspended issuer", content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the log (duplicate revocation, ...)", content_type = "application/problem+json"),
         (status = 413, description = "Body too large (`payload-too-large`), or more than 1000 events (`too-many-events`)", content_type = "application/problem+json"),
-        (status = 422, description = "Schema or signature failure", content_type = "application/problem+json")))]
+        (status = 422, description = "Schema or signature failure", content_type = "application/problem+json"),
+        (status = 503, description = "unavailable: not appended (the store failed); outcome-unknown: the write may be on the log, resubmitting is safe", content_type = "application/problem+json")))]
 #[post("/v1/events")]
-async fn post_events(state: Data, payload: web::Payload) -> Reply {
+async fn post_events(state: Data, q: Query<AppendQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let parsed = canonical::parse_strict(&bytes).map_err(|e| {
         state.metrics.rejected("malformed-json");
@@ -251,7 +296,17 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
         let detail = format!("{} events in one request: at most {MAX_EVENTS}; send the rest in another", events.len());
         return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-many-events", detail));
     }
-    let mut results = ask(&state, |reply| Job::Append { events, reply }).await?;
+    let atomic = q.atomic.unwrap_or(false);
+    // The events' ids (of their canonical bytes), to name them if the answer is still pending.
+    let ids: Vec<Option<EventId>> =
+        events.iter().map(|e| canonical::to_vec(e).ok().map(|bytes| EventId::of_canonical(&bytes))).collect();
+    let mut results = match wait(&state, |reply| Job::Append { events, atomic, reply }).await? {
+        Waited::Answered(results) => results,
+        Waited::TimedOut => {
+            state.metrics.pending(ids.len() as u64);
+            return Ok(pending(&ids, single));
+        }
+    };
     if single {
         let result = results.pop().ok_or_else(|| Problem::unavailable("no result"))?;
         return match result {
@@ -262,10 +317,14 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
             Err(e) => Err(Problem::from(&e)),
         };
     }
+    // An atomic array with a refusal committed none of its new events.
+    let refused = atomic && results.iter().any(Result::is_err);
     let rendered: Vec<Value> = results
         .iter()
         .enumerate()
         .map(|(index, r)| match r {
+            Ok(a) if a.new && refused => json!({"index": index, "id": a.id, "appended": false,
+                "detail": "not appended: another event of the atomic array was refused"}),
             Ok(a) => json!({"index": index, "seq": a.seq, "id": a.id, "new": a.new}),
             Err(e) => {
                 let mut problem = Problem::from(e);
@@ -274,7 +333,7 @@ async fn post_events(state: Data, payload: web::Payload) -> Reply {
             }
         })
         .collect();
-    let appended = results.iter().filter(|r| matches!(r, Ok(a) if a.new)).count();
+    let appended = results.iter().filter(|r| matches!(r, Ok(a) if a.new && !refused)).count();
     let rejected = results.iter().filter(|r| r.is_err()).count();
     Ok(HttpResponse::Ok().json(json!({"appended": appended, "rejected": rejected, "results": rendered})))
 }

@@ -31,7 +31,7 @@ pub struct Context {
 }
 
 /// The keys of entries a batch of applied records changed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Changes(BTreeSet<String>);
 
 impl Changes {

@@ -37,12 +37,7 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let len = inner.records.len() as Seq;
-        for (i, record) in batch.records.iter().enumerate() {
-            if record.seq != len + i as Seq {
-                return Err(StoreError::Conflict { expected: record.seq, len: len + i as Seq });
-            }
-        }
+        batch.check_fence(inner.records.len() as Seq)?;
         for record in batch.records {
             inner.ids.insert(record.id, record.seq);
             inner.records.push(record.bytes);
@@ -100,8 +95,10 @@ impl Store for MemoryStore {
         Ok(self.lock().entries.get(key).cloned())
     }
 
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.lock().entries = entries.into_iter().collect();
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
+        inner.entries = entries.into_iter().collect();
         Ok(())
     }
 }

@@ -61,7 +61,7 @@ pub fn migrate(from: &dyn Store, to: &dyn Store, mut progress: impl FnMut(u64)) 
                 what: format!("a checkpoint of size {end} past the end"),
             });
         }
-        let mut batch = Batch { checkpoint, ..Batch::default() };
+        let mut batch = Batch { checkpoint, ..Batch::at(seq) };
         while seq < end {
             let chunk = from.records(seq, (end - seq) as usize).map_err(MigrateError::Source)?;
             if chunk.is_empty() {
@@ -83,7 +83,7 @@ pub fn migrate(from: &dyn Store, to: &dyn Store, mut progress: impl FnMut(u64)) 
     }
     let entries = from.entries().map_err(MigrateError::Source)?;
     let copied = entries.len();
-    to.replace_entries(entries).map_err(MigrateError::Target)?;
+    to.replace_entries(len, entries).map_err(MigrateError::Target)?;
     Ok(Migrated { records: len, checkpoints: checkpoints.len(), entries: copied })
 }
 

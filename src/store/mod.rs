@@ -32,18 +32,51 @@ pub struct NewRecord {
 /// What one append writes: records with consecutive seqs starting at the log's length, the
 /// perfect Merkle nodes they complete, the checkpoint of the new tree (its size and signed text),
 /// and the projection entries they change (`None` deletes an entry).
+///
+/// Every batch is fenced by `log_len`, the log's length it was computed against: a store writes
+/// it only if the log is exactly that long, checked under the same lock or transaction as the
+/// write. So projection entries and checkpoints computed at one length are never written over a
+/// log that another writer has moved on, whether or not the batch carries records.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
+    /// The log's length this batch was computed against; its records (if any) start at this seq.
+    pub log_len: u64,
     pub records: Vec<NewRecord>,
     pub nodes: Vec<(NodeId, Hash32)>,
     pub checkpoint: Option<(u64, String)>,
     pub entries: Vec<(String, Option<Vec<u8>>)>,
 }
 
+impl Batch {
+    /// A batch that writes nothing yet, computed against a log of `log_len` records.
+    pub fn at(log_len: u64) -> Self {
+        Batch { log_len, ..Batch::default() }
+    }
+
+    /// The fence, for a store to check against its log's length `len` before it writes: the log
+    /// must be `log_len` long and the records must follow on. Returns the length after the batch.
+    /// (`Batch::at(n).check_fence(len)` is the fence of [`Store::replace_entries`].)
+    pub fn check_fence(&self, len: u64) -> Result<u64, StoreError> {
+        if self.log_len != len {
+            return Err(StoreError::Conflict { expected: self.log_len, len });
+        }
+        let mut next = len;
+        for record in &self.records {
+            if record.seq != next {
+                return Err(StoreError::Conflict { expected: record.seq, len: next });
+            }
+            next += 1;
+        }
+        Ok(next)
+    }
+}
+
 /// The log's storage.
 pub trait Store: Send + Sync {
     /// Writes the batch atomically (all of it or none) and durably (on disk when this returns
-    /// `Ok`). Fails with [`StoreError::Conflict`] if the first record's seq is not the log's length.
+    /// `Ok`). Fails with [`StoreError::Conflict`], writing nothing, unless the log is exactly
+    /// `batch.log_len` long and the records start there ([`Batch::check_fence`]). Fails with
+    /// [`StoreError::OutcomeUnknown`] when the write may or may not have taken effect.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// The number of records.
     fn len(&self) -> Result<u64, StoreError>;
@@ -83,8 +116,10 @@ pub trait Store: Send + Sync {
         found.sort();
         Ok(found)
     }
-    /// Replaces all projection entries with `entries`, atomically and durably (for `rebuild`).
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
+    /// Replaces all projection entries with `entries`, folded from the first `log_len` records,
+    /// atomically and durably (for `rebuild`). Fenced like [`Store::commit`]: fails with
+    /// [`StoreError::Conflict`], replacing nothing, unless the log is exactly `log_len` long.
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
 }
 
 /// A shared store is a store: a server's writer and readers hold the same one.
@@ -122,8 +157,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         (**self).entries_for(keys)
     }
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        (**self).replace_entries(entries)
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        (**self).replace_entries(log_len, entries)
     }
 }
 
@@ -152,9 +187,17 @@ impl<S: Store + ?Sized> crate::merkle::NodeSource for StoredNodes<'_, S> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// Another writer appended first: the batch's seqs are taken.
+    /// Another writer appended first: the batch was computed against a log of `expected` records
+    /// (its seqs, entries and checkpoint are stale). Nothing was written.
     #[error("the log is at {len} records, not {expected}: another writer appended first")]
     Conflict { expected: Seq, len: Seq },
+    /// The write may or may not have taken effect (it applied, then making it durable failed, or
+    /// the connection broke while committing): what it wrote may be on the log. Resubmitting the
+    /// same events is safe, since appends are idempotent.
+    #[error(
+        "the write's outcome is unknown ({0}): it may be on the log; resubmitting the same events is safe (appends are idempotent)"
+    )]
+    OutcomeUnknown(String),
     /// The ledger directory is held by another process.
     #[error(
         "the ledger at {path} is in use by another process (a running `credledger serve`?); use --server URL to talk to it"

@@ -4,11 +4,16 @@
 //! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
 //! (size → signed text), `entries` (projection key → bytes) and `meta` (one row: the log's
 //! length). The database sequences appends: [`Store::commit`] runs one transaction that locks the
-//! `meta` row, checks that the batch starts at the log's length (else [`StoreError::Conflict`],
-//! and the writer catches up and retries), and writes the records, nodes, checkpoint and entries
-//! with the new length. Two nodes can therefore never write the same seq, and a checkpoint is
-//! only ever committed over exactly the records before it: nodes cannot fork the log or sign
-//! inconsistent checkpoints.
+//! `meta` row, checks that the log is exactly as long as the batch was computed against (else
+//! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
+//! nodes, checkpoint and entries with the new length. Two nodes can therefore never write the same
+//! seq, a checkpoint is only ever committed over exactly the records before it, and projection
+//! entries (with or without records) and `replace_entries` are only ever written over the log
+//! they were computed from: nodes cannot fork the log, sign inconsistent checkpoints, or put back
+//! projection entries older than what another node committed.
+//!
+//! A `COMMIT` whose answer is lost (the connection broke) may or may not have taken effect: that
+//! is [`StoreError::OutcomeUnknown`], not a refusal.
 //!
 //! The blocking `postgres` client drives a runtime of its own, which must not run inside another
 //! (the HTTP workers' tokio): every query runs on this store's own connection threads, and callers
@@ -165,15 +170,23 @@ fn hash(bytes: &[u8]) -> Result<Hash32, StoreError> {
     bytes.try_into().map(Hash32).map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
 }
 
+/// The log's length, with the `meta` row locked until the transaction ends: every write takes
+/// this lock, so the length a write checks holds until it commits.
+fn locked_len(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
+    to_u64(tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?.get(0))
+}
+
+/// Commits `tx`. An error the server reported means it rolled back; any other (the connection
+/// broke while committing) leaves the outcome unknown.
+fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
+    tx.commit().map_err(|e| match e.as_db_error() {
+        Some(_) => backend(e),
+        None => StoreError::OutcomeUnknown(format!("PostgreSQL: {e}")),
+    })
+}
+
 fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
-    let len = to_u64(tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?.get(0))?;
-    let mut next = len;
-    for record in &batch.records {
-        if record.seq != next {
-            return Err(StoreError::Conflict { expected: record.seq, len: next });
-        }
-        next += 1;
-    }
+    let next = batch.check_fence(locked_len(tx)?)?;
     if !batch.records.is_empty() {
         let insert = tx.prepare("INSERT INTO log (seq, id, bytes) VALUES ($1, $2, $3)").map_err(backend)?;
         for record in &batch.records {
@@ -221,8 +234,8 @@ impl Store for PostgresStore {
         self.run(move |client| {
             let mut tx = client.transaction().map_err(backend)?;
             write_batch(&mut tx, &batch)?;
-            // A commit that fails leaves nothing: the transaction rolls back when dropped.
-            tx.commit().map_err(backend)
+            // A write that fails leaves nothing: the transaction rolls back when dropped.
+            commit(tx)
         })
     }
 
@@ -312,17 +325,17 @@ impl Store for PostgresStore {
         })
     }
 
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         self.run(move |client| {
             let mut tx = client.transaction().map_err(backend)?;
-            // Serialize with appends, which lock the same row.
-            tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?;
+            // Serialized with appends, which lock the same row.
+            Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
             tx.execute("DELETE FROM entries", &[]).map_err(backend)?;
             let insert = tx.prepare("INSERT INTO entries (key, value) VALUES ($1, $2)").map_err(backend)?;
             for (key, value) in &entries {
                 tx.execute(&insert, &[key, value]).map_err(backend)?;
             }
-            tx.commit().map_err(backend)
+            commit(tx)
         })
     }
 }

@@ -15,10 +15,17 @@
 //! between versions. Without the flush, sled writes in the background (every 500 ms by default)
 //! and a crash may lose the most recent transactions, though never half of one.
 //!
+//! A flush that fails after the transaction applied is [`StoreError::OutcomeUnknown`], not a clean
+//! refusal: the batch is visible, and the next successful flush makes it durable.
+//!
 //! `replace_entries` (rebuild) writes a fresh entries tree, flushes it, then switches `meta` to
 //! it in one transaction and flushes again, so a crash mid-rebuild leaves the old entries in use.
+//!
+//! Fencing: sled's file lock keeps every other process out, and within this one, `commit` and
+//! `replace_entries` hold one mutex, so the log's length they check cannot move before they write.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
@@ -35,6 +42,8 @@ pub struct SledStore {
     nodes: sled::Tree,
     checkpoints: sled::Tree,
     meta: sled::Tree,
+    /// Held by every write, so a write's fence (the log's length) holds until it is done.
+    writing: Mutex<()>,
 }
 
 const LEN_KEY: &[u8] = b"len";
@@ -59,7 +68,7 @@ impl SledStore {
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
         let (nodes, checkpoints) = (tree("nodes")?, tree("checkpoints")?);
-        Ok(SledStore { db, log, ids, nodes, checkpoints, meta })
+        Ok(SledStore { db, log, ids, nodes, checkpoints, meta, writing: Mutex::new(()) })
     }
 
     fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
@@ -68,8 +77,18 @@ impl SledStore {
         self.db.open_tree(name).map_err(backend)
     }
 
+    /// Makes what was written durable. Its failure leaves the written state visible but perhaps
+    /// not on disk: the outcome is unknown, not a refusal.
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(drop).map_err(backend)
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|e| StoreError::OutcomeUnknown(format!("sled applied the write but did not flush it: {e}")))
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guard protects no data: a panic while holding it leaves nothing half-done.
+        self.writing.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -88,6 +107,7 @@ fn decode_checkpoint((key, text): (sled::IVec, sled::IVec)) -> Result<(u64, Stri
 
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let _writing = self.lock_writes();
         let entries = self.entries_tree()?;
         let trees = (&self.log, &self.ids, &self.nodes, &self.checkpoints, &self.meta, &entries);
         let result = trees.transaction(|(log, ids, nodes, checkpoints, meta, entries)| {
@@ -95,17 +115,10 @@ impl Store for SledStore {
                 Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
                 None => 0,
             };
-            let mut next = len;
+            let next = batch.check_fence(len).map_err(ConflictableTransactionError::Abort)?;
             for record in &batch.records {
-                if record.seq != next {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
-                        expected: record.seq,
-                        len: next,
-                    }));
-                }
                 log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
                 ids.insert(&record.id.0.0, &record.seq.to_be_bytes())?;
-                next += 1;
             }
             meta.insert(LEN_KEY, &next.to_be_bytes())?;
             for (id, hash) in &batch.nodes {
@@ -190,7 +203,9 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn replace_entries(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let _writing = self.lock_writes();
+        Batch::at(log_len).check_fence(self.len()?)?;
         let current = self.meta.get(ENTRIES_KEY).map_err(backend)?;
         let generation = match current.as_deref().and_then(|n| std::str::from_utf8(n).ok()) {
             Some(name) => name.trim_start_matches("entries.").parse::<u64>().unwrap_or(0) + 1,
@@ -204,8 +219,9 @@ impl Store for SledStore {
             batch.insert(key.as_bytes(), value);
         }
         fresh.apply_batch(batch).map_err(backend)?;
-        self.flush()?;
-        // Commits serialize with this switch through the transaction on `meta`.
+        // Not yet in use: a failed flush here is a clean refusal.
+        self.db.flush().map_err(backend)?;
+        // Commits wait on the same mutex: none writes to the old tree after this switch.
         self.meta.insert(ENTRIES_KEY, name.as_bytes()).map_err(backend)?;
         self.flush()?;
         let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
