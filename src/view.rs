@@ -249,7 +249,7 @@ mod tests {
             let record = Record { seq: self.state.applied(), recorded_at: at, event };
             let id = record.event.id();
             let new = NewRecord { seq: record.seq, id, bytes: record.canonical() };
-            self.store.commit(Batch { records: vec![new], ..Batch::default() }).expect("commit");
+            self.store.commit(Batch { records: vec![new], ..Batch::at(record.seq) }).expect("commit");
             self.state.apply(&record, &mut Changes::default());
             id
         }
@@ -399,7 +399,7 @@ mod tests {
         // A stored mapping to a credential that does not carry the uuid is corruption, not an answer.
         let wrong = canonical::to_vec(&serde_json::Value::String(third.to_string())).expect("json");
         let entries = vec![(format!("status/uuid/{uuid}"), Some(wrong))];
-        store.commit(Batch { entries, ..Batch::default() }).expect("commit");
+        store.commit(Batch { entries, ..Batch::at(store.len().expect("len")) }).expect("commit");
         let err = View(&store).credential_by_uuid(uuid).expect_err("a mapping to another credential");
         assert!(err.to_string().contains(&format!("points at credential {third}")), "{err}");
     }
