@@ -22,7 +22,7 @@ use credledger::event::{
 use credledger::http::client::Client;
 use credledger::http::{ServerConfig, SharedStore};
 use credledger::store::dir::LedgerDir;
-use credledger::vc::{StatusFinding, VcReport};
+use credledger::vc::VcReport;
 use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -200,17 +200,29 @@ enum Command {
         /// The learner's did:key.
         did: String,
     },
-    /// Check a standard credential: its eddsa-jcs-2022 proof, then its status (fetched from its
-    /// https status URL; with --server, the server checks both). Every check by name, then VALID
-    /// (exit 0), or INVALID / REVOKED / SUSPENDED / STATUS-UNKNOWN (exit 1).
+    /// Check a standard credential: its proofs (eddsa-rdfc-2022, eddsa-jcs-2022,
+    /// Ed25519Signature2020; keys from did:key, or did:web over https), its validity, then its
+    /// status (Bitstring Status Lists fetched over https; with --server, the server checks it).
+    /// Every check by name, then VALID (exit 0), or INVALID / REVOKED / SUSPENDED /
+    /// STATUS-UNKNOWN (exit 1).
     VerifyVc {
         file: PathBuf,
-        /// The signer's multibase Ed25519 key (z6Mk…), for verification methods that are not did:key.
+        /// The signer's multibase Ed25519 key (z6Mk…), taken as the issuer's without resolving
+        /// its verification method.
         #[arg(long)]
         key: Option<String>,
-        /// Check the proof only: no network, and the report says the status was not checked.
+        /// Check the proof only: no network (did:web is then unresolved), and the report says
+        /// the status was not checked.
         #[arg(long)]
         offline: bool,
+        /// Trust only the certificate authorities in this PEM file (instead of the built-in
+        /// Mozilla roots) for did:web documents and status lists.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<PathBuf>,
+        /// Also fetch `http://` URLs, from loopback addresses only (a ledger on this machine,
+        /// tests); every other URL stays https only.
+        #[arg(long)]
+        allow_http_loopback: bool,
     },
     /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
     Serve(ServeArgs),
@@ -269,6 +281,16 @@ struct ServeArgs {
     /// --database-url; several nodes may serve one log).
     #[arg(long, value_parser = ["sled", "postgres"])]
     store: Option<String>,
+    /// A host (HOST or HOST:PORT, 443 unless given) that verifications may fetch did:web
+    /// documents and status lists from over https; repeatable. Nothing else is fetched, and a
+    /// name that resolves to a loopback, private or link-local address is refused unless the
+    /// entry is that address itself (e.g. 127.0.0.1:8443, for tests).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    fetch_allow: Vec<credledger::http::fetch::Allowed>,
+    /// Trust only the certificate authorities in this PEM file for those fetches (instead of
+    /// the built-in Mozilla roots).
+    #[arg(long, value_name = "PEM")]
+    fetch_ca_cert: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -700,8 +722,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let clr = target.clr(&did_arg("DID", &did)?, now())?;
             println!("{}", serde_json::to_string_pretty(&clr)?);
         }
-        Command::VerifyVc { file, key, offline } => {
-            let report = verify_vc(&target, &file, key, offline)?;
+        Command::VerifyVc { file, key, offline, ca_cert, allow_http_loopback } => {
+            let reach = credledger::http::fetch::Reach::Any { http_loopback: allow_http_loopback };
+            let fetch = (!offline).then_some((reach, ca_cert));
+            let report = verify_vc(&target, &file, key, fetch)?;
             out.emit(serde_json::to_value(&report)?, || cli::render::vc_report_text(&report));
             if !report.is_valid() {
                 return Ok(ExitCode::from(1));
@@ -737,13 +761,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `verify-vc`: the proof here and the status where the credential says it is kept; with
-/// `--server`, the server checks both (and looks the status up in its own log).
-fn verify_vc(target: &Target, file: &Path, key: Option<String>, offline: bool) -> Result<VcReport> {
+/// `verify-vc`: the proofs and the status here, fetching what the credential points at through
+/// `fetch` (`None`: offline); with `--server`, the server checks both (and fetches by its own
+/// rule).
+fn verify_vc(
+    target: &Target,
+    file: &Path,
+    key: Option<String>,
+    fetch: Option<(credledger::http::fetch::Reach, Option<PathBuf>)>,
+) -> Result<VcReport> {
+    use credledger::http::fetch::{Fetcher, MAX_ANSWER, TIMEOUT};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let key = key.map(|k| Did::from_multibase(&k).map(|d| (k, d)).context("--key")).transpose()?;
     if let Target::Remote(client) = target {
-        if offline {
+        if fetch.is_none() {
             bail!("--offline and --server contradict each other: with --server the server checks the status");
         }
         let text = String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 JSON", file.display()))?;
@@ -752,13 +783,16 @@ fn verify_vc(target: &Target, file: &Path, key: Option<String>, offline: bool) -
         return serde_json::from_value(answer.body).context("the server's report");
     }
     let document = credledger::canonical::parse_strict(&bytes).with_context(|| file.display().to_string())?;
-    let report = credledger::vc::verify(&document, key.map(|(_, d)| d).as_ref(), &Timestamp::whole_seconds(now()));
-    let finding = match report.status_to_look_up(&document) {
-        Ok(reference) if offline => StatusFinding::NotChecked(format!("not checked (--offline): {}", reference.url)),
-        Ok(reference) => cli::status::fetch(&reference),
-        Err(finding) => finding,
-    };
-    Ok(report.with_status(finding))
+    let now = Timestamp::whole_seconds(now());
+    let key = key.map(|(_, d)| d);
+    Ok(match fetch {
+        None => credledger::vc::check(&document, key.as_ref(), &now, None),
+        Some((reach, ca)) => {
+            let fetcher =
+                Fetcher::new(reach, ca.as_deref(), TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!("--ca-cert: {e}"))?;
+            credledger::vc::check(&document, key.as_ref(), &now, Some(&mut cli::status::Https(fetcher)))
+        }
+    })
 }
 
 /// A request value refused by the library, named as the flag that gave it.
@@ -829,6 +863,8 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         workers: args.workers,
         read_only,
         tls,
+        fetch_allow: args.fetch_allow.clone(),
+        fetch_ca: args.fetch_ca_cert.clone(),
         ..ServerConfig::default()
     };
     credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;

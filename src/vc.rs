@@ -1,34 +1,35 @@
-//! W3C Verifiable Credentials 2.0 secured with a Data Integrity proof, cryptosuite
-//! `eddsa-jcs-2022` (W3C vc-di-eddsa §3.3): the proof signs
-//! `SHA-256(JCS(proof options)) ‖ SHA-256(JCS(credential without proof))` with Ed25519, and
-//! `proofValue` is the signature in multibase base58btc. Pure functions over JSON values.
+//! W3C Verifiable Credentials 2.0: the Open Badges 3.0 and CLR 2.0 credentials the ledger
+//! issues, secured with a Data Integrity proof (cryptosuite `eddsa-jcs-2022`, [`eddsa_jcs`]),
+//! and their verification. Pure functions over JSON values.
 //!
-//! A credential's status is one seam: [`VcReport::status_to_look_up`] reads the reference in
-//! `credentialStatus` here, the caller looks it up (the server in its own log, the CLI over
-//! https), and [`VcReport::with_status`] turns what it found into the verdict.
+//! Verifying is [`verifier`]: the proofs ([`proofs`]: eddsa-rdfc-2022, eddsa-jcs-2022,
+//! Ed25519Signature2020; keys from [`did`] documents), the validity window ([`document`]) and
+//! the status ([`status_list`] for W3C Bitstring Status Lists, [`credledger_status`] for the
+//! ledger's v1 form); what must be fetched comes through [`Fetch`], implemented by the caller.
+//! The verdict is a [`VcReport`] ([`report`]).
 
-use ed25519_dalek::Signature;
-use serde::{Deserialize, Serialize};
+pub mod credledger_status;
+pub mod did;
+pub mod document;
+pub mod eddsa_jcs;
+pub mod proofs;
+pub mod report;
+pub mod status_list;
+pub mod verifier;
+
+pub use credledger_status::{STATUS_TYPE, StatusReference};
+pub use eddsa_jcs::CRYPTOSUITE;
+pub use report::{STATUS_CHECK, StatusFinding, VcCheck, VcReport, VcVerdict};
+pub use verifier::{Fetch, check, verify};
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::canonical;
 use crate::event::{Event, Payload, Timestamp};
-use crate::id::{Did, Seq};
+use crate::id::Did;
 use crate::keys::SecretKey;
-use crate::projection::CredentialState;
-
-/// The cryptosuite this module implements.
-pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
-
-/// The bytes an eddsa-jcs-2022 signature covers.
-fn hash_data(unsecured: &Value, proof_options: &Value) -> Result<Vec<u8>, String> {
-    let options = canonical::to_vec(proof_options).map_err(|e| e.to_string())?;
-    let document = canonical::to_vec(unsecured).map_err(|e| e.to_string())?;
-    let mut data = Sha256::digest(&options).to_vec();
-    data.extend_from_slice(&Sha256::digest(&document));
-    Ok(data)
-}
+use eddsa_jcs::hash_data;
+use proofs::decode_proof_value;
 
 /// The proof options (without `proofValue`) for a credential signed by `key` at `created`.
 pub fn proof_options(unsecured: &Value, key: &Did, created: &Timestamp) -> Value {
@@ -50,12 +51,6 @@ pub fn proof_value(unsecured: &Value, options: &Value, key: &SecretKey) -> Resul
     Ok(format!("z{}", bs58::encode(signature.to_bytes()).into_string()))
 }
 
-/// The Ed25519 signature in a `proofValue` (base58btc, `z…`), if it is one.
-fn decode_proof_value(value: &str) -> Option<Signature> {
-    let bytes = bs58::decode(value.strip_prefix('z')?).into_vec().ok()?;
-    Some(Signature::from_bytes(&<[u8; 64]>::try_from(bytes).ok()?))
-}
-
 /// Adds a proof to `unsecured` (a JSON object).
 pub fn secure(mut unsecured: Value, options: Value, proof_value: &str) -> Value {
     let mut proof = options;
@@ -66,293 +61,6 @@ pub fn secure(mut unsecured: Value, options: Value, proof_value: &str) -> Value 
         doc.insert("proof".into(), proof);
     }
     unsecured
-}
-
-/// One named check of a standard credential.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct VcCheck {
-    pub name: String,
-    pub ok: bool,
-    /// `false` for a check that was not made (an earlier failure, or `--offline`).
-    pub ran: bool,
-    pub detail: String,
-}
-
-/// The verdict on a standard credential: VALID, or why not.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VcVerdict {
-    /// The proof verifies, the credential is within its validity window, and its status is
-    /// active (or it has none, or it was not checked: the status check says which).
-    #[serde(rename = "VALID")]
-    Valid,
-    /// A proof or validity check failed.
-    #[serde(rename = "INVALID")]
-    Invalid,
-    #[serde(rename = "REVOKED")]
-    Revoked,
-    #[serde(rename = "SUSPENDED")]
-    Suspended,
-    /// The credential names a status that could not be learned.
-    #[serde(rename = "STATUS-UNKNOWN")]
-    StatusUnknown,
-}
-
-impl VcVerdict {
-    /// The word a verifier prints.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VcVerdict::Valid => "VALID",
-            VcVerdict::Invalid => "INVALID",
-            VcVerdict::Revoked => "REVOKED",
-            VcVerdict::Suspended => "SUSPENDED",
-            VcVerdict::StatusUnknown => "STATUS-UNKNOWN",
-        }
-    }
-}
-
-impl std::fmt::Display for VcVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The verdict on a standard credential.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct VcReport {
-    pub verdict: VcVerdict,
-    /// The key whose proof verified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signer: Option<Did>,
-    pub checks: Vec<VcCheck>,
-}
-
-/// The name of the check that reports a credential's status.
-pub const STATUS_CHECK: &str = "credential.status";
-
-/// The `credentialStatus` type a credledger ledger writes.
-pub const STATUS_TYPE: &str = "CredledgerStatus";
-
-/// Where a credential's status is kept: `{"id": "https://<origin>/v1/status/<uuid>", "type":
-/// "CredledgerStatus"}` names the ledger `origin` and the credential's UUID there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusReference {
-    pub url: String,
-    pub origin: String,
-    pub uuid: String,
-}
-
-/// What looking up a credential's status found.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StatusFinding {
-    /// The credential has no `credentialStatus`: there is no status to check.
-    NoStatus,
-    /// The status was not looked up, and why (`--offline`, or an earlier check failed).
-    NotChecked(String),
-    /// The status could not be learned, and why.
-    Unknown(String),
-    /// The status where the reference points (`source`), the seq that decided it, and the key
-    /// that signed the credential there, when the source says.
-    Found { state: CredentialState, decided_seq: Option<Seq>, signed_by: Option<Did>, source: String },
-}
-
-impl VcReport {
-    /// Did every check pass, and is the credential active (or without status)?
-    pub fn is_valid(&self) -> bool {
-        self.verdict == VcVerdict::Valid
-    }
-
-    /// The status reference to look up for [`VcReport::with_status`], or, when there is nothing
-    /// to look up, what to report instead: a credential that failed its checks, one without
-    /// `credentialStatus`, or one whose reference this verifier cannot read.
-    pub fn status_to_look_up(&self, document: &Value) -> Result<StatusReference, StatusFinding> {
-        if !self.is_valid() {
-            return Err(StatusFinding::NotChecked("not run: an earlier check failed".into()));
-        }
-        match status_reference(document) {
-            Ok(Some(reference)) => Ok(reference),
-            Ok(None) => Err(StatusFinding::NoStatus),
-            Err(why) => Err(StatusFinding::Unknown(why)),
-        }
-    }
-
-    /// Adds the status check and its verdict: REVOKED, SUSPENDED or STATUS-UNKNOWN when the
-    /// credential is otherwise valid; an INVALID credential stays INVALID.
-    pub fn with_status(mut self, finding: StatusFinding) -> Self {
-        use CredentialState::{Active, Revoked, Suspended};
-        let seq = |s: Option<Seq>| s.map(|s| format!(" (seq {s})")).unwrap_or_default();
-        let (ok, ran, verdict, detail) = match finding {
-            StatusFinding::NoStatus => {
-                (true, true, VcVerdict::Valid, "no credentialStatus: there is no status to check".to_owned())
-            }
-            StatusFinding::NotChecked(why) => (false, false, VcVerdict::Valid, why),
-            StatusFinding::Unknown(why) => (false, true, VcVerdict::StatusUnknown, why),
-            StatusFinding::Found { signed_by: Some(key), source, .. } if self.signer.as_ref() != Some(&key) => {
-                let why = format!("{source} holds this credential's id for another signer, {key}");
-                (false, true, VcVerdict::StatusUnknown, why)
-            }
-            StatusFinding::Found { state, decided_seq, source, .. } => {
-                let verdict = match state {
-                    Active => VcVerdict::Valid,
-                    Revoked => VcVerdict::Revoked,
-                    Suspended => VcVerdict::Suspended,
-                };
-                let detail = format!("{}{} at {source}", state.as_str(), seq(decided_seq));
-                (state == Active, true, verdict, detail)
-            }
-        };
-        if self.is_valid() {
-            self.verdict = verdict;
-        }
-        self.checks.retain(|c| c.name != STATUS_CHECK);
-        self.checks.push(VcCheck { name: STATUS_CHECK.to_owned(), ok, ran, detail });
-        self
-    }
-}
-
-/// The credential's status reference (`Ok(None)`: it has none), or why it cannot be read: a
-/// type other than [`STATUS_TYPE`], a URL that is not `https://<origin>/v1/status/<uuid>`, or one
-/// for another credential than this one (`id` `urn:uuid:<uuid>`).
-pub fn status_reference(document: &Value) -> Result<Option<StatusReference>, String> {
-    let status = match document.get("credentialStatus") {
-        None => return Ok(None),
-        Some(Value::Array(list)) if list.len() == 1 => &list[0],
-        Some(Value::Array(list)) => {
-            return Err(format!("credentialStatus lists {} entries; this verifier reads one", list.len()));
-        }
-        Some(one) => one,
-    };
-    let kind = status.get("type").and_then(Value::as_str).unwrap_or_default();
-    if kind != STATUS_TYPE {
-        return Err(format!("credentialStatus type `{kind}` is not one this verifier reads ({STATUS_TYPE})"));
-    }
-    let url = status.get("id").and_then(Value::as_str).ok_or("credentialStatus has no id")?;
-    let unreadable = || format!("credentialStatus id `{url}` is not https://<ledger>/v1/status/<uuid>");
-    let (origin, uuid) =
-        url.strip_prefix("https://").and_then(|rest| rest.rsplit_once("/v1/status/")).ok_or_else(unreadable)?;
-    let origin_ok = origin.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && origin.chars().all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
-    let uuid_ok = uuid::Uuid::try_parse(uuid).is_ok_and(|u| u.hyphenated().to_string() == uuid);
-    if !origin_ok || !uuid_ok {
-        return Err(unreadable());
-    }
-    let id = document.get("id").and_then(Value::as_str).unwrap_or_default();
-    if id != format!("urn:uuid:{uuid}") {
-        return Err(format!("credentialStatus is the status of urn:uuid:{uuid}, but this credential is `{id}`"));
-    }
-    Ok(Some(StatusReference { url: url.to_owned(), origin: origin.to_owned(), uuid: uuid.to_owned() }))
-}
-
-/// Verifies a credential's eddsa-jcs-2022 proof. The key is `key` if given, else the did:key of
-/// the proof's `verificationMethod`.
-pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport {
-    let mut checks = Vec::new();
-    let mut verified_by = None;
-    let mut check = |name: &str, result: Result<String, String>| {
-        let ok = result.is_ok();
-        checks.push(VcCheck { name: name.to_owned(), ok, ran: true, detail: result.unwrap_or_else(|e| e) });
-        ok
-    };
-    let finish = |checks: Vec<VcCheck>, signer: Option<Did>| {
-        let valid = checks.iter().all(|c| c.ok);
-        VcReport { verdict: if valid { VcVerdict::Valid } else { VcVerdict::Invalid }, signer, checks }
-    };
-    let proof = match document.get("proof") {
-        Some(Value::Object(p)) => p.clone(),
-        Some(Value::Array(ps)) if ps.len() == 1 => ps[0].as_object().cloned().unwrap_or_default(),
-        Some(_) => {
-            check("proof.present", Err("only one proof object is supported".into()));
-            return finish(checks, None);
-        }
-        None => {
-            check("proof.present", Err("the credential has no proof".into()));
-            return finish(checks, None);
-        }
-    };
-    let field = |name: &str| proof.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let suite_ok = field("type") == "DataIntegrityProof" && field("cryptosuite") == CRYPTOSUITE;
-    if !check(
-        "proof.cryptosuite",
-        if suite_ok {
-            Ok(format!("DataIntegrityProof, {CRYPTOSUITE}"))
-        } else {
-            Err(format!("`{}` / `{}` is not DataIntegrityProof / {CRYPTOSUITE}", field("type"), field("cryptosuite")))
-        },
-    ) {
-        return finish(checks, None);
-    }
-    check(
-        "proof.purpose",
-        if field("proofPurpose") == "assertionMethod" {
-            Ok("assertionMethod".into())
-        } else {
-            Err(format!("proofPurpose `{}` is not assertionMethod", field("proofPurpose")))
-        },
-    );
-    let method = field("verificationMethod");
-    let resolved = match key {
-        Some(k) => Ok(k.clone()),
-        None => {
-            let fragment = method.rsplit('#').next().unwrap_or_default();
-            let did = method.split('#').next().unwrap_or_default();
-            if did.starts_with("did:key:") {
-                did.parse::<Did>().map_err(|e| e.to_string()).and_then(|d| {
-                    if d.multibase() == fragment {
-                        Ok(d)
-                    } else {
-                        Err(format!("`{method}` names a key other than its did's"))
-                    }
-                })
-            } else {
-                Err(format!("cannot resolve `{method}` offline: pass the key (--key MULTIBASE)"))
-            }
-        }
-    };
-    let Ok(signer) = resolved.clone() else {
-        check("proof.key", resolved.map(|d| d.to_string()));
-        return finish(checks, None);
-    };
-    check("proof.key", Ok(format!("{signer}")));
-    let context_ok = match (proof.get("@context"), document.get("@context")) {
-        (Some(p), Some(d)) => p == d,
-        _ => true,
-    };
-    check(
-        "proof.context",
-        if context_ok {
-            Ok("the proof's @context is the credential's".into())
-        } else {
-            Err("the proof's @context differs from the credential's".into())
-        },
-    );
-    let mut unsecured = document.clone();
-    if let Some(doc) = unsecured.as_object_mut() {
-        doc.remove("proof");
-    }
-    let mut options = Value::Object(proof.clone());
-    let value =
-        options.as_object_mut().and_then(|o| o.remove("proofValue")).and_then(|v| v.as_str().map(str::to_owned));
-    let signature = value.as_deref().and_then(decode_proof_value);
-    let verified = match (signature, hash_data(&unsecured, &options)) {
-        (None, _) => Err("proofValue is not a base58btc (z…) Ed25519 signature".to_owned()),
-        (_, Err(e)) => Err(e),
-        (Some(sig), Ok(data)) => signer
-            .verifying_key()
-            .verify_strict(&data, &sig)
-            .map(|()| format!("signed by {signer}"))
-            .map_err(|_| "the signature does not verify over this credential".to_owned()),
-    };
-    if check("proof.signature", verified) {
-        verified_by = Some(signer.clone());
-    }
-    let date = |name: &str| document.get(name).and_then(Value::as_str).map(str::parse::<Timestamp>);
-    let window = match (date("validFrom"), date("validUntil")) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
-        (Some(Ok(from)), _) if from > *now => Err(format!("not valid before {from}")),
-        (_, Some(Ok(until))) if until < *now => Err(format!("expired at {until}")),
-        _ => Ok("valid now".to_owned()),
-    };
-    check("credential.validity", window);
-    finish(checks, verified_by)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,111 +347,5 @@ mod tests {
         let value = proof_value(&doc, &options, &key).unwrap();
         let secured = secure(doc, options, &value);
         assert!(verify(&secured, None, &now()).is_valid());
-    }
-
-    const UUID: &str = "3f2a0c1e-8b1d-4c55-9a7e-2f0d6c1b9e44";
-
-    /// A credential signed by `key` whose `credentialStatus` is `status` (none for `Null`).
-    fn with_status(key: &SecretKey, status: Value) -> Value {
-        let mut doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": format!("urn:uuid:{UUID}"), "type": ["VerifiableCredential"], "issuer": key.did().as_str(), "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
-        if !status.is_null() {
-            doc["credentialStatus"] = status;
-        }
-        let created: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let options = proof_options(&doc, key.did(), &created);
-        let value = proof_value(&doc, &options, key).unwrap();
-        secure(doc, options, &value)
-    }
-
-    #[test]
-    fn reads_the_status_reference_of_this_credential_only() {
-        let key = SecretKey::from_seed(&[6; 32]);
-        let ours =
-            serde_json::json!({"id": format!("https://ledger.example.edu/v1/status/{UUID}"), "type": STATUS_TYPE});
-        let reference = status_reference(&with_status(&key, ours.clone())).unwrap().unwrap();
-        assert_eq!((reference.origin.as_str(), reference.uuid.as_str()), ("ledger.example.edu", UUID));
-        let pathed =
-            serde_json::json!({"id": format!("https://example.edu/creds/v1/status/{UUID}"), "type": STATUS_TYPE});
-        assert_eq!(status_reference(&with_status(&key, pathed)).unwrap().unwrap().origin, "example.edu/creds");
-        assert_eq!(status_reference(&with_status(&key, Value::Null)), Ok(None));
-        let refused = [
-            (
-                serde_json::json!({"id": format!("http://ledger.example.edu/v1/status/{UUID}"), "type": STATUS_TYPE}),
-                "not https://",
-            ),
-            (
-                serde_json::json!({"id": format!("https://user@evil.example/v1/status/{UUID}"), "type": STATUS_TYPE}),
-                "not https://",
-            ),
-            (
-                serde_json::json!({"id": "https://ledger.example.edu/v1/status/not-a-uuid", "type": STATUS_TYPE}),
-                "not https://",
-            ),
-            (
-                serde_json::json!({"id": "https://ledger.example.edu/v1/status/11111111-2222-4333-8444-555555555555", "type": STATUS_TYPE}),
-                "this credential is",
-            ),
-            (
-                serde_json::json!({"id": "https://x.example/list#7", "type": "BitstringStatusListEntry"}),
-                "`BitstringStatusListEntry`",
-            ),
-            (serde_json::json!([ours.clone(), ours]), "lists 2 entries"),
-        ];
-        for (status, why) in refused {
-            let err = status_reference(&with_status(&key, status.clone())).unwrap_err();
-            assert!(err.contains(why), "{status}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_status_decides_the_verdict_of_a_valid_credential() {
-        let key = SecretKey::from_seed(&[7; 32]);
-        let status =
-            serde_json::json!({"id": format!("https://ledger.example.edu/v1/status/{UUID}"), "type": STATUS_TYPE});
-        let doc = with_status(&key, status);
-        let report = verify(&doc, None, &now());
-        assert!(report.is_valid(), "{report:?}");
-        assert_eq!(report.signer.as_ref(), Some(key.did()));
-        assert!(report.status_to_look_up(&doc).is_ok());
-        let found = |state, signed_by: Option<&Did>| StatusFinding::Found {
-            state,
-            decided_seq: Some(9),
-            signed_by: signed_by.cloned(),
-            source: "the ledger".into(),
-        };
-        let cases = [
-            (found(CredentialState::Active, Some(key.did())), VcVerdict::Valid, Some(true)),
-            (found(CredentialState::Revoked, None), VcVerdict::Revoked, Some(false)),
-            (found(CredentialState::Suspended, Some(key.did())), VcVerdict::Suspended, Some(false)),
-            (
-                found(CredentialState::Active, Some(SecretKey::from_seed(&[8; 32]).did())),
-                VcVerdict::StatusUnknown,
-                Some(false),
-            ),
-            (StatusFinding::Unknown("unreachable".into()), VcVerdict::StatusUnknown, Some(false)),
-            (StatusFinding::NotChecked("not checked (--offline)".into()), VcVerdict::Valid, None),
-            (StatusFinding::NoStatus, VcVerdict::Valid, Some(true)),
-        ];
-        for (finding, verdict, ok) in cases {
-            let checked = report.clone().with_status(finding.clone());
-            assert_eq!(checked.verdict, verdict, "{finding:?}");
-            let check = checked.checks.iter().find(|c| c.name == STATUS_CHECK).unwrap();
-            assert_eq!(check.ran.then_some(check.ok), ok, "{finding:?}");
-            assert_eq!(checked.checks.iter().filter(|c| c.name == STATUS_CHECK).count(), 1);
-        }
-        let revoked = report.with_status(found(CredentialState::Revoked, None));
-        assert!(revoked.checks.last().unwrap().detail.starts_with("revoked (seq 9)"), "{revoked:?}");
-
-        // A credential that fails its proof stays INVALID, and its status is not looked up.
-        let mut tampered = doc.clone();
-        tampered["credentialSubject"]["id"] = "did:example:2".into();
-        let report = verify(&tampered, None, &now());
-        let finding = report.status_to_look_up(&tampered).unwrap_err();
-        assert!(matches!(&finding, StatusFinding::NotChecked(why) if why.contains("earlier check failed")));
-        assert_eq!(report.with_status(finding).verdict, VcVerdict::Invalid);
-        assert_eq!(
-            verify(&tampered, None, &now()).with_status(StatusFinding::Unknown("x".into())).verdict,
-            VcVerdict::Invalid
-        );
     }
 }

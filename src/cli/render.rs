@@ -4,7 +4,7 @@
 use credledger::event::Timestamp;
 use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
-use credledger::vc::{self, VcReport};
+use credledger::vc::VcReport;
 use credledger::{Did, Payload, Record};
 
 pub fn report_text(report: &credledger::bundle::Report) -> String {
@@ -60,7 +60,7 @@ pub fn check_line(ok: Option<bool>, name: &str, detail: &str) -> String {
 pub fn vc_report_text(report: &VcReport) -> String {
     let mut lines: Vec<String> =
         report.checks.iter().map(|c| check_line(c.ran.then_some(c.ok), &c.name, &c.detail)).collect();
-    let unchecked = report.checks.iter().any(|c| c.name == vc::STATUS_CHECK && !c.ran);
+    let unchecked = report.status_unchecked();
     lines.push(if report.is_valid() && unchecked {
         format!("{} — status not checked", report.verdict)
     } else {

@@ -8,6 +8,7 @@
 
 pub mod client;
 mod clr_cache;
+pub mod fetch;
 mod gate;
 pub mod limits;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod problem;
 mod routes;
 mod security;
 pub mod sequencer;
+mod sources;
 pub mod tls;
 
 use std::net::TcpListener;
@@ -61,6 +63,11 @@ pub struct ServerConfig {
     pub read_only: Option<String>,
     /// Serve HTTPS with this configuration instead of plain HTTP.
     pub tls: Option<rustls::ServerConfig>,
+    /// The hosts verifications may fetch did:web documents and status lists from
+    /// (`--fetch-allow`); nothing else is fetched.
+    pub fetch_allow: Vec<fetch::Allowed>,
+    /// Trust only the certificate authorities in this PEM file for those fetches.
+    pub fetch_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +82,8 @@ impl Default for ServerConfig {
             read_rate: 1000,
             read_only: None,
             tls: None,
+            fetch_allow: Vec::new(),
+            fetch_ca: None,
         }
     }
 }
@@ -94,6 +103,8 @@ pub(crate) struct AppState {
     pub limiters: limits::Limiters,
     /// The CLRs signed so far, per learner and log position.
     pub clr_cache: clr_cache::ClrCache,
+    /// What verifications fetch from other hosts through (the allowlist's guard).
+    pub fetcher: Arc<fetch::Fetcher>,
 }
 
 impl AppState {
@@ -116,6 +127,9 @@ pub fn serve(
         ledger.state().registry.genesis().ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
     let (operator, origin) = (genesis.operator.clone(), genesis.origin.clone());
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
+    let reach = fetch::Reach::Allowlist(config.fetch_allow.clone());
+    let fetcher = fetch::Fetcher::new(reach, config.fetch_ca.as_deref(), fetch::SERVER_TIMEOUT, fetch::MAX_ANSWER)
+        .map_err(|e| std::io::Error::other(format!("--fetch-ca-cert: {e}")))?;
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
@@ -134,6 +148,7 @@ pub fn serve(
         config: config.clone(),
         limiters,
         clr_cache: Default::default(),
+        fetcher: Arc::new(fetcher),
     });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {

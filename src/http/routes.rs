@@ -20,13 +20,13 @@ use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
 use crate::http::problem::Problem;
 use crate::http::sequencer::Job;
+use crate::http::sources::Sources;
 use crate::id::{Did, EventId};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
 use crate::store::{Store, StoreError};
 use crate::text;
-use crate::vc::{StatusFinding, StatusReference};
 use crate::view::View;
 
 type Data = web::Data<AppState>;
@@ -561,12 +561,13 @@ struct VerifyVcQuery {
     key: Option<String>,
 }
 
-/// Verify a standard credential: its eddsa-jcs-2022 proof (did:key verification methods, or the
-/// key given as `?key=z6Mk…`), then its status, if its `credentialStatus` is on this ledger (never
-/// fetched from another host): each check by name, and the verdict (VALID, INVALID, REVOKED,
-/// SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
+/// Verify a standard credential: its proofs (eddsa-rdfc-2022, eddsa-jcs-2022,
+/// Ed25519Signature2020; did:key, did:web from an allowed host, or the key given as `?key=z6Mk…`),
+/// then its status (this log's own, or a status list on a host the operator allows with
+/// `--fetch-allow`; nothing else is fetched): each check by name, and the verdict (VALID,
+/// INVALID, REVOKED, SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify-vc", request_body(content = openapi::AnyJson, description = "A W3C VC 2.0 / Open Badges 3.0 credential; any other JSON is reported INVALID", content_type = "application/json"),
-    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), for non-did:key verification methods")),
+    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), taken as the issuer's")),
     responses((status = 200, description = "{verdict, signer, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
@@ -577,32 +578,19 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
         Some(k) => Some(Did::from_multibase(k).map_err(|e| Problem::bad_request("bad-key", e.to_string()))?),
         None => None,
     };
-    let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-    let report = crate::vc::verify(&document, key.as_ref(), &now);
-    let finding = match report.status_to_look_up(&document) {
-        Ok(reference) if reference.origin == state.origin => {
-            read(&state, move |view| own_status(&view, &reference)).await?
-        }
-        Ok(reference) => StatusFinding::Unknown(format!(
-            "{} is not on this ledger (`{}`), and this server does not fetch status from other hosts",
-            reference.url, state.origin
-        )),
-        Err(finding) => finding,
-    };
-    Ok(HttpResponse::Ok().json(report.with_status(finding)))
+    Ok(HttpResponse::Ok().json(check_credential(&state, document, key).await?))
 }
 
-/// A standard credential's status as this ledger holds it, by the UUID its status URL names.
-fn own_status(view: &View<'_, dyn Store>, reference: &StatusReference) -> Result<StatusFinding, Problem> {
-    Ok(match view.credential_by_uuid(&reference.uuid)? {
-        Some(found) => StatusFinding::Found {
-            state: found.status.state,
-            decided_seq: Some(found.status.decided_seq),
-            signed_by: Some(found.status.signed_by),
-            source: "this ledger".to_owned(),
-        },
-        None => StatusFinding::Unknown(format!("this ledger has no credential urn:uuid:{}", reference.uuid)),
+/// A standard credential checked whole, on the blocking pool (its status may be read from the
+/// store or fetched from an allowed host).
+async fn check_credential(state: &Data, document: Value, key: Option<Did>) -> Result<crate::vc::VcReport, Problem> {
+    let (origin, fetcher) = (state.origin.clone(), state.fetcher.clone());
+    read(state, move |view| {
+        let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
+        let mut sources = Sources { view, origin, fetcher };
+        Ok(crate::vc::check(&document, key.as_ref(), &now, Some(&mut sources)))
     })
+    .await
 }
 
 /// Liveness: 200 once the server answers.

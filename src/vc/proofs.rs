@@ -1,0 +1,201 @@
+//! A credential's proofs, each check by name: the suite (`eddsa-rdfc-2022`, `eddsa-jcs-2022` or
+//! `Ed25519Signature2020`), the purpose, the key and the signature. The key must be the
+//! issuer's: the verification method names the issuer's DID, and the issuer's DID document lists
+//! it under `assertionMethod` (did:key documents are made offline; others are the caller's
+//! input, through `resolve`). A proof set (a `proof` array) verifies only if every proof in it
+//! does, and each is reported (`proof[1].signature`); a proof chain (`previousProof`) is refused.
+
+use ed25519_dalek::Signature;
+use serde_json::{Map, Value};
+
+use super::did::{self, DidDocument};
+use super::document::{self, quote};
+use super::eddsa_jcs;
+use super::report::VcCheck;
+use crate::id::Did;
+
+/// The most proofs one document may carry: each may cost a canonicalization and a fetch.
+pub const MAX_PROOFS: usize = 4;
+
+/// The proof suites this verifier checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    /// `DataIntegrityProof` with `eddsa-rdfc-2022` (W3C vc-di-eddsa §3.2).
+    EddsaRdfc2022,
+    /// `DataIntegrityProof` with `eddsa-jcs-2022` (W3C vc-di-eddsa §3.3).
+    EddsaJcs2022,
+    /// `Ed25519Signature2020` (W3C CCG).
+    Ed25519Signature2020,
+}
+
+impl Suite {
+    /// The suite of a proof, from its `type` and `cryptosuite`.
+    pub fn of(proof: &Map<String, Value>) -> Result<Suite, String> {
+        let field = |name: &str| proof.get(name).and_then(Value::as_str).unwrap_or_default();
+        match (field("type"), field("cryptosuite")) {
+            ("DataIntegrityProof", "eddsa-rdfc-2022") => Ok(Suite::EddsaRdfc2022),
+            ("DataIntegrityProof", eddsa_jcs::CRYPTOSUITE) => Ok(Suite::EddsaJcs2022),
+            ("Ed25519Signature2020", _) => Ok(Suite::Ed25519Signature2020),
+            (kind, suite) => Err(format!(
+                "`{}` / `{}` is none of DataIntegrityProof eddsa-rdfc-2022 or eddsa-jcs-2022, or Ed25519Signature2020",
+                quote(kind),
+                quote(suite)
+            )),
+        }
+    }
+
+    /// The suite's name as a report shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::EddsaRdfc2022 => "DataIntegrityProof, eddsa-rdfc-2022",
+            Suite::EddsaJcs2022 => "DataIntegrityProof, eddsa-jcs-2022",
+            Suite::Ed25519Signature2020 => "Ed25519Signature2020",
+        }
+    }
+
+    /// Checks `signature` by `key` over `unsecured` (the document without `proof`) with `options`
+    /// (the proof without `proofValue`).
+    fn verify(self, unsecured: &Value, options: &Value, key: &Did, signature: &Signature) -> Result<(), String> {
+        match self {
+            Suite::EddsaJcs2022 => eddsa_jcs::verify(unsecured, options, key, signature),
+            Suite::EddsaRdfc2022 | Suite::Ed25519Signature2020 => {
+                Err(format!("{} proofs are not verified by this build", self.name()))
+            }
+        }
+    }
+}
+
+/// The Ed25519 signature in a `proofValue` (multibase base58btc, `z…`), if it is one.
+pub fn decode_proof_value(value: &str) -> Option<Signature> {
+    let bytes = bs58::decode(value.strip_prefix('z')?).into_vec().ok()?;
+    Some(Signature::from_bytes(&<[u8; 64]>::try_from(bytes).ok()?))
+}
+
+/// Where the key of a proof comes from.
+pub enum Keys<'a> {
+    /// The key the person verifying gave (`--key`): taken as the issuer's, unchecked.
+    Given(&'a Did),
+    /// The issuer's DID document: did:key made offline, any other DID by this function.
+    Resolve(&'a mut dyn FnMut(&str) -> Result<DidDocument, String>),
+}
+
+impl std::fmt::Debug for Keys<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Keys::Given(key) => f.debug_tuple("Given").field(key).finish(),
+            Keys::Resolve(_) => f.write_str("Resolve"),
+        }
+    }
+}
+
+/// Checks every proof of `document`, adding the checks to `checks`; the key of the first proof,
+/// if every proof verified.
+pub fn check(document: &Value, keys: &mut Keys<'_>, checks: &mut Vec<VcCheck>) -> Option<Did> {
+    let mut record = |name: String, result: Result<String, String>| {
+        let ok = result.is_ok();
+        checks.push(VcCheck { name, ok, ran: true, detail: result.unwrap_or_else(|e| e) });
+        ok
+    };
+    let proofs: Vec<&Value> = match document.get("proof") {
+        Some(Value::Array(list)) if !list.is_empty() && list.len() <= MAX_PROOFS => list.iter().collect(),
+        Some(Value::Array(list)) if !list.is_empty() => {
+            record(
+                "proof.present".into(),
+                Err(format!("{} proofs; this verifier checks at most {MAX_PROOFS}", list.len())),
+            );
+            return None;
+        }
+        Some(one @ Value::Object(_)) => vec![one],
+        Some(_) => {
+            record("proof.present".into(), Err("proof is neither a proof object nor a list of them".into()));
+            return None;
+        }
+        None => {
+            record("proof.present".into(), Err("the credential has no proof".into()));
+            return None;
+        }
+    };
+    let mut unsecured = document.clone();
+    if let Some(doc) = unsecured.as_object_mut() {
+        doc.remove("proof");
+    }
+    let issuer = document::issuer_id(document);
+    let mut signers = Vec::new();
+    for (i, proof) in proofs.iter().enumerate() {
+        let prefix = if proofs.len() == 1 { "proof".to_owned() } else { format!("proof[{i}]") };
+        let name = |check: &str| format!("{prefix}.{check}");
+        let Some(proof) = proof.as_object() else {
+            record(name("present"), Err("not a proof object".into()));
+            continue;
+        };
+        let suite = Suite::of(proof);
+        if !record(name("cryptosuite"), suite.clone().map(|s| s.name().to_owned())) {
+            continue;
+        }
+        let Ok(suite) = suite else { continue };
+        if proof.contains_key("previousProof") {
+            record(name("chain"), Err("proof chains (previousProof) are not verified; a proof set is".into()));
+            continue;
+        }
+        let field = |name: &str| proof.get(name).and_then(Value::as_str).unwrap_or_default();
+        let purpose = match field("proofPurpose") {
+            "assertionMethod" => Ok("assertionMethod".to_owned()),
+            other => Err(format!("proofPurpose `{}` is not assertionMethod", quote(other))),
+        };
+        record(name("purpose"), purpose);
+        let key = issuer_key(field("verificationMethod"), issuer, keys);
+        let Ok((key, how)) = key else {
+            record(name("key"), key.map(|(_, how)| how));
+            continue;
+        };
+        record(name("key"), Ok(how));
+        let context_ok = match (proof.get("@context"), document.get("@context")) {
+            (Some(p), Some(d)) => p == d,
+            _ => true,
+        };
+        record(
+            name("context"),
+            if context_ok {
+                Ok("the proof's @context is the credential's".into())
+            } else {
+                Err("the proof's @context differs from the credential's".into())
+            },
+        );
+        let mut options = proof.clone();
+        let value = options.remove("proofValue");
+        let verified = match value.as_ref().and_then(Value::as_str).and_then(decode_proof_value) {
+            None => Err("proofValue is not a base58btc (z…) Ed25519 signature".to_owned()),
+            Some(signature) => suite
+                .verify(&unsecured, &Value::Object(options), &key, &signature)
+                .map(|()| format!("signed by {key} ({})", suite.name())),
+        };
+        if record(name("signature"), verified) {
+            signers.push(key);
+        }
+    }
+    if signers.len() == proofs.len() && checks.iter().all(|c| c.ok) { signers.into_iter().next() } else { None }
+}
+
+/// The key of `method`, the proof's verification method, if it is the issuer's: what the key
+/// is and how it was found.
+fn issuer_key(method: &str, issuer: Option<&str>, keys: &mut Keys<'_>) -> Result<(Did, String), String> {
+    let resolve = match keys {
+        Keys::Given(key) => return Ok(((*key).clone(), format!("{key} (given; not checked against the issuer)"))),
+        Keys::Resolve(resolve) => resolve,
+    };
+    let issuer = issuer.ok_or("the credential names no issuer (issuer or issuer.id)")?;
+    if method.is_empty() {
+        return Err("the proof has no verificationMethod".into());
+    }
+    let did = did::did_of(method);
+    if did != issuer {
+        return Err(format!("{} is not a key of the issuer {}", quote(method), quote(issuer)));
+    }
+    let document = match did.parse::<Did>() {
+        Ok(key) if did.starts_with("did:key:") => DidDocument::of_key(&key),
+        Err(e) if did.starts_with("did:key:") => return Err(e.to_string()),
+        _ => resolve(did)?,
+    };
+    let key = document.assertion_key(method)?;
+    Ok((key, format!("{} is an assertionMethod of the issuer {}", quote(method), quote(issuer))))
+}
