@@ -256,7 +256,7 @@ struct ServeArgs {
     #[arg(long, default_value_t = 200)]
     write_rate: u32,
     /// Verification requests per second each client address may make (`POST /v1/verify`,
-    /// `/v1/verify-vc`, `/v1/bundles`; bursts of twice that); 0: no limit.
+    /// `/v1/verify-vc`, `/credentials/verify`, `/v1/bundles`; bursts of twice that); 0: no limit.
     #[arg(long, default_value_t = 100)]
     verify_rate: u32,
     /// Read requests per second each client address may make (bursts of twice that; `/healthz`

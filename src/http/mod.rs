@@ -20,6 +20,7 @@ mod security;
 pub mod sequencer;
 mod sources;
 pub mod tls;
+mod vc_api;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub struct ServerConfig {
     /// Write requests per second each client (peer address) may make, bursts of twice that;
     /// 0: no limit.
     pub write_rate: u32,
-    /// Verification requests (`POST /v1/verify`, `/v1/verify-vc`, `/v1/bundles`) per second each
+    /// Verification requests (`POST /v1/verify`, `/v1/verify-vc`, `/credentials/verify`, `/v1/bundles`) per second each
     /// client may make, bursts of twice that; 0: no limit.
     pub verify_rate: u32,
     /// Read requests per second each client may make, bursts of twice that; 0: no limit.

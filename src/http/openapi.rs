@@ -69,6 +69,24 @@ request_body! {
 }
 
 request_body! {
+    /// The body of the W3C VC API's `POST /credentials/verify`.
+    VcApiVerify => schema(json!({
+        "type": "object",
+        "required": ["verifiableCredential"],
+        "properties": {
+            "verifiableCredential": {"type": "object", "description": "The credential to verify"},
+            "options": {
+                "type": "object",
+                "properties": {
+                    "challenge": {"type": "string", "description": "Every proof's challenge must be this"},
+                    "domain": {"type": "string", "description": "Every proof's domain must be this"},
+                },
+            },
+        },
+    }))
+}
+
+request_body! {
     /// Any JSON document (`POST /v1/verify-vc` reports on whatever credential it is given).
     AnyJson => {
         let any = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue);

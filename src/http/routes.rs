@@ -21,6 +21,7 @@ use crate::http::pages;
 use crate::http::problem::Problem;
 use crate::http::sequencer::Job;
 use crate::http::sources::Sources;
+use crate::http::vc_api;
 use crate::id::{Did, EventId};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
@@ -63,6 +64,7 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         credential_vc,
         learner_clr,
         verify_vc,
+        vc_api_verify,
         credential_status
     ),
     modifiers(&IdentifierFormats, &CommonAnswers)
@@ -88,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(credential_status)
         .service(learner_clr)
         .service(verify_vc)
+        .service(vc_api_verify)
         .service(issuers)
         .service(verify)
         .service(post_bundle)
@@ -579,6 +582,30 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
         None => None,
     };
     Ok(HttpResponse::Ok().json(check_credential(&state, document, key).await?))
+}
+
+/// The W3C VC API's verify operation, which W3C's interop test suites call: the body is
+/// `{verifiableCredential, options}` (`options.challenge` and `options.domain`, if given, must be
+/// every proof's); the answer `{verified, checks, warnings, errors, verdict, report}` is 200 when
+/// the credential verifies (proofs, validity and status, as `POST /v1/verify-vc` checks them) and
+/// 400 when it does not.
+#[utoipa::path(post, path = "/credentials/verify", request_body(content = openapi::VcApiVerify, description = "{verifiableCredential, options?}", content_type = "application/json"),
+    responses((status = 200, description = "The credential verifies", body = vc_api::VerificationResult),
+        (status = 400, description = "It does not (the result names each failed check), or the body is malformed (a problem naming the member)",
+            content((vc_api::VerificationResult = "application/json"), (Problem = "application/problem+json")))))]
+#[post("/credentials/verify")]
+async fn vc_api_verify(state: Data, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let json = canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
+    let request = vc_api::request(json)?;
+    let expected = vc_api::expectations(&request);
+    let mut report = check_credential(&state, request.credential, None).await?;
+    for check in expected {
+        report = report.with_check(check);
+    }
+    let (verified, result) = vc_api::result(&report);
+    let status = if verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok(HttpResponse::build(status).json(result))
 }
 
 /// A standard credential checked whole, on the blocking pool (its status may be read from the

@@ -113,6 +113,17 @@ impl VcReport {
         self.checks.iter().any(|c| c.name.starts_with(STATUS_CHECK) && !c.ran)
     }
 
+    /// Adds a check made by the caller (what it expects of the proofs); a failed one makes the
+    /// credential INVALID.
+    pub fn with_check(mut self, check: VcCheck) -> Self {
+        if check.ran && !check.ok {
+            self.verdict = VcVerdict::Invalid;
+        }
+        let at = self.checks.iter().position(|c| c.name.starts_with(STATUS_CHECK)).unwrap_or(self.checks.len());
+        self.checks.insert(at, check);
+        self
+    }
+
     /// [`VcReport::with_statuses`] for a credential with one status reference.
     pub fn with_status(self, finding: StatusFinding) -> Self {
         self.with_statuses(vec![(STATUS_CHECK.to_owned(), finding)])

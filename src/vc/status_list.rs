@@ -106,6 +106,24 @@ impl Bitstring {
     }
 }
 
+/// The (unsigned) `BitstringStatusListCredential` of `bits` for `purpose`, at `url`, issued by
+/// `issuer` from `valid_from` (an RFC 3339 date-time): what an issuer signs and serves at `url`.
+pub fn list_credential(url: &str, issuer: &str, purpose: &str, bits: &Bitstring, valid_from: &str) -> Value {
+    serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": {
+            "id": format!("{url}#list"),
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": bits.encode(),
+        },
+    })
+}
+
 /// One `BitstringStatusListEntry` of a credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusEntry {
@@ -211,20 +229,8 @@ mod tests {
         "2026-06-01T00:00:00Z".parse().unwrap()
     }
 
-    fn list_credential(bits: &Bitstring) -> Value {
-        json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "id": LIST,
-            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-            "issuer": ISSUER,
-            "validFrom": "2026-01-01T00:00:00Z",
-            "credentialSubject": {
-                "id": format!("{LIST}#list"),
-                "type": "BitstringStatusList",
-                "statusPurpose": "revocation",
-                "encodedList": bits.encode(),
-            },
-        })
+    fn revocations(bits: &Bitstring) -> Value {
+        list_credential(LIST, ISSUER, "revocation", bits, "2026-01-01T00:00:00Z")
     }
 
     fn entry_at(index: usize) -> StatusEntry {
@@ -292,7 +298,7 @@ mod tests {
     fn reads_the_bit_of_a_list_that_is_the_issuers_and_for_the_purpose() {
         let mut bits = Bitstring::new(MIN_ENTRIES);
         bits.set(42, true);
-        let list = list_credential(&bits);
+        let list = revocations(&bits);
         assert_eq!(read(&entry_at(42), &list, ISSUER, &now()), Ok(true));
         assert_eq!(read(&entry_at(43), &list, ISSUER, &now()), Ok(false));
 

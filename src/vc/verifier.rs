@@ -250,7 +250,7 @@ mod tests {
             bits.set(*i, true);
         }
         let url = format!("{LIST}/{purpose}");
-        let doc = json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": url, "type": ["VerifiableCredential", "BitstringStatusListCredential"], "issuer": ISSUER, "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": format!("{url}#list"), "type": "BitstringStatusList", "statusPurpose": purpose, "encodedList": bits.encode()}});
+        let doc = status_list::list_credential(&url, ISSUER, purpose, &bits, "2026-01-01T00:00:00Z");
         sign(doc, signer, &format!("{ISSUER}#key-1"))
     }
 

@@ -511,3 +511,4 @@ pub fn demo_env() -> Env {
     let learner = key_file(tmp.path().join("keys").join("learner-01.key"));
     Env { tmp, operator, issuer, learner }
 }
+pub mod site;
