@@ -511,4 +511,5 @@ pub fn demo_env() -> Env {
     let learner = key_file(tmp.path().join("keys").join("learner-01.key"));
     Env { tmp, operator, issuer, learner }
 }
+pub mod elsewhere;
 pub mod site;
