@@ -65,6 +65,15 @@ fn credledger_verdict(env: &Env, file: &Path, ca: &Path) -> (i32, Value) {
     (out.code, out.json())
 }
 
+/// Asserts `credledger verify-vc`'s exit code and verdict on each file of `dir`.
+#[track_caller]
+fn assert_verdicts(env: &Env, dir: &Path, ca: &Path, cases: &[(&str, i32, &str)]) {
+    for (name, code, verdict) in cases {
+        let (got, report) = credledger_verdict(env, &dir.join(name), ca);
+        assert_eq!((got, report["verdict"].as_str()), (*code, Some(*verdict)), "{name}: {report}");
+    }
+}
+
 /// Credentials the field's libraries sign, with the did:web issuer's document and its revocation
 /// list (signed with `list_suite`) served on a loopback site: the site, the files' directory.
 fn signed_elsewhere(env: &Env, certificate: &TestCertificate, list_suite: &str) -> (Site, PathBuf) {
@@ -89,10 +98,7 @@ fn eddsa_jcs_2022_credentials_the_fields_libraries_sign_verify_in_credledger() {
         ("jcs-didweb-active.json", 0, "VALID"),
         ("jcs-didweb-revoked.json", 1, "REVOKED"),
     ];
-    for (name, code, verdict) in cases {
-        let (got, report) = credledger_verdict(&env, &signed.join(name), &certificate.ca);
-        assert_eq!((got, report["verdict"].as_str()), (code, Some(verdict)), "{name}: {report}");
-    }
+    assert_verdicts(&env, &signed, &certificate.ca, &cases);
     // The referee agrees about the list it signed.
     let file = signed.join("jcs-didweb-revoked.json");
     let verdicts = referees(&[&file], &[&site.origin], &certificate.ca);
@@ -111,10 +117,7 @@ fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credled
         ("rdfc-didweb-active.json", 0, "VALID"),
         ("rdfc-didweb-revoked.json", 1, "REVOKED"),
     ];
-    for (name, code, verdict) in cases {
-        let (got, report) = credledger_verdict(&env, &signed.join(name), &certificate.ca);
-        assert_eq!((got, report["verdict"].as_str()), (code, Some(verdict)), "{name}: {report}");
-    }
+    assert_verdicts(&env, &signed, &certificate.ca, &cases);
     let mut tampered: Value =
         serde_json::from_str(&fs::read_to_string(signed.join("rdfc-didkey.json")).expect("read")).expect("JSON");
     tampered["credentialSubject"]["achievement"]["name"] = "Forklift Safety II".into();

@@ -136,14 +136,21 @@ fn allowing(env: &Env, host: &str, site: &Site, certificate: &TestCertificate) -
     env.serve(&["--fetch-allow", &allowed, "--fetch-ca-cert", certificate.ca.to_str().expect("utf-8")])
 }
 
+/// A did:key issuer elsewhere whose revocation list, all clear, an https site serves at `path`:
+/// the test CA, the site, the issuer and the list's URL.
+fn issuer_with_list(seed: u8, path: &str) -> (TestCertificate, Site, Issuer, String) {
+    let certificate = TestCertificate::generate();
+    let site = Site::https(&certificate);
+    let issuer = Issuer::did_key(seed);
+    let list = site.url(path);
+    site.put_json(path, &issuer.list(&list, "revocation", &[]));
+    (certificate, site, issuer, list)
+}
+
 #[test]
 fn the_server_reads_status_lists_only_where_its_operator_allows() {
     let env = Env::new();
-    let certificate = TestCertificate::generate();
-    let site = Site::https(&certificate);
-    let issuer = Issuer::did_key(24);
-    let list = site.url("/status/1");
-    site.put_json("/status/1", &issuer.list(&list, "revocation", &[]));
+    let (certificate, site, issuer, list) = issuer_with_list(24, "/status/1");
     let credential = issuer.credential("Crane Operation", vec![entry(&list, "revocation", 9)]);
     let verify = |server: &Server, credential: &Value| server.post("/v1/verify-vc", credential.to_string()).json();
 
@@ -222,11 +229,7 @@ fn the_server_resolves_did_web_only_on_allowed_hosts() {
 #[test]
 fn the_vc_api_verify_answers_200_when_verified_and_400_when_not() {
     let env = Env::new();
-    let certificate = TestCertificate::generate();
-    let site = Site::https(&certificate);
-    let issuer = Issuer::did_key(26);
-    let list = site.url("/status");
-    site.put_json("/status", &issuer.list(&list, "revocation", &[]));
+    let (certificate, site, issuer, list) = issuer_with_list(26, "/status");
     let credential = issuer.credential("Rigging", vec![entry(&list, "revocation", 3)]);
     let server = allowing(&env, "127.0.0.1", &site, &certificate);
     let post = |body: Value| server.post("/credentials/verify", body.to_string());
@@ -267,4 +270,14 @@ fn the_vc_api_verify_answers_200_when_verified_and_400_when_not() {
         assert_eq!(problem["detail"], why);
     }
     assert_problem(&server.post("/credentials/verify", "{\"verifiableCredential\": "), 400, "malformed-json");
+}
+
+#[test]
+fn a_fetch_allow_that_is_not_host_and_port_is_a_usage_error() {
+    let env = Env::new();
+    for bad in ["https://status.example", "status.example:0", "a b"] {
+        let out = env.run(&["--ledger", &env.ledger(), "serve", "--addr", "127.0.0.1:0", "--fetch-allow", bad]);
+        assert_eq!(out.code, 2, "{bad}: {out:?}");
+        assert!(out.stderr.contains("--fetch-allow") && out.stderr.contains("is not HOST or HOST:PORT"), "{out:?}");
+    }
 }

@@ -84,7 +84,11 @@ function render(report) {
   const valid = report.verdict === "VALID";
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   // A standard credential's REVOKED, SUSPENDED or STATUS-UNKNOWN says why in its status check.
-  const status = report.checks.find((c) => c.name === "credential.status");
+  // (One check per status entry: `credential.status`, or `credential.status.revocation` and
+  // `credential.status.suspension` for Bitstring Status Lists; the one that failed says why.)
+  const statuses = report.checks.filter((c) => c.name === "credential.status" || c.name.startsWith("credential.status."));
+  const decided = (c) => c.ran && !c.ok && c.detail.startsWith(report.verdict.toLowerCase());
+  const status = statuses.find(decided) || statuses.find((c) => c.ran && !c.ok) || statuses[0];
   let headline = valid ? "VALID: every check passed"
     : report.verdict === "INVALID" ? `INVALID: ${plural(failed, "check")} failed` + (notRun ? `, ${notRun} not run` : "")
     : `${report.verdict}: ${status ? status.detail : "see the checks"}`;
