@@ -119,7 +119,7 @@ mod tests {
         let other = VerifyRequest { challenge: Some("c2".into()), ..ok };
         assert_eq!(expectations(&other).iter().filter(|c| !c.ok).count(), 1);
         for (body, why) in [
-            (json!([]), "not a JSON object"),
+            (json!([]), "the body is not a JSON object"),
             (json!({}), "verifiableCredential: missing"),
             (json!({"verifiableCredential": "x"}), "verifiableCredential: not a JSON object"),
             (json!({"verifiableCredential": {}, "options": 1}), "options: not a JSON object"),
