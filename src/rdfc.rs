@@ -1,0 +1,211 @@
+//! The `eddsa-rdfc-2022` cryptosuite (W3C vc-di-eddsa §3.2): the proof signs
+//! `SHA-256(RDFC-1.0(proof configuration)) ‖ SHA-256(RDFC-1.0(document without proof))` with
+//! Ed25519, where the proof configuration is the proof less `proofValue` with the document's
+//! `@context`; `proofValue` is the signature in multibase base58btc (`z…`). Canonical N-Quads come
+//! from [`crate::jsonld`] (embedded contexts only, safe mode). Pure functions over JSON values.
+//!
+//! The ledger's check on append ([`verify`]) and an outside credential's check in `vc::verify`
+//! are this one predicate.
+
+use ed25519_dalek::Signature;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::event::Timestamp;
+use crate::id::Did;
+use crate::jsonld::{self, DocumentLoader, JsonLdError};
+use crate::keys::SecretKey;
+
+/// The cryptosuite this module implements.
+pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
+
+/// Why an eddsa-rdfc-2022 proof was not made or does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RdfcError {
+    /// The proof options are not a DataIntegrityProof with this cryptosuite.
+    #[error("the proof is `{kind}` / `{cryptosuite}`, not DataIntegrityProof / eddsa-rdfc-2022")]
+    NotThisSuite { kind: String, cryptosuite: String },
+    /// The document or the proof configuration has no canonical form.
+    #[error(transparent)]
+    JsonLd(#[from] JsonLdError),
+    /// `proofValue` is not a base58btc Ed25519 signature.
+    #[error("proofValue is not a base58btc (z…) Ed25519 signature")]
+    MalformedProofValue,
+    /// The signature does not verify over this document and proof configuration.
+    #[error("the signature does not verify over this credential")]
+    Mismatch,
+}
+
+/// Proof options for `key`'s proof at `created`: assertionMethod, verification method
+/// `did:key:…#<multibase>`. (No `@context`: the proof configuration takes the document's.)
+pub fn proof_options(key: &Did, created: &Timestamp) -> Value {
+    let mut options = Map::new();
+    options.insert("type".into(), "DataIntegrityProof".into());
+    options.insert("cryptosuite".into(), CRYPTOSUITE.into());
+    options.insert("created".into(), created.to_string().into());
+    options.insert("verificationMethod".into(), format!("{key}#{}", key.multibase()).into());
+    options.insert("proofPurpose".into(), "assertionMethod".into());
+    Value::Object(options)
+}
+
+/// The bytes the signature covers, with the embedded contexts.
+pub fn hash_data(unsecured: &Value, options: &Value) -> Result<Vec<u8>, RdfcError> {
+    hash_data_with(unsecured, options, DocumentLoader::pinned())
+}
+
+/// [`hash_data`] with the contexts of `loader`.
+pub fn hash_data_with(unsecured: &Value, options: &Value, loader: &DocumentLoader) -> Result<Vec<u8>, RdfcError> {
+    let field = |name: &str| options.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    if field("type") != "DataIntegrityProof" || field("cryptosuite") != CRYPTOSUITE {
+        return Err(RdfcError::NotThisSuite { kind: field("type"), cryptosuite: field("cryptosuite") });
+    }
+    let mut config = options.as_object().cloned().unwrap_or_default();
+    config.remove("proofValue");
+    match unsecured.get("@context") {
+        Some(context) => config.insert("@context".into(), context.clone()),
+        None => config.remove("@context"),
+    };
+    let config = jsonld::canonicalize_with(&Value::Object(config), loader)?;
+    let mut document = unsecured.clone();
+    if let Some(members) = document.as_object_mut() {
+        members.remove("proof");
+    }
+    let document = jsonld::canonicalize_with(&document, loader)?;
+    let mut data = Sha256::digest(config.as_bytes()).to_vec();
+    data.extend_from_slice(&Sha256::digest(document.as_bytes()));
+    Ok(data)
+}
+
+/// The `proofValue` of `key`'s signature over `unsecured` with these options.
+pub fn sign(unsecured: &Value, options: &Value, key: &SecretKey) -> Result<String, RdfcError> {
+    let signature = key.sign(&hash_data(unsecured, options)?);
+    Ok(encode_proof_value(&signature))
+}
+
+/// Checks `proof_value` as `key`'s signature over `unsecured` (its `proof`, if any, is ignored)
+/// with these proof options (a `proofValue` among them is ignored).
+pub fn verify(unsecured: &Value, options: &Value, proof_value: &str, key: &Did) -> Result<(), RdfcError> {
+    verify_with(unsecured, options, proof_value, key, DocumentLoader::pinned())
+}
+
+/// [`verify`] with the contexts of `loader`.
+pub fn verify_with(
+    unsecured: &Value,
+    options: &Value,
+    proof_value: &str,
+    key: &Did,
+    loader: &DocumentLoader,
+) -> Result<(), RdfcError> {
+    let signature = decode_proof_value(proof_value).ok_or(RdfcError::MalformedProofValue)?;
+    let data = hash_data_with(unsecured, options, loader)?;
+    key.verifying_key().verify_strict(&data, &signature).map_err(|_| RdfcError::Mismatch)
+}
+
+/// A signature as a multibase base58btc `proofValue`.
+pub fn encode_proof_value(signature: &Signature) -> String {
+    format!("z{}", bs58::encode(signature.to_bytes()).into_string())
+}
+
+/// The Ed25519 signature in a `proofValue` (base58btc, `z…`), if it is one.
+pub fn decode_proof_value(value: &str) -> Option<Signature> {
+    let bytes = bs58::decode(value.strip_prefix('z')?).into_vec().ok()?;
+    Some(Signature::from_bytes(&<[u8; 64]>::try_from(bytes).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/vectors/w3c/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn examples() -> DocumentLoader {
+        DocumentLoader::pinned()
+            .with_context("https://www.w3.org/ns/credentials/examples/v2", &vector("credentials-examples-v2.jsonld"))
+            .unwrap()
+    }
+
+    /// The vectors' key pair: `privateKeyMultibase` is base58btc of the multicodec ed25519-priv
+    /// prefix (0x80 0x26) and the 32-byte seed.
+    fn vector_key() -> SecretKey {
+        let pair: Value = serde_json::from_str(&vector("keyPair.json")).unwrap();
+        let private = pair["privateKeyMultibase"].as_str().unwrap();
+        let bytes = bs58::decode(&private[1..]).into_vec().unwrap();
+        assert_eq!(&bytes[..2], &[0x80, 0x26]);
+        let key = SecretKey::from_seed(&bytes[2..].try_into().unwrap());
+        assert_eq!(key.did().multibase(), pair["publicKeyMultibase"].as_str().unwrap());
+        key
+    }
+
+    fn split(signed: &Value) -> (Value, Value, String) {
+        let mut unsecured = signed.clone();
+        let mut options = unsecured.as_object_mut().unwrap().remove("proof").unwrap();
+        let value = options.as_object_mut().unwrap().remove("proofValue").unwrap();
+        (unsecured, options, value.as_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn the_w3c_vector_hashes_signs_and_verifies_as_published() {
+        let signed: Value = serde_json::from_str(&vector("eddsa-rdfc-2022/signedDataInt.json")).unwrap();
+        let (unsecured, options, proof_value) = split(&signed);
+        let data = hash_data_with(&unsecured, &options, &examples()).unwrap();
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, vector("eddsa-rdfc-2022/combinedHashDataInt.txt").trim());
+        let key = vector_key();
+        let signature = key.sign(&data);
+        let sig_hex: String = signature.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(sig_hex, vector("eddsa-rdfc-2022/sigHexDataInt.txt").trim());
+        assert_eq!(encode_proof_value(&signature), proof_value);
+        assert_eq!(proof_value, vector("eddsa-rdfc-2022/sigBTC58DataInt.txt").trim());
+        assert_eq!(verify_with(&unsecured, &options, &proof_value, key.did(), &examples()), Ok(()));
+    }
+
+    #[test]
+    fn one_changed_byte_fails_the_vector() {
+        let text = vector("eddsa-rdfc-2022/signedDataInt.json");
+        let key = vector_key();
+        let loader = examples();
+        let mut failures = 0;
+        for (i, b) in text.bytes().enumerate() {
+            if !b.is_ascii_alphanumeric() {
+                continue;
+            }
+            let mut bytes = text.as_bytes().to_vec();
+            bytes[i] = if b == b'a' { b'b' } else { b'a' };
+            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
+            let Some(mut options) = doc.get("proof").cloned() else {
+                failures += 1;
+                continue;
+            };
+            let value = options.as_object_mut().and_then(|o| o.remove("proofValue"));
+            let value = value.as_ref().and_then(Value::as_str).unwrap_or_default();
+            let result = verify_with(&doc, &options, value, key.did(), &loader);
+            assert!(result.is_err(), "byte {i} changed and it still verifies");
+            failures += 1;
+        }
+        assert!(failures > 500, "{failures}");
+    }
+
+    #[test]
+    fn signs_what_it_verifies_and_nothing_else() {
+        let key = SecretKey::from_seed(&[5; 32]);
+        let doc = serde_json::json!({"@context": [jsonld::CREDENTIALS_V2], "type": ["VerifiableCredential"], "issuer": key.did().as_str(), "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
+        let options = proof_options(key.did(), &"2026-01-01T00:00:00Z".parse().unwrap());
+        let value = sign(&doc, &options, &key).unwrap();
+        assert_eq!(verify(&doc, &options, &value, key.did()), Ok(()));
+        let other = SecretKey::from_seed(&[6; 32]);
+        assert_eq!(verify(&doc, &options, &value, other.did()), Err(RdfcError::Mismatch));
+        assert_eq!(verify(&doc, &options, "z123", key.did()), Err(RdfcError::MalformedProofValue));
+        let mut jcs = options.clone();
+        jcs["cryptosuite"] = "eddsa-jcs-2022".into();
+        assert!(matches!(verify(&doc, &jcs, &value, key.did()), Err(RdfcError::NotThisSuite { .. })));
+        // RDF has no order: the same statements in another order are what was signed.
+        let mut reordered = doc.clone();
+        reordered["type"] = serde_json::json!(["VerifiableCredential", "VerifiableCredential"]);
+        assert_eq!(verify(&reordered, &options, &value, key.did()), Ok(()));
+        reordered["issuer"] = other.did().as_str().into();
+        assert_eq!(verify(&reordered, &options, &value, key.did()), Err(RdfcError::Mismatch));
+    }
+}
