@@ -811,10 +811,12 @@ pub fn build_unsigned<S: crate::store::Store>(
     })
 }
 
-/// The seqs a verifier needs to replay the chosen credentials through the rules: the credentials,
-/// every event that changed their status, the genesis, and for every issuer key that signed any of
-/// these, the records that registered its issuer and added, revoked or suspended it, recursively
-/// for the keys that signed those; plus apprenticeship starts and learner key links.
+/// The seqs a verifier needs to replay the chosen credentials through the rules and projections:
+/// the credentials, every event that changed their status, the genesis, and for the issuer of every
+/// key that signed any of these, every record that decides its keys' void windows (its
+/// registration and suspension, every key addition, revocation and declaration of compromise;
+/// their signers are its own keys or the operator); plus apprenticeship starts and learner key
+/// links.
 fn supporting_seqs<S: crate::store::Store>(
     ledger: &crate::ledger::Ledger<S>,
     chosen: &[EventId],
@@ -825,8 +827,9 @@ fn supporting_seqs<S: crate::store::Store>(
     for id in chosen {
         let status = state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
         pending.push(status.issued_seq);
-        pending.extend(&status.changes);
+        pending.extend(status.changes.iter().map(|c| c.seq));
     }
+    let mut issuers = BTreeSet::new();
     while let Some(seq) = pending.pop() {
         if !seqs.insert(seq) {
             continue;
@@ -835,13 +838,10 @@ fn supporting_seqs<S: crate::store::Store>(
             continue;
         };
         let event = &record.event.event;
-        // The author's authority at this seq.
+        // The author's authority at this seq, and the void windows of its issuer's keys.
         if let Some(issuer) = state.registry.issuer_of_key(&event.author) {
-            pending.push(issuer.registered_seq);
-            pending.extend(issuer.suspended_seq);
-            if let Some(window) = issuer.key(&event.author) {
-                pending.push(window.added_seq);
-                pending.extend(window.revoked_seq);
+            if issuers.insert(issuer.did.clone()) {
+                pending.extend(issuer.record_seqs());
             }
         }
         // What the event refers to.
