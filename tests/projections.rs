@@ -1309,3 +1309,258 @@ fn a_second_open_of_a_sled_ledger_is_reported_as_locked() {
     let second = SledStore::open(&path);
     assert!(matches!(second, Err(StoreError::Locked { .. })), "{:?}", second.err());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Declarations of compromise: what a stolen key signed from the declared time on is void.
+// ---------------------------------------------------------------------------------------------
+
+/// The institution's identity key (the one the thief steals), its second key, a key the thief
+/// adds with the stolen one, and a learner.
+const K1: usize = INST;
+const K2: usize = INST + 1;
+const THIEFS: usize = INST + 2;
+
+/// A hand-written history on one institution (`K1`, which adds `K2` at minute 1), each event
+/// recorded at a minute of the ledger's clock after `NOW`; checks every invariant at the end.
+struct Story {
+    store: Shared,
+    ledger: Ledger<Shared>,
+    signed: usize,
+}
+
+impl Story {
+    fn new() -> Self {
+        let store = Shared::default();
+        let ledger = Ledger::open(store.clone()).expect("open");
+        let mut story = Story { store, ledger, signed: 0 };
+        story.ok(0, OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
+        let registered = Payload::IssuerRegistered(IssuerRegistered {
+            issuer: did(K1),
+            name: "Lakeside Community College".into(),
+            category: IssuerCategory::College,
+            ledger: None,
+        });
+        story.ok(0, OPERATOR, registered);
+        story.ok(1, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(K2), ledger: None }));
+        story
+    }
+
+    /// Signs `payload` with key `k` and appends it at minute `minute`.
+    fn try_at(&mut self, minute: i64, k: usize, payload: Payload) -> Result<EventId, AppendError> {
+        self.signed += 1;
+        let created = NOW + time::Duration::minutes(minute) - time::Duration::seconds(60 - self.signed as i64 % 60);
+        let event =
+            Event::new(did(k), Timestamp(created), payload.for_ledger(ORIGIN)).sign(key(k), None).expect("shape");
+        self.ledger.append(event.canonical(), NOW + time::Duration::minutes(minute)).map(|a| a.id)
+    }
+
+    fn ok(&mut self, minute: i64, k: usize, payload: Payload) -> EventId {
+        let described = format!("{payload:?}");
+        self.try_at(minute, k, payload).unwrap_or_else(|e| panic!("refused at minute {minute}: {e}: {described}"))
+    }
+
+    fn course(&mut self, minute: i64, k: usize, n: u8) -> EventId {
+        let uuid = format!("00000000-0000-4000-8000-{:012x}", self.signed + 1);
+        self.ok(
+            minute,
+            k,
+            Payload::CourseCompleted(CourseCompleted {
+                credential_uuid: uuid,
+                learner: did(LEARNER),
+                title: format!("Course {n}"),
+                code: format!("C-{n}"),
+                skills: Materializer::skills(n),
+                credits: 3.0,
+                completed_on: Materializer::date(n),
+                ledger: None,
+                vc_proof: None,
+            }),
+        )
+    }
+
+    fn state(&self, id: EventId) -> CredentialState {
+        self.ledger.state().status.credential(&id).expect("a credential").state
+    }
+
+    /// Rebuild equals incremental, profiles agree with status, and a reopened ledger loads the
+    /// same entries.
+    fn consistent(mut self) {
+        consistent(&mut self.ledger).expect("consistent");
+        let entries = self.ledger.state().entries();
+        drop(self.ledger);
+        let reopened = Ledger::open(self.store).expect("reopen");
+        assert_eq!(entries, reopened.state().entries());
+    }
+}
+
+fn status_change(credential: EventId, reason: &str) -> StatusChange {
+    StatusChange { credential, reason: reason.into(), ledger: None }
+}
+
+fn declared(issuer: Option<usize>, k: usize, minute: i64) -> Payload {
+    let since = if minute < 0 { datetime!(1970-01-01 00:00 UTC) } else { NOW + time::Duration::minutes(minute) };
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: issuer.map(did),
+        key: did(k),
+        reason: "Key stolen".into(),
+        compromised_since: Some(Timestamp(since)),
+        ledger: None,
+    })
+}
+
+fn plainly_revoked(k: usize) -> Payload {
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: None,
+        key: did(k),
+        reason: "Scheduled key rotation".into(),
+        compromised_since: None,
+        ledger: None,
+    })
+}
+
+/// The thief (holding K1 from minute 10) reinstates a credential K2 suspended; once K1 is declared
+/// compromised since minute 10, the reinstatement no longer counts: suspended again.
+#[test]
+fn a_thiefs_reinstatement_is_void() {
+    let mut s = Story::new();
+    let c = s.course(2, K2, 1);
+    s.ok(3, K2, Payload::CredentialSuspended(status_change(c, "Under review")));
+    s.ok(20, K1, Payload::CredentialReinstated(status_change(c, "All clear")));
+    assert_eq!(s.state(c), CredentialState::Active);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(c), CredentialState::Suspended);
+    s.consistent();
+}
+
+/// The thief revokes a good credential; once K1 is declared compromised, it is active again and
+/// its issuer manages it as before.
+#[test]
+fn a_thiefs_revocation_is_void() {
+    let mut s = Story::new();
+    let c = s.course(2, K2, 1);
+    s.ok(20, K1, Payload::CredentialRevoked(status_change(c, "Forged")));
+    assert_eq!(s.state(c), CredentialState::Revoked);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(c), CredentialState::Active);
+    s.ok(40, K2, Payload::CredentialSuspended(status_change(c, "Under review")));
+    assert_eq!(s.state(c), CredentialState::Suspended);
+    s.consistent();
+}
+
+/// A key the thief added with the stolen one is void from its addition: its credential is
+/// revoked, and it signs nothing afterwards, though nobody revoked it.
+#[test]
+fn a_key_the_thief_added_is_void() {
+    let mut s = Story::new();
+    s.ok(20, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(THIEFS), ledger: None }));
+    let forged = s.course(21, THIEFS, 2);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    let refused = s.try_at(31, THIEFS, Payload::CredentialSuspended(status_change(forged, "x")));
+    assert!(matches!(&refused, Err(AppendError::Rule(e)) if e.code() == "revoked-key"), "{refused:?}");
+    let refused = s.try_at(31, THIEFS, Payload::KeyAdded(KeyAdded { issuer: None, key: did(INST + 3), ledger: None }));
+    assert!(refused.is_err(), "{refused:?}");
+    s.consistent();
+}
+
+/// The thief revokes the stolen key plainly, to keep anyone from declaring it compromised: the
+/// declaration is still accepted, and voids what the thief signed.
+#[test]
+fn a_plain_revocation_does_not_block_a_declaration() {
+    let mut s = Story::new();
+    let forged = s.course(20, K1, 2);
+    s.ok(21, K1, plainly_revoked(K1));
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    s.consistent();
+}
+
+/// An issuer's key may not declare another compromised from before its addition; the operator
+/// may (an override).
+#[test]
+fn a_declaration_before_the_keys_addition_is_the_operators_alone() {
+    let mut s = Story::new();
+    let early = s.course(2, K2, 1);
+    let refused = s.try_at(30, K1, declared(None, K2, 0));
+    assert!(
+        matches!(&refused, Err(AppendError::Rule(e)) if e.to_string().starts_with("body.compromised_since")),
+        "{refused:?}"
+    );
+    assert_eq!(s.state(early), CredentialState::Active);
+    s.ok(31, OPERATOR, declared(Some(K1), K2, -1));
+    assert_eq!(s.state(early), CredentialState::Revoked);
+    s.consistent();
+}
+
+/// The 1970 attack: with the stolen K1 the thief declares the institution's other key, K2,
+/// compromised since its addition, voiding all it signed. The operator declares K1 compromised
+/// from before that declaration: it is void, K2 is restored, and so is what K2 signed.
+#[test]
+fn the_operator_reverses_a_thiefs_declaration() {
+    let mut s = Story::new();
+    let by_k2 = s.course(2, K2, 1);
+    let by_k1 = s.course(3, K1, 2);
+    // Since 1970: now refused (before K2's addition); since its addition: accepted.
+    assert!(s.try_at(20, K1, declared(None, K2, -1)).is_err());
+    s.ok(20, K1, declared(None, K2, 1));
+    assert_eq!(s.state(by_k2), CredentialState::Revoked);
+    let refused = s.try_at(21, K2, declared(None, K1, 10));
+    assert!(refused.is_err(), "K2 is cut off: {refused:?}");
+
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    assert_eq!(s.state(by_k2), CredentialState::Active, "K2's credential is restored");
+    assert_eq!(s.state(by_k1), CredentialState::Active, "K1 signed it before the theft");
+    let after = s.course(40, K2, 3);
+    assert_eq!(s.state(after), CredentialState::Active, "K2 signs again");
+    let refused = s.try_at(41, K1, Payload::CredentialRevoked(status_change(after, "x")));
+    assert!(refused.is_err(), "K1 is cut off: {refused:?}");
+    s.consistent();
+}
+
+/// The thief rotates the stolen key to one of its own (adds it, then declares K1 compromised with
+/// it); the operator's declaration from before the theft voids the thief's key and its
+/// declaration, and what the thief's key signed.
+#[test]
+fn the_operator_reverses_a_thiefs_rotation() {
+    let mut s = Story::new();
+    s.ok(20, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(THIEFS), ledger: None }));
+    s.ok(20, THIEFS, declared(None, K1, 0));
+    let forged = s.course(21, THIEFS, 2);
+    assert_eq!(s.state(forged), CredentialState::Active);
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    assert!(s.try_at(31, THIEFS, plainly_revoked(K2)).is_err());
+    s.consistent();
+}
+
+/// An apprenticeship the thief's declaration voided is restored with its hours when the operator
+/// reverses that declaration.
+#[test]
+fn a_reversal_restores_an_apprenticeship() {
+    let mut s = Story::new();
+    let start = s.ok(
+        2,
+        K2,
+        Payload::ApprenticeshipStarted(ApprenticeshipStarted {
+            learner: did(LEARNER),
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            started_on: Materializer::date(1),
+            ledger: None,
+        }),
+    );
+    let hours = Payload::HoursLogged(HoursLogged {
+        apprenticeship: start,
+        hours: 160,
+        through: Materializer::date(2),
+        ledger: None,
+    });
+    s.ok(3, K2, hours);
+    s.ok(20, K1, declared(None, K2, 1));
+    let in_progress = |s: &Story| s.ledger.profile(&did(LEARNER)).apprenticeships_in_progress;
+    assert!(in_progress(&s).is_empty());
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    let restored = in_progress(&s);
+    assert_eq!(restored.iter().map(|a| (a.id, a.hours_logged)).collect::<Vec<_>>(), [(start, 160)]);
+    s.consistent();
+}
