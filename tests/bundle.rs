@@ -102,6 +102,8 @@ struct World {
     ledger: Ledger<MemoryStore>,
     tick: i64,
     uuids: u64,
+    /// The ledger's clock for appends: [`NOW`] unless a test moves it on.
+    clock: OffsetDateTime,
 }
 
 impl World {
@@ -109,7 +111,7 @@ impl World {
     fn new() -> World {
         let mut ledger = Ledger::open(MemoryStore::new()).expect("open a memory ledger");
         ledger.sign_checkpoints_with(key(OPERATOR)).expect("the operator signs checkpoints");
-        let mut world = World { ledger, tick: 0, uuids: 0 };
+        let mut world = World { ledger, tick: 0, uuids: 0, clock: NOW };
         world.append(OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
         world
     }
@@ -136,7 +138,7 @@ impl World {
     fn append_value(&mut self, value: Value) -> Issued {
         let appended = self
             .ledger
-            .append_values(vec![value], NOW, true)
+            .append_values(vec![value], self.clock, true)
             .pop()
             .expect("one result")
             .expect("the ledger accepts the event");
@@ -1299,17 +1301,9 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     world.register(COLLEGE, "Lakeside Community College", IssuerCategory::College);
     let course = world.course(COLLEGE, ALICE, "Welding Fundamentals", "WLD 100", &[CNC], 4.0);
     world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None }));
-    // The key was stolen before it signed the course.
-    world.append(
-        COLLEGE_2026,
-        Payload::KeyRevoked(KeyRevoked {
-            issuer: None,
-            key: did(COLLEGE),
-            reason: "Key stolen".into(),
-            compromised_since: Some(Timestamp(CREATED)),
-            ledger: None,
-        }),
-    );
+    // The key was stolen before it signed the course (which the ledger recorded at NOW, as it
+    // recorded the key's registration: an issuer declares no earlier time).
+    world.append(COLLEGE_2026, declared(COLLEGE, NOW));
     let bundle = world.share(ALICE, &only(&[course.id]));
     let report = verify(&to_bytes(&bundle));
     assert_eq!(report.verdict, "INVALID", "{:#?}", report.checks);
@@ -1317,6 +1311,53 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     let named =
         failed.detail.contains(&course.id.to_string()) || failed.detail.contains(&format!("seq {}", course.seq));
     assert!(named, "the detail names the credential: {failed:?}");
+}
+
+/// A declaration that `key` was compromised since `since`.
+fn declared(key: u8, since: OffsetDateTime) -> Payload {
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: None,
+        key: did(key),
+        reason: "Key stolen".into(),
+        compromised_since: Some(Timestamp(since)),
+        ledger: None,
+    })
+}
+
+/// With the stolen college key a thief revokes a course the college's other key signed, and
+/// declares that key compromised; the operator reverses it by declaring the stolen key
+/// compromised from before. The bundle carries every record that decides it (the thief's
+/// revocation and both declarations), and its replay agrees with the operator: VALID.
+#[test]
+fn a_credential_a_thief_revoked_verifies_after_the_operator_reverses_the_theft() {
+    let mut world = World::new();
+    world.register(COLLEGE, "Lakeside Community College", IssuerCategory::College);
+    world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None }));
+    let course = world.course(COLLEGE_2026, ALICE, "Welding Fundamentals", "WLD 100", &[CNC], 4.0);
+    world.clock = NOW + Duration::hours(2);
+    let theft = NOW + Duration::hours(1);
+    world.status_change(COLLEGE, course.id, "revoked");
+    world.append(COLLEGE, declared(COLLEGE_2026, NOW));
+    assert_eq!(world.ledger.state().status.credential(&course.id).map(|c| c.state), Some(CredentialState::Revoked));
+    let mut reversal = declared(COLLEGE, theft);
+    if let Payload::KeyRevoked(k) = &mut reversal {
+        k.issuer = Some(did(COLLEGE));
+    }
+    world.append(OPERATOR, reversal);
+    let bundle = world.share(ALICE, &only(&[course.id]));
+    let report = verify(&to_bytes(&bundle));
+    assert_valid(&report);
+    assert_eq!(report.credentials[0].status, Some(CredentialState::Active));
+    // Without the operator's declaration the replay would show the course revoked, against the
+    // statement: the bundle carries it.
+    let records: Vec<Record> = bundle
+        .entries
+        .iter()
+        .map(|e| Record::parse(&serde_json::to_vec(&e.record).expect("json")).expect("a record"))
+        .collect();
+    let kinds: Vec<&str> = records.iter().map(|r| r.event.event.payload.kind()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "issuer.key_revoked").count(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"credential.revoked"), "{kinds:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 //! Projection invariants under random but plausible histories: a genesis, a few issuers, the
-//! three kinds of credentials, status changes, key rotations and revocations, issuer
-//! suspensions, apprenticeships and learner key links, mixed with events the rules or the
+//! three kinds of credentials, status changes, key rotations and revocations, declarations of
+//! compromise (also of keys revoked before, and the operator's reversals of issuers'
+//! declarations), issuer suspensions, apprenticeships and learner key links, mixed with events
+//! the rules or the
 //! signature check must refuse (unregistered keys, revoked keys, other issuers' credentials,
 //! tampered signatures, a second genesis, ...) and with resubmitted events.
 //!
@@ -174,6 +176,22 @@ enum Op {
         nth: u8,
         how: u8,
     },
+    /// A key is stolen: the thief signs with it (reinstates, revokes, adds a key of its own and
+    /// issues with that, maybe revokes the stolen key plainly), then the issuer's other key or the
+    /// operator declares it compromised from just before.
+    Theft {
+        key: u8,
+        nth: u8,
+        how: u8,
+        by_operator: bool,
+    },
+    /// The operator declares the signer of an earlier declaration compromised (from a minute of
+    /// the ledger's clock, or before everything), which overrules that declaration if it was
+    /// signed after that time.
+    Reverse {
+        nth: u8,
+        minute: u8,
+    },
     /// A second genesis.
     GenesisAgain,
 }
@@ -230,6 +248,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (small(), small(), small()).prop_map(|(from, to, author)| Op::Link { from, to, author }),
         1 => small().prop_map(|nth| Op::Resubmit { nth }),
         1 => (small(), small()).prop_map(|(nth, how)| Op::Tamper { nth, how }),
+        1 => (small(), small()).prop_map(|(nth, minute)| Op::Reverse { nth, minute }),
+        2 => (small(), small(), small(), prop::bool::weighted(0.3))
+            .prop_map(|(key, nth, how, by_operator)| Op::Theft { key, nth, how, by_operator }),
         1 => Just(Op::GenesisAgain),
     ]
 }
@@ -263,6 +284,8 @@ struct Materializer {
     owner: BTreeMap<usize, usize>,
     /// Keys a plausible revocation named.
     revoked: BTreeSet<usize>,
+    /// The signers of declarations of compromise, in order.
+    declarers: Vec<usize>,
     /// Issuers the operator suspended.
     suspended_issuers: BTreeSet<usize>,
     credentials: Vec<Issued>,
@@ -295,6 +318,7 @@ impl Materializer {
             registered: Vec::new(),
             owner: BTreeMap::new(),
             revoked: BTreeSet::new(),
+            declarers: Vec::new(),
             suspended_issuers: BTreeSet::new(),
             credentials: Vec::new(),
             apprenticeships: Vec::new(),
@@ -399,6 +423,46 @@ impl Materializer {
         }
     }
 
+    /// A course, certificate or apprenticeship credential for a learner.
+    fn credential(&self, kind: u8, learner: u8, n: u8) -> Payload {
+        let learner = did(Self::learner(learner));
+        match kind % 3 {
+            0 => Payload::CourseCompleted(CourseCompleted {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Course {n}"),
+                code: format!("C-{n}"),
+                skills: Self::skills(n),
+                credits: f64::from(n % 41) / 4.0,
+                completed_on: Self::date(n),
+                ledger: None,
+                vc_proof: None,
+            }),
+            1 => Payload::CertificateAwarded(CertificateAwarded {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Certificate {n}"),
+                skills: Self::skills(n),
+                awarded_on: Self::date(n),
+                valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
+                ledger: None,
+                vc_proof: None,
+            }),
+            _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Apprenticeship {n}"),
+                employer: "Riverside Manufacturing Co.".into(),
+                hours: 500 + u32::from(n) * 10,
+                skills: Self::skills(n),
+                completed_on: Self::date(n),
+                apprenticeship: None,
+                ledger: None,
+                vc_proof: None,
+            }),
+        }
+    }
+
     /// A step that needs an earlier event that is not there yet becomes that event instead.
     fn prerequisite(&self, op: &Op) -> Option<Op> {
         match *op {
@@ -451,42 +515,7 @@ impl Materializer {
             }
             Op::Issue { kind, signer, learner, n } => {
                 let author = self.signer(signer);
-                let learner = did(Self::learner(learner));
-                let payload = match kind % 3 {
-                    0 => Payload::CourseCompleted(CourseCompleted {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Course {n}"),
-                        code: format!("C-{n}"),
-                        skills: Self::skills(n),
-                        credits: f64::from(n % 41) / 4.0,
-                        completed_on: Self::date(n),
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                    1 => Payload::CertificateAwarded(CertificateAwarded {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Certificate {n}"),
-                        skills: Self::skills(n),
-                        awarded_on: Self::date(n),
-                        valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                    _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Apprenticeship {n}"),
-                        employer: "Riverside Manufacturing Co.".into(),
-                        hours: 500 + u32::from(n) * 10,
-                        skills: Self::skills(n),
-                        completed_on: Self::date(n),
-                        apprenticeship: None,
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                };
+                let payload = self.credential(kind, learner, n);
                 let likely = self.active(author);
                 let id = self.push(author, payload, None);
                 self.credentials.push(Issued { id, signer: author, likely, learner: 0 });
@@ -548,7 +577,11 @@ impl Materializer {
                 }
             }
             Op::RevokeKey { by_operator, signer, key, named, compromised } => {
-                let revoked = match pick(&self.active_keys(), key) {
+                // A declaration names any key of an issuer, revoked ones too (an upgrade, or one
+                // after a plain revocation); a plain revocation mostly an active key.
+                let candidates: Vec<usize> =
+                    if compromised { self.owner.keys().copied().collect() } else { self.active_keys() };
+                let revoked = match pick(&candidates, key) {
                     Some(k) if key % 4 != 0 => k,
                     _ => INST + usize::from(key) % INST_KEYS,
                 };
@@ -567,7 +600,8 @@ impl Materializer {
                         issuer: named.then(|| did(owner)),
                         key: did(revoked),
                         reason: "Scheduled key rotation".into(),
-                        // Before every record, or at some minute of a ticking ledger clock.
+                        // Before every record (the operator's override), or at some minute of a
+                        // ticking ledger clock.
                         compromised_since: compromised.then(|| match signer % 3 {
                             0 => Timestamp(CREATED),
                             _ => Timestamp(NOW + time::Duration::minutes(i64::from(signer % 40))),
@@ -579,6 +613,126 @@ impl Materializer {
                 if allowed {
                     self.revoked.insert(revoked);
                 }
+                if compromised && author != OPERATOR {
+                    self.declarers.push(author);
+                }
+            }
+            Op::Theft { key, nth, how, by_operator } => {
+                let Some(stolen) = pick(&self.active_keys(), key) else {
+                    return self.apply(&Op::Issue { kind: how, signer: key, learner: nth, n: nth });
+                };
+                let issuer = self.owner[&stolen];
+                // The theft begins with the next event (by a ledger clock that ticks a minute an
+                // event; a fixed clock records everything at once, before it).
+                let since = Timestamp(NOW + time::Duration::minutes(i64::try_from(self.events.len()).expect("few")));
+                let theirs: Vec<Issued> =
+                    self.credentials.iter().copied().filter(|c| self.owner.get(&c.signer) == Some(&issuer)).collect();
+                let change = |credential: EventId, reason: &str| StatusChange {
+                    credential,
+                    reason: reason.into(),
+                    ledger: None,
+                };
+                if let Some(c) = pick(&theirs, nth).filter(|_| how & 1 == 1) {
+                    // Suspended by the issuer, reinstated by the thief.
+                    self.push(
+                        self.current_key(c.signer, nth),
+                        Payload::CredentialSuspended(change(c.id, "Under review")),
+                        None,
+                    );
+                    self.push(stolen, Payload::CredentialReinstated(change(c.id, "All clear")), None);
+                }
+                if let Some(c) = pick(&theirs, nth / 2).filter(|_| how & 2 == 2) {
+                    self.push(stolen, Payload::CredentialRevoked(change(c.id, "Forged")), None);
+                }
+                if how & 4 == 4 {
+                    let added = INST + usize::from(how / 8) % INST_KEYS;
+                    self.push(
+                        stolen,
+                        Payload::KeyAdded(KeyAdded { issuer: None, key: did(added), ledger: None }),
+                        None,
+                    );
+                    let id = self.push(added, self.credential(how, nth, nth), None);
+                    self.credentials.push(Issued { id, signer: added, likely: false, learner: 0 });
+                    self.owner.entry(added).or_insert(issuer);
+                    self.revoked.insert(added);
+                }
+                if how & 32 == 32 {
+                    self.push(
+                        stolen,
+                        Payload::KeyRevoked(KeyRevoked {
+                            issuer: None,
+                            key: did(stolen),
+                            reason: "Nothing to see".into(),
+                            compromised_since: None,
+                            ledger: None,
+                        }),
+                        None,
+                    );
+                }
+                let mut other = self.active_keys().into_iter().find(|k| *k != stolen && self.owner[k] == issuer);
+                if let Some(victim) = other.filter(|_| how & 64 == 64) {
+                    // The thief declares the issuer's other key compromised, to cut it off:
+                    // only the operator can declare the stolen key now, which overrules this.
+                    self.push(
+                        stolen,
+                        Payload::KeyRevoked(KeyRevoked {
+                            issuer: None,
+                            key: did(victim),
+                            reason: "Key stolen".into(),
+                            compromised_since: Some(since),
+                            ledger: None,
+                        }),
+                        None,
+                    );
+                    other = None;
+                }
+                let author = match other {
+                    Some(k) if !by_operator => k,
+                    _ => OPERATOR,
+                };
+                self.push(
+                    author,
+                    Payload::KeyRevoked(KeyRevoked {
+                        issuer: Some(did(issuer)),
+                        key: did(stolen),
+                        reason: "Key stolen".into(),
+                        compromised_since: Some(since),
+                        ledger: None,
+                    }),
+                    None,
+                );
+                self.revoked.insert(stolen);
+                if author != OPERATOR {
+                    self.declarers.push(author);
+                }
+            }
+            Op::Reverse { nth, minute } => {
+                let Some(declarer) = pick(&self.declarers, nth) else {
+                    return self.apply(&Op::RevokeKey {
+                        by_operator: false,
+                        signer: nth,
+                        key: minute,
+                        named: true,
+                        compromised: true,
+                    });
+                };
+                let owner = self.owner.get(&declarer).copied().unwrap_or(declarer);
+                let since = match minute % 4 {
+                    0 => Timestamp(CREATED),
+                    _ => Timestamp(NOW + time::Duration::minutes(i64::from(minute % 40))),
+                };
+                self.push(
+                    OPERATOR,
+                    Payload::KeyRevoked(KeyRevoked {
+                        issuer: Some(did(owner)),
+                        key: did(declarer),
+                        reason: "Declared by a thief".into(),
+                        compromised_since: Some(since),
+                        ledger: None,
+                    }),
+                    None,
+                );
+                self.revoked.insert(declarer);
             }
             Op::StartApprenticeship { signer, learner } => {
                 let author = self.signer(signer);
@@ -1183,7 +1337,9 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 /// Over a fixed sample of histories, every kind of event is both accepted and refused somewhere,
-/// key links and status changes really happen, and repeats are recognised.
+/// key links and status changes really happen, repeats are recognised, and declarations of
+/// compromise do what they are for: some follow a plain revocation of the key, some void a thief's
+/// reinstatement, revocation, key addition and what the added key signed, and some are reversed.
 #[test]
 fn generated_histories_exercise_every_kind() {
     let mut runner = TestRunner::deterministic();
@@ -1191,17 +1347,21 @@ fn generated_histories_exercise_every_kind() {
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut refused: HashMap<String, usize> = HashMap::new();
     let mut repeats = 0;
+    let mut compromise: BTreeMap<&str, usize> = BTreeMap::new();
     for _ in 0..40 {
         let (issuers, ops) = strategy.new_tree(&mut runner).expect("tree").current();
         let events = materialize(issuers, &ops);
         let mut ledger = Ledger::open(MemoryStore::new()).expect("open");
-        for value in &events {
+        for (i, value) in events.iter().enumerate() {
             let kind = value["kind"].as_str().unwrap_or_default().to_owned();
-            match ledger.append_values(vec![value.clone()], NOW, true).pop() {
+            match ledger.append_values(vec![value.clone()], Clock::Ticking { first: 0 }.at(i), true).pop() {
                 Some(Ok(a)) if a.new => *accepted.entry(kind).or_default() += 1,
                 Some(Ok(_)) => repeats += 1,
                 _ => *refused.entry(kind).or_default() += 1,
             }
+        }
+        for (what, n) in compromise_effects(&ledger) {
+            *compromise.entry(what).or_default() += n;
         }
     }
     // Every kind but genesis, which a history has only once.
@@ -1212,6 +1372,60 @@ fn generated_histories_exercise_every_kind() {
     }
     assert!(refused.get("ledger.genesis").copied().unwrap_or(0) > 0);
     assert!(repeats > 0, "no repeated event was recognised");
+    for effect in COMPROMISE_EFFECTS {
+        assert!(compromise.get(effect).copied().unwrap_or(0) > 0, "never {effect}: {compromise:?}");
+    }
+}
+
+const COMPROMISE_EFFECTS: [&str; 6] = [
+    "a declaration after a plain revocation",
+    "a void reinstatement",
+    "a void revocation",
+    "a key void from its addition",
+    "a credential of a key void from its addition",
+    "a declaration overruled by a later one",
+];
+
+/// How often the ledger shows each of [`COMPROMISE_EFFECTS`].
+fn compromise_effects<S: Store>(ledger: &Ledger<S>) -> Vec<(&'static str, usize)> {
+    let state = ledger.state();
+    let windows: Vec<_> = state.registry.issuers().flat_map(|i| i.keys.iter()).collect();
+    let after_plain = windows
+        .iter()
+        .filter(|w| {
+            let plain = w.revocations.iter().find(|r| r.compromised_since.is_none()).map(|r| r.seq);
+            plain.is_some_and(|p| w.revocations.iter().any(|r| r.compromised_since.is_some() && !r.void && r.seq > p))
+        })
+        .count();
+    let inherited =
+        |key: &Did| state.registry.window(key).and_then(|w| w.void.as_ref()).filter(|v| &v.compromised != key);
+    let added_void = windows.iter().filter(|w| inherited(&w.key).is_some()).count();
+    let overruled =
+        windows.iter().flat_map(|w| &w.revocations).filter(|r| r.compromised_since.is_some() && r.void).count();
+    let credentials: Vec<credledger::projection::status::CredentialStatus> =
+        entries_under(&state.entries(), "status/credential/")
+            .into_iter()
+            .map(|v| serde_json::from_value(v).expect("a credential status"))
+            .collect();
+    let changes: Vec<_> = credentials.iter().flat_map(|c| &c.changes).filter(|c| c.void).collect();
+    let void_sets = |sets: CredentialState| changes.iter().filter(|c| c.sets == sets).count();
+    let by_added = credentials
+        .iter()
+        .filter(|c| {
+            inherited(&c.signed_by).is_some_and(|v| v.covers(c.issued_at)) && c.state == CredentialState::Revoked
+        })
+        .count();
+    COMPROMISE_EFFECTS
+        .into_iter()
+        .zip([
+            after_plain,
+            void_sets(CredentialState::Active),
+            void_sets(CredentialState::Revoked),
+            added_void,
+            by_added,
+            overruled,
+        ])
+        .collect()
 }
 
 /// The demo data satisfies the same invariants.
