@@ -186,10 +186,14 @@ pub fn profile_text(p: &Profile) -> String {
 pub fn issuers_table(issuers: &[Issuer]) -> String {
     let rows = issuers.iter().flat_map(|i| {
         i.keys.iter().map(move |k| {
-            let state = match (i.suspended_seq, k.revoked_seq) {
-                (Some(s), _) => format!("issuer suspended at seq {s}"),
-                (None, Some(s)) => format!("revoked at seq {s}"),
-                (None, None) => "active".into(),
+            let state = match (i.suspended_seq, &k.void, k.revoked_seq) {
+                (Some(s), ..) => format!("issuer suspended at seq {s}"),
+                (None, Some(v), _) if v.compromised == k.key => {
+                    format!("compromised since {} (seq {})", v.from, v.declared_seq)
+                }
+                (None, Some(v), _) => format!("void: added under a compromised key (seq {})", v.declared_seq),
+                (None, None, Some(s)) => format!("revoked at seq {s}"),
+                (None, None, None) => "active".into(),
             };
             vec![
                 i.name.clone(),
