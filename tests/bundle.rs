@@ -494,6 +494,7 @@ impl Crafted {
             origin: ORIGIN.into(),
             size,
             issued_at: Timestamp(NOW),
+            holder: did(learner),
             credentials,
             sig: String::new(),
         }
@@ -654,6 +655,41 @@ fn a_learner_who_moved_keys_shares_earlier_credentials_with_the_new_key() {
     });
     let detail = only_failure(&verify(&bytes), "learner.holder");
     assert_mentions(detail, &[&f.python.id.to_string(), did(ALICE).as_str(), did(ALICE_NEW).as_str()]);
+}
+
+/// Issue 14: a learner whose key moved leaves the key link out, names the old key as the learner
+/// and signs with it. The records alone cannot tell; the operator's statement names the holder
+/// now, so the bundle is INVALID and says who the holder is. Keeping the link and naming the old
+/// key says where it moved, not "issued to OLD, not to OLD".
+#[test]
+fn a_bundle_that_leaves_out_a_key_link_and_presents_the_old_key_is_invalid() {
+    let mut f = fixture();
+    let link = f.world.link(ALICE, ALICE_NEW);
+    let bundle = f.world.share(ALICE_NEW, &only(&[f.python.id]));
+    assert_eq!(bundle.status.holder, did(ALICE_NEW));
+    let old_key = did(ALICE);
+    let bytes = forged(&bundle, ALICE, |b| {
+        b.entries.retain(|e| e.seq != link.seq);
+        b.learner = old_key.clone();
+    });
+    let report = verify(&bytes);
+    let detail = only_failure(&report, "learner.holder");
+    assert_mentions(&detail, &["names", did(ALICE_NEW).as_str(), "as the holder now", did(ALICE).as_str()]);
+
+    let bytes = forged(&bundle, ALICE, |b| b.learner = old_key.clone());
+    let detail = only_failure(&verify(&bytes), "learner.holder");
+    assert_eq!(
+        detail,
+        format!(
+            "credential {} was issued to {}, which moved to {} (seq {}): its holder is {}, not {}",
+            f.python.id,
+            did(ALICE),
+            did(ALICE_NEW),
+            link.seq,
+            did(ALICE_NEW),
+            did(ALICE)
+        )
+    );
 }
 
 #[test]
