@@ -208,7 +208,8 @@ enum Command {
     /// (exit 0), or INVALID / REVOKED / SUSPENDED / STATUS-UNKNOWN (exit 1).
     VerifyVc {
         file: PathBuf,
-        /// The signer's multibase Ed25519 key (z6Mk…), for verification methods that are not did:key.
+        /// The issuer's multibase Ed25519 key (z6Mk…), for an issuer that is not a did:key: you
+        /// vouch that it is the issuer's.
         #[arg(long)]
         key: Option<String>,
         /// Check the proof only: no network, and the report says the status was not checked.

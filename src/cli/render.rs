@@ -60,6 +60,10 @@ pub fn check_line(ok: Option<bool>, name: &str, detail: &str) -> String {
 pub fn vc_report_text(report: &VcReport) -> String {
     let mut lines: Vec<String> =
         report.checks.iter().map(|c| check_line(c.ran.then_some(c.ok), &c.name, &c.detail)).collect();
+    if let Some(issuer) = &report.issuer {
+        let signed = if report.proved_by_issuer() { "is signed by" } else { "names as its issuer" };
+        lines.push(format!("issuer: the credential {signed} {}", issuer.describe()));
+    }
     let unchecked = report.checks.iter().any(|c| c.name == vc::STATUS_CHECK && !c.ran);
     lines.push(if report.is_valid() && unchecked {
         format!("{} — status not checked", report.verdict)
