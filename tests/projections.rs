@@ -1778,3 +1778,44 @@ fn a_reversal_restores_an_apprenticeship() {
     assert_eq!(restored.iter().map(|a| (a.id, a.hours_logged)).collect::<Vec<_>>(), [(start, 160)]);
     s.consistent();
 }
+
+/// The thief completes an apprenticeship K2 started; once K1 is declared compromised, the forged
+/// completion is revoked, the apprenticeship is in progress again, and K2 completes it.
+#[test]
+fn a_thiefs_completion_of_an_apprenticeship_is_void() {
+    let mut s = Story::new();
+    let start = s.ok(
+        2,
+        K2,
+        Payload::ApprenticeshipStarted(ApprenticeshipStarted {
+            learner: did(LEARNER),
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            started_on: Materializer::date(1),
+            ledger: None,
+        }),
+    );
+    let completion = |uuid: &str| {
+        Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
+            credential_uuid: uuid.into(),
+            learner: did(LEARNER),
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            hours: 6000,
+            skills: Materializer::skills(3),
+            completed_on: Materializer::date(4),
+            apprenticeship: Some(start),
+            ledger: None,
+            vc_proof: None,
+        })
+    };
+    let forged = s.ok(20, K1, completion("00000000-0000-4000-8000-00000000f001"));
+    assert!(s.try_at(21, K2, completion("00000000-0000-4000-8000-00000000f002")).is_err(), "completed once");
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    let in_progress = s.ledger.profile(&did(LEARNER)).apprenticeships_in_progress;
+    assert_eq!(in_progress.iter().map(|a| a.id).collect::<Vec<_>>(), [start]);
+    let honest = s.ok(40, K2, completion("00000000-0000-4000-8000-00000000f003"));
+    assert_eq!(s.state(honest), CredentialState::Active);
+    s.consistent();
+}

@@ -8,9 +8,10 @@
 //! names the key and since when); a void status change is skipped (a thief's reinstatement no
 //! longer reinstates, a thief's revocation no longer revokes: "revoked is final" holds for
 //! revocations that stand); a void start voids the apprenticeship (no more hours, no completion);
-//! void hours stop counting. [`Status::settle`] folds again what a record concerns, and when a key
-//! event changed an issuer's void windows, every credential and apprenticeship of that issuer (a
-//! scan, acceptable because declarations are rare).
+//! void hours stop counting, and a void completion does not complete it. [`Status::settle`] folds
+//! again what a record concerns, and when a key event changed an issuer's void windows, every
+//! credential and apprenticeship of that issuer (a scan, acceptable because declarations are
+//! rare).
 
 use std::collections::BTreeMap;
 
@@ -114,6 +115,7 @@ pub struct Apprenticeship {
     pub started_on: Date,
     /// The hours of every log that is not void.
     pub hours_logged: u64,
+    /// The first completion that is not void.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_by: Option<EventId>,
     /// The issuer key that started it, and when the ledger recorded the start.
@@ -128,6 +130,21 @@ pub struct Apprenticeship {
     /// Every `apprenticeship.hours_logged` on it, in seq order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<HoursLog>,
+    /// Every `credential.apprenticeship_completed` naming it, in seq order: a void one (a thief's)
+    /// does not complete it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub completions: Vec<Completion>,
+}
+
+/// One completion of an apprenticeship: the credential, who signed it, when it was recorded, and
+/// whether a key compromise voided it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Completion {
+    pub id: EventId,
+    pub signed_by: Did,
+    pub recorded_at: Timestamp,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub void: bool,
 }
 
 /// One `apprenticeship.hours_logged`: who signed it, when it was recorded, and whether a key
@@ -143,8 +160,8 @@ pub struct HoursLog {
 }
 
 impl Apprenticeship {
-    /// Decides again whether its start is void and which hours count. Returns whether anything
-    /// changed.
+    /// Decides again whether its start is void, which hours count and which completion stands.
+    /// Returns whether anything changed.
     fn fold(&mut self, registry: &Registry) -> bool {
         let before = self.clone();
         self.voided = match (&self.signed_by, self.started_at) {
@@ -155,6 +172,10 @@ impl Apprenticeship {
             log.void = registry.void_act(&log.signed_by, log.recorded_at).is_some();
         }
         self.hours_logged = self.logs.iter().filter(|l| !l.void).map(|l| u64::from(l.hours)).sum();
+        for completion in &mut self.completions {
+            completion.void = registry.void_act(&completion.signed_by, completion.recorded_at).is_some();
+        }
+        self.completed_by = self.completions.iter().find(|c| !c.void).map(|c| c.id);
         *self != before
     }
 }
@@ -202,6 +223,7 @@ impl Status {
         let apprenticeship = match payload {
             Payload::ApprenticeshipStarted(_) => Some(record.event.id()),
             Payload::HoursLogged(h) => Some(h.apprenticeship),
+            Payload::ApprenticeshipCompleted(c) => c.apprenticeship,
             _ => None,
         };
         let credentials: Vec<EventId> = match revoided {
@@ -300,6 +322,7 @@ impl Projection for Status {
                         started_at: Some(record.recorded_at),
                         voided: None,
                         logs: Vec::new(),
+                        completions: Vec::new(),
                     },
                 );
                 changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
@@ -318,7 +341,12 @@ impl Projection for Status {
             }
             Payload::ApprenticeshipCompleted(c) => {
                 if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
-                    a.completed_by = Some(event.id());
+                    a.completions.push(Completion {
+                        id: event.id(),
+                        signed_by: author.clone(),
+                        recorded_at: record.recorded_at,
+                        void: false,
+                    });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
                 }
             }
