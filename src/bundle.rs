@@ -864,7 +864,7 @@ fn supporting_seqs<S: crate::store::Store>(
         let event = &record.event.event;
         // The author's authority at this seq, and the void windows of its issuer's keys.
         if let Some(issuer) = state.registry.issuer_of_key(&event.author) {
-            if issuers.insert(issuer.did.clone()) {
+            if issuers.insert(issuer.did.as_str().to_owned()) {
                 pending.extend(issuer.record_seqs());
             }
         }

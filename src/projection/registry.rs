@@ -217,14 +217,14 @@ impl Issuer {
     /// Each key's void window under the `standing` declarations, in the order keys were added,
     /// so a key added by a void act inherits the void from its addition on.
     fn windows(&self, standing: &[&Declaration]) -> Vec<Option<Void>> {
-        let index: BTreeMap<&Did, usize> = self.keys.iter().enumerate().map(|(i, w)| (&w.key, i)).collect();
+        let index: BTreeMap<&str, usize> = self.keys.iter().enumerate().map(|(i, w)| (w.key.as_str(), i)).collect();
         let mut windows: Vec<Option<Void>> = Vec::with_capacity(self.keys.len());
         // For each key, the signer of the declaration that decides its window directly.
         let mut decided_by: Vec<Option<&Did>> = Vec::with_capacity(self.keys.len());
         for (i, w) in self.keys.iter().enumerate() {
             let deciding = standing.iter().filter(|d| d.key == i).min_by_key(|d| (d.since, d.seq));
             let direct = deciding.map(|d| Void { from: d.since, declared_seq: d.seq, compromised: w.key.clone() });
-            let adder = w.added_by.as_ref().and_then(|a| index.get(a)).copied().filter(|&a| a < i);
+            let adder = w.added_by.as_ref().and_then(|a| index.get(a.as_str())).copied().filter(|&a| a < i);
             let inherited = adder.and_then(|a| {
                 let parent = windows[a].as_ref()?;
                 // The new key of a rotation whose own declaration decides its adder's window is
