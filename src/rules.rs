@@ -1316,7 +1316,7 @@ mod tests {
                 let reason = apprenticeship.voided.expect("void");
                 assert!(reason.contains("compromised"), "{reason}");
                 assert_eq!(apprenticeship.hours_logged, 0, "the stolen key's hours no longer count");
-                assert!(apprenticeship.logs.iter().all(|l| l.void));
+                assert!(apprenticeship.logs.iter().all(|l| l.act.void));
                 assert!(in_progress.is_empty(), "{in_progress:?}");
                 let err = w.try_sign(A2, hours(id));
                 assert!(matches!(err, Err(RuleError::ApprenticeshipVoid { id: i, .. }) if i == id), "{err:?}");

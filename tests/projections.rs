@@ -1407,7 +1407,7 @@ fn compromise_effects<S: Store>(ledger: &Ledger<S>) -> Vec<(&'static str, usize)
             .into_iter()
             .map(|v| serde_json::from_value(v).expect("a credential status"))
             .collect();
-    let changes: Vec<_> = credentials.iter().flat_map(|c| &c.changes).filter(|c| c.void).collect();
+    let changes: Vec<_> = credentials.iter().flat_map(|c| &c.changes).filter(|c| c.act.void).collect();
     let void_sets = |sets: CredentialState| changes.iter().filter(|c| c.sets == sets).count();
     let by_added = credentials
         .iter()
@@ -1592,6 +1592,21 @@ impl Story {
         )
     }
 
+    /// An apprenticeship for the learner, started with key `k` at minute `minute`.
+    fn start_apprenticeship(&mut self, minute: i64, k: usize) -> EventId {
+        self.ok(
+            minute,
+            k,
+            Payload::ApprenticeshipStarted(ApprenticeshipStarted {
+                learner: did(LEARNER),
+                title: "Electrician Apprenticeship".into(),
+                employer: "Bright Sparks Ltd".into(),
+                started_on: Materializer::date(1),
+                ledger: None,
+            }),
+        )
+    }
+
     fn state(&self, id: EventId) -> CredentialState {
         self.ledger.state().status.credential(&id).expect("a credential").state
     }
@@ -1752,17 +1767,7 @@ fn the_operator_reverses_a_thiefs_rotation() {
 #[test]
 fn a_reversal_restores_an_apprenticeship() {
     let mut s = Story::new();
-    let start = s.ok(
-        2,
-        K2,
-        Payload::ApprenticeshipStarted(ApprenticeshipStarted {
-            learner: did(LEARNER),
-            title: "Electrician Apprenticeship".into(),
-            employer: "Bright Sparks Ltd".into(),
-            started_on: Materializer::date(1),
-            ledger: None,
-        }),
-    );
+    let start = s.start_apprenticeship(2, K2);
     let hours = Payload::HoursLogged(HoursLogged {
         apprenticeship: start,
         hours: 160,
@@ -1784,17 +1789,7 @@ fn a_reversal_restores_an_apprenticeship() {
 #[test]
 fn a_thiefs_completion_of_an_apprenticeship_is_void() {
     let mut s = Story::new();
-    let start = s.ok(
-        2,
-        K2,
-        Payload::ApprenticeshipStarted(ApprenticeshipStarted {
-            learner: did(LEARNER),
-            title: "Electrician Apprenticeship".into(),
-            employer: "Bright Sparks Ltd".into(),
-            started_on: Materializer::date(1),
-            ledger: None,
-        }),
-    );
+    let start = s.start_apprenticeship(2, K2);
     let completion = |uuid: &str| {
         Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
             credential_uuid: uuid.into(),

@@ -66,41 +66,34 @@ pub struct CredentialStatus {
     pub changes: Vec<StatusChangeRecord>,
 }
 
-/// One `credential.revoked`, `suspended` or `reinstated`: the state it sets, who signed it, when
-/// the ledger recorded it, and whether a key compromise voided it.
+/// One `credential.revoked`, `suspended` or `reinstated`: the state it sets, and the act.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct StatusChangeRecord {
     pub seq: Seq,
     pub sets: CredentialState,
+    pub reason: String,
+    #[serde(flatten)]
+    pub act: Act,
+}
+
+/// An act of an issuer key: who signed it, when the ledger recorded it, and whether a key
+/// compromise voids it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Act {
     pub signed_by: Did,
     pub recorded_at: Timestamp,
-    pub reason: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub void: bool,
 }
 
-impl CredentialStatus {
-    /// Decides the state again from the issuance and the status changes, skipping void acts.
-    /// Returns whether anything changed.
-    fn fold(&mut self, registry: &Registry) -> bool {
-        let before = self.clone();
-        for change in &mut self.changes {
-            change.void = registry.void_act(&change.signed_by, change.recorded_at).is_some();
-        }
-        if let Some(void) = registry.void_act(&self.signed_by, self.issued_at) {
-            self.state = CredentialState::Revoked;
-            self.decided_seq = void.declared_seq;
-            self.reason = Some(void.reason(&self.signed_by));
-        } else {
-            (self.state, self.decided_seq, self.reason) = (CredentialState::Active, self.issued_seq, None);
-            for change in self.changes.iter().filter(|c| !c.void) {
-                if self.state == CredentialState::Revoked {
-                    break;
-                }
-                (self.state, self.decided_seq, self.reason) = (change.sets, change.seq, Some(change.reason.clone()));
-            }
-        }
-        *self != before
+impl Act {
+    fn new(signed_by: &Did, recorded_at: Timestamp) -> Self {
+        Act { signed_by: signed_by.clone(), recorded_at, void: false }
+    }
+
+    /// Decides again whether the act is void.
+    fn settle(&mut self, registry: &Registry) {
+        self.void = registry.void_act(&self.signed_by, self.recorded_at).is_some();
     }
 }
 
@@ -136,48 +129,21 @@ pub struct Apprenticeship {
     pub completions: Vec<Completion>,
 }
 
-/// One completion of an apprenticeship: the credential, who signed it, when it was recorded, and
-/// whether a key compromise voided it.
+/// One completion of an apprenticeship: the credential, and the act.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Completion {
     pub id: EventId,
-    pub signed_by: Did,
-    pub recorded_at: Timestamp,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub void: bool,
+    #[serde(flatten)]
+    pub act: Act,
 }
 
-/// One `apprenticeship.hours_logged`: who signed it, when it was recorded, and whether a key
-/// compromise voided it.
+/// One `apprenticeship.hours_logged`: its hours, and the act.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct HoursLog {
     pub seq: Seq,
-    pub signed_by: Did,
-    pub recorded_at: Timestamp,
     pub hours: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub void: bool,
-}
-
-impl Apprenticeship {
-    /// Decides again whether its start is void, which hours count and which completion stands.
-    /// Returns whether anything changed.
-    fn fold(&mut self, registry: &Registry) -> bool {
-        let before = self.clone();
-        self.voided = match (&self.signed_by, self.started_at) {
-            (Some(key), Some(at)) => registry.void_act(key, at).map(|v| v.reason(key)),
-            _ => None,
-        };
-        for log in &mut self.logs {
-            log.void = registry.void_act(&log.signed_by, log.recorded_at).is_some();
-        }
-        self.hours_logged = self.logs.iter().filter(|l| !l.void).map(|l| u64::from(l.hours)).sum();
-        for completion in &mut self.completions {
-            completion.void = registry.void_act(&completion.signed_by, completion.recorded_at).is_some();
-        }
-        self.completed_by = self.completions.iter().find(|c| !c.void).map(|c| c.id);
-        *self != before
-    }
+    #[serde(flatten)]
+    pub act: Act,
 }
 
 /// Credential states and apprenticeships, as of some position in the log.
@@ -226,23 +192,89 @@ impl Status {
             Payload::ApprenticeshipCompleted(c) => c.apprenticeship,
             _ => None,
         };
-        let credentials: Vec<EventId> = match revoided {
-            Some(issuer) => self.credentials.values().filter(|c| &c.issuer == issuer).map(|c| c.id).collect(),
-            None => Vec::new(),
-        };
-        for id in credential.iter().chain(&credentials) {
-            if self.credentials.get_mut(id).is_some_and(|c| c.fold(registry)) {
-                changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+        settle_all(&mut self.credentials, credential, revoided, registry, CREDENTIAL_PREFIX, changes);
+        settle_all(&mut self.apprenticeships, apprenticeship, revoided, registry, APPRENTICESHIP_PREFIX, changes);
+    }
+}
+
+/// What [`Status::settle`] folds again: a credential or an apprenticeship.
+trait Settled {
+    fn issuer(&self) -> &Did;
+    /// Decides again what void acts leave of it. Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool;
+}
+
+impl Settled for CredentialStatus {
+    fn issuer(&self) -> &Did {
+        &self.issuer
+    }
+
+    /// Decides the state again from the issuance and the status changes, skipping void acts.
+    /// Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool {
+        let before = self.clone();
+        for change in &mut self.changes {
+            change.act.settle(registry);
+        }
+        if let Some(void) = registry.void_act(&self.signed_by, self.issued_at) {
+            self.state = CredentialState::Revoked;
+            self.decided_seq = void.declared_seq;
+            self.reason = Some(void.reason(&self.signed_by));
+        } else {
+            (self.state, self.decided_seq, self.reason) = (CredentialState::Active, self.issued_seq, None);
+            for change in self.changes.iter().filter(|c| !c.act.void) {
+                if self.state == CredentialState::Revoked {
+                    break;
+                }
+                (self.state, self.decided_seq, self.reason) = (change.sets, change.seq, Some(change.reason.clone()));
             }
         }
-        let apprenticeships: Vec<EventId> = match revoided {
-            Some(issuer) => self.apprenticeships.values().filter(|a| &a.issuer == issuer).map(|a| a.id).collect(),
-            None => Vec::new(),
+        *self != before
+    }
+}
+
+impl Settled for Apprenticeship {
+    fn issuer(&self) -> &Did {
+        &self.issuer
+    }
+
+    /// Decides again whether its start is void, which hours count and which completion stands.
+    /// Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool {
+        let before = self.clone();
+        self.voided = match (&self.signed_by, self.started_at) {
+            (Some(key), Some(at)) => registry.void_act(key, at).map(|v| v.reason(key)),
+            _ => None,
         };
-        for id in apprenticeship.iter().chain(&apprenticeships) {
-            if self.apprenticeships.get_mut(id).is_some_and(|a| a.fold(registry)) {
-                changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
-            }
+        for log in &mut self.logs {
+            log.act.settle(registry);
+        }
+        self.hours_logged = self.logs.iter().filter(|l| !l.act.void).map(|l| u64::from(l.hours)).sum();
+        for completion in &mut self.completions {
+            completion.act.settle(registry);
+        }
+        self.completed_by = self.completions.iter().find(|c| !c.act.void).map(|c| c.id);
+        *self != before
+    }
+}
+
+/// Folds again the entry `one`, and every entry of the issuer `revoided` (a scan); notes the
+/// entries (`prefix` + id) that changed.
+fn settle_all<T: Settled>(
+    entries: &mut BTreeMap<EventId, T>,
+    one: Option<EventId>,
+    revoided: Option<&Did>,
+    registry: &Registry,
+    prefix: &str,
+    changes: &mut Changes,
+) {
+    let issuers: Vec<EventId> = match revoided {
+        Some(issuer) => entries.iter().filter(|(_, e)| e.issuer() == issuer).map(|(id, _)| *id).collect(),
+        None => Vec::new(),
+    };
+    for id in one.iter().chain(&issuers) {
+        if entries.get_mut(id).is_some_and(|e| e.fold(registry)) {
+            changes.touch(format!("{prefix}{id}"));
         }
     }
 }
@@ -296,10 +328,8 @@ impl Projection for Status {
                 credential.changes.push(StatusChangeRecord {
                     seq: record.seq,
                     sets,
-                    signed_by: author.clone(),
-                    recorded_at: record.recorded_at,
                     reason: c.reason.clone(),
-                    void: false,
+                    act: Act::new(author, record.recorded_at),
                 });
                 changes.touch(format!("{CREDENTIAL_PREFIX}{}", c.credential));
             }
@@ -331,22 +361,15 @@ impl Projection for Status {
                 if let Some(a) = self.apprenticeships.get_mut(&h.apprenticeship) {
                     a.logs.push(HoursLog {
                         seq: record.seq,
-                        signed_by: author.clone(),
-                        recorded_at: record.recorded_at,
                         hours: h.hours,
-                        void: false,
+                        act: Act::new(author, record.recorded_at),
                     });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship));
                 }
             }
             Payload::ApprenticeshipCompleted(c) => {
                 if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
-                    a.completions.push(Completion {
-                        id: event.id(),
-                        signed_by: author.clone(),
-                        recorded_at: record.recorded_at,
-                        void: false,
-                    });
+                    a.completions.push(Completion { id: event.id(), act: Act::new(author, record.recorded_at) });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
                 }
             }
