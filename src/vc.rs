@@ -3,6 +3,12 @@
 //! `SHA-256(JCS(proof options)) ‖ SHA-256(JCS(credential without proof))` with Ed25519, and
 //! `proofValue` is the signature in multibase base58btc. Pure functions over JSON values.
 //!
+//! A proof is the issuer's only if its verification method is one the issuer's DID document lists
+//! under `assertionMethod` ([`AssertionMethods`]); [`verify_with`] takes the resolver, and
+//! [`resolve_offline`] reads did:key documents from the DID itself (did:web plugs in there). The
+//! report names the issuer: its id always, and a name, self-asserted by the credential or (the
+//! server's [`VcReport::with_registry_name`]) from the ledger's registry.
+//!
 //! A credential's status is one seam: [`VcReport::status_to_look_up`] reads the reference in
 //! `credentialStatus` here, the caller looks it up (the server in its own log, the CLI over
 //! https), and [`VcReport::with_status`] turns what it found into the verdict.
@@ -123,7 +129,143 @@ pub struct VcReport {
     /// The key whose proof verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<Did>,
+    /// The issuer the credential names (whom the `proof.issuer` check binds the proof to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<VcIssuer>,
     pub checks: Vec<VcCheck>,
+}
+
+/// The issuer a credential names, and the institution's name if known.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VcIssuer {
+    /// `issuer` (or `issuer.id`): a DID, or any URL.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where `name` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_source: Option<NameSource>,
+}
+
+/// Where an issuer's name comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NameSource {
+    /// The credential's own issuer profile (`issuer.name`): signed with the issuer's key, but
+    /// vouched for by nobody else.
+    SelfAsserted,
+    /// The registry of institutions of the ledger `ledger`, which registered the signing key.
+    Registry { ledger: String },
+}
+
+impl VcIssuer {
+    /// "Lakeside College (self-asserted by the credential), did:key:…", or the id alone.
+    pub fn describe(&self) -> String {
+        match (&self.name, &self.name_source) {
+            (Some(name), Some(NameSource::Registry { ledger })) => {
+                format!("{name} (registered on the ledger {ledger}), {}", self.id)
+            }
+            (Some(name), _) => format!("{name} (self-asserted by the credential), {}", self.id),
+            (None, _) => format!("{} (the credential gives no name)", self.id),
+        }
+    }
+}
+
+/// The keys an issuer's DID document lists under `assertionMethod`: the only keys that sign
+/// credentials in its name. For did:key it is the DID's own key; a did:web resolver would read
+/// them from the fetched document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssertionMethods {
+    /// The DID the document is of.
+    pub did: String,
+    /// Each verification method's id (`did#fragment`) and its Ed25519 key.
+    pub methods: Vec<(String, Did)>,
+}
+
+impl AssertionMethods {
+    /// A did:key's document, read from the DID: one method, `did:key:z…#z…`.
+    pub fn of_did_key(did: &Did) -> Self {
+        AssertionMethods { did: did.to_string(), methods: vec![(format!("{did}#{}", did.multibase()), did.clone())] }
+    }
+
+    /// The key of the method named `id`, if the document lists it.
+    pub fn method(&self, id: &str) -> Option<&Did> {
+        self.methods.iter().find(|(m, _)| m == id).map(|(_, key)| key)
+    }
+
+    /// Does the document list `key` (under any method id)?
+    pub fn lists(&self, key: &Did) -> bool {
+        self.methods.iter().any(|(_, k)| k == key)
+    }
+}
+
+/// An issuer's assertion methods, resolved offline: a did:key's from the DID itself; anything
+/// else cannot be resolved without the network (did:web comes later, as another resolver for
+/// [`verify_with`]).
+pub fn resolve_offline(issuer: &str) -> Result<AssertionMethods, String> {
+    if !issuer.starts_with("did:key:") {
+        return Err(format!("cannot resolve the issuer `{issuer}` offline (only did:key)"));
+    }
+    let did: Did = issuer.parse().map_err(|e| format!("the issuer `{issuer}` is not a did:key: {e}"))?;
+    Ok(AssertionMethods::of_did_key(&did))
+}
+
+/// The issuer a credential names: `issuer`, or `issuer.id` with the profile's `name`.
+fn named_issuer(document: &Value) -> Option<VcIssuer> {
+    let (id, name) = match document.get("issuer")? {
+        Value::String(id) => (id.clone(), None),
+        Value::Object(profile) => (
+            profile.get("id").and_then(Value::as_str)?.to_owned(),
+            profile.get("name").and_then(Value::as_str).map(str::to_owned),
+        ),
+        _ => return None,
+    };
+    let name_source = name.as_ref().map(|_| NameSource::SelfAsserted);
+    Some(VcIssuer { id, name, name_source })
+}
+
+/// The key of a did:key verification method (`did:key:z…#z…`), read from the method itself.
+fn did_key_method(method: &str) -> Result<Did, String> {
+    let (did, fragment) = method.split_once('#').unwrap_or((method, ""));
+    if !did.starts_with("did:key:") {
+        return Err(format!("cannot resolve `{method}` offline: pass the key (--key MULTIBASE)"));
+    }
+    let did: Did = did.parse().map_err(|e: crate::id::IdError| e.to_string())?;
+    if did.multibase() != fragment {
+        return Err(format!("`{method}` names a key other than its did's"));
+    }
+    Ok(did)
+}
+
+/// Is the key that signed the proof (`signer`, from `method` or given with `--key`) one the
+/// issuer's DID document (`document`, as resolved) lists under `assertionMethod`?
+fn issuer_binding(
+    issuer: Option<&VcIssuer>,
+    document: Option<Result<AssertionMethods, String>>,
+    method: &str,
+    signer: &Did,
+    given: bool,
+) -> Result<String, String> {
+    let (Some(issuer), Some(document)) = (issuer, document) else {
+        return Err("the credential names no issuer (`issuer` or `issuer.id`)".into());
+    };
+    match document {
+        Ok(document) if given && document.lists(signer) => {
+            Ok(format!("{signer} (given with --key) is an assertion method of the issuer {}", document.did))
+        }
+        Ok(document) if !given && document.method(method) == Some(signer) => {
+            Ok(format!("`{method}` is an assertion method of the issuer {}", document.did))
+        }
+        Ok(document) => Err(format!(
+            "the proof is by {signer}, which is not an assertion method of the issuer {}: signed by someone else in the issuer's name",
+            document.did
+        )),
+        // The verifier vouches for the key it gave: it is the issuer's, as the verifier knows it.
+        Err(why) if given => Ok(format!("{why}; {signer} is its key as given with --key")),
+        Err(why) => {
+            Err(format!("{why}, so {signer} cannot be bound to {}; pass the issuer's key (--key MULTIBASE)", issuer.id))
+        }
+    }
 }
 
 /// The name of the check that reports a credential's status.
@@ -173,6 +315,22 @@ impl VcReport {
             Ok(None) => Err(StatusFinding::NoStatus),
             Err(why) => Err(StatusFinding::Unknown(why)),
         }
+    }
+
+    /// Did the proof verify, by a key of the issuer the credential names?
+    pub fn proved_by_issuer(&self) -> bool {
+        self.signer.is_some() && self.checks.iter().any(|c| c.name == "proof.issuer" && c.ok)
+    }
+
+    /// Names the issuer from the registry of the ledger `ledger`, which registered the key that
+    /// signed the proof to the institution `name`: only once that proof verified as the issuer's.
+    pub fn with_registry_name(mut self, name: &str, ledger: &str) -> Self {
+        let proved = self.proved_by_issuer();
+        if let Some(issuer) = self.issuer.as_mut().filter(|_| proved) {
+            issuer.name = Some(name.to_owned());
+            issuer.name_source = Some(NameSource::Registry { ledger: ledger.to_owned() });
+        }
+        self
     }
 
     /// Adds the status check and its verdict: REVOKED, SUSPENDED or STATUS-UNKNOWN when the
@@ -242,11 +400,24 @@ pub fn status_reference(document: &Value) -> Result<Option<StatusReference>, Str
     Ok(Some(StatusReference { url: url.to_owned(), origin: origin.to_owned(), uuid: uuid.to_owned() }))
 }
 
-/// Verifies a credential's eddsa-jcs-2022 proof. The key is `key` if given, else the did:key of
-/// the proof's `verificationMethod`.
+/// Verifies a credential's eddsa-jcs-2022 proof, offline ([`resolve_offline`]). The key is `key`
+/// if given (the issuer's key, as the verifier knows it), else the key of the proof's
+/// `verificationMethod`.
 pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport {
+    verify_with(document, key, &resolve_offline, now)
+}
+
+/// Verifies a credential's eddsa-jcs-2022 proof with `resolve` reading the issuer's DID document:
+/// the proof must be by a key it lists under `assertionMethod` (`proof.issuer`).
+pub fn verify_with(
+    document: &Value,
+    key: Option<&Did>,
+    resolve: &dyn Fn(&str) -> Result<AssertionMethods, String>,
+    now: &Timestamp,
+) -> VcReport {
     let mut checks = Vec::new();
     let mut verified_by = None;
+    let issuer = named_issuer(document);
     let mut check = |name: &str, result: Result<String, String>| {
         let ok = result.is_ok();
         checks.push(VcCheck { name: name.to_owned(), ok, ran: true, detail: result.unwrap_or_else(|e| e) });
@@ -254,7 +425,8 @@ pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport 
     };
     let finish = |checks: Vec<VcCheck>, signer: Option<Did>| {
         let valid = checks.iter().all(|c| c.ok);
-        VcReport { verdict: if valid { VcVerdict::Valid } else { VcVerdict::Invalid }, signer, checks }
+        let verdict = if valid { VcVerdict::Valid } else { VcVerdict::Invalid };
+        VcReport { verdict, signer, issuer: issuer.clone(), checks }
     };
     let proof = match document.get("proof") {
         Some(Value::Object(p)) => p.clone(),
@@ -289,29 +461,18 @@ pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport 
         },
     );
     let method = field("verificationMethod");
-    let resolved = match key {
-        Some(k) => Ok(k.clone()),
-        None => {
-            let fragment = method.rsplit('#').next().unwrap_or_default();
-            let did = method.split('#').next().unwrap_or_default();
-            if did.starts_with("did:key:") {
-                did.parse::<Did>().map_err(|e| e.to_string()).and_then(|d| {
-                    if d.multibase() == fragment {
-                        Ok(d)
-                    } else {
-                        Err(format!("`{method}` names a key other than its did's"))
-                    }
-                })
-            } else {
-                Err(format!("cannot resolve `{method}` offline: pass the key (--key MULTIBASE)"))
-            }
-        }
+    let issuers_document = issuer.as_ref().map(|i| resolve(&i.id));
+    let listed = issuers_document.as_ref().and_then(|d| d.as_ref().ok()).and_then(|d| d.method(&method));
+    let resolved = match (key, listed) {
+        (Some(k), _) | (None, Some(k)) => Ok(k.clone()),
+        (None, None) => did_key_method(&method),
     };
     let Ok(signer) = resolved.clone() else {
         check("proof.key", resolved.map(|d| d.to_string()));
         return finish(checks, None);
     };
     check("proof.key", Ok(format!("{signer}")));
+    check("proof.issuer", issuer_binding(issuer.as_ref(), issuers_document, &method, &signer, key.is_some()));
     let context_ok = match (proof.get("@context"), document.get("@context")) {
         (Some(p), Some(d)) => p == d,
         _ => true,
@@ -639,6 +800,101 @@ mod tests {
         let value = proof_value(&doc, &options, &key).unwrap();
         let secured = secure(doc, options, &value);
         assert!(verify(&secured, None, &now()).is_valid());
+    }
+
+    /// A credential in the name of `issuer` (with a self-asserted name), its proof by `signer`
+    /// under the verification method `method` (default: the signer's did:key method).
+    fn in_the_name_of(issuer: &str, signer: &SecretKey, method: Option<&str>) -> Value {
+        let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "name": "Doctor of Medicine", "issuer": {"id": issuer, "type": ["Profile"], "name": "Lakeside Community College"}, "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
+        let created: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut options = proof_options(&doc, signer.did(), &created);
+        if let Some(method) = method {
+            options["verificationMethod"] = method.into();
+        }
+        let value = proof_value(&doc, &options, signer).unwrap();
+        secure(doc, options, &value)
+    }
+
+    fn failed(report: &VcReport) -> Vec<(&str, &str)> {
+        report.checks.iter().filter(|c| !c.ok).map(|c| (c.name.as_str(), c.detail.as_str())).collect()
+    }
+
+    #[test]
+    fn a_proof_by_anyone_but_the_issuer_is_invalid() {
+        let college = SecretKey::from_seed(&[9; 32]);
+        let forger = SecretKey::from_seed(&[10; 32]);
+        let honest = verify(&in_the_name_of(college.did().as_str(), &college, None), None, &now());
+        assert!(honest.is_valid() && honest.proved_by_issuer(), "{honest:?}");
+        let issuer = honest.issuer.clone().unwrap();
+        assert_eq!(
+            (issuer.id.as_str(), &issuer.name_source),
+            (college.did().as_str(), &Some(NameSource::SelfAsserted))
+        );
+        assert!(issuer.describe().contains("Lakeside Community College (self-asserted"), "{}", issuer.describe());
+
+        // The college's name and did, the forger's proof: the signature verifies, the binding not.
+        let forged = in_the_name_of(college.did().as_str(), &forger, None);
+        let report = verify(&forged, None, &now());
+        assert_eq!(report.verdict, VcVerdict::Invalid);
+        let failures = failed(&report);
+        assert_eq!(failures.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ["proof.issuer"]);
+        let detail = failures[0].1;
+        assert!(detail.contains(forger.did().as_str()) && detail.contains(college.did().as_str()), "{detail}");
+        assert!(!report.proved_by_issuer());
+        // Giving the forger's key changes nothing; giving the college's fails the signature.
+        assert_eq!(failed(&verify(&forged, Some(forger.did()), &now()))[0].0, "proof.issuer");
+        assert_eq!(failed(&verify(&forged, Some(college.did()), &now()))[0].0, "proof.signature");
+        // A registry names only the issuer of a proof that is the issuer's.
+        let named = report.with_registry_name("Registered College", "ledger.example.edu");
+        assert_eq!(named.issuer.unwrap().name_source, Some(NameSource::SelfAsserted));
+        let named = honest.with_registry_name("Registered College", "ledger.example.edu");
+        let issuer = named.issuer.unwrap();
+        assert_eq!(issuer.name.as_deref(), Some("Registered College"));
+        assert_eq!(issuer.name_source, Some(NameSource::Registry { ledger: "ledger.example.edu".into() }));
+    }
+
+    #[test]
+    fn an_issuer_this_verifier_cannot_resolve_needs_its_key() {
+        let key = SecretKey::from_seed(&[11; 32]);
+        let doc = in_the_name_of("https://college.example/issuers/1", &key, None);
+        let report = verify(&doc, None, &now());
+        let failures = failed(&report);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, "proof.issuer");
+        assert!(failures[0].1.contains("cannot resolve the issuer") && failures[0].1.contains("--key"), "{failures:?}");
+        // The verifier who knows the issuer's key vouches for it.
+        assert!(verify(&doc, Some(key.did()), &now()).is_valid());
+        // A credential that names no issuer binds to nobody.
+        let mut nameless = in_the_name_of(key.did().as_str(), &key, None);
+        nameless.as_object_mut().unwrap().remove("issuer");
+        assert!(
+            failed(&verify(&nameless, None, &now()))
+                .iter()
+                .any(|(n, d)| *n == "proof.issuer" && d.contains("names no issuer"))
+        );
+    }
+
+    #[test]
+    fn a_resolver_plugs_in_the_issuers_assertion_methods() {
+        let key = SecretKey::from_seed(&[12; 32]);
+        let (did, method) = ("did:web:college.example", "did:web:college.example#key-1");
+        let doc = in_the_name_of(did, &key, Some(method));
+        let listed = key.did().clone();
+        let resolver = move |id: &str| {
+            if id == did {
+                Ok(AssertionMethods { did: did.to_owned(), methods: vec![(method.to_owned(), listed.clone())] })
+            } else {
+                resolve_offline(id)
+            }
+        };
+        let report = verify_with(&doc, None, &resolver, &now());
+        assert!(report.is_valid(), "{report:?}");
+        assert_eq!(report.signer.as_ref(), Some(key.did()));
+        // Offline, the did:web method is not resolved.
+        assert_eq!(failed(&verify(&doc, None, &now()))[0].0, "proof.key");
+        // A method the document does not list is not the issuer's.
+        let other = in_the_name_of(did, &key, None);
+        assert_eq!(failed(&verify_with(&other, None, &resolver, &now()))[0].0, "proof.issuer");
     }
 
     const UUID: &str = "3f2a0c1e-8b1d-4c55-9a7e-2f0d6c1b9e44";

@@ -562,12 +562,13 @@ struct VerifyVcQuery {
 }
 
 /// Verify a standard credential: its eddsa-jcs-2022 proof (did:key verification methods, or the
-/// key given as `?key=z6Mk…`), then its status, if its `credentialStatus` is on this ledger (never
-/// fetched from another host): each check by name, and the verdict (VALID, INVALID, REVOKED,
-/// SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
+/// key given as `?key=z6Mk…`) by a key of the issuer it names (`proof.issuer`), then its status,
+/// if its `credentialStatus` is on this ledger (never fetched from another host): each check by
+/// name, the issuer (named from this ledger's registry when it registered the signing key), and
+/// the verdict (VALID, INVALID, REVOKED, SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify-vc", request_body(content = openapi::AnyJson, description = "A W3C VC 2.0 / Open Badges 3.0 credential; any other JSON is reported INVALID", content_type = "application/json"),
-    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), for non-did:key verification methods")),
-    responses((status = 200, description = "{verdict, signer, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
+    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The issuer's multibase Ed25519 key, for an issuer that is not a did:key (the caller vouches that it is the issuer's)")),
+    responses((status = 200, description = "{verdict, signer, issuer: {id, name?, name_source?}, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -578,7 +579,14 @@ async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) 
         None => None,
     };
     let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-    let report = crate::vc::verify(&document, key.as_ref(), &now);
+    let mut report = crate::vc::verify(&document, key.as_ref(), &now);
+    // The institution, if this ledger registered the key that signed it.
+    if let Some(signer) = report.signer.clone() {
+        let registered = read(&state, |view| Ok(view.issuers()?)).await?;
+        if let Some(institution) = registered.iter().find(|i| i.key(&signer).is_some()) {
+            report = report.with_registry_name(&institution.name, &state.origin);
+        }
+    }
     let finding = match report.status_to_look_up(&document) {
         Ok(reference) if reference.origin == state.origin => {
             read(&state, move |view| own_status(&view, &reference)).await?
