@@ -87,7 +87,8 @@ pub struct Entry {
     pub inclusion_proof: Vec<Hash32>,
 }
 
-/// The operator's signed statement of named credentials' status at one tree size.
+/// The operator's signed statement of named credentials' status at one tree size, and of the
+/// key their learner holds them under then.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StatusStatement {
@@ -95,6 +96,9 @@ pub struct StatusStatement {
     pub origin: String,
     pub size: u64,
     pub issued_at: Timestamp,
+    /// The learner's current key at `size` (after every key link): the only key a bundle of these
+    /// credentials may be presented and signed with, so leaving a link out is caught.
+    pub holder: Did,
     pub credentials: Vec<StatusLine>,
     /// Ed25519 by the operator over JCS(statement without `sig`), base64url.
     #[serde(default)]
@@ -590,25 +594,7 @@ fn verify_bundle(
         report.record("status.age", result);
     }
 
-    // The credentials were issued to the learner who shares them.
-    let holder = presented.iter().try_for_each(|c| {
-        let learner = records
-            .iter()
-            .find(|r| r.seq == c.seq)
-            .and_then(|r| r.event.event.payload.credential())
-            .map(|v| v.learner.clone());
-        match learner {
-            Some(l) if state.profiles.current(&l) == bundle.learner => Ok(()),
-            Some(l) => Err(format!("credential {} was issued to {l}, not to {}", c.id, bundle.learner)),
-            None => Err(format!("credential {} has no learner", c.id)),
-        }
-    });
-    let holder = match holder {
-        Ok(()) if presented.is_empty() => Err("the bundle presents no credential".into()),
-        Ok(()) => Ok(format!("{} credentials issued to {}", presented.len(), bundle.learner)),
-        Err(e) => Err(e),
-    };
-    report.record("learner.holder", holder);
+    report.record("learner.holder", check_holder(bundle, &presented, &records, &state));
     let learner_signed = crate::keys::verify_b64(&bundle.learner, &bundle.learner_sig, unsigned).is_ok();
     report.record(
         "learner.signature",
@@ -633,6 +619,44 @@ fn verify_bundle(
         }
     }
     report.credentials = presented;
+}
+
+/// The credentials were issued to the learner who shares them: each to the bundle's learner, or to
+/// a key its records show moved to it; and the operator's statement names that learner as the
+/// holder now, so a bundle that leaves a key link out and presents an earlier key is caught.
+fn check_holder(
+    bundle: &Bundle,
+    presented: &[PresentedCredential],
+    records: &[Record],
+    state: &Projections,
+) -> Result<String, String> {
+    let learner = &bundle.learner;
+    for c in presented {
+        let record = records.iter().find(|r| r.seq == c.seq);
+        let Some(issued_to) = record.and_then(|r| r.event.event.payload.credential()).map(|v| v.learner) else {
+            return Err(format!("credential {} has no learner", c.id));
+        };
+        let holder = state.profiles.current(issued_to);
+        if &holder != learner {
+            return Err(match state.profiles.moved(issued_to) {
+                Some(moved) => format!(
+                    "credential {} was issued to {issued_to}, which moved to {} (seq {}): its holder is {holder}, not {learner}",
+                    c.id, moved.to, moved.seq
+                ),
+                None => format!("credential {} was issued to {issued_to}, not to {learner}", c.id),
+            });
+        }
+    }
+    if presented.is_empty() {
+        return Err("the bundle presents no credential".into());
+    }
+    let named = &bundle.status.holder;
+    if named != learner {
+        return Err(format!(
+            "the operator's status statement names {named} as the holder now, not {learner}: a key link is missing from the bundle, or it is not this learner's"
+        ));
+    }
+    Ok(format!("{} credentials issued to {learner}, the holder the operator names", presented.len()))
 }
 
 fn check_status(
@@ -797,7 +821,7 @@ pub fn build_unsigned<S: crate::store::Store>(
         ))?;
         entries.push(Entry { seq, record: record.to_value(), inclusion_proof: ledger.inclusion_proof(seq, size)? });
     }
-    let status = ledger.status_statement(&chosen, now)?;
+    let status = ledger.status_statement(learner, &chosen, now)?;
     Ok(Bundle {
         v: VERSION,
         learner: learner.clone(),
@@ -811,10 +835,12 @@ pub fn build_unsigned<S: crate::store::Store>(
     })
 }
 
-/// The seqs a verifier needs to replay the chosen credentials through the rules: the credentials,
-/// every event that changed their status, the genesis, and for every issuer key that signed any of
-/// these, the records that registered its issuer and added, revoked or suspended it, recursively
-/// for the keys that signed those; plus apprenticeship starts and learner key links.
+/// The seqs a verifier needs to replay the chosen credentials through the rules and projections:
+/// the credentials, every event that changed their status, the genesis, and for the issuer of every
+/// key that signed any of these, every record that decides its keys' void windows (its
+/// registration and suspension, every key addition, revocation and declaration of compromise;
+/// their signers are its own keys or the operator); plus apprenticeship starts and learner key
+/// links.
 fn supporting_seqs<S: crate::store::Store>(
     ledger: &crate::ledger::Ledger<S>,
     chosen: &[EventId],
@@ -825,8 +851,9 @@ fn supporting_seqs<S: crate::store::Store>(
     for id in chosen {
         let status = state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
         pending.push(status.issued_seq);
-        pending.extend(&status.changes);
+        pending.extend(status.changes.iter().map(|c| c.seq));
     }
+    let mut issuers = BTreeSet::new();
     while let Some(seq) = pending.pop() {
         if !seqs.insert(seq) {
             continue;
@@ -835,13 +862,10 @@ fn supporting_seqs<S: crate::store::Store>(
             continue;
         };
         let event = &record.event.event;
-        // The author's authority at this seq.
+        // The author's authority at this seq, and the void windows of its issuer's keys.
         if let Some(issuer) = state.registry.issuer_of_key(&event.author) {
-            pending.push(issuer.registered_seq);
-            pending.extend(issuer.suspended_seq);
-            if let Some(window) = issuer.key(&event.author) {
-                pending.push(window.added_seq);
-                pending.extend(window.revoked_seq);
+            if issuers.insert(issuer.did.as_str().to_owned()) {
+                pending.extend(issuer.record_seqs());
             }
         }
         // What the event refers to.

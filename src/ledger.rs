@@ -468,9 +468,11 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// The operator's signed statement of these credentials' status at the current log size.
+    /// The operator's signed statement of these credentials' status at the current log size, and
+    /// of the key `learner` holds them under now (`learner`, or the key it moved to).
     pub fn status_statement(
         &self,
+        learner: &Did,
         credentials: &[EventId],
         now: OffsetDateTime,
     ) -> Result<StatusStatement, ShareError> {
@@ -488,6 +490,7 @@ impl<S: Store> Ledger<S> {
             origin: genesis.origin.clone(),
             size: self.len,
             issued_at: Timestamp::whole_seconds(now),
+            holder: self.state.profiles.current(learner),
             credentials: lines,
             sig: String::new(),
         };

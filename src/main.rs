@@ -17,7 +17,7 @@ use cli::target::Target;
 use credledger::bundle::{BindingError, ShareRequest, Trust, VerifyOptions};
 use credledger::event::{
     ApprenticeshipCompleted, CertificateAwarded, CourseCompleted, Date, IssuerCategory, IssuerRegistered,
-    IssuerSuspended, KeyAdded, KeyRevoked, Skill, StatusChange, Timestamp,
+    IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, StatusChange, Timestamp,
 };
 use credledger::http::client::Client;
 use credledger::http::{ServerConfig, SharedStore};
@@ -72,6 +72,9 @@ enum Command {
     /// Issue a credential to a learner.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// A learner's own events: move to a new key.
+    #[command(subcommand)]
+    Learner(LearnerCommand),
     /// Revoke a credential (final).
     Revoke(StatusArgs),
     /// Suspend a credential until it is reinstated.
@@ -207,8 +210,9 @@ enum Command {
     /// STATUS-UNKNOWN (exit 1).
     VerifyVc {
         file: PathBuf,
-        /// The signer's multibase Ed25519 key (z6Mk…), taken as the issuer's without resolving
-        /// its verification method.
+        /// The issuer's multibase Ed25519 key (z6Mk…), for an issuer whose DID document cannot
+        /// be had (not a did:key, or offline): you vouch that it is the issuer's. Where the
+        /// document can be had, it must list the key.
         #[arg(long)]
         key: Option<String>,
         /// Check the proof only: no network (did:web is then unresolved), and the report says
@@ -352,6 +356,27 @@ enum IssuerCommand {
     },
     /// List registered issuers and their keys.
     List,
+}
+
+#[derive(Subcommand)]
+enum LearnerCommand {
+    /// Move to a new key (created if the file does not exist): everything held under the old key
+    /// follows. Signed by both keys; the old key must hold a credential or an apprenticeship.
+    LinkKey {
+        /// The key the learner holds their credentials under now.
+        #[arg(long)]
+        old_key: PathBuf,
+        /// The key to move to.
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Print the signed event instead of appending it.
+        #[arg(long)]
+        emit: bool,
+        /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
+        /// the server's; give it to `--emit` for a log out of reach.
+        #[arg(long)]
+        origin: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -553,6 +578,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
         }
         Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
+        Command::Learner(LearnerCommand::LinkKey { old_key, new_key, emit, origin }) => {
+            let ledger = Some(origin_arg(&target, origin)?);
+            let old = SecretKey::read_file(&old_key)?;
+            let new = key_file_or_new(&new_key)?;
+            let link = KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig: String::new(), ledger };
+            let event = sign_with(&old, Some(&new), Payload::KeyLinked(link))?;
+            return append_or_emit(&target, &out, emit, vec![event]);
+        }
         Command::Issue(cmd) => {
             let origin = origin_arg(&target, cmd.common().origin.clone())?;
             let (key_file, emit, payload) = issue_payload(cmd, &origin)?;
@@ -873,9 +906,25 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
 
 /// Signs an event by `key`, now; a credential gets its Open Badges 3.0 proof first.
 fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
+    sign_with(key, None, payload)
+}
+
+/// Signs an event by `key` (and `cosigner`, for a key link's new key), now.
+fn sign_with(key: &SecretKey, cosigner: Option<&SecretKey>, payload: Payload) -> Result<SignedEvent> {
     let event = Event::new(key.did().clone(), Timestamp::whole_seconds(now()), payload);
     let event = credledger::vc::attach_proof(event, key).map_err(|e| anyhow!("signing the credential: {e}"))?;
-    Ok(event.sign(key, None)?)
+    Ok(event.sign(key, cosigner)?)
+}
+
+/// The key in `path`, or a new one written there (mode 0600) if the file does not exist.
+fn key_file_or_new(path: &Path) -> Result<SecretKey> {
+    if path.exists() {
+        return Ok(SecretKey::read_file(path)?);
+    }
+    let key = SecretKey::generate()?;
+    key.write_file(path)?;
+    eprintln!("wrote new key {} to {} (mode 0600)", key.did(), path.display());
+    Ok(key)
 }
 
 fn did_arg(flag: &str, text: &str) -> Result<Did> {
@@ -1028,14 +1077,7 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
             let compromised_since = timestamp_arg("compromised-since", compromised_since.as_deref())?;
             let ledger = Some(origin_arg(target, origin)?);
             let old = SecretKey::read_file(&issuer_key)?;
-            let new = if new_key.exists() {
-                SecretKey::read_file(&new_key)?
-            } else {
-                let key = SecretKey::generate()?;
-                key.write_file(&new_key)?;
-                eprintln!("wrote new key {} to {} (mode 0600)", key.did(), new_key.display());
-                key
-            };
+            let new = key_file_or_new(&new_key)?;
             let added = KeyAdded { issuer: None, key: new.did().clone(), ledger: ledger.clone() };
             let added = sign(&old, Payload::KeyAdded(added))?;
             let revoked = KeyRevoked { issuer: None, key: old.did().clone(), reason, compromised_since, ledger };

@@ -11,7 +11,7 @@ use time::Duration;
 
 use crate::event::{Payload, StatusChange, Timestamp};
 use crate::id::{Did, EventId, Seq};
-use crate::projection::registry::Issuer;
+use crate::projection::registry::{Issuer, KeyWindow, Void};
 use crate::projection::{CredentialState, Projections, Record};
 
 /// The most keys one learner may have had: their earlier keys and the current one.
@@ -36,6 +36,8 @@ pub enum RuleError {
     UnknownKey { author: Did },
     #[error("author: key {author} was revoked at seq {seq} and signs nothing after that")]
     RevokedKey { author: Did, seq: Seq },
+    #[error("author: key {}; it signs nothing from then on", void.describe(author))]
+    CompromisedKey { author: Did, void: Void },
     #[error("author: issuer {issuer} was suspended at seq {seq}")]
     IssuerSuspended { issuer: Did, seq: Seq },
     #[error("body.issuer: {issuer} is already registered")]
@@ -52,6 +54,14 @@ pub enum RuleError {
     NotIssuersKey { key: Did, issuer: Did },
     #[error("body.key: {key} was already revoked at seq {seq}")]
     KeyAlreadyRevoked { key: Did, seq: Seq },
+    #[error(
+        "body.compromised_since: {key} is already declared compromised since {since} (seq {seq}); a new declaration must name an earlier time"
+    )]
+    AlreadyCompromised { key: Did, since: Timestamp, seq: Seq },
+    #[error(
+        "body.compromised_since: {since} is before {key} was added ({added_at}, seq {seq}); an issuer declares its key compromised from its addition on, only the operator may name an earlier time"
+    )]
+    CompromiseBeforeKey { key: Did, since: Timestamp, added_at: Timestamp, seq: Seq },
     #[error(
         "body.credential_uuid: {uuid} already names credential {id} on this log; every credential needs a uuid of its own"
     )]
@@ -110,14 +120,15 @@ impl RuleError {
             GenesisFirst | GenesisTwice | GenesisAuthor => "genesis",
             NotOperator { .. } => "not-operator",
             UnknownKey { .. } => "unauthorized-issuer",
-            RevokedKey { .. } => "revoked-key",
+            RevokedKey { .. } | CompromisedKey { .. } => "revoked-key",
             IssuerSuspended { .. } => "issuer-suspended",
             IssuerExists { .. } => "issuer-exists",
             UnknownIssuer { .. } | IssuerRequired { .. } => "unknown-issuer",
             OtherIssuer { .. } | OtherIssuersCredential { .. } => "other-issuer",
             KeyInUse { .. } => "key-in-use",
             NotIssuersKey { .. } => "unknown-key",
-            KeyAlreadyRevoked { .. } => "duplicate-key-revocation",
+            KeyAlreadyRevoked { .. } | AlreadyCompromised { .. } => "duplicate-key-revocation",
+            CompromiseBeforeKey { .. } => "compromised-since",
             DuplicateUuid { .. } => "duplicate-uuid",
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
@@ -142,7 +153,7 @@ impl RuleError {
 /// Checks the event of `record` (its place on the log: seq and the ledger's time) against the
 /// projections as of that seq.
 pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
-    let (event, seq) = (&record.event, record.seq);
+    let (event, seq, at) = (&record.event, record.seq, record.recorded_at);
     let author = &event.event.author;
     let payload = &event.event.payload;
     let registry = &state.registry;
@@ -179,46 +190,46 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
             }
         }
         Payload::KeyAdded(k) => {
-            let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
+            let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), at, state)?;
             if let Some(seq) = issuer.suspended_seq {
                 return Err(RuleError::IssuerSuspended { issuer: issuer.did.clone(), seq });
             }
             fresh_key(&k.key, state)
         }
         Payload::KeyRevoked(k) => {
-            let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), state)?;
-            match issuer.key(&k.key) {
-                None => Err(RuleError::NotIssuersKey { key: k.key.clone(), issuer: issuer.did.clone() }),
-                Some(w) => match w.revoked_seq {
-                    Some(seq) => Err(RuleError::KeyAlreadyRevoked { key: k.key.clone(), seq }),
-                    None => Ok(()),
-                },
+            let issuer = key_manager(k.issuer.as_ref(), author, operator, payload.kind(), at, state)?;
+            let window = issuer
+                .key(&k.key)
+                .ok_or_else(|| RuleError::NotIssuersKey { key: k.key.clone(), issuer: issuer.did.clone() })?;
+            match k.compromised_since {
+                None => key_revocation(window),
+                Some(since) => key_declaration(window, since, operator, state),
             }
         }
         Payload::CourseCompleted(_) | Payload::CertificateAwarded(_) | Payload::ApprenticeshipStarted(_) => {
-            active_issuer_key(author, state).map(drop)
+            active_issuer_key(author, at, state).map(drop)
         }
         Payload::ApprenticeshipCompleted(c) => {
-            let issuer = active_issuer_key(author, state)?;
+            let issuer = active_issuer_key(author, at, state)?;
             match c.apprenticeship {
                 Some(id) => own_apprenticeship(id, Some(&c.learner), &issuer.did, state),
                 None => Ok(()),
             }
         }
         Payload::HoursLogged(h) => {
-            let issuer = active_issuer_key(author, state)?;
+            let issuer = active_issuer_key(author, at, state)?;
             own_apprenticeship(h.apprenticeship, None, &issuer.did, state)
         }
-        Payload::CredentialRevoked(c) => status_change(c, author, state, |s| match s {
+        Payload::CredentialRevoked(c) => status_change(c, author, at, state, |s| match s {
             CredentialState::Revoked => Some("revoked"),
             _ => None,
         }),
-        Payload::CredentialSuspended(c) => status_change(c, author, state, |s| match s {
+        Payload::CredentialSuspended(c) => status_change(c, author, at, state, |s| match s {
             CredentialState::Active => None,
             other => Some(other.as_str()),
         }),
         Payload::CredentialReinstated(c) => {
-            status_change(c, author, state, |_| None)?;
+            status_change(c, author, at, state, |_| None)?;
             let current = state.status.credential(&c.credential).map(|s| s.state);
             match current {
                 Some(CredentialState::Suspended) => Ok(()),
@@ -288,10 +299,14 @@ fn not_from_the_future(created_at: Timestamp, recorded_at: Timestamp) -> Result<
     Ok(())
 }
 
-/// The issuer whose active, unsuspended key signed the event.
-fn active_issuer_key<'a>(author: &Did, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
+/// The issuer whose active, unsuspended key signed the event recorded at `at`: a key neither
+/// revoked nor void then.
+fn active_issuer_key<'a>(author: &Did, at: Timestamp, state: &'a Projections) -> Result<&'a Issuer, RuleError> {
     let issuer =
         state.registry.issuer_of_key(author).ok_or_else(|| RuleError::UnknownKey { author: author.clone() })?;
+    if let Some(void) = state.registry.void_act(author, at) {
+        return Err(RuleError::CompromisedKey { author: author.clone(), void: void.clone() });
+    }
     if let Some(seq) = issuer.key(author).and_then(|w| w.revoked_seq) {
         return Err(RuleError::RevokedKey { author: author.clone(), seq });
     }
@@ -312,17 +327,54 @@ fn key_manager<'a>(
     author: &Did,
     operator: bool,
     kind: &'static str,
+    at: Timestamp,
     state: &'a Projections,
 ) -> Result<&'a Issuer, RuleError> {
     if operator {
         let issuer = named.ok_or(RuleError::IssuerRequired { kind })?;
         return known_issuer(issuer, state);
     }
-    let own = active_issuer_key(author, state)?;
+    let own = active_issuer_key(author, at, state)?;
     match named {
         Some(issuer) if issuer != &own.did => Err(RuleError::OtherIssuer { issuer: issuer.clone() }),
         _ => Ok(own),
     }
+}
+
+/// A plain revocation names a key that no standing revocation revoked yet.
+fn key_revocation(window: &KeyWindow) -> Result<(), RuleError> {
+    match window.revoked_seq {
+        Some(seq) => Err(RuleError::KeyAlreadyRevoked { key: window.key.clone(), seq }),
+        None => Ok(()),
+    }
+}
+
+/// A declaration of compromise may follow a plain revocation, or upgrade a standing declaration
+/// to an earlier time; an issuer's key declares no time before the key's addition. The operator
+/// may name any time (an override): before the addition, or later than an issuer's standing
+/// declaration, which it then overrules if that declaration's signer was compromised by then
+/// (a thief's rotation reversed); only its own standing declarations bind it.
+fn key_declaration(window: &KeyWindow, since: Timestamp, operator: bool, state: &Projections) -> Result<(), RuleError> {
+    let binding = window
+        .revocations
+        .iter()
+        .filter(|r| !r.void && (!operator || state.registry.is_operator(&r.signed_by)))
+        .filter_map(|r| Some((r.compromised_since?, r.seq)))
+        .min();
+    if let Some((declared, seq)) = binding {
+        if since >= declared {
+            return Err(RuleError::AlreadyCompromised { key: window.key.clone(), since: declared, seq });
+        }
+    }
+    if !operator && since < window.added_at {
+        return Err(RuleError::CompromiseBeforeKey {
+            key: window.key.clone(),
+            since,
+            added_at: window.added_at,
+            seq: window.added_seq,
+        });
+    }
+    Ok(())
 }
 
 /// A key new to the ledger: no operator, issuer or learner has used it.
@@ -338,10 +390,11 @@ fn fresh_key(key: &Did, state: &Projections) -> Result<(), RuleError> {
 fn status_change(
     change: &StatusChange,
     author: &Did,
+    at: Timestamp,
     state: &Projections,
     blocked: impl Fn(CredentialState) -> Option<&'static str>,
 ) -> Result<(), RuleError> {
-    let issuer = active_issuer_key(author, state)?;
+    let issuer = active_issuer_key(author, at, state)?;
     let id = change.credential;
     let credential = state.status.credential(&id).ok_or(RuleError::UnknownCredential { id })?;
     if credential.issuer != issuer.did {
@@ -411,6 +464,8 @@ mod tests {
     struct World {
         ledger: Ledger<MemoryStore>,
         tick: i64,
+        /// The ledger's clock: every record is recorded at it (NOW unless a test moves it on).
+        clock: OffsetDateTime,
         operator: SecretKey,
         a: SecretKey,
         b: SecretKey,
@@ -428,6 +483,7 @@ mod tests {
             World {
                 ledger: Ledger::open(MemoryStore::new()).expect("open"),
                 tick: 0,
+                clock: NOW,
                 operator: key(0),
                 a: key(1),
                 b: key(2),
@@ -521,15 +577,15 @@ mod tests {
             self.sign(k, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator }))
         }
 
-        /// Checks `event` as the next record, recorded at NOW.
+        /// Checks `event` as the next record, recorded at the ledger's clock.
         fn check(&self, event: &SignedEvent) -> Result<(), RuleError> {
-            check(&record(event, self.ledger.len(), NOW), self.ledger.state())
+            check(&record(event, self.ledger.len(), self.clock), self.ledger.state())
         }
 
         /// Appends an event the rules accept; returns its id.
         fn append(&mut self, event: &SignedEvent) -> EventId {
             assert_eq!(self.check(event), Ok(()), "{:?}", event.event.payload);
-            let appended = self.ledger.append(event.canonical(), NOW).expect("appended");
+            let appended = self.ledger.append(event.canonical(), self.clock).expect("appended");
             assert!(appended.new);
             appended.id
         }
@@ -655,6 +711,17 @@ mod tests {
             key,
             reason: "Scheduled key rotation".into(),
             compromised_since: None,
+            ledger: None,
+        })
+    }
+
+    /// A declaration that `key` was compromised since `since`.
+    fn declared(issuer: Option<Did>, key: Did, since: OffsetDateTime) -> Payload {
+        Payload::KeyRevoked(KeyRevoked {
+            issuer,
+            key,
+            reason: "Key stolen".into(),
+            compromised_since: Some(Timestamp(since)),
             ledger: None,
         })
     }
@@ -859,6 +926,140 @@ mod tests {
         w.accept(A2, key_revoked(None, a.clone()));
         let err = w.try_sign(OPERATOR, key_revoked(Some(a.clone()), a));
         assert!(matches!(err, Err(RuleError::KeyAlreadyRevoked { seq: s, .. }) if s == seq), "{err:?}");
+    }
+
+    // --- declarations of compromise ------------------------------------------------------------
+
+    #[test]
+    fn a_declaration_may_follow_a_plain_revocation() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2));
+        // The thief revokes the stolen key plainly first, to keep anyone from declaring it.
+        w.accept(A, key_revoked(None, a.clone()));
+        let err = w.try_sign(A2, key_revoked(None, a.clone()));
+        assert!(matches!(err, Err(RuleError::KeyAlreadyRevoked { .. })), "{err:?}");
+        w.accept(A2, declared(None, a.clone(), NOW));
+        let window = w.ledger.state().registry.window(&a).expect("a's window").clone();
+        assert_eq!(window.compromised_since, Some(Timestamp(NOW)));
+        assert_eq!(window.void.map(|v| v.from), Some(Timestamp(NOW)));
+    }
+
+    #[test]
+    fn already_compromised() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2));
+        w.clock = NOW + time::Duration::hours(2);
+        let seq = w.ledger.len();
+        let first = NOW + time::Duration::hours(1);
+        w.accept(A2, declared(None, a.clone(), first));
+        // The same time again, or a later one, declares nothing new.
+        for since in [first, first + time::Duration::minutes(1)] {
+            let err = w.try_sign(A2, declared(None, a.clone(), since));
+            assert!(
+                matches!(&err, Err(RuleError::AlreadyCompromised { key, since: s, seq: q }) if key == &a && s.0 == first && *q == seq),
+                "{err:?}"
+            );
+            assert_eq!(err.as_ref().unwrap_err().code(), "duplicate-key-revocation");
+            assert!(err.unwrap_err().to_string().starts_with("body.compromised_since: "));
+        }
+        // An earlier time is an upgrade.
+        w.accept(A2, declared(None, a.clone(), NOW));
+        let window = w.ledger.state().registry.window(&a).expect("a's window");
+        assert_eq!(window.compromised_since, Some(Timestamp(NOW)));
+        // The operator may name a later time than an issuer's declaration (it would overrule one
+        // signed by a key compromised by then); only its own declarations bind it.
+        let later = NOW + time::Duration::minutes(30);
+        let seq = w.ledger.len();
+        w.accept(OPERATOR, declared(Some(a.clone()), a.clone(), later));
+        let err = w.try_sign(OPERATOR, declared(Some(a.clone()), a.clone(), later));
+        assert!(
+            matches!(err, Err(RuleError::AlreadyCompromised { since, seq: q, .. }) if since.0 == later && q == seq),
+            "{err:?}"
+        );
+        w.accept(OPERATOR, declared(Some(a.clone()), a.clone(), later - time::Duration::minutes(1)));
+        let window = w.ledger.state().registry.window(&a).expect("a's window");
+        assert_eq!(window.compromised_since, Some(Timestamp(NOW)), "the earliest standing declaration decides");
+    }
+
+    #[test]
+    fn compromise_before_key() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.clock = NOW + time::Duration::hours(1);
+        let added_seq = w.ledger.len();
+        w.accept(A, key_added(None, a2.clone()));
+        // The issuer declares a2 compromised from before it was added: refused, naming the field.
+        let before = NOW;
+        let err = w.try_sign(A, declared(None, a2.clone(), before));
+        assert!(
+            matches!(&err, Err(RuleError::CompromiseBeforeKey { key, since, added_at, seq })
+                if key == &a2 && since.0 == before && added_at.0 == NOW + time::Duration::hours(1) && *seq == added_seq),
+            "{err:?}"
+        );
+        assert_eq!(err.as_ref().unwrap_err().code(), "compromised-since");
+        assert!(err.unwrap_err().to_string().starts_with("body.compromised_since: "));
+        // From its addition on is fine; the operator may name any time (an override).
+        assert_eq!(w.try_sign(A, declared(None, a2.clone(), NOW + time::Duration::hours(1))), Ok(()));
+        w.accept(OPERATOR, declared(Some(a), a2.clone(), datetime!(1970-01-01 00:00 UTC)));
+        let window = w.ledger.state().registry.window(&a2).expect("a2's window");
+        assert_eq!(window.void.as_ref().map(|v| v.from.0), Some(datetime!(1970-01-01 00:00 UTC)));
+    }
+
+    #[test]
+    fn compromised_key() {
+        let mut w = World::new();
+        let (a, a2, spare) = (did(&w.a), did(&w.a2), did(&w.spare));
+        let learner = did(&w.learner);
+        // The thief, holding a, adds a key of its own (spare) and issues with it...
+        w.clock = NOW + time::Duration::hours(1);
+        w.accept(A, key_added(None, a2));
+        w.clock = NOW + time::Duration::hours(2);
+        w.accept(A, key_added(None, spare.clone()));
+        w.course(SPARE, LEARNER);
+        // ...until the issuer declares a compromised since before that: spare is void from its
+        // addition, and signs nothing more, though nothing revoked it.
+        w.clock = NOW + time::Duration::hours(3);
+        let declared_seq = w.ledger.len();
+        w.accept(A2, declared(None, a.clone(), NOW + time::Duration::minutes(90)));
+        let window = w.ledger.state().registry.window(&spare).expect("spare's window").clone();
+        assert_eq!(window.revoked_seq, None);
+        for payload in [course(learner.clone()), started(learner), key_added(None, did(&w.outsider))] {
+            let err = w.try_sign(SPARE, payload);
+            assert!(
+                matches!(&err, Err(RuleError::CompromisedKey { author, void }) if author == &spare && void.declared_seq == declared_seq && void.compromised == a),
+                "{err:?}"
+            );
+            assert_eq!(err.as_ref().unwrap_err().code(), "revoked-key");
+            let message = err.unwrap_err().to_string();
+            assert!(message.starts_with("author: key ") && message.contains("compromised"), "{message}");
+        }
+        // The compromised key itself is refused as compromised, not merely revoked.
+        let err = w.try_sign(A, course(did(&w.learner2)));
+        assert!(matches!(&err, Err(RuleError::CompromisedKey { author, .. }) if author == &a), "{err:?}");
+        // The key that declared it goes on.
+        w.course(A2, LEARNER);
+    }
+
+    #[test]
+    fn a_rotations_new_key_is_not_void_through_its_addition() {
+        let mut w = World::new();
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        // `rotate-key --compromised-since`: the stolen key adds the new one, which declares it.
+        let minutes = |m: i64| NOW + time::Duration::minutes(m);
+        w.clock = minutes(120);
+        w.accept(A, key_added(None, a2.clone()));
+        w.accept(A2, declared(None, a.clone(), minutes(60)));
+        assert_eq!(w.ledger.state().registry.window(&a2).and_then(|k| k.void.clone()), None);
+        w.course(A2, LEARNER);
+        // An upgrade by the same key keeps it so; the operator's earlier declaration decides
+        // against it: the operator judges the new key the thief's.
+        w.accept(A2, declared(None, a.clone(), minutes(30)));
+        w.course(A2, LEARNER);
+        w.accept(OPERATOR, declared(Some(a.clone()), a, minutes(10)));
+        let err = w.try_sign(A2, course(did(&w.learner)));
+        assert!(matches!(err, Err(RuleError::CompromisedKey { .. })), "{err:?}");
     }
 
     // --- who may sign --------------------------------------------------------------------------
@@ -1115,7 +1316,7 @@ mod tests {
                 let reason = apprenticeship.voided.expect("void");
                 assert!(reason.contains("compromised"), "{reason}");
                 assert_eq!(apprenticeship.hours_logged, 0, "the stolen key's hours no longer count");
-                assert!(apprenticeship.logs.iter().all(|l| l.void));
+                assert!(apprenticeship.logs.iter().all(|l| l.act.void));
                 assert!(in_progress.is_empty(), "{in_progress:?}");
                 let err = w.try_sign(A2, hours(id));
                 assert!(matches!(err, Err(RuleError::ApprenticeshipVoid { id: i, .. }) if i == id), "{err:?}");

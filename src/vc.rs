@@ -6,7 +6,8 @@
 //! Ed25519Signature2020; keys from [`did`] documents), the validity window ([`document`]) and
 //! the status ([`status_list`] for W3C Bitstring Status Lists, [`credledger_status`] for the
 //! ledger's v1 form); what must be fetched comes through [`Fetch`], implemented by the caller.
-//! The verdict is a [`VcReport`] ([`report`]).
+//! The verdict is a [`VcReport`] ([`report`]); it names the issuer ([`VcIssuer`]), from the
+//! credential or, [`VcReport::with_registry_name`], from a ledger's registry.
 
 pub mod credledger_status;
 pub mod did;
@@ -19,7 +20,7 @@ pub mod verifier;
 
 pub use credledger_status::{STATUS_TYPE, StatusReference};
 pub use eddsa_jcs::CRYPTOSUITE;
-pub use report::{STATUS_CHECK, StatusFinding, VcCheck, VcReport, VcVerdict};
+pub use report::{NameSource, STATUS_CHECK, StatusFinding, VcCheck, VcIssuer, VcReport, VcVerdict};
 pub use verifier::{Fetch, check, verify};
 
 use serde_json::{Map, Value};
@@ -347,5 +348,77 @@ mod tests {
         let value = proof_value(&doc, &options, &key).unwrap();
         let secured = secure(doc, options, &value);
         assert!(verify(&secured, None, &now()).is_valid());
+    }
+
+    /// A credential in the name of `issuer` (with a self-asserted name), its proof by `signer`
+    /// under the verification method `method` (default: the signer's did:key method).
+    fn in_the_name_of(issuer: &str, signer: &SecretKey, method: Option<&str>) -> Value {
+        let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "name": "Doctor of Medicine", "issuer": {"id": issuer, "type": ["Profile"], "name": "Lakeside Community College"}, "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1"}});
+        let created: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut options = proof_options(&doc, signer.did(), &created);
+        if let Some(method) = method {
+            options["verificationMethod"] = method.into();
+        }
+        let value = proof_value(&doc, &options, signer).unwrap();
+        secure(doc, options, &value)
+    }
+
+    fn failed(report: &VcReport) -> Vec<(&str, &str)> {
+        report.checks.iter().filter(|c| !c.ok).map(|c| (c.name.as_str(), c.detail.as_str())).collect()
+    }
+
+    #[test]
+    fn a_proof_by_anyone_but_the_issuer_is_invalid() {
+        let college = SecretKey::from_seed(&[9; 32]);
+        let forger = SecretKey::from_seed(&[10; 32]);
+        let honest = verify(&in_the_name_of(college.did().as_str(), &college, None), None, &now());
+        assert!(honest.is_valid() && honest.proved_by_issuer(), "{honest:?}");
+        let issuer = honest.issuer.clone().unwrap();
+        assert_eq!(
+            (issuer.id.as_str(), &issuer.name_source),
+            (college.did().as_str(), &Some(NameSource::SelfAsserted))
+        );
+        assert!(issuer.describe().contains("Lakeside Community College (self-asserted"), "{}", issuer.describe());
+
+        // The college's name and did, the forger's proof: the signature verifies, the binding not.
+        let forged = in_the_name_of(college.did().as_str(), &forger, None);
+        let report = verify(&forged, None, &now());
+        assert_eq!(report.verdict, VcVerdict::Invalid);
+        let failures = failed(&report);
+        assert_eq!(failures.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ["proof.issuer"]);
+        let detail = failures[0].1;
+        assert!(detail.contains(forger.did().as_str()) && detail.contains(college.did().as_str()), "{detail}");
+        assert!(!report.proved_by_issuer());
+        // Giving the forger's key changes nothing; giving the college's fails the signature.
+        assert_eq!(failed(&verify(&forged, Some(forger.did()), &now()))[0].0, "proof.issuer");
+        assert_eq!(failed(&verify(&forged, Some(college.did()), &now()))[0].0, "proof.signature");
+        // A registry names only the issuer of a proof that is the issuer's.
+        let named = report.with_registry_name("Registered College", "ledger.example.edu");
+        assert_eq!(named.issuer.unwrap().name_source, Some(NameSource::SelfAsserted));
+        let named = honest.with_registry_name("Registered College", "ledger.example.edu");
+        let issuer = named.issuer.unwrap();
+        assert_eq!(issuer.name.as_deref(), Some("Registered College"));
+        assert_eq!(issuer.name_source, Some(NameSource::Registry { ledger: "ledger.example.edu".into() }));
+    }
+
+    #[test]
+    fn an_issuer_this_verifier_cannot_resolve_needs_its_key() {
+        let key = SecretKey::from_seed(&[11; 32]);
+        let doc = in_the_name_of("https://college.example/issuers/1", &key, None);
+        let report = verify(&doc, None, &now());
+        let failures = failed(&report);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, "proof.issuer");
+        assert!(failures[0].1.contains("cannot resolve the issuer") && failures[0].1.contains("--key"), "{failures:?}");
+        // The verifier who knows the issuer's key vouches for it.
+        assert!(verify(&doc, Some(key.did()), &now()).is_valid());
+        // A credential that names no issuer binds to nobody.
+        let mut nameless = in_the_name_of(key.did().as_str(), &key, None);
+        nameless.as_object_mut().unwrap().remove("issuer");
+        assert!(
+            failed(&verify(&nameless, None, &now()))
+                .iter()
+                .any(|(n, d)| *n == "proof.issuer" && d.contains("names no issuer"))
+        );
     }
 }

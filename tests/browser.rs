@@ -459,6 +459,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
         Command::new(BIN).args(["--ledger", &path(&ledger), "--json", "profile", learner]).output().expect("profile");
     let profile: serde_json::Value = serde_json::from_slice(&profile.stdout).expect("profile JSON");
     let first = profile["credentials"][0]["id"].as_str().expect("a credential id").to_owned();
+    let institution = profile["credentials"][0]["issuer"]["name"].as_str().expect("the issuer's name").to_owned();
     let vc = Command::new(BIN).args(["--ledger", &path(&ledger), "export-vc", &first]).output().expect("export-vc");
     let vc = String::from_utf8(vc.stdout).expect("UTF-8");
     // The demo's revoked credential (a certificate of learner 12's), in its standard form.
@@ -546,6 +547,11 @@ fn verify_and_learner_pages_in_a_real_browser() {
     assert!(b.checks().iter().any(|(name, text)| name == "proof.signature" && text.starts_with("✓ Passed")));
     let status = b.text(&b.find("#checks > li[data-check=\"credential.status\"]"));
     assert!(status.starts_with("✓ Passed") && status.contains("active (seq "), "the ledger's own status: {status:?}");
+    // It names the institution that signed it, from this ledger's registry.
+    let issuer = b.text(&b.find("#issuer"));
+    assert!(issuer.starts_with("Signed by the issuer ") && issuer.contains(&institution), "{issuer:?}");
+    assert!(issuer.contains("registered on the ledger"), "{issuer:?}");
+    assert!(b.checks().iter().any(|(name, text)| name == "proof.issuer" && text.starts_with("✓ Passed")));
     // A revoked one: its issuer's proof still verifies, and the page says REVOKED, and why.
     b.paste(&revoked_vc);
     b.clear_result();

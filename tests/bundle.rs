@@ -102,6 +102,8 @@ struct World {
     ledger: Ledger<MemoryStore>,
     tick: i64,
     uuids: u64,
+    /// The ledger's clock for appends: [`NOW`] unless a test moves it on.
+    clock: OffsetDateTime,
 }
 
 impl World {
@@ -109,7 +111,7 @@ impl World {
     fn new() -> World {
         let mut ledger = Ledger::open(MemoryStore::new()).expect("open a memory ledger");
         ledger.sign_checkpoints_with(key(OPERATOR)).expect("the operator signs checkpoints");
-        let mut world = World { ledger, tick: 0, uuids: 0 };
+        let mut world = World { ledger, tick: 0, uuids: 0, clock: NOW };
         world.append(OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
         world
     }
@@ -136,7 +138,7 @@ impl World {
     fn append_value(&mut self, value: Value) -> Issued {
         let appended = self
             .ledger
-            .append_values(vec![value], NOW, true)
+            .append_values(vec![value], self.clock, true)
             .pop()
             .expect("one result")
             .expect("the ledger accepts the event");
@@ -492,6 +494,7 @@ impl Crafted {
             origin: ORIGIN.into(),
             size,
             issued_at: Timestamp(NOW),
+            holder: did(learner),
             credentials,
             sig: String::new(),
         }
@@ -652,6 +655,41 @@ fn a_learner_who_moved_keys_shares_earlier_credentials_with_the_new_key() {
     });
     let detail = only_failure(&verify(&bytes), "learner.holder");
     assert_mentions(detail, &[&f.python.id.to_string(), did(ALICE).as_str(), did(ALICE_NEW).as_str()]);
+}
+
+/// Issue 14: a learner whose key moved leaves the key link out, names the old key as the learner
+/// and signs with it. The records alone cannot tell; the operator's statement names the holder
+/// now, so the bundle is INVALID and says who the holder is. Keeping the link and naming the old
+/// key says where it moved, not "issued to OLD, not to OLD".
+#[test]
+fn a_bundle_that_leaves_out_a_key_link_and_presents_the_old_key_is_invalid() {
+    let mut f = fixture();
+    let link = f.world.link(ALICE, ALICE_NEW);
+    let bundle = f.world.share(ALICE_NEW, &only(&[f.python.id]));
+    assert_eq!(bundle.status.holder, did(ALICE_NEW));
+    let old_key = did(ALICE);
+    let bytes = forged(&bundle, ALICE, |b| {
+        b.entries.retain(|e| e.seq != link.seq);
+        b.learner = old_key.clone();
+    });
+    let report = verify(&bytes);
+    let detail = only_failure(&report, "learner.holder");
+    assert_mentions(&detail, &["names", did(ALICE_NEW).as_str(), "as the holder now", did(ALICE).as_str()]);
+
+    let bytes = forged(&bundle, ALICE, |b| b.learner = old_key.clone());
+    let detail = only_failure(&verify(&bytes), "learner.holder");
+    assert_eq!(
+        detail,
+        format!(
+            "credential {} was issued to {}, which moved to {} (seq {}): its holder is {}, not {}",
+            f.python.id,
+            did(ALICE),
+            did(ALICE_NEW),
+            link.seq,
+            did(ALICE_NEW),
+            did(ALICE)
+        )
+    );
 }
 
 #[test]
@@ -1299,17 +1337,9 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     world.register(COLLEGE, "Lakeside Community College", IssuerCategory::College);
     let course = world.course(COLLEGE, ALICE, "Welding Fundamentals", "WLD 100", &[CNC], 4.0);
     world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None }));
-    // The key was stolen before it signed the course.
-    world.append(
-        COLLEGE_2026,
-        Payload::KeyRevoked(KeyRevoked {
-            issuer: None,
-            key: did(COLLEGE),
-            reason: "Key stolen".into(),
-            compromised_since: Some(Timestamp(CREATED)),
-            ledger: None,
-        }),
-    );
+    // The key was stolen before it signed the course (which the ledger recorded at NOW, as it
+    // recorded the key's registration: an issuer declares no earlier time).
+    world.append(COLLEGE_2026, declared(COLLEGE, NOW));
     let bundle = world.share(ALICE, &only(&[course.id]));
     let report = verify(&to_bytes(&bundle));
     assert_eq!(report.verdict, "INVALID", "{:#?}", report.checks);
@@ -1317,6 +1347,53 @@ fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     let named =
         failed.detail.contains(&course.id.to_string()) || failed.detail.contains(&format!("seq {}", course.seq));
     assert!(named, "the detail names the credential: {failed:?}");
+}
+
+/// A declaration that `key` was compromised since `since`.
+fn declared(key: u8, since: OffsetDateTime) -> Payload {
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: None,
+        key: did(key),
+        reason: "Key stolen".into(),
+        compromised_since: Some(Timestamp(since)),
+        ledger: None,
+    })
+}
+
+/// With the stolen college key a thief revokes a course the college's other key signed, and
+/// declares that key compromised; the operator reverses it by declaring the stolen key
+/// compromised from before. The bundle carries every record that decides it (the thief's
+/// revocation and both declarations), and its replay agrees with the operator: VALID.
+#[test]
+fn a_credential_a_thief_revoked_verifies_after_the_operator_reverses_the_theft() {
+    let mut world = World::new();
+    world.register(COLLEGE, "Lakeside Community College", IssuerCategory::College);
+    world.append(COLLEGE, Payload::KeyAdded(KeyAdded { issuer: None, key: did(COLLEGE_2026), ledger: None }));
+    let course = world.course(COLLEGE_2026, ALICE, "Welding Fundamentals", "WLD 100", &[CNC], 4.0);
+    world.clock = NOW + Duration::hours(2);
+    let theft = NOW + Duration::hours(1);
+    world.status_change(COLLEGE, course.id, "revoked");
+    world.append(COLLEGE, declared(COLLEGE_2026, NOW));
+    assert_eq!(world.ledger.state().status.credential(&course.id).map(|c| c.state), Some(CredentialState::Revoked));
+    let mut reversal = declared(COLLEGE, theft);
+    if let Payload::KeyRevoked(k) = &mut reversal {
+        k.issuer = Some(did(COLLEGE));
+    }
+    world.append(OPERATOR, reversal);
+    let bundle = world.share(ALICE, &only(&[course.id]));
+    let report = verify(&to_bytes(&bundle));
+    assert_valid(&report);
+    assert_eq!(report.credentials[0].status, Some(CredentialState::Active));
+    // Without the operator's declaration the replay would show the course revoked, against the
+    // statement: the bundle carries it.
+    let records: Vec<Record> = bundle
+        .entries
+        .iter()
+        .map(|e| Record::parse(&serde_json::to_vec(&e.record).expect("json")).expect("a record"))
+        .collect();
+    let kinds: Vec<&str> = records.iter().map(|r| r.event.event.payload.kind()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "issuer.key_revoked").count(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"credential.revoked"), "{kinds:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

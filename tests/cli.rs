@@ -403,6 +403,43 @@ fn emit_with_origin_signs_for_a_log_out_of_reach() {
 }
 
 #[test]
+fn learner_link_key_moves_the_learners_credentials_to_the_new_key() {
+    let fx = fixture();
+    let env = &fx.env;
+    let old_key = env.file("keys/learner.key");
+    let new_key = env.file("keys/learner-2026.key");
+    let moved = env.ok(&format!("learner link-key --old-key {old_key} --new-key {new_key}"));
+    assert_eq!(mode(&new_key), 0o600, "the new key file is created 0600");
+    let (_, seq) = moved.id_and_seq();
+    let record = &env.log()[usize::try_from(seq).expect("a small seq")];
+    let event = &record["event"];
+    assert_eq!(event["kind"], "learner.key_linked");
+    assert_eq!(event["author"], fx.learner.as_str());
+    assert_eq!(event["body"]["from"], fx.learner.as_str());
+    let new_did = event["body"]["to"].as_str().expect("the new key's did").to_owned();
+    assert!(moved.stderr.contains(&new_did), "{moved:?}");
+    assert!(event["body"]["to_sig"].as_str().is_some_and(|s| !s.is_empty()), "signed by the new key too: {event}");
+
+    // The profile follows the learner to the new key, from either did.
+    for did in [&fx.learner, &new_did] {
+        let profile = env.profile(did);
+        assert_eq!(profile["learner"], new_did.as_str());
+        assert_eq!(profile["earlier_keys"], json!([fx.learner]));
+        assert_eq!(pluck(&profile["credentials"], "id"), [&fx.course]);
+    }
+    // The old key moved once.
+    let again = format!("learner link-key --old-key {old_key} --new-key {}", env.keygen("learner-3").path);
+    let out = env.run(&again);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.error_line().contains("body.from") && out.error_line().contains("already moved"), "{out:?}");
+    // A key that holds nothing has nothing to move.
+    let empty = env.keygen("nobody");
+    let out = env.run(&format!("learner link-key --old-key {} --new-key {}", empty.path, env.keygen("n2").path));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.error_line().contains("body.from") && out.error_line().contains("holds no credential"), "{out:?}");
+}
+
+#[test]
 fn every_signing_command_names_the_log_it_signs_for() {
     let fx = fixture();
     let env = &fx.env;
@@ -432,6 +469,7 @@ fn every_signing_command_names_the_log_it_signs_for() {
         format!("revoke --issuer-key {} --credential {course} --reason 'In error'", issuer.path),
         format!("suspend --issuer-key {} --credential {course} --reason 'In review'", issuer.path),
         format!("reinstate --issuer-key {} --credential {course} --reason 'Cleared'", issuer.path),
+        format!("learner link-key --old-key {} --new-key {}", env.file("keys/learner.key"), spare.path),
     ];
     let nowhere = env.file("no/such/ledger");
     for command in &commands {

@@ -136,6 +136,15 @@ fn kill_while_appending(env: &Env, flags: &[&str], rounds: u32) {
                 thread::spawn(move || client(url, queue, acked, seed))
             })
             .collect();
+        if round == 0 {
+            // However slow the machine, the first round kills after an acknowledged append, so
+            // the run has something to lose; later rounds kill at any seeded moment.
+            let started = std::time::Instant::now();
+            while acked.lock().expect("acked").is_empty() {
+                assert!(started.elapsed() < PATIENCE, "no append was acknowledged within {PATIENCE:?}");
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
         thread::sleep(Duration::from_millis(rng.between(30, 300)));
         server.child.kill().expect("SIGKILL the server");
         let _ = server.child.wait();

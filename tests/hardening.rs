@@ -3,7 +3,8 @@
 //! start unless told `--allow-unverified-start`, then serves reads only), a client over its write
 //! rate (429), a body nested deeper than the parser allows (400), a client that never finishes its
 //! request (408), a stolen issuer key cut off with `compromised_since` while what it signed
-//! before stays valid, and `serve` over TLS.
+//! before stays valid, a thief's rotation of a stolen key reversed by the operator, and `serve`
+//! over TLS.
 
 mod common;
 
@@ -174,17 +175,8 @@ fn a_stolen_key_voids_what_it_signed_after_compromised_since_and_the_operator_ca
     let env = Env::new();
     let stolen = Path::new(env.issuer.path());
     assert_eq!(issue(&env, stolen, "Honest Course").code, 0);
-    // The ledger's clock stamps whole seconds: wait (bounded) for the next one, so the theft
-    // begins strictly after the honest credential was recorded.
-    let honest_second = time::OffsetDateTime::now_utc().unix_timestamp();
-    while time::OffsetDateTime::now_utc().unix_timestamp() == honest_second {
-        thread::sleep(Duration::from_millis(20));
-    }
-    let theft_began = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("whole seconds")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("RFC 3339");
+    // The theft begins strictly after the honest credential was recorded.
+    let theft_began = next_second();
     assert_eq!(issue(&env, stolen, "Forged Course").code, 0, "the thief signs before anyone notices");
     let fresh = env.path("fresh.key");
     let fresh = fresh.to_str().expect("utf-8 path");
@@ -216,6 +208,83 @@ fn a_stolen_key_voids_what_it_signed_after_compromised_since_and_the_operator_ca
     env.ok(&["issuer", "revoke-key", "--issuer", &env.issuer.did, "--key", &fresh_did, "--reason", "offboarding"]);
     assert_eq!(issue(&env, Path::new(fresh), "After Cut Off").code, 1);
     assert!(statuses(&env).contains(&("From The New Key".to_owned(), "active".to_owned())));
+    let audit = env.ok(&["audit"]);
+    assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+}
+
+/// Waits (bounded) for the ledger's clock, which stamps whole seconds, to reach the next second,
+/// and returns that second in RFC 3339: what is recorded from now on is recorded at or after it.
+fn next_second() -> String {
+    let started = time::OffsetDateTime::now_utc().unix_timestamp();
+    let deadline = Instant::now() + PATIENCE;
+    while time::OffsetDateTime::now_utc().unix_timestamp() == started && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339")
+}
+
+/// A thief with the college's only key rotates it to a key of its own, declaring the stolen key
+/// compromised since the college's registration: every honest credential is revoked and the
+/// college cut off. The operator reverses it with `issuer revoke-key --compromised-since` the
+/// theft: the thief's key (added after that) and its declaration are void, the honest credentials
+/// are active again, the forged one is revoked, and the thief's key signs nothing more.
+#[test]
+fn the_operator_reverses_a_thiefs_rotate_key_with_revoke_key() {
+    let env = Env::new();
+    let stolen = Path::new(env.issuer.path());
+    assert_eq!(issue(&env, stolen, "Honest Course").code, 0);
+    let theft = next_second();
+    let thiefs = env.path("thief.key");
+    let thiefs = thiefs.to_str().expect("utf-8 path");
+    let rotate = |since: &str| {
+        let ledger = env.ledger();
+        let args = ["--ledger", &ledger, "issuer", "rotate-key", "--issuer-key", env.issuer.path(), "--new-key"];
+        env.run(&[&args[..], &[thiefs, "--reason", "routine", "--compromised-since", since]].concat())
+    };
+    // Since 1970: refused, naming the field (an issuer's key declares nothing before its addition).
+    let refused = rotate("1970-01-01T00:00:00Z");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("body.compromised_since") && refused.stderr.contains("only the operator"),
+        "{refused:?}"
+    );
+    let log = env.ok(&["--json", "log"]).json();
+    let registered = log[1]["recorded_at"].as_str().expect("the registration's time").to_owned();
+    let rotated = rotate(&registered);
+    assert_eq!(rotated.code, 0, "{rotated:?}");
+    assert_eq!(issue(&env, Path::new(thiefs), "Forged Course").code, 0);
+    assert_eq!(
+        statuses(&env),
+        [("Honest Course".to_owned(), "revoked".to_owned()), ("Forged Course".to_owned(), "active".to_owned())]
+    );
+
+    env.ok(&[
+        "issuer",
+        "revoke-key",
+        "--issuer",
+        &env.issuer.did,
+        "--key",
+        &env.issuer.did,
+        "--reason",
+        "stolen; the rotation was the thief's",
+        "--compromised-since",
+        &theft,
+    ]);
+    assert_eq!(
+        statuses(&env),
+        [("Honest Course".to_owned(), "active".to_owned()), ("Forged Course".to_owned(), "revoked".to_owned())]
+    );
+    let refused = issue(&env, Path::new(thiefs), "After The Reversal");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("compromised"), "{refused:?}");
+    let refused = issue(&env, stolen, "Stolen Key Again");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let issuers = env.ok(&["issuer", "list"]).stdout;
+    assert!(issuers.contains("compromised"), "{issuers}");
     let audit = env.ok(&["audit"]);
     assert!(audit.stdout.contains("audit passed"), "{audit:?}");
 }

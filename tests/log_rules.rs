@@ -1,7 +1,8 @@
 //! End-to-end tests of the log's rules against the real server, each reproducing an attack on
 //! two `serve --demo` servers (issue 13): free key-link chains that froze profile reads, a
 //! learner's seventeenth key, one institution reusing another's `credential_uuid` to take over
-//! its `/v1/status/{uuid}`, events dated in the future, and events signed for another log. Every
+//! its `/v1/status/{uuid}`, events dated in the future, and events signed for another log; and
+//! (issue 14) declarations of compromise out of bounds and keys a compromise voided. Every
 //! refusal is a typed problem and leaves the log and its checkpoint as they were.
 
 mod common;
@@ -9,8 +10,8 @@ mod common;
 use std::path::Path;
 
 use credledger::event::{
-    ApprenticeshipStarted, CertificateAwarded, IssuerCategory, IssuerRegistered, KeyLinked, Skill, StatusChange,
-    Timestamp,
+    ApprenticeshipStarted, CertificateAwarded, IssuerCategory, IssuerRegistered, KeyAdded, KeyLinked, KeyRevoked,
+    Skill, StatusChange, Timestamp,
 };
 use credledger::{Did, Event, Payload, SecretKey};
 use serde_json::Value;
@@ -280,4 +281,66 @@ fn sign_for(key: &SecretKey, payload: Payload, origin: Option<&str>) -> String {
         Some(origin) => signed(key, payload.for_ledger(origin)),
         None => signed(key, payload),
     }
+}
+
+/// `key` declared compromised since `since`, by whoever signs it, for this log.
+fn declared(key: &Did, since: OffsetDateTime) -> Payload {
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: None,
+        key: key.clone(),
+        reason: "Key stolen".into(),
+        compromised_since: Some(Timestamp::whole_seconds(since)),
+        ledger: None,
+    })
+    .for_ledger(ORIGIN)
+}
+
+/// Issue 14: with a stolen key a thief declared the institution's other key compromised since
+/// 1970, and a key the thief added went on issuing after the theft was declared. An issuer's
+/// declaration is bounded by the key's addition (422 compromised-since), a declaration names an
+/// earlier time than a standing one or nothing (409), and a key added under a compromised key
+/// signs nothing once that is declared (403 revoked-key, saying compromised).
+#[test]
+fn declarations_of_compromise_are_bounded_and_void_keys_sign_nothing() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let stolen = read_key(&env.issuer.path);
+    let (second, thiefs) = (read_key(&env.keygen("second.key").path), read_key(&env.keygen("thief.key").path));
+    let added = |by: &SecretKey, key: &SecretKey| {
+        signed(
+            by,
+            Payload::KeyAdded(KeyAdded { issuer: None, key: key.did().clone(), ledger: None }).for_ledger(ORIGIN),
+        )
+    };
+    server.append(&added(&stolen, &second));
+    let epoch = OffsetDateTime::UNIX_EPOCH;
+    let detail = refused(
+        &server,
+        &env.operator,
+        &signed(&stolen, declared(second.did(), epoch)),
+        422,
+        "compromised-since",
+        &["body.compromised_since", "1970-01-01T00:00:00Z", "only the operator"],
+    );
+    assert!(detail.contains(second.did().as_str()), "{detail}");
+
+    let registered =
+        server.all_records()[1]["recorded_at"].as_str().expect("a time").parse::<Timestamp>().expect("time").0;
+    server.append(&added(&stolen, &thiefs));
+    server.append(&signed(&second, declared(stolen.did(), registered)));
+    let forged =
+        signed(&thiefs, certificate(&env.learner.did(), "0d1f6a52-61c3-4c1e-9d7e-1b1c6a3e5f01").for_ledger(ORIGIN));
+    let detail =
+        refused(&server, &env.operator, &forged, 403, "revoked-key", &["author", thiefs.did().as_str(), "compromised"]);
+    assert!(detail.contains(stolen.did().as_str()), "names the compromised key it was added under: {detail}");
+    // Signed again (another created_at, so not a retry of the same event).
+    let again = signed_at(&second, now() - Duration::seconds(2), declared(stolen.did(), registered));
+    refused(
+        &server,
+        &env.operator,
+        &again,
+        409,
+        "duplicate-key-revocation",
+        &["body.compromised_since", "already declared compromised"],
+    );
 }

@@ -1,6 +1,8 @@
 //! Projection invariants under random but plausible histories: a genesis, a few issuers, the
-//! three kinds of credentials, status changes, key rotations and revocations, issuer
-//! suspensions, apprenticeships and learner key links, mixed with events the rules or the
+//! three kinds of credentials, status changes, key rotations and revocations, declarations of
+//! compromise (also of keys revoked before, and the operator's reversals of issuers'
+//! declarations), issuer suspensions, apprenticeships and learner key links, mixed with events
+//! the rules or the
 //! signature check must refuse (unregistered keys, revoked keys, other issuers' credentials,
 //! tampered signatures, a second genesis, ...) and with resubmitted events.
 //!
@@ -174,6 +176,22 @@ enum Op {
         nth: u8,
         how: u8,
     },
+    /// A key is stolen: the thief signs with it (reinstates, revokes, adds a key of its own and
+    /// issues with that, maybe revokes the stolen key plainly), then the issuer's other key or the
+    /// operator declares it compromised from just before.
+    Theft {
+        key: u8,
+        nth: u8,
+        how: u8,
+        by_operator: bool,
+    },
+    /// The operator declares the signer of an earlier declaration compromised (from a minute of
+    /// the ledger's clock, or before everything), which overrules that declaration if it was
+    /// signed after that time.
+    Reverse {
+        nth: u8,
+        minute: u8,
+    },
     /// A second genesis.
     GenesisAgain,
 }
@@ -230,6 +248,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (small(), small(), small()).prop_map(|(from, to, author)| Op::Link { from, to, author }),
         1 => small().prop_map(|nth| Op::Resubmit { nth }),
         1 => (small(), small()).prop_map(|(nth, how)| Op::Tamper { nth, how }),
+        1 => (small(), small()).prop_map(|(nth, minute)| Op::Reverse { nth, minute }),
+        2 => (small(), small(), small(), prop::bool::weighted(0.3))
+            .prop_map(|(key, nth, how, by_operator)| Op::Theft { key, nth, how, by_operator }),
         1 => Just(Op::GenesisAgain),
     ]
 }
@@ -263,6 +284,8 @@ struct Materializer {
     owner: BTreeMap<usize, usize>,
     /// Keys a plausible revocation named.
     revoked: BTreeSet<usize>,
+    /// The signers of declarations of compromise, in order.
+    declarers: Vec<usize>,
     /// Issuers the operator suspended.
     suspended_issuers: BTreeSet<usize>,
     credentials: Vec<Issued>,
@@ -295,6 +318,7 @@ impl Materializer {
             registered: Vec::new(),
             owner: BTreeMap::new(),
             revoked: BTreeSet::new(),
+            declarers: Vec::new(),
             suspended_issuers: BTreeSet::new(),
             credentials: Vec::new(),
             apprenticeships: Vec::new(),
@@ -399,6 +423,46 @@ impl Materializer {
         }
     }
 
+    /// A course, certificate or apprenticeship credential for a learner.
+    fn credential(&self, kind: u8, learner: u8, n: u8) -> Payload {
+        let learner = did(Self::learner(learner));
+        match kind % 3 {
+            0 => Payload::CourseCompleted(CourseCompleted {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Course {n}"),
+                code: format!("C-{n}"),
+                skills: Self::skills(n),
+                credits: f64::from(n % 41) / 4.0,
+                completed_on: Self::date(n),
+                ledger: None,
+                vc_proof: None,
+            }),
+            1 => Payload::CertificateAwarded(CertificateAwarded {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Certificate {n}"),
+                skills: Self::skills(n),
+                awarded_on: Self::date(n),
+                valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
+                ledger: None,
+                vc_proof: None,
+            }),
+            _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
+                credential_uuid: self.uuid(n),
+                learner,
+                title: format!("Apprenticeship {n}"),
+                employer: "Riverside Manufacturing Co.".into(),
+                hours: 500 + u32::from(n) * 10,
+                skills: Self::skills(n),
+                completed_on: Self::date(n),
+                apprenticeship: None,
+                ledger: None,
+                vc_proof: None,
+            }),
+        }
+    }
+
     /// A step that needs an earlier event that is not there yet becomes that event instead.
     fn prerequisite(&self, op: &Op) -> Option<Op> {
         match *op {
@@ -451,42 +515,7 @@ impl Materializer {
             }
             Op::Issue { kind, signer, learner, n } => {
                 let author = self.signer(signer);
-                let learner = did(Self::learner(learner));
-                let payload = match kind % 3 {
-                    0 => Payload::CourseCompleted(CourseCompleted {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Course {n}"),
-                        code: format!("C-{n}"),
-                        skills: Self::skills(n),
-                        credits: f64::from(n % 41) / 4.0,
-                        completed_on: Self::date(n),
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                    1 => Payload::CertificateAwarded(CertificateAwarded {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Certificate {n}"),
-                        skills: Self::skills(n),
-                        awarded_on: Self::date(n),
-                        valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                    _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
-                        credential_uuid: self.uuid(n),
-                        learner,
-                        title: format!("Apprenticeship {n}"),
-                        employer: "Riverside Manufacturing Co.".into(),
-                        hours: 500 + u32::from(n) * 10,
-                        skills: Self::skills(n),
-                        completed_on: Self::date(n),
-                        apprenticeship: None,
-                        ledger: None,
-                        vc_proof: None,
-                    }),
-                };
+                let payload = self.credential(kind, learner, n);
                 let likely = self.active(author);
                 let id = self.push(author, payload, None);
                 self.credentials.push(Issued { id, signer: author, likely, learner: 0 });
@@ -548,7 +577,11 @@ impl Materializer {
                 }
             }
             Op::RevokeKey { by_operator, signer, key, named, compromised } => {
-                let revoked = match pick(&self.active_keys(), key) {
+                // A declaration names any key of an issuer, revoked ones too (an upgrade, or one
+                // after a plain revocation); a plain revocation mostly an active key.
+                let candidates: Vec<usize> =
+                    if compromised { self.owner.keys().copied().collect() } else { self.active_keys() };
+                let revoked = match pick(&candidates, key) {
                     Some(k) if key % 4 != 0 => k,
                     _ => INST + usize::from(key) % INST_KEYS,
                 };
@@ -567,7 +600,8 @@ impl Materializer {
                         issuer: named.then(|| did(owner)),
                         key: did(revoked),
                         reason: "Scheduled key rotation".into(),
-                        // Before every record, or at some minute of a ticking ledger clock.
+                        // Before every record (the operator's override), or at some minute of a
+                        // ticking ledger clock.
                         compromised_since: compromised.then(|| match signer % 3 {
                             0 => Timestamp(CREATED),
                             _ => Timestamp(NOW + time::Duration::minutes(i64::from(signer % 40))),
@@ -579,6 +613,126 @@ impl Materializer {
                 if allowed {
                     self.revoked.insert(revoked);
                 }
+                if compromised && author != OPERATOR {
+                    self.declarers.push(author);
+                }
+            }
+            Op::Theft { key, nth, how, by_operator } => {
+                let Some(stolen) = pick(&self.active_keys(), key) else {
+                    return self.apply(&Op::Issue { kind: how, signer: key, learner: nth, n: nth });
+                };
+                let issuer = self.owner[&stolen];
+                // The theft begins with the next event (by a ledger clock that ticks a minute an
+                // event; a fixed clock records everything at once, before it).
+                let since = Timestamp(NOW + time::Duration::minutes(i64::try_from(self.events.len()).expect("few")));
+                let theirs: Vec<Issued> =
+                    self.credentials.iter().copied().filter(|c| self.owner.get(&c.signer) == Some(&issuer)).collect();
+                let change = |credential: EventId, reason: &str| StatusChange {
+                    credential,
+                    reason: reason.into(),
+                    ledger: None,
+                };
+                if let Some(c) = pick(&theirs, nth).filter(|_| how & 1 == 1) {
+                    // Suspended by the issuer, reinstated by the thief.
+                    self.push(
+                        self.current_key(c.signer, nth),
+                        Payload::CredentialSuspended(change(c.id, "Under review")),
+                        None,
+                    );
+                    self.push(stolen, Payload::CredentialReinstated(change(c.id, "All clear")), None);
+                }
+                if let Some(c) = pick(&theirs, nth / 2).filter(|_| how & 2 == 2) {
+                    self.push(stolen, Payload::CredentialRevoked(change(c.id, "Forged")), None);
+                }
+                if how & 4 == 4 {
+                    let added = INST + usize::from(how / 8) % INST_KEYS;
+                    self.push(
+                        stolen,
+                        Payload::KeyAdded(KeyAdded { issuer: None, key: did(added), ledger: None }),
+                        None,
+                    );
+                    let id = self.push(added, self.credential(how, nth, nth), None);
+                    self.credentials.push(Issued { id, signer: added, likely: false, learner: 0 });
+                    self.owner.entry(added).or_insert(issuer);
+                    self.revoked.insert(added);
+                }
+                if how & 32 == 32 {
+                    self.push(
+                        stolen,
+                        Payload::KeyRevoked(KeyRevoked {
+                            issuer: None,
+                            key: did(stolen),
+                            reason: "Nothing to see".into(),
+                            compromised_since: None,
+                            ledger: None,
+                        }),
+                        None,
+                    );
+                }
+                let mut other = self.active_keys().into_iter().find(|k| *k != stolen && self.owner[k] == issuer);
+                if let Some(victim) = other.filter(|_| how & 64 == 64) {
+                    // The thief declares the issuer's other key compromised, to cut it off:
+                    // only the operator can declare the stolen key now, which overrules this.
+                    self.push(
+                        stolen,
+                        Payload::KeyRevoked(KeyRevoked {
+                            issuer: None,
+                            key: did(victim),
+                            reason: "Key stolen".into(),
+                            compromised_since: Some(since),
+                            ledger: None,
+                        }),
+                        None,
+                    );
+                    other = None;
+                }
+                let author = match other {
+                    Some(k) if !by_operator => k,
+                    _ => OPERATOR,
+                };
+                self.push(
+                    author,
+                    Payload::KeyRevoked(KeyRevoked {
+                        issuer: Some(did(issuer)),
+                        key: did(stolen),
+                        reason: "Key stolen".into(),
+                        compromised_since: Some(since),
+                        ledger: None,
+                    }),
+                    None,
+                );
+                self.revoked.insert(stolen);
+                if author != OPERATOR {
+                    self.declarers.push(author);
+                }
+            }
+            Op::Reverse { nth, minute } => {
+                let Some(declarer) = pick(&self.declarers, nth) else {
+                    return self.apply(&Op::RevokeKey {
+                        by_operator: false,
+                        signer: nth,
+                        key: minute,
+                        named: true,
+                        compromised: true,
+                    });
+                };
+                let owner = self.owner.get(&declarer).copied().unwrap_or(declarer);
+                let since = match minute % 4 {
+                    0 => Timestamp(CREATED),
+                    _ => Timestamp(NOW + time::Duration::minutes(i64::from(minute % 40))),
+                };
+                self.push(
+                    OPERATOR,
+                    Payload::KeyRevoked(KeyRevoked {
+                        issuer: Some(did(owner)),
+                        key: did(declarer),
+                        reason: "Declared by a thief".into(),
+                        compromised_since: Some(since),
+                        ledger: None,
+                    }),
+                    None,
+                );
+                self.revoked.insert(declarer);
             }
             Op::StartApprenticeship { signer, learner } => {
                 let author = self.signer(signer);
@@ -1186,7 +1340,9 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 /// Over a fixed sample of histories, every kind of event is both accepted and refused somewhere,
-/// key links and status changes really happen, and repeats are recognised.
+/// key links and status changes really happen, repeats are recognised, and declarations of
+/// compromise do what they are for: some follow a plain revocation of the key, some void a thief's
+/// reinstatement, revocation, key addition and what the added key signed, and some are reversed.
 #[test]
 fn generated_histories_exercise_every_kind() {
     let mut runner = TestRunner::deterministic();
@@ -1194,17 +1350,21 @@ fn generated_histories_exercise_every_kind() {
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut refused: HashMap<String, usize> = HashMap::new();
     let mut repeats = 0;
+    let mut compromise: BTreeMap<&str, usize> = BTreeMap::new();
     for _ in 0..40 {
         let (issuers, ops) = strategy.new_tree(&mut runner).expect("tree").current();
         let events = materialize(issuers, &ops);
         let mut ledger = Ledger::open(MemoryStore::new()).expect("open");
-        for value in &events {
+        for (i, value) in events.iter().enumerate() {
             let kind = value["kind"].as_str().unwrap_or_default().to_owned();
-            match ledger.append_values(vec![value.clone()], NOW, true).pop() {
+            match ledger.append_values(vec![value.clone()], Clock::Ticking { first: 0 }.at(i), true).pop() {
                 Some(Ok(a)) if a.new => *accepted.entry(kind).or_default() += 1,
                 Some(Ok(_)) => repeats += 1,
                 _ => *refused.entry(kind).or_default() += 1,
             }
+        }
+        for (what, n) in compromise_effects(&ledger) {
+            *compromise.entry(what).or_default() += n;
         }
     }
     // Every kind but genesis, which a history has only once.
@@ -1215,6 +1375,60 @@ fn generated_histories_exercise_every_kind() {
     }
     assert!(refused.get("ledger.genesis").copied().unwrap_or(0) > 0);
     assert!(repeats > 0, "no repeated event was recognised");
+    for effect in COMPROMISE_EFFECTS {
+        assert!(compromise.get(effect).copied().unwrap_or(0) > 0, "never {effect}: {compromise:?}");
+    }
+}
+
+const COMPROMISE_EFFECTS: [&str; 6] = [
+    "a declaration after a plain revocation",
+    "a void reinstatement",
+    "a void revocation",
+    "a key void from its addition",
+    "a credential of a key void from its addition",
+    "a declaration overruled by a later one",
+];
+
+/// How often the ledger shows each of [`COMPROMISE_EFFECTS`].
+fn compromise_effects<S: Store>(ledger: &Ledger<S>) -> Vec<(&'static str, usize)> {
+    let state = ledger.state();
+    let windows: Vec<_> = state.registry.issuers().flat_map(|i| i.keys.iter()).collect();
+    let after_plain = windows
+        .iter()
+        .filter(|w| {
+            let plain = w.revocations.iter().find(|r| r.compromised_since.is_none()).map(|r| r.seq);
+            plain.is_some_and(|p| w.revocations.iter().any(|r| r.compromised_since.is_some() && !r.void && r.seq > p))
+        })
+        .count();
+    let inherited =
+        |key: &Did| state.registry.window(key).and_then(|w| w.void.as_ref()).filter(|v| &v.compromised != key);
+    let added_void = windows.iter().filter(|w| inherited(&w.key).is_some()).count();
+    let overruled =
+        windows.iter().flat_map(|w| &w.revocations).filter(|r| r.compromised_since.is_some() && r.void).count();
+    let credentials: Vec<credledger::projection::status::CredentialStatus> =
+        entries_under(&state.entries(), "status/credential/")
+            .into_iter()
+            .map(|v| serde_json::from_value(v).expect("a credential status"))
+            .collect();
+    let changes: Vec<_> = credentials.iter().flat_map(|c| &c.changes).filter(|c| c.act.void).collect();
+    let void_sets = |sets: CredentialState| changes.iter().filter(|c| c.sets == sets).count();
+    let by_added = credentials
+        .iter()
+        .filter(|c| {
+            inherited(&c.signed_by).is_some_and(|v| v.covers(c.issued_at)) && c.state == CredentialState::Revoked
+        })
+        .count();
+    COMPROMISE_EFFECTS
+        .into_iter()
+        .zip([
+            after_plain,
+            void_sets(CredentialState::Active),
+            void_sets(CredentialState::Revoked),
+            added_void,
+            by_added,
+            overruled,
+        ])
+        .collect()
 }
 
 /// The demo data satisfies the same invariants.
@@ -1311,4 +1525,295 @@ fn a_second_open_of_a_sled_ledger_is_reported_as_locked() {
     let _first = SledStore::open(&path).expect("first open");
     let second = SledStore::open(&path);
     assert!(matches!(second, Err(StoreError::Locked { .. })), "{:?}", second.err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Declarations of compromise: what a stolen key signed from the declared time on is void.
+// ---------------------------------------------------------------------------------------------
+
+/// The institution's identity key (the one the thief steals), its second key, a key the thief
+/// adds with the stolen one, and a learner.
+const K1: usize = INST;
+const K2: usize = INST + 1;
+const THIEFS: usize = INST + 2;
+
+/// A hand-written history on one institution (`K1`, which adds `K2` at minute 1), each event
+/// recorded at a minute of the ledger's clock after `NOW`; checks every invariant at the end.
+struct Story {
+    store: Shared,
+    ledger: Ledger<Shared>,
+    signed: usize,
+}
+
+impl Story {
+    fn new() -> Self {
+        let store = Shared::default();
+        let ledger = Ledger::open(store.clone()).expect("open");
+        let mut story = Story { store, ledger, signed: 0 };
+        story.ok(0, OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
+        let registered = Payload::IssuerRegistered(IssuerRegistered {
+            issuer: did(K1),
+            name: "Lakeside Community College".into(),
+            category: IssuerCategory::College,
+            ledger: None,
+        });
+        story.ok(0, OPERATOR, registered);
+        story.ok(1, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(K2), ledger: None }));
+        story
+    }
+
+    /// Signs `payload` with key `k` and appends it at minute `minute`.
+    fn try_at(&mut self, minute: i64, k: usize, payload: Payload) -> Result<EventId, AppendError> {
+        self.signed += 1;
+        let created = NOW + time::Duration::minutes(minute) - time::Duration::seconds(60 - self.signed as i64 % 60);
+        let event =
+            Event::new(did(k), Timestamp(created), payload.for_ledger(ORIGIN)).sign(key(k), None).expect("shape");
+        self.ledger.append(event.canonical(), NOW + time::Duration::minutes(minute)).map(|a| a.id)
+    }
+
+    fn ok(&mut self, minute: i64, k: usize, payload: Payload) -> EventId {
+        let described = format!("{payload:?}");
+        self.try_at(minute, k, payload).unwrap_or_else(|e| panic!("refused at minute {minute}: {e}: {described}"))
+    }
+
+    fn course(&mut self, minute: i64, k: usize, n: u8) -> EventId {
+        let uuid = format!("00000000-0000-4000-8000-{:012x}", self.signed + 1);
+        self.ok(
+            minute,
+            k,
+            Payload::CourseCompleted(CourseCompleted {
+                credential_uuid: uuid,
+                learner: did(LEARNER),
+                title: format!("Course {n}"),
+                code: format!("C-{n}"),
+                skills: Materializer::skills(n),
+                credits: 3.0,
+                completed_on: Materializer::date(n),
+                ledger: None,
+                vc_proof: None,
+            }),
+        )
+    }
+
+    /// An apprenticeship for the learner, started with key `k` at minute `minute`.
+    fn start_apprenticeship(&mut self, minute: i64, k: usize) -> EventId {
+        self.ok(
+            minute,
+            k,
+            Payload::ApprenticeshipStarted(ApprenticeshipStarted {
+                learner: did(LEARNER),
+                title: "Electrician Apprenticeship".into(),
+                employer: "Bright Sparks Ltd".into(),
+                started_on: Materializer::date(1),
+                ledger: None,
+            }),
+        )
+    }
+
+    fn state(&self, id: EventId) -> CredentialState {
+        self.ledger.state().status.credential(&id).expect("a credential").state
+    }
+
+    /// Rebuild equals incremental, profiles agree with status, and a reopened ledger loads the
+    /// same entries.
+    fn consistent(mut self) {
+        consistent(&mut self.ledger).expect("consistent");
+        let entries = self.ledger.state().entries();
+        drop(self.ledger);
+        let reopened = Ledger::open(self.store).expect("reopen");
+        assert_eq!(entries, reopened.state().entries());
+    }
+}
+
+fn status_change(credential: EventId, reason: &str) -> StatusChange {
+    StatusChange { credential, reason: reason.into(), ledger: None }
+}
+
+fn declared(issuer: Option<usize>, k: usize, minute: i64) -> Payload {
+    let since = if minute < 0 { datetime!(1970-01-01 00:00 UTC) } else { NOW + time::Duration::minutes(minute) };
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: issuer.map(did),
+        key: did(k),
+        reason: "Key stolen".into(),
+        compromised_since: Some(Timestamp(since)),
+        ledger: None,
+    })
+}
+
+fn plainly_revoked(k: usize) -> Payload {
+    Payload::KeyRevoked(KeyRevoked {
+        issuer: None,
+        key: did(k),
+        reason: "Scheduled key rotation".into(),
+        compromised_since: None,
+        ledger: None,
+    })
+}
+
+/// The thief (holding K1 from minute 10) reinstates a credential K2 suspended; once K1 is declared
+/// compromised since minute 10, the reinstatement no longer counts: suspended again.
+#[test]
+fn a_thiefs_reinstatement_is_void() {
+    let mut s = Story::new();
+    let c = s.course(2, K2, 1);
+    s.ok(3, K2, Payload::CredentialSuspended(status_change(c, "Under review")));
+    s.ok(20, K1, Payload::CredentialReinstated(status_change(c, "All clear")));
+    assert_eq!(s.state(c), CredentialState::Active);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(c), CredentialState::Suspended);
+    s.consistent();
+}
+
+/// The thief revokes a good credential; once K1 is declared compromised, it is active again and
+/// its issuer manages it as before.
+#[test]
+fn a_thiefs_revocation_is_void() {
+    let mut s = Story::new();
+    let c = s.course(2, K2, 1);
+    s.ok(20, K1, Payload::CredentialRevoked(status_change(c, "Forged")));
+    assert_eq!(s.state(c), CredentialState::Revoked);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(c), CredentialState::Active);
+    s.ok(40, K2, Payload::CredentialSuspended(status_change(c, "Under review")));
+    assert_eq!(s.state(c), CredentialState::Suspended);
+    s.consistent();
+}
+
+/// A key the thief added with the stolen one is void from its addition: its credential is
+/// revoked, and it signs nothing afterwards, though nobody revoked it.
+#[test]
+fn a_key_the_thief_added_is_void() {
+    let mut s = Story::new();
+    s.ok(20, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(THIEFS), ledger: None }));
+    let forged = s.course(21, THIEFS, 2);
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    let refused = s.try_at(31, THIEFS, Payload::CredentialSuspended(status_change(forged, "x")));
+    assert!(matches!(&refused, Err(AppendError::Rule(e)) if e.code() == "revoked-key"), "{refused:?}");
+    let refused = s.try_at(31, THIEFS, Payload::KeyAdded(KeyAdded { issuer: None, key: did(INST + 3), ledger: None }));
+    assert!(refused.is_err(), "{refused:?}");
+    s.consistent();
+}
+
+/// The thief revokes the stolen key plainly, to keep anyone from declaring it compromised: the
+/// declaration is still accepted, and voids what the thief signed.
+#[test]
+fn a_plain_revocation_does_not_block_a_declaration() {
+    let mut s = Story::new();
+    let forged = s.course(20, K1, 2);
+    s.ok(21, K1, plainly_revoked(K1));
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    s.consistent();
+}
+
+/// An issuer's key may not declare another compromised from before its addition; the operator
+/// may (an override).
+#[test]
+fn a_declaration_before_the_keys_addition_is_the_operators_alone() {
+    let mut s = Story::new();
+    let early = s.course(2, K2, 1);
+    let refused = s.try_at(30, K1, declared(None, K2, 0));
+    assert!(
+        matches!(&refused, Err(AppendError::Rule(e)) if e.to_string().starts_with("body.compromised_since")),
+        "{refused:?}"
+    );
+    assert_eq!(s.state(early), CredentialState::Active);
+    s.ok(31, OPERATOR, declared(Some(K1), K2, -1));
+    assert_eq!(s.state(early), CredentialState::Revoked);
+    s.consistent();
+}
+
+/// The 1970 attack: with the stolen K1 the thief declares the institution's other key, K2,
+/// compromised since its addition, voiding all it signed. The operator declares K1 compromised
+/// from before that declaration: it is void, K2 is restored, and so is what K2 signed.
+#[test]
+fn the_operator_reverses_a_thiefs_declaration() {
+    let mut s = Story::new();
+    let by_k2 = s.course(2, K2, 1);
+    let by_k1 = s.course(3, K1, 2);
+    // Since 1970: now refused (before K2's addition); since its addition: accepted.
+    assert!(s.try_at(20, K1, declared(None, K2, -1)).is_err());
+    s.ok(20, K1, declared(None, K2, 1));
+    assert_eq!(s.state(by_k2), CredentialState::Revoked);
+    let refused = s.try_at(21, K2, declared(None, K1, 10));
+    assert!(refused.is_err(), "K2 is cut off: {refused:?}");
+
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    assert_eq!(s.state(by_k2), CredentialState::Active, "K2's credential is restored");
+    assert_eq!(s.state(by_k1), CredentialState::Active, "K1 signed it before the theft");
+    let after = s.course(40, K2, 3);
+    assert_eq!(s.state(after), CredentialState::Active, "K2 signs again");
+    let refused = s.try_at(41, K1, Payload::CredentialRevoked(status_change(after, "x")));
+    assert!(refused.is_err(), "K1 is cut off: {refused:?}");
+    s.consistent();
+}
+
+/// The thief rotates the stolen key to one of its own (adds it, then declares K1 compromised with
+/// it); the operator's declaration from before the theft voids the thief's key and its
+/// declaration, and what the thief's key signed.
+#[test]
+fn the_operator_reverses_a_thiefs_rotation() {
+    let mut s = Story::new();
+    s.ok(20, K1, Payload::KeyAdded(KeyAdded { issuer: None, key: did(THIEFS), ledger: None }));
+    s.ok(20, THIEFS, declared(None, K1, 0));
+    let forged = s.course(21, THIEFS, 2);
+    assert_eq!(s.state(forged), CredentialState::Active);
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    assert!(s.try_at(31, THIEFS, plainly_revoked(K2)).is_err());
+    s.consistent();
+}
+
+/// An apprenticeship the thief's declaration voided is restored with its hours when the operator
+/// reverses that declaration.
+#[test]
+fn a_reversal_restores_an_apprenticeship() {
+    let mut s = Story::new();
+    let start = s.start_apprenticeship(2, K2);
+    let hours = Payload::HoursLogged(HoursLogged {
+        apprenticeship: start,
+        hours: 160,
+        through: Materializer::date(2),
+        ledger: None,
+    });
+    s.ok(3, K2, hours);
+    s.ok(20, K1, declared(None, K2, 1));
+    let in_progress = |s: &Story| s.ledger.profile(&did(LEARNER)).apprenticeships_in_progress;
+    assert!(in_progress(&s).is_empty());
+    s.ok(30, OPERATOR, declared(Some(K1), K1, 10));
+    let restored = in_progress(&s);
+    assert_eq!(restored.iter().map(|a| (a.id, a.hours_logged)).collect::<Vec<_>>(), [(start, 160)]);
+    s.consistent();
+}
+
+/// The thief completes an apprenticeship K2 started; once K1 is declared compromised, the forged
+/// completion is revoked, the apprenticeship is in progress again, and K2 completes it.
+#[test]
+fn a_thiefs_completion_of_an_apprenticeship_is_void() {
+    let mut s = Story::new();
+    let start = s.start_apprenticeship(2, K2);
+    let completion = |uuid: &str| {
+        Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
+            credential_uuid: uuid.into(),
+            learner: did(LEARNER),
+            title: "Electrician Apprenticeship".into(),
+            employer: "Bright Sparks Ltd".into(),
+            hours: 6000,
+            skills: Materializer::skills(3),
+            completed_on: Materializer::date(4),
+            apprenticeship: Some(start),
+            ledger: None,
+            vc_proof: None,
+        })
+    };
+    let forged = s.ok(20, K1, completion("00000000-0000-4000-8000-00000000f001"));
+    assert!(s.try_at(21, K2, completion("00000000-0000-4000-8000-00000000f002")).is_err(), "completed once");
+    s.ok(30, K2, declared(None, K1, 10));
+    assert_eq!(s.state(forged), CredentialState::Revoked);
+    let in_progress = s.ledger.profile(&did(LEARNER)).apprenticeships_in_progress;
+    assert_eq!(in_progress.iter().map(|a| a.id).collect::<Vec<_>>(), [start]);
+    let honest = s.ok(40, K2, completion("00000000-0000-4000-8000-00000000f003"));
+    assert_eq!(s.state(honest), CredentialState::Active);
+    s.consistent();
 }

@@ -424,6 +424,45 @@ fn bundles_are_built_unsigned_and_verified_against_the_ledger() {
     assert_eq!(r.json()["verdict"], "INVALID");
 }
 
+/// Issue 14: a learner moves to a new key with `learner link-key --server`. A bundle for the new
+/// key from the unauthenticated `POST /v1/bundles`, with the key link left out, the old key named
+/// as the learner and signing it, is INVALID: the operator's status statement names the holder.
+#[test]
+fn a_learner_moves_keys_through_the_server_and_cannot_present_the_old_key_instead() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    server.append(&env.emit_course(&env.issuer, "Welding I"));
+    let new_path = env.path("learner-2026.key");
+    let new_path = new_path.to_str().expect("utf-8 path");
+    env.remote_ok(&server, &["learner", "link-key", "--old-key", env.learner.path(), "--new-key", new_path]);
+    let old = credledger::SecretKey::read_file(&env.learner.path).expect("the old key");
+    let new = credledger::SecretKey::read_file(std::path::Path::new(new_path)).expect("the new key");
+    let profile = server.get(&format!("/v1/learners/{}/profile", env.learner.did)).json();
+    assert_eq!(profile["learner"], new.did().as_str(), "{profile}");
+
+    let r = server.post("/v1/bundles", json!({"learner": new.did()}).to_string());
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut bundle: credledger::bundle::Bundle = serde_json::from_value(r.json()).expect("a bundle");
+    assert_eq!(&bundle.status.holder, new.did());
+    let linked = |e: &credledger::bundle::Entry| e.record["event"]["kind"] == "learner.key_linked";
+    assert!(bundle.entries.iter().any(linked));
+    bundle.entries.retain(|e| !linked(e));
+    bundle.learner = old.did().clone();
+    let forged = serde_json::to_string(&bundle.signed(&old)).expect("JSON");
+    let report = server.post("/v1/verify", &forged).json();
+    assert_eq!(report["verdict"], "INVALID", "{report}");
+    let holder = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "learner.holder");
+    let holder = holder.expect("the holder check");
+    assert_eq!(holder["ok"], false, "{report}");
+    let detail = holder["detail"].as_str().expect("a detail");
+    assert!(detail.contains(new.did().as_str()) && detail.contains("as the holder now"), "{detail}");
+
+    // The learner's own bundle, from the new key, is valid.
+    env.remote_ok(&server, &["share", "--learner-key", new_path, "--out", "bundle.json"]);
+    let honest = fs::read_to_string(env.path("bundle.json")).expect("bundle.json");
+    assert_eq!(server.post("/v1/verify", &honest).json()["verdict"], "VALID");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Service endpoints and pages
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
 //! Standard credentials end to end: the W3C eddsa-jcs-2022 vector, credentials exported from a
 //! ledger (`export-vc`, `export-clr`, and over HTTP) verified by the CLI, by the server and by an
 //! independent verifier (tests/tools/vc_verify.py), checked against 1EdTech's published JSON
-//! Schemas, and failing once tampered with.
+//! Schemas, failing once tampered with, and failing when re-signed by a key that is not the
+//! issuer's.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use credledger::SecretKey;
+use credledger::event::Timestamp;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_credledger");
@@ -224,4 +229,62 @@ fn the_server_exports_verifies_and_reports_status() {
     let report = post(&local_vc.replacen(title, "Something Else", 1));
     assert_eq!(report["verdict"], "INVALID");
     assert_eq!((get("/v1/credentials/00/vc").0, get("/v1/status/not-a-uuid").0), (400, 404));
+}
+
+/// Issue 14: an exported credential renamed to "Doctor of Medicine", its proof replaced by one from
+/// a fresh did:key, keeps the college's `issuer.id`. `verify-vc` (offline and `--server`) and
+/// `POST /v1/verify-vc` find it INVALID (`proof.issuer`: the key is not the issuer's); the honest
+/// credential is VALID and names the college: from the ledger's registry on the server, and
+/// offline only its did (the credential gives no name).
+#[test]
+fn a_credential_re_signed_by_another_key_in_the_issuers_name_is_invalid() {
+    let env = common::Env::new();
+    let server = env.serve(&[]);
+    let event = env.emit_course(&env.issuer, "Welding I");
+    server.append(&event);
+    let honest = server.get(&format!("/v1/credentials/{}/vc", common::id_of(&event))).json();
+    let fresh = SecretKey::from_seed(&[0x66; 32]);
+    let mut forged = honest.clone();
+    forged["name"] = "Doctor of Medicine".into();
+    forged["credentialSubject"]["achievement"]["name"] = "Doctor of Medicine".into();
+    forged.as_object_mut().expect("an object").remove("proof");
+    let created: Timestamp = "2026-01-01T00:00:00Z".parse().expect("a time");
+    let options = credledger::vc::proof_options(&forged, fresh.did(), &created);
+    let value = credledger::vc::proof_value(&forged, &options, &fresh).expect("sign");
+    let forged = credledger::vc::secure(forged, options, &value);
+    assert_eq!(forged["issuer"]["id"], honest["issuer"]["id"]);
+    std::fs::write(env.path("forged.json"), forged.to_string()).expect("write");
+    std::fs::write(env.path("honest.json"), honest.to_string()).expect("write");
+
+    let failed_binding = |report: &Value| {
+        let checks = report["checks"].as_array().expect("checks");
+        let binding = checks.iter().find(|c| c["name"] == "proof.issuer").expect("a proof.issuer check");
+        let detail = binding["detail"].as_str().expect("detail");
+        assert_eq!(binding["ok"], false, "{report}");
+        assert!(detail.contains(fresh.did().as_str()) && detail.contains(&env.issuer.did), "{detail}");
+        assert!(checks.iter().any(|c| c["name"] == "proof.signature" && c["ok"] == true), "{report}");
+    };
+    let report = server.post("/v1/verify-vc", forged.to_string()).json();
+    assert_eq!(report["verdict"], "INVALID", "{report}");
+    failed_binding(&report);
+    assert_eq!(report["issuer"]["id"], env.issuer.did.as_str());
+    for out in [env.run(&["verify-vc", "--offline", "forged.json"]), env.remote(&server, &["verify-vc", "forged.json"])]
+    {
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.stdout.trim_end().lines().last(), Some("INVALID"), "{out:?}");
+        assert!(out.stdout.lines().any(|l| l.starts_with("FAIL") && l.contains("proof.issuer")), "{out:?}");
+        assert!(out.stdout.contains(&format!("names as its issuer {}", env.issuer.did)), "{out:?}");
+    }
+
+    let report = server.post("/v1/verify-vc", honest.to_string()).json();
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let registry = json!({"kind": "registry", "ledger": common::ORIGIN});
+    assert_eq!(report["issuer"], json!({"id": env.issuer.did, "name": common::ISSUER_NAME, "name_source": registry}));
+    let out = env.remote(&server, &["verify-vc", "honest.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let named = format!("is signed by {} (registered on the ledger {})", common::ISSUER_NAME, common::ORIGIN);
+    assert!(out.stdout.contains(&named), "{out:?}");
+    let out = env.run(&["verify-vc", "--offline", "honest.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("is signed by {} (the credential gives no name)", env.issuer.did)), "{out:?}");
 }

@@ -60,6 +60,10 @@ pub fn check_line(ok: Option<bool>, name: &str, detail: &str) -> String {
 pub fn vc_report_text(report: &VcReport) -> String {
     let mut lines: Vec<String> =
         report.checks.iter().map(|c| check_line(c.ran.then_some(c.ok), &c.name, &c.detail)).collect();
+    if let Some(issuer) = &report.issuer {
+        let signed = if report.proved_by_issuer() { "is signed by" } else { "names as its issuer" };
+        lines.push(format!("issuer: the credential {signed} {}", issuer.describe()));
+    }
     let unchecked = report.status_unchecked();
     lines.push(if report.is_valid() && unchecked {
         format!("{} — status not checked", report.verdict)
@@ -186,10 +190,14 @@ pub fn profile_text(p: &Profile) -> String {
 pub fn issuers_table(issuers: &[Issuer]) -> String {
     let rows = issuers.iter().flat_map(|i| {
         i.keys.iter().map(move |k| {
-            let state = match (i.suspended_seq, k.revoked_seq) {
-                (Some(s), _) => format!("issuer suspended at seq {s}"),
-                (None, Some(s)) => format!("revoked at seq {s}"),
-                (None, None) => "active".into(),
+            let state = match (i.suspended_seq, &k.void, k.revoked_seq) {
+                (Some(s), ..) => format!("issuer suspended at seq {s}"),
+                (None, Some(v), _) if v.compromised == k.key => {
+                    format!("compromised since {} (seq {})", v.from, v.declared_seq)
+                }
+                (None, Some(v), _) => format!("void: added under a compromised key (seq {})", v.declared_seq),
+                (None, None, Some(s)) => format!("revoked at seq {s}"),
+                (None, None, None) => "active".into(),
             };
             vec![
                 i.name.clone(),

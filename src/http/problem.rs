@@ -56,7 +56,9 @@ impl From<&AppendError> for Problem {
         let code = e.code();
         let status = match code {
             "malformed-json" => StatusCode::BAD_REQUEST,
-            "schema" | "bad-signature" | "future-event" | "unbound-event" => StatusCode::UNPROCESSABLE_ENTITY,
+            "schema" | "bad-signature" | "future-event" | "unbound-event" | "compromised-since" => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             "unauthorized-issuer" | "revoked-key" | "issuer-suspended" | "not-operator" | "other-issuer" => {
                 StatusCode::FORBIDDEN
             }

@@ -565,13 +565,15 @@ struct VerifyVcQuery {
 }
 
 /// Verify a standard credential: its proofs (eddsa-rdfc-2022, eddsa-jcs-2022,
-/// Ed25519Signature2020; did:key, did:web from an allowed host, or the key given as `?key=z6Mk…`),
-/// then its status (this log's own, or a status list on a host the operator allows with
-/// `--fetch-allow`; nothing else is fetched): each check by name, and the verdict (VALID,
-/// INVALID, REVOKED, SUSPENDED or STATUS-UNKNOWN); 200 whatever the verdict.
+/// Ed25519Signature2020; did:key, did:web from an allowed host, or the key given as `?key=z6Mk…`)
+/// by a key of the issuer it names (`proof.issuer`), then its status (this log's own, or a status
+/// list on a host the operator allows with `--fetch-allow`; nothing else is fetched): each check
+/// by name, the issuer (named from this ledger's registry when it registered the signing key),
+/// and the verdict (VALID, INVALID, REVOKED, SUSPENDED or STATUS-UNKNOWN); 200 whatever the
+/// verdict.
 #[utoipa::path(post, path = "/v1/verify-vc", request_body(content = openapi::AnyJson, description = "A W3C VC 2.0 / Open Badges 3.0 credential; any other JSON is reported INVALID", content_type = "application/json"),
-    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The signer's multibase Ed25519 key (z6Mk…), taken as the issuer's")),
-    responses((status = 200, description = "{verdict, signer, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
+    params(("key" = Option<String>, Query, pattern = "^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$", description = "The issuer's multibase Ed25519 key, for an issuer whose DID document cannot be had (the caller vouches that it is the issuer's; where the document can be had, it must list the key)")),
+    responses((status = 200, description = "{verdict, signer, issuer: {id, name?, name_source?}, checks}"), (status = 400, description = "Not JSON", content_type = "application/problem+json")))]
 #[post("/v1/verify-vc")]
 async fn verify_vc(state: Data, q: Query<VerifyVcQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -609,13 +611,20 @@ async fn vc_api_verify(state: Data, payload: web::Payload) -> Reply {
 }
 
 /// A standard credential checked whole, on the blocking pool (its status may be read from the
-/// store or fetched from an allowed host).
+/// store or fetched from an allowed host); its issuer named from this ledger's registry when it
+/// registered the key that signed it.
 async fn check_credential(state: &Data, document: Value, key: Option<Did>) -> Result<crate::vc::VcReport, Problem> {
     let (origin, fetcher) = (state.origin.clone(), state.fetcher.clone());
     read(state, move |view| {
         let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
-        let mut sources = Sources { view, origin, fetcher };
-        Ok(crate::vc::check(&document, key.as_ref(), &now, Some(&mut sources)))
+        let registered = view.issuers()?;
+        let mut sources = Sources { view, origin: origin.clone(), fetcher };
+        let report = crate::vc::check(&document, key.as_ref(), &now, Some(&mut sources));
+        let institution = report.signer.as_ref().and_then(|signer| registered.iter().find(|i| i.key(signer).is_some()));
+        Ok(match institution {
+            Some(institution) => report.with_registry_name(&institution.name, &origin),
+            None => report,
+        })
     })
     .await
 }

@@ -85,12 +85,26 @@ impl Projections {
     /// order: every record of a log, or (to check a bundle) a subset of them.
     pub fn apply(&mut self, record: &Record, changes: &mut Changes) {
         self.gaps |= record.seq > self.applied();
-        let context =
-            Context { author_issuer: self.registry.issuer_of_key(&record.event.event.author).map(|i| i.did.clone()) };
+        let event = &record.event.event;
+        let context = Context { author_issuer: self.registry.issuer_of_key(&event.author).map(|i| i.did.clone()) };
+        let key_issuer = self.registry.key_event_issuer(&event.payload, &event.author);
+        let voids_before = key_issuer.as_ref().map(|i| self.voids(i));
+        let status_sees_it = record.seq >= self.positions[1];
         // Status and profiles first: they see the registry as of the record's position.
         step(&mut self.status, &mut self.positions[1], record, &context, changes);
         step(&mut self.profiles, &mut self.positions[2], record, &context, changes);
         step(&mut self.registry, &mut self.positions[0], record, &context, changes);
+        // Then the states the record decides, with the void windows as of after it.
+        if status_sees_it {
+            let revoided = key_issuer.filter(|i| voids_before.as_ref() != Some(&self.voids(i)));
+            self.status.settle(record, &self.registry, revoided.as_ref(), changes);
+        }
+    }
+
+    /// An issuer's keys' void windows, to tell whether a record changed them.
+    fn voids(&self, issuer: &Did) -> Vec<(Did, registry::Void)> {
+        let voids = self.registry.issuer(issuer).map(|i| i.voids()).unwrap_or_default();
+        voids.into_iter().map(|(key, void)| (key.clone(), void.clone())).collect()
     }
 
     /// Every stored entry (positions included) as canonical bytes, in key order.

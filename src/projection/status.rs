@@ -1,17 +1,26 @@
 //! The status projection: every credential's state (active, suspended, revoked) with the event
-//! that decided it and every status change before it, and every apprenticeship in progress with
-//! the hours logged so far. A key revocation with `compromised_since` revokes every credential
-//! that key signed from that instant on (by the ledger's clock, `recorded_at`, which a thief of
-//! the key cannot backdate), voids the apprenticeships it started and the hours it logged from
-//! then on; what it signed before stays valid.
+//! that decided it, its issuance and every status change (signer, time, kind), and every
+//! apprenticeship in progress with the hours logged so far.
+//!
+//! A state is a fold that skips void acts: an act signed by a key whose void window (the
+//! registry's, from declarations of compromise) covers the time the ledger recorded it, which a
+//! thief of the key cannot backdate. A void issuance leaves the credential revoked (the reason
+//! names the key and since when); a void status change is skipped (a thief's reinstatement no
+//! longer reinstates, a thief's revocation no longer revokes: "revoked is final" holds for
+//! revocations that stand); a void start voids the apprenticeship (no more hours, no completion);
+//! void hours stop counting, and a void completion does not complete it. [`Status::settle`] folds
+//! again what a record concerns, and when a key event changed an issuer's void windows, every
+//! credential and apprenticeship of that issuer (a scan, acceptable because declarations are
+//! rare).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{CredentialKind, Date, KeyRevoked, Payload, Timestamp};
+use crate::event::{CredentialKind, Date, Payload, Timestamp};
 use crate::id::{Did, EventId, Seq};
+use crate::projection::registry::Registry;
 use crate::projection::{Changes, Context, Projection, Record};
 
 /// Where a credential stands.
@@ -47,13 +56,45 @@ pub struct CredentialStatus {
     /// When the ledger recorded the issuing event.
     pub issued_at: Timestamp,
     pub state: CredentialState,
-    /// The seq of the event that set the state (the issuing event while active and never changed).
+    /// The seq of the event that set the state: the issuing event while active and never changed,
+    /// the declaration of compromise that voids its issuance.
     pub decided_seq: Seq,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The seqs of every event that changed the state, in order.
+    /// Every status change, in seq order, void or not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<Seq>,
+    pub changes: Vec<StatusChangeRecord>,
+}
+
+/// One `credential.revoked`, `suspended` or `reinstated`: the state it sets, and the act.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StatusChangeRecord {
+    pub seq: Seq,
+    pub sets: CredentialState,
+    pub reason: String,
+    #[serde(flatten)]
+    pub act: Act,
+}
+
+/// An act of an issuer key: who signed it, when the ledger recorded it, and whether a key
+/// compromise voids it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Act {
+    pub signed_by: Did,
+    pub recorded_at: Timestamp,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub void: bool,
+}
+
+impl Act {
+    fn new(signed_by: &Did, recorded_at: Timestamp) -> Self {
+        Act { signed_by: signed_by.clone(), recorded_at, void: false }
+    }
+
+    /// Decides again whether the act is void.
+    fn settle(&mut self, registry: &Registry) {
+        self.void = registry.void_act(&self.signed_by, self.recorded_at).is_some();
+    }
 }
 
 /// An apprenticeship that has started.
@@ -67,6 +108,7 @@ pub struct Apprenticeship {
     pub started_on: Date,
     /// The hours of every log that is not void.
     pub hours_logged: u64,
+    /// The first completion that is not void.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_by: Option<EventId>,
     /// The issuer key that started it, and when the ledger recorded the start.
@@ -81,18 +123,27 @@ pub struct Apprenticeship {
     /// Every `apprenticeship.hours_logged` on it, in seq order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<HoursLog>,
+    /// Every `credential.apprenticeship_completed` naming it, in seq order: a void one (a thief's)
+    /// does not complete it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub completions: Vec<Completion>,
 }
 
-/// One `apprenticeship.hours_logged`: who signed it, when it was recorded, and whether a key
-/// compromise voided it.
+/// One completion of an apprenticeship: the credential, and the act.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Completion {
+    pub id: EventId,
+    #[serde(flatten)]
+    pub act: Act,
+}
+
+/// One `apprenticeship.hours_logged`: its hours, and the act.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct HoursLog {
     pub seq: Seq,
-    pub signed_by: Did,
-    pub recorded_at: Timestamp,
     pub hours: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub void: bool,
+    #[serde(flatten)]
+    pub act: Act,
 }
 
 /// Credential states and apprenticeships, as of some position in the log.
@@ -124,13 +175,106 @@ impl Status {
         self.apprenticeships.get(id)
     }
 
-    fn set_state(&mut self, id: &EventId, state: CredentialState, seq: Seq, reason: &str, changes: &mut Changes) {
-        if let Some(c) = self.credentials.get_mut(id) {
-            c.state = state;
-            c.decided_seq = seq;
-            c.reason = Some(reason.to_owned());
-            c.changes.push(seq);
-            changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+    /// Folds again what `record` concerns (the credential it issues or changes, the
+    /// apprenticeship it starts or logs hours on) with the registry as of after it; and when it
+    /// changed `revoided`'s void windows, every credential and apprenticeship of that issuer.
+    pub fn settle(&mut self, record: &Record, registry: &Registry, revoided: Option<&Did>, changes: &mut Changes) {
+        let payload = &record.event.event.payload;
+        let credential = match payload {
+            Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
+                Some(c.credential)
+            }
+            _ => payload.credential().map(|_| record.event.id()),
+        };
+        let apprenticeship = match payload {
+            Payload::ApprenticeshipStarted(_) => Some(record.event.id()),
+            Payload::HoursLogged(h) => Some(h.apprenticeship),
+            Payload::ApprenticeshipCompleted(c) => c.apprenticeship,
+            _ => None,
+        };
+        settle_all(&mut self.credentials, credential, revoided, registry, CREDENTIAL_PREFIX, changes);
+        settle_all(&mut self.apprenticeships, apprenticeship, revoided, registry, APPRENTICESHIP_PREFIX, changes);
+    }
+}
+
+/// What [`Status::settle`] folds again: a credential or an apprenticeship.
+trait Settled {
+    fn issuer(&self) -> &Did;
+    /// Decides again what void acts leave of it. Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool;
+}
+
+impl Settled for CredentialStatus {
+    fn issuer(&self) -> &Did {
+        &self.issuer
+    }
+
+    /// Decides the state again from the issuance and the status changes, skipping void acts.
+    /// Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool {
+        let before = self.clone();
+        for change in &mut self.changes {
+            change.act.settle(registry);
+        }
+        if let Some(void) = registry.void_act(&self.signed_by, self.issued_at) {
+            self.state = CredentialState::Revoked;
+            self.decided_seq = void.declared_seq;
+            self.reason = Some(void.reason(&self.signed_by));
+        } else {
+            (self.state, self.decided_seq, self.reason) = (CredentialState::Active, self.issued_seq, None);
+            for change in self.changes.iter().filter(|c| !c.act.void) {
+                if self.state == CredentialState::Revoked {
+                    break;
+                }
+                (self.state, self.decided_seq, self.reason) = (change.sets, change.seq, Some(change.reason.clone()));
+            }
+        }
+        *self != before
+    }
+}
+
+impl Settled for Apprenticeship {
+    fn issuer(&self) -> &Did {
+        &self.issuer
+    }
+
+    /// Decides again whether its start is void, which hours count and which completion stands.
+    /// Returns whether anything changed.
+    fn fold(&mut self, registry: &Registry) -> bool {
+        let before = self.clone();
+        self.voided = match (&self.signed_by, self.started_at) {
+            (Some(key), Some(at)) => registry.void_act(key, at).map(|v| v.reason(key)),
+            _ => None,
+        };
+        for log in &mut self.logs {
+            log.act.settle(registry);
+        }
+        self.hours_logged = self.logs.iter().filter(|l| !l.act.void).map(|l| u64::from(l.hours)).sum();
+        for completion in &mut self.completions {
+            completion.act.settle(registry);
+        }
+        self.completed_by = self.completions.iter().find(|c| !c.act.void).map(|c| c.id);
+        *self != before
+    }
+}
+
+/// Folds again the entry `one`, and every entry of the issuer `revoided` (a scan); notes the
+/// entries (`prefix` + id) that changed.
+fn settle_all<T: Settled>(
+    entries: &mut BTreeMap<EventId, T>,
+    one: Option<EventId>,
+    revoided: Option<&Did>,
+    registry: &Registry,
+    prefix: &str,
+    changes: &mut Changes,
+) {
+    let issuers: Vec<EventId> = match revoided {
+        Some(issuer) => entries.iter().filter(|(_, e)| e.issuer() == issuer).map(|(id, _)| *id).collect(),
+        None => Vec::new(),
+    };
+    for id in one.iter().chain(&issuers) {
+        if entries.get_mut(id).is_some_and(|e| e.fold(registry)) {
+            changes.touch(format!("{prefix}{id}"));
         }
     }
 }
@@ -141,37 +285,10 @@ impl Projection for Status {
     fn apply(&mut self, record: &Record, context: &Context, changes: &mut Changes) {
         let event = &record.event;
         let payload = &event.event.payload;
-        if let Payload::KeyRevoked(KeyRevoked { key, compromised_since: Some(since), .. }) = payload {
-            let reason = format!("its signing key {key} was compromised from {since} on");
-            let compromised: Vec<EventId> = self
-                .credentials
-                .values()
-                .filter(|c| &c.signed_by == key && c.issued_at >= *since && c.state != CredentialState::Revoked)
-                .map(|c| c.id)
-                .collect();
-            for id in compromised {
-                self.set_state(&id, CredentialState::Revoked, record.seq, &reason, changes);
-            }
-            for a in self.apprenticeships.values_mut() {
-                let mut touched = false;
-                let started_then = a.signed_by.as_ref() == Some(key) && a.started_at.is_some_and(|t| t >= *since);
-                if started_then && a.voided.is_none() {
-                    a.voided = Some(reason.clone());
-                    touched = true;
-                }
-                for log in a.logs.iter_mut().filter(|l| !l.void && &l.signed_by == key && l.recorded_at >= *since) {
-                    log.void = true;
-                    a.hours_logged -= u64::from(log.hours);
-                    touched = true;
-                }
-                if touched {
-                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
-                }
-            }
-        }
         let Some(issuer) = &context.author_issuer else {
             return;
         };
+        let author = &event.event.author;
         if let Some(credential) = payload.credential() {
             let id = event.id();
             self.credentials.insert(
@@ -180,7 +297,7 @@ impl Projection for Status {
                     id,
                     kind: credential.kind,
                     issuer: issuer.clone(),
-                    signed_by: event.event.author.clone(),
+                    signed_by: author.clone(),
                     learner: credential.learner.clone(),
                     issued_seq: record.seq,
                     issued_at: record.recorded_at,
@@ -200,16 +317,24 @@ impl Projection for Status {
                 }
             }
         }
+        let change = match payload {
+            Payload::CredentialRevoked(c) => Some((c, CredentialState::Revoked)),
+            Payload::CredentialSuspended(c) => Some((c, CredentialState::Suspended)),
+            Payload::CredentialReinstated(c) => Some((c, CredentialState::Active)),
+            _ => None,
+        };
+        if let Some((c, sets)) = change {
+            if let Some(credential) = self.credentials.get_mut(&c.credential) {
+                credential.changes.push(StatusChangeRecord {
+                    seq: record.seq,
+                    sets,
+                    reason: c.reason.clone(),
+                    act: Act::new(author, record.recorded_at),
+                });
+                changes.touch(format!("{CREDENTIAL_PREFIX}{}", c.credential));
+            }
+        }
         match payload {
-            Payload::CredentialRevoked(c) => {
-                self.set_state(&c.credential, CredentialState::Revoked, record.seq, &c.reason, changes)
-            }
-            Payload::CredentialSuspended(c) => {
-                self.set_state(&c.credential, CredentialState::Suspended, record.seq, &c.reason, changes)
-            }
-            Payload::CredentialReinstated(c) => {
-                self.set_state(&c.credential, CredentialState::Active, record.seq, &c.reason, changes)
-            }
             Payload::ApprenticeshipStarted(a) => {
                 let id = event.id();
                 self.apprenticeships.insert(
@@ -223,30 +348,28 @@ impl Projection for Status {
                         started_on: a.started_on,
                         hours_logged: 0,
                         completed_by: None,
-                        signed_by: Some(event.event.author.clone()),
+                        signed_by: Some(author.clone()),
                         started_at: Some(record.recorded_at),
                         voided: None,
                         logs: Vec::new(),
+                        completions: Vec::new(),
                     },
                 );
                 changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
             }
             Payload::HoursLogged(h) => {
                 if let Some(a) = self.apprenticeships.get_mut(&h.apprenticeship) {
-                    a.hours_logged += u64::from(h.hours);
                     a.logs.push(HoursLog {
                         seq: record.seq,
-                        signed_by: event.event.author.clone(),
-                        recorded_at: record.recorded_at,
                         hours: h.hours,
-                        void: false,
+                        act: Act::new(author, record.recorded_at),
                     });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship));
                 }
             }
             Payload::ApprenticeshipCompleted(c) => {
                 if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
-                    a.completed_by = Some(event.id());
+                    a.completions.push(Completion { id: event.id(), act: Act::new(author, record.recorded_at) });
                     changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
                 }
             }

@@ -116,6 +116,11 @@ impl DidDocument {
         Ok(DidDocument { id: did.to_owned(), assertion })
     }
 
+    /// Does this document list `key` under `assertionMethod` (by any method id)?
+    pub fn lists(&self, key: &Did) -> bool {
+        self.assertion.iter().any(|(_, listed)| listed.as_ref() == Ok(key))
+    }
+
     /// The key of `method` (a DID URL), if this document lists it under `assertionMethod`.
     pub fn assertion_key(&self, method: &str) -> Result<Did, String> {
         match self.assertion.iter().find(|(id, _)| id == method) {

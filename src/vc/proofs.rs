@@ -1,8 +1,8 @@
 //! A credential's proofs, each check by name: the suite (`eddsa-rdfc-2022`, `eddsa-jcs-2022` or
-//! `Ed25519Signature2020`), the purpose, the key and the signature. The key must be the
-//! issuer's: the verification method names the issuer's DID, and the issuer's DID document lists
-//! it under `assertionMethod` (did:key documents are made offline; others are the caller's
-//! input, through `resolve`). A proof set (a `proof` array) verifies only if every proof in it
+//! `Ed25519Signature2020`), the purpose, the key, that it is the issuer's (`issuer`: the issuer's
+//! DID document lists it under `assertionMethod`; did:key documents are made offline, others are
+//! the caller's input, through [`Keys::resolve`]; a key given with `--key` is the verifier's word
+//! only when the issuer's document cannot be had) and the signature. A proof set (a `proof` array) verifies only if every proof in it
 //! does, and each is reported (`proof[1].signature`); a proof chain (`previousProof`) is refused.
 
 use ed25519_dalek::Signature;
@@ -72,19 +72,18 @@ pub fn decode_proof_value(value: &str) -> Option<Signature> {
 }
 
 /// Where the key of a proof comes from.
-pub enum Keys<'a> {
-    /// The key the person verifying gave (`--key`): taken as the issuer's, unchecked.
-    Given(&'a Did),
-    /// The issuer's DID document: did:key made offline, any other DID by this function.
-    Resolve(&'a mut dyn FnMut(&str) -> Result<DidDocument, String>),
+pub struct Keys<'a> {
+    /// The key the person verifying gave (`--key`), vouched for as the issuer's: it must still be
+    /// one the issuer's DID document lists, when that document can be had.
+    pub given: Option<&'a Did>,
+    /// The DID documents that are not did:key's (those are made offline): did:web, through the
+    /// caller.
+    pub resolve: &'a mut dyn FnMut(&str) -> Result<DidDocument, String>,
 }
 
 impl std::fmt::Debug for Keys<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Keys::Given(key) => f.debug_tuple("Given").field(key).finish(),
-            Keys::Resolve(_) => f.write_str("Resolve"),
-        }
+        f.debug_struct("Keys").field("given", &self.given).finish_non_exhaustive()
     }
 }
 
@@ -143,12 +142,14 @@ pub fn check(document: &Value, keys: &mut Keys<'_>, checks: &mut Vec<VcCheck>) -
             other => Err(format!("proofPurpose `{}` is not assertionMethod", quote(other))),
         };
         record(name("purpose"), purpose);
-        let key = issuer_key(field("verificationMethod"), issuer, keys);
+        let method = field("verificationMethod");
+        let key = method_key(method, issuer, keys);
         let Ok((key, how)) = key else {
             record(name("key"), key.map(|(_, how)| how));
             continue;
         };
         record(name("key"), Ok(how));
+        record(name("issuer"), issuer_binding(issuer, method, &key, keys));
         let context_ok = match (proof.get("@context"), document.get("@context")) {
             (Some(p), Some(d)) => p == d,
             _ => true,
@@ -176,26 +177,59 @@ pub fn check(document: &Value, keys: &mut Keys<'_>, checks: &mut Vec<VcCheck>) -
     if signers.len() == proofs.len() && checks.iter().all(|c| c.ok) { signers.into_iter().next() } else { None }
 }
 
-/// The key of `method`, the proof's verification method, if it is the issuer's: what the key
-/// is and how it was found.
-fn issuer_key(method: &str, issuer: Option<&str>, keys: &mut Keys<'_>) -> Result<(Did, String), String> {
-    let resolve = match keys {
-        Keys::Given(key) => return Ok(((*key).clone(), format!("{key} (given; not checked against the issuer)"))),
-        Keys::Resolve(resolve) => resolve,
-    };
-    let issuer = issuer.ok_or("the credential names no issuer (issuer or issuer.id)")?;
+/// The key that made a proof: the one given, else the key `method` (the proof's verification
+/// method) names, read from a did:key or from the issuer's own DID document (no other DID's is
+/// resolved). What the key is and how it was found.
+fn method_key(method: &str, issuer: Option<&str>, keys: &mut Keys<'_>) -> Result<(Did, String), String> {
+    if let Some(key) = keys.given {
+        return Ok(((*key).clone(), format!("{key} (given with --key)")));
+    }
     if method.is_empty() {
         return Err("the proof has no verificationMethod".into());
     }
     let did = did::did_of(method);
-    if did != issuer {
-        return Err(format!("{} is not a key of the issuer {}", quote(method), quote(issuer)));
+    let own = issuer == Some(did);
+    if !own && !did.starts_with("did:key:") {
+        return Err(format!(
+            "{} is not a key of the issuer {}: only did:key methods and the issuer's own DID document are read",
+            quote(method),
+            quote(issuer.unwrap_or("(none)"))
+        ));
     }
-    let document = match did.parse::<Did>() {
-        Ok(key) if did.starts_with("did:key:") => DidDocument::of_key(&key),
-        Err(e) if did.starts_with("did:key:") => return Err(e.to_string()),
-        _ => resolve(did)?,
-    };
-    let key = document.assertion_key(method)?;
-    Ok((key, format!("{} is an assertionMethod of the issuer {}", quote(method), quote(issuer))))
+    let key = document_of(did, keys)?.assertion_key(method)?;
+    let whose = if own { format!("the issuer {}", quote(did)) } else { quote(did) };
+    Ok((key, format!("{} is an assertionMethod of {whose}", quote(method))))
+}
+
+/// Is `key`, which made the proof under `method`, one the issuer's DID document lists under
+/// `assertionMethod`? A key given with `--key` is the verifier's word when the issuer's document
+/// cannot be had, and must be listed when it can.
+fn issuer_binding(issuer: Option<&str>, method: &str, key: &Did, keys: &mut Keys<'_>) -> Result<String, String> {
+    let issuer = issuer.ok_or("the credential names no issuer (`issuer` or `issuer.id`)")?;
+    let given = keys.given.is_some();
+    if !given && did::did_of(method) == issuer {
+        return Ok(format!("{} is an assertionMethod of the issuer {}", quote(method), quote(issuer)));
+    }
+    match document_of(issuer, keys) {
+        Ok(document) if given && document.lists(key) => {
+            Ok(format!("{key} (given with --key) is an assertionMethod of the issuer {}", quote(issuer)))
+        }
+        Ok(_) => Err(format!(
+            "the proof is by {key}, which is not an assertionMethod of the issuer {}: signed by someone else in the issuer's name",
+            quote(issuer)
+        )),
+        Err(why) if given => Ok(format!("{why}; {key} is its key as given with --key")),
+        Err(why) => Err(format!(
+            "cannot resolve the issuer {} ({why}), so {key} cannot be bound to it: pass the issuer's key (--key MULTIBASE)",
+            quote(issuer)
+        )),
+    }
+}
+
+/// The DID document of `did`: a did:key's made here, any other through `keys.resolve`.
+fn document_of(did: &str, keys: &mut Keys<'_>) -> Result<DidDocument, String> {
+    if did.starts_with("did:key:") {
+        return did.parse::<Did>().map(|key| DidDocument::of_key(&key)).map_err(|e| e.to_string());
+    }
+    (keys.resolve)(did)
 }

@@ -1,10 +1,14 @@
-//! The report on a standard credential: each check by name, and the verdict (VALID, INVALID,
-//! REVOKED, SUSPENDED, STATUS-UNKNOWN). A status is what the caller found where the credential
-//! says it is kept ([`StatusFinding`]); [`VcReport::with_statuses`] turns the findings into
-//! checks and the verdict.
+//! The report on a standard credential: each check by name, the issuer it names ([`VcIssuer`]:
+//! its id, and a name, self-asserted by the credential or, [`VcReport::with_registry_name`], from
+//! a ledger's registry), and the verdict (VALID, INVALID, REVOKED, SUSPENDED, STATUS-UNKNOWN). A
+//! status is what the caller found where the credential says it is kept ([`StatusFinding`]);
+//! [`VcReport::with_statuses`] turns the findings into checks and the verdict.
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
+use super::document;
 use crate::id::{Did, Seq};
 use crate::projection::CredentialState;
 
@@ -75,7 +79,55 @@ pub struct VcReport {
     /// The key whose proof verified (as a did:key, whatever DID document listed it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<Did>,
+    /// The issuer the credential names (whom the `proof.issuer` check binds the proof to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<VcIssuer>,
     pub checks: Vec<VcCheck>,
+}
+
+/// The issuer a credential names, and the institution's name if known.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VcIssuer {
+    /// `issuer` (or `issuer.id`): a DID, or any URL.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where `name` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_source: Option<NameSource>,
+}
+
+/// Where an issuer's name comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NameSource {
+    /// The credential's own issuer profile (`issuer.name`): signed with the issuer's key, but
+    /// vouched for by nobody else.
+    SelfAsserted,
+    /// The registry of institutions of the ledger `ledger`, which registered the signing key.
+    Registry { ledger: String },
+}
+
+impl VcIssuer {
+    /// The issuer `document` names: `issuer`, or `issuer.id` with the profile's `name`
+    /// (self-asserted).
+    pub fn of(document: &Value) -> Option<Self> {
+        let id = document::issuer_id(document)?.to_owned();
+        let name = document::issuer_name(document).map(str::to_owned);
+        let name_source = name.as_ref().map(|_| NameSource::SelfAsserted);
+        Some(VcIssuer { id, name, name_source })
+    }
+
+    /// "Lakeside College (self-asserted by the credential), did:key:…", or the id alone.
+    pub fn describe(&self) -> String {
+        match (&self.name, &self.name_source) {
+            (Some(name), Some(NameSource::Registry { ledger })) => {
+                format!("{name} (registered on the ledger {ledger}), {}", self.id)
+            }
+            (Some(name), _) => format!("{name} (self-asserted by the credential), {}", self.id),
+            (None, _) => format!("{} (the credential gives no name)", self.id),
+        }
+    }
 }
 
 /// The name of the check that reports a credential's status (its only one, or the prefix of
@@ -97,10 +149,30 @@ pub enum StatusFinding {
 }
 
 impl VcReport {
-    /// A report of these checks: VALID if every one passed, else INVALID.
-    pub fn of_checks(checks: Vec<VcCheck>, signer: Option<Did>) -> Self {
+    /// A report of these checks on a credential naming `issuer`: VALID if every one passed, else
+    /// INVALID.
+    pub fn of_checks(checks: Vec<VcCheck>, signer: Option<Did>, issuer: Option<VcIssuer>) -> Self {
         let verdict = if checks.iter().all(|c| c.ok) { VcVerdict::Valid } else { VcVerdict::Invalid };
-        VcReport { verdict, signer, checks }
+        VcReport { verdict, signer, issuer, checks }
+    }
+
+    /// Did the proofs verify, by keys of the issuer the credential names (`proof.issuer`)?
+    pub fn proved_by_issuer(&self) -> bool {
+        let binding = |c: &&VcCheck| c.name.starts_with("proof") && c.name.ends_with(".issuer");
+        self.signer.is_some()
+            && self.checks.iter().filter(binding).count() > 0
+            && self.checks.iter().filter(binding).all(|c| c.ok)
+    }
+
+    /// Names the issuer from the registry of the ledger `ledger`, which registered the key that
+    /// signed the proof to the institution `name`: only once that proof verified as the issuer's.
+    pub fn with_registry_name(mut self, name: &str, ledger: &str) -> Self {
+        let proved = self.proved_by_issuer();
+        if let Some(issuer) = self.issuer.as_mut().filter(|_| proved) {
+            issuer.name = Some(name.to_owned());
+            issuer.name_source = Some(NameSource::Registry { ledger: ledger.to_owned() });
+        }
+        self
     }
 
     /// Did every check pass, and is the credential active (or without status)?
@@ -177,7 +249,7 @@ mod tests {
 
     fn valid(signer: &Did) -> VcReport {
         let check = VcCheck { name: "proof.signature".into(), ok: true, ran: true, detail: String::new() };
-        VcReport::of_checks(vec![check], Some(signer.clone()))
+        VcReport::of_checks(vec![check], Some(signer.clone()), None)
     }
 
     #[test]

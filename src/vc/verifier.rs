@@ -14,7 +14,7 @@ use super::credledger_status::{self, STATUS_TYPE, StatusReference};
 use super::did::DidDocument;
 use super::document::{self, quote};
 use super::proofs::{self, Keys};
-use super::report::{STATUS_CHECK, StatusFinding, VcCheck, VcReport};
+use super::report::{STATUS_CHECK, StatusFinding, VcCheck, VcIssuer, VcReport};
 use super::status_list::{self, ENTRY_TYPE};
 use crate::event::Timestamp;
 use crate::id::Did;
@@ -67,10 +67,8 @@ struct Session<'f> {
 impl<'f> Session<'f> {
     fn proofs_and_validity(&mut self, document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport {
         let mut checks = Vec::new();
-        let signer = match key {
-            Some(key) => proofs::check(document, &mut Keys::Given(key), &mut checks),
-            None => proofs::check(document, &mut Keys::Resolve(&mut |did| self.did_document(did)), &mut checks),
-        };
+        let mut keys = Keys { given: key, resolve: &mut |did| self.did_document(did) };
+        let signer = proofs::check(document, &mut keys, &mut checks);
         let window = document::window(document, now);
         checks.push(VcCheck {
             name: "credential.validity".into(),
@@ -78,7 +76,7 @@ impl<'f> Session<'f> {
             ran: true,
             detail: window.unwrap_or_else(|e| e),
         });
-        VcReport::of_checks(checks, signer)
+        VcReport::of_checks(checks, signer, VcIssuer::of(document))
     }
 
     /// May one more document be fetched? Why not, if not.
@@ -180,8 +178,8 @@ impl<'f> Session<'f> {
             Err(why) => return StatusFinding::Unknown(format!("{}: {why}", entry.list)),
         };
         let mut list_checks = Vec::new();
-        let signed =
-            proofs::check(&list, &mut Keys::Resolve(&mut |did| self.did_document(did)), &mut list_checks).is_some();
+        let mut keys = Keys { given: None, resolve: &mut |did| self.did_document(did) };
+        let signed = proofs::check(&list, &mut keys, &mut list_checks).is_some();
         if !signed {
             let failed =
                 list_checks.iter().find(|c| !c.ok).map(|c| format!("{}: {}", c.name, c.detail)).unwrap_or_default();
@@ -323,11 +321,47 @@ mod tests {
         stolen.as_object_mut().unwrap().remove("proof");
         let forged = sign(stolen, &thief, &format!("{}#{}", thief.did(), thief.did().multibase()));
         let report = check(&forged, None, &now(), Some(&mut web(&[], &[])));
-        assert!(
-            report.checks.iter().any(|c| c.name == "proof.key" && c.detail.contains("not a key of the issuer")),
-            "{report:?}"
-        );
+        assert_eq!(failing(&report), vec!["proof.issuer"], "{report:?}");
+        let binding = &report.checks.iter().find(|c| c.name == "proof.issuer").unwrap().detail;
+        assert!(binding.contains("not an assertionMethod of the issuer") && binding.contains(thief.did().as_str()));
         assert_eq!(report.verdict, VcVerdict::Invalid);
+        // A verification method of another did:web is not even read.
+        let forged = sign(stolen_again(&doc), &thief, "did:web:evil.example#key-1");
+        let mut web = web(&[], &[]);
+        let report = check(&forged, None, &now(), Some(&mut web));
+        let key = &report.checks.iter().find(|c| c.name == "proof.key").unwrap().detail;
+        assert!(key.contains("not a key of the issuer"), "{report:?}");
+        assert!(!web.asked.iter().any(|u| u.contains("evil")), "{:?}", web.asked);
+    }
+
+    fn stolen_again(doc: &Value) -> Value {
+        let mut unsecured = doc.clone();
+        unsecured.as_object_mut().unwrap().remove("proof");
+        unsecured
+    }
+
+    /// From main's `vc::verify_with`: the issuer's resolved DID document decides which methods
+    /// are its keys.
+    #[test]
+    fn a_resolver_plugs_in_the_issuers_assertion_methods() {
+        let doc = credential(Value::Null);
+        let report = check(&doc, None, &now(), Some(&mut web(&[], &[])));
+        assert!(report.is_valid() && report.proved_by_issuer(), "{report:?}");
+        assert_eq!(report.signer.as_ref(), Some(key().did()));
+        // Offline, the did:web method is not resolved.
+        assert_eq!(failing(&check(&doc, None, &now(), None))[0], "proof.key");
+        // The issuer's key under a method the document does not list (its did:key) is not the
+        // issuer's.
+        let other = sign(stolen_again(&doc), &key(), &format!("{}#{}", key().did(), key().did().multibase()));
+        assert_eq!(failing(&check(&other, None, &now(), Some(&mut web(&[], &[]))))[0], "proof.issuer");
+        // Given, the key is the issuer's if the document lists it (under any method), and the
+        // verifier's word if the document cannot be had.
+        assert!(check(&other, Some(key().did()), &now(), Some(&mut web(&[], &[]))).is_valid());
+        assert!(check(&other, Some(key().did()), &now(), None).is_valid());
+        let stranger = SecretKey::from_seed(&[14; 32]);
+        let forged = sign(stolen_again(&doc), &stranger, &format!("{ISSUER}#key-1"));
+        let report = check(&forged, Some(stranger.did()), &now(), Some(&mut web(&[], &[])));
+        assert_eq!(failing(&report), vec!["proof.issuer"], "{report:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // The verification page: sends the bundle to /v1/verify (a standard credential to /v1/verify-vc)
 // and shows the verdict with the date the status is as of, each check, what the bundle is bound
-// to, the credentials and the learner's skills grouped with the credentials that evidence them.
+// to (a standard credential: who issued it), the credentials and the learner's skills grouped
+// with the credentials that evidence them.
 // No libraries, no network but this server.
 "use strict";
 
@@ -102,6 +103,19 @@ function render(report) {
   }
   const parts = [verdict];
   if (report.learner) parts.push(el("p", {}, "Learner: ", el("code", {}, report.learner)));
+  // A standard credential's issuer: named by this ledger's registry, by the credential itself
+  // (self-asserted), or by its id alone.
+  if (report.issuer) {
+    const issuer = report.issuer;
+    const source = !issuer.name ? "the credential gives no name"
+      : issuer.name_source && issuer.name_source.kind === "registry" ? `registered on the ledger ${issuer.name_source.ledger}`
+      : "self-asserted by the credential";
+    // Every proof's binding (`proof.issuer`, or `proof[i].issuer` in a proof set) passed.
+    const bindings = report.checks.filter((c) => /^proof(\[\d+\])?\.issuer$/.test(c.name));
+    const signed = report.signer && bindings.length > 0 && bindings.every((c) => c.ok);
+    parts.push(el("p", { id: "issuer" }, signed ? "Signed by the issuer " : "Names as its issuer ",
+      issuer.name ? `${issuer.name} (${source}): ` : `(${source}) `, el("code", {}, issuer.id)));
+  }
   // A binding this verifier did not ask for is shown, not checked.
   const required = (name) => report.checks.some((c) => c.name === name);
   for (const what of ["audience", "nonce"]) {
