@@ -463,6 +463,7 @@ impl Materializer {
                         completed_on: Self::date(n),
                         ledger: None,
                         vc_proof: None,
+                        vc: None,
                     }),
                     1 => Payload::CertificateAwarded(CertificateAwarded {
                         credential_uuid: self.uuid(n),
@@ -473,6 +474,7 @@ impl Materializer {
                         valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
                         ledger: None,
                         vc_proof: None,
+                        vc: None,
                     }),
                     _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
                         credential_uuid: self.uuid(n),
@@ -485,6 +487,7 @@ impl Materializer {
                         apprenticeship: None,
                         ledger: None,
                         vc_proof: None,
+                        vc: None,
                     }),
                 };
                 let likely = self.active(author);
@@ -640,6 +643,7 @@ impl Materializer {
                         apprenticeship: reference,
                         ledger: None,
                         vc_proof: None,
+                        vc: None,
                     }),
                     None,
                 );
@@ -1255,6 +1259,7 @@ fn credentials_recorded_after_compromised_since_are_revoked() {
             completed_on: Materializer::date(1),
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     };
     let issuer = INST;

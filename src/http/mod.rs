@@ -61,6 +61,9 @@ pub struct ServerConfig {
     pub read_only: Option<String>,
     /// Serve HTTPS with this configuration instead of plain HTTP.
     pub tls: Option<rustls::ServerConfig>,
+    /// The base URL the world reaches this ledger at (status lists, links); `None`: the bound
+    /// address, `http://ADDR` (or `https://` with TLS).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             read_rate: 1000,
             read_only: None,
             tls: None,
+            public_url: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub(crate) struct AppState {
     /// Signs what the operator vouches for on request (CLR exports).
     pub operator_key: Option<Arc<SecretKey>>,
     pub origin: String,
+    /// The base URL of status lists and links (`ServerConfig::public_url` or the bound address).
+    pub public_url: String,
     pub config: ServerConfig,
     pub limiters: limits::Limiters,
     /// The CLRs signed so far, per learner and log position.
@@ -115,6 +121,11 @@ pub fn serve(
     let genesis =
         ledger.state().registry.genesis().ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
     let (operator, origin) = (genesis.operator.clone(), genesis.origin.clone());
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let public_url = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("{scheme}://{}", listener.local_addr()?),
+    };
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
@@ -131,6 +142,7 @@ pub fn serve(
         operator,
         operator_key,
         origin,
+        public_url,
         config: config.clone(),
         limiters,
         clr_cache: Default::default(),
