@@ -1,5 +1,5 @@
 //! W3C Verifiable Credentials 2.0 secured with a Data Integrity proof, cryptosuite
-//! `eddsa-jcs-2022` (W3C vc-di-eddsa §3.3): the proof signs
+//! `eddsa-jcs-2022` (W3C vc-di-eddsa §3.3; `eddsa-rdfc-2022` is [`crate::rdfc`]'s): the proof signs
 //! `SHA-256(JCS(proof options)) ‖ SHA-256(JCS(credential without proof))` with Ed25519, and
 //! `proofValue` is the signature in multibase base58btc. Pure functions over JSON values.
 //!
@@ -7,7 +7,6 @@
 //! `credentialStatus` here, the caller looks it up (the server in its own log, the CLI over
 //! https), and [`VcReport::with_status`] turns what it found into the verdict.
 
-use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -17,6 +16,7 @@ use crate::event::{Event, Payload, Timestamp};
 use crate::id::{Did, Seq};
 use crate::keys::SecretKey;
 use crate::projection::CredentialState;
+use crate::rdfc::decode_proof_value;
 
 /// The cryptosuite this module implements.
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
@@ -46,14 +46,7 @@ pub fn proof_options(unsecured: &Value, key: &Did, created: &Timestamp) -> Value
 
 /// The `proofValue` of `key`'s eddsa-jcs-2022 signature over `unsecured` with these options.
 pub fn proof_value(unsecured: &Value, options: &Value, key: &SecretKey) -> Result<String, String> {
-    let signature = key.sign(&hash_data(unsecured, options)?);
-    Ok(format!("z{}", bs58::encode(signature.to_bytes()).into_string()))
-}
-
-/// The Ed25519 signature in a `proofValue` (base58btc, `z…`), if it is one.
-fn decode_proof_value(value: &str) -> Option<Signature> {
-    let bytes = bs58::decode(value.strip_prefix('z')?).into_vec().ok()?;
-    Some(Signature::from_bytes(&<[u8; 64]>::try_from(bytes).ok()?))
+    Ok(crate::rdfc::encode_proof_value(&key.sign(&hash_data(unsecured, options)?)))
 }
 
 /// Adds a proof to `unsecured` (a JSON object).
@@ -269,13 +262,19 @@ pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport 
         }
     };
     let field = |name: &str| proof.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let suite_ok = field("type") == "DataIntegrityProof" && field("cryptosuite") == CRYPTOSUITE;
+    let rdfc = field("cryptosuite") == crate::rdfc::CRYPTOSUITE;
+    let suite_ok = field("type") == "DataIntegrityProof" && (field("cryptosuite") == CRYPTOSUITE || rdfc);
     if !check(
         "proof.cryptosuite",
         if suite_ok {
-            Ok(format!("DataIntegrityProof, {CRYPTOSUITE}"))
+            Ok(format!("DataIntegrityProof, {}", field("cryptosuite")))
         } else {
-            Err(format!("`{}` / `{}` is not DataIntegrityProof / {CRYPTOSUITE}", field("type"), field("cryptosuite")))
+            Err(format!(
+                "`{}` / `{}` is not DataIntegrityProof / {CRYPTOSUITE} or {}",
+                field("type"),
+                field("cryptosuite"),
+                crate::rdfc::CRYPTOSUITE
+            ))
         },
     ) {
         return finish(checks, None);
@@ -333,6 +332,9 @@ pub fn verify(document: &Value, key: Option<&Did>, now: &Timestamp) -> VcReport 
         options.as_object_mut().and_then(|o| o.remove("proofValue")).and_then(|v| v.as_str().map(str::to_owned));
     let signature = value.as_deref().and_then(decode_proof_value);
     let verified = match (signature, hash_data(&unsecured, &options)) {
+        (_, _) if rdfc => crate::rdfc::verify(&unsecured, &options, value.as_deref().unwrap_or_default(), &signer)
+            .map(|()| format!("signed by {signer}"))
+            .map_err(|e| e.to_string()),
         (None, _) => Err("proofValue is not a base58btc (z…) Ed25519 signature".to_owned()),
         (_, Err(e)) => Err(e),
         (Some(sig), Ok(data)) => signer

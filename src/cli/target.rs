@@ -143,7 +143,8 @@ impl Target {
     /// What a form-2 credential signed by `key` takes from the ledger: the issuer's registered
     /// name, the ledger's public URL and a free index (the `nth` free one of the key's first list
     /// with room; over a server, index `nth` of list 0, which the ledger refuses if taken). `None`
-    /// where no ledger is in reach or `key` is no issuer's: the credential is then form 1.
+    /// where no ledger is in reach (or a server holds the directory) or `key` is no issuer's: the
+    /// credential is then form 1.
     pub fn standard_form(&self, key: &Did, nth: u32) -> Result<Option<StandardForm>> {
         let form = |issuer_name: String, status_base: String, (status_list, status_index)| StandardForm {
             form: 2,
@@ -158,7 +159,9 @@ impl Target {
                     return Ok(None);
                 }
                 let base = dir.config()?.public_url();
-                let ledger = Self::open(dir)?;
+                // A directory a running server holds cannot be read here: the event is emitted in
+                // form 1, as before (`--server URL` gives form 2).
+                let Ok(ledger) = Self::open(dir) else { return Ok(None) };
                 let state = ledger.state();
                 Ok(state
                     .registry
