@@ -30,6 +30,7 @@ fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
         completed_on: "2026-05-01".parse().unwrap(),
         ledger: Some("bench.example".into()),
         vc_proof: None,
+        vc: None,
     });
     let at = Timestamp::whole_seconds(datetime!(2026-05-01 12:00 UTC));
     Event::new(issuer.did().clone(), at, payload).sign(issuer, None).unwrap()

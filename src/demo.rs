@@ -68,8 +68,20 @@ const HVAC: (&str, &str) = ("49-9021.00", "Heating, Air Conditioning, and Refrig
 const BOOKKEEPING: (&str, &str) = ("43-3031.00", "Bookkeeping, Accounting, and Auditing Clerks");
 const ACCOUNTANT: (&str, &str) = ("13-2011.00", "Accountants and Auditors");
 
-/// Builds the demo's events for a ledger whose operator is `operator`, signed at `now`.
+/// Builds the demo's events for a ledger whose operator is `operator`, signed at `now`, its
+/// credentials' status lists served at `https://<origin>`.
 pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDateTime) -> Result<Demo, EventError> {
+    build_at(operator, origin, &format!("https://{origin}"), seed, now)
+}
+
+/// [`build`], with the credentials' status lists served under `public_url`.
+pub fn build_at(
+    operator: &SecretKey,
+    origin: &str,
+    public_url: &str,
+    seed: [u8; 32],
+    now: OffsetDateTime,
+) -> Result<Demo, EventError> {
     let seeds = Seeds(seed);
     let at = Timestamp::whole_seconds(now);
     let college = seeds.key("lakeside-college");
@@ -83,7 +95,34 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
     // Every event but genesis names the log it is for.
     let ledger = || Some(origin.to_owned());
     let mut events = Vec::new();
+    let names: std::collections::BTreeMap<Did, &str> = [
+        (&college, "Lakeside Community College"),
+        (&college_2026, "Lakeside Community College"),
+        (&university, "Northfield State University"),
+        (&provider, "Keystone Skills Institute"),
+        (&sponsor, "Riverside Manufacturing Co."),
+    ]
+    .into_iter()
+    .map(|(key, name)| (key.did().clone(), name))
+    .collect();
+    let mut taken = std::collections::BTreeSet::new();
     let mut sign = |key: &SecretKey, payload: Payload| -> Result<SignedEvent, EventError> {
+        // Credentials are standard form 2, each at a seeded index of its key's first list.
+        let form = payload.credential_uuid().zip(names.get(key.did())).map(|(uuid, name)| {
+            let bytes = seeds.bytes(&format!("status-{uuid}"));
+            let mut index = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) % crate::status_list::LIST_SIZE;
+            while !taken.insert((key.did().clone(), index)) {
+                index = (index + 1) % crate::status_list::LIST_SIZE;
+            }
+            crate::event::StandardForm {
+                form: 2,
+                issuer_name: (*name).to_owned(),
+                status_base: public_url.to_owned(),
+                status_list: 0,
+                status_index: index,
+            }
+        });
+        let payload = payload.with_standard_form(form);
         let event =
             crate::vc::attach_proof(Event::new(key.did().clone(), at, payload), key).map_err(EventError::Encode)?;
         let signed = event.sign(key, None)?;
@@ -121,6 +160,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             completed_on: date(on),
             ledger: ledger(),
             vc_proof: None,
+            vc: None,
         })
     };
     // The featured learner: a career changer into software and data work.
@@ -153,6 +193,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             valid_until: until.map(date),
             ledger: ledger(),
             vc_proof: None,
+            vc: None,
         })
     };
     sign(
@@ -231,6 +272,7 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
             apprenticeship: Some(started.id()),
             ledger: ledger(),
             vc_proof: None,
+            vc: None,
         }),
     )?;
     sign(

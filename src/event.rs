@@ -181,6 +181,27 @@ pub struct KeyRevoked {
     pub ledger: Option<String>,
 }
 
+/// The version of a credential's standard form, and what the second one needs beyond the body:
+/// absent, the credential is form 1 (an `eddsa-jcs-2022` proof, a ledger-private status URL), as
+/// every credential issued before form 2 stays, byte for byte. Form 2 is signed with
+/// `eddsa-rdfc-2022`, names the issuer's registered name, and carries two W3C
+/// `BitstringStatusListEntry`s (revocation and suspension) at `status_index` of list
+/// `status_list` of the signing key, served under `status_base`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StandardForm {
+    /// Always 2.
+    pub form: u32,
+    /// The issuer's name as registered on the log (the rules check it at append).
+    pub issuer_name: String,
+    /// The ledger's public URL, under which `/v1/status-lists/...` is served.
+    pub status_base: String,
+    /// Which of the signing key's status lists holds this credential.
+    pub status_list: u32,
+    /// Its index in that list (0 to 131071), the same for both purposes.
+    pub status_index: u32,
+}
+
 /// `credential.course_completed`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -198,6 +219,9 @@ pub struct CourseCompleted {
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
+    /// The standard form `vc_proof` signs, when it is not the first (see [`StandardForm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc: Option<StandardForm>,
 }
 
 /// `credential.certificate_awarded`.
@@ -217,6 +241,9 @@ pub struct CertificateAwarded {
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
+    /// The standard form `vc_proof` signs, when it is not the first (see [`StandardForm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc: Option<StandardForm>,
 }
 
 /// `credential.apprenticeship_completed`.
@@ -238,6 +265,9 @@ pub struct ApprenticeshipCompleted {
     /// The proofValue of the Open Badges 3.0 credential this event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vc_proof: Option<String>,
+    /// The standard form `vc_proof` signs, when it is not the first (see [`StandardForm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vc: Option<StandardForm>,
 }
 
 /// `apprenticeship.started`: its event id names the apprenticeship.
@@ -410,6 +440,27 @@ impl Payload {
             Payload::CourseCompleted(c) => Some(&c.credential_uuid),
             Payload::CertificateAwarded(c) => Some(&c.credential_uuid),
             Payload::ApprenticeshipCompleted(c) => Some(&c.credential_uuid),
+            _ => None,
+        }
+    }
+
+    /// A credential event in standard form `form` (`None`: form 1); other events as they are.
+    pub fn with_standard_form(mut self, form: Option<StandardForm>) -> Self {
+        match &mut self {
+            Payload::CourseCompleted(c) => c.vc = form,
+            Payload::CertificateAwarded(c) => c.vc = form,
+            Payload::ApprenticeshipCompleted(c) => c.vc = form,
+            _ => {}
+        }
+        self
+    }
+
+    /// The standard form a credential event's `vc_proof` signs, when it is form 2 or later.
+    pub fn standard_form(&self) -> Option<&StandardForm> {
+        match self {
+            Payload::CourseCompleted(c) => c.vc.as_ref(),
+            Payload::CertificateAwarded(c) => c.vc.as_ref(),
+            Payload::ApprenticeshipCompleted(c) => c.vc.as_ref(),
             _ => None,
         }
     }
@@ -698,6 +749,7 @@ mod tests {
             completed_on: "2026-05-01".parse().unwrap(),
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     }
 

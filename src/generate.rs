@@ -60,6 +60,8 @@ pub struct Generator {
     revocable: Vec<Vec<EventId>>,
     produced: u64,
     rotations: u64,
+    /// The next status list place of each signing key (list * LIST_SIZE + index).
+    status_places: std::collections::BTreeMap<Did, u32>,
 }
 
 impl Generator {
@@ -80,6 +82,7 @@ impl Generator {
             revocable: vec![Vec::new(); ISSUERS],
             produced: 0,
             rotations: 0,
+            status_places: Default::default(),
         }
     }
 
@@ -185,7 +188,23 @@ impl Generator {
                     seq += 1;
                 }
                 Plan::Issuer(issuer, payload) => {
-                    signed_plans.push((self.issuers[issuer].1.clone(), payload, at));
+                    let key = self.issuers[issuer].1.clone();
+                    let payload = match payload.credential() {
+                        Some(_) => {
+                            let next = self.status_places.entry(key.did().clone()).or_insert(0);
+                            let form = crate::event::StandardForm {
+                                form: 2,
+                                issuer_name: format!("Institution {issuer}"),
+                                status_base: format!("https://{}", self.origin),
+                                status_list: *next / crate::status_list::LIST_SIZE,
+                                status_index: *next % crate::status_list::LIST_SIZE,
+                            };
+                            *next += 1;
+                            payload.with_standard_form(Some(form))
+                        }
+                        None => payload,
+                    };
+                    signed_plans.push((key, payload, at));
                     seq += 1;
                 }
             }
@@ -240,6 +259,7 @@ impl Generator {
                 completed_on,
                 ledger,
                 vc_proof: None,
+                vc: None,
             }),
             1 => Payload::CertificateAwarded(CertificateAwarded {
                 credential_uuid: uuid,
@@ -250,6 +270,7 @@ impl Generator {
                 valid_until: None,
                 ledger,
                 vc_proof: None,
+                vc: None,
             }),
             _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
                 credential_uuid: uuid,
@@ -262,6 +283,7 @@ impl Generator {
                 apprenticeship: None,
                 ledger,
                 vc_proof: None,
+                vc: None,
             }),
         }
     }

@@ -60,6 +60,10 @@ enum Command {
         /// The log's origin name, e.g. ledger.example.edu.
         #[arg(long)]
         origin: String,
+        /// The base URL the world reaches this ledger at (its status lists are served under it);
+        /// default https://ORIGIN.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Write a new Ed25519 key file (mode 0600); prints its did.
     Keygen {
@@ -295,6 +299,10 @@ struct ServeArgs {
     /// the built-in Mozilla roots).
     #[arg(long, value_name = "PEM")]
     fetch_ca_cert: Option<PathBuf>,
+    /// The base URL the world reaches this ledger at: status lists and links are served under it
+    /// (default http://ADDR, the bound address).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -558,9 +566,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => Target::Local(dir.clone()),
     };
     match cli.command {
-        Command::Init { origin } => {
+        Command::Init { origin, public_url } => {
             let dir = target.dir("init")?;
+            let public_url = public_url.map(|url| public_url_arg(&url)).transpose()?;
             let (config, operator) = dir.create(&origin, false)?;
+            if let Some(url) = &public_url {
+                dir.set_public_url(url)?;
+            }
             let genesis = credledger::event::Genesis { origin: origin.clone(), operator: config.operator.clone() };
             let genesis = sign(&operator, Payload::Genesis(genesis))?;
             let mut ledger = Target::open_for_append(dir)?;
@@ -590,7 +602,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let origin = origin_arg(&target, cmd.common().origin.clone())?;
             let (key_file, emit, payload) = issue_payload(cmd, &origin)?;
             let key = SecretKey::read_file(&key_file)?;
-            return append_or_emit(&target, &out, emit, vec![sign(&key, payload)?]);
+            return issue(&target, &out, emit, &key, payload);
         }
         Command::Revoke(a) => return status_change(&target, &out, a, Payload::CredentialRevoked),
         Command::Suspend(a) => return status_change(&target, &out, a, Payload::CredentialSuspended),
@@ -780,7 +792,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let dir = target.dir("demo")?;
             cli::demo::prepare(dir, &origin)?;
             let mut ledger = Target::open_for_append(dir)?;
-            let learner = cli::demo::fill(&mut ledger, dir, &keys, now())?;
+            let learner = cli::demo::fill(&mut ledger, dir, &keys, &dir.config()?.public_url(), now())?;
             let profile = ledger.profile(&learner);
             out.emit(serde_json::to_value(&profile)?, || {
                 let d = dir.path().display();
@@ -868,10 +880,6 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         // This node will append: bring stored projections that lag the log up to date (fenced).
         ledger.store_catch_up()?;
     }
-    let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, now())).transpose()?;
-    if read_only.is_none() && !ledger.is_empty() {
-        ledger.publish_checkpoint()?;
-    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(credledger::http::tls::server_config(cert, key)?),
         _ => None,
@@ -880,6 +888,13 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}", listener.local_addr()?);
+    let public_url = args.public_url.as_deref().map(public_url_arg).transpose()?;
+    // The demo's status lists are served here: at the public URL, or the bound address.
+    let served = public_url.clone().unwrap_or_else(|| url.clone());
+    let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, &served, now())).transpose()?;
+    if read_only.is_none() && !ledger.is_empty() {
+        ledger.publish_checkpoint()?;
+    }
     println!("listening on {url}");
     if let (Some(learner), Some(keys)) = (featured, demo_keys) {
         println!("demo: open {url}/verify, or {url}/learners/{learner}");
@@ -898,10 +913,32 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         tls,
         fetch_allow: args.fetch_allow.clone(),
         fetch_ca: args.fetch_ca_cert.clone(),
+        public_url,
         ..ServerConfig::default()
     };
     credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many random status indexes an issuing command tries before it gives up (each refused
+/// one was taken by another credential in the meantime).
+const STATUS_INDEX_TRIES: usize = 8;
+
+/// Issues a credential: in standard form 2 (eddsa-rdfc-2022, the issuer's registered name, a
+/// random free index of the key's status list) where a ledger is in reach, form 1 where the event
+/// is only emitted for a log named by --origin. A refused index is retried with another.
+fn issue(target: &Target, out: &Output, emit: bool, key: &SecretKey, payload: Payload) -> Result<ExitCode> {
+    for attempt in 1..=STATUS_INDEX_TRIES {
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a status index: {e}"))?;
+        let form = target.standard_form(key.did(), u32::from_le_bytes(random))?;
+        let event = sign(key, payload.clone().with_standard_form(form))?;
+        match append_or_emit(target, out, emit, vec![event]) {
+            Err(e) if attempt < STATUS_INDEX_TRIES && e.to_string().contains("body.vc.status_index:") => continue,
+            other => return other,
+        }
+    }
+    unreachable!("the last try returns")
 }
 
 /// Signs an event by `key`, now; a credential gets its Open Badges 3.0 proof first.
@@ -925,6 +962,22 @@ fn key_file_or_new(path: &Path) -> Result<SecretKey> {
     key.write_file(path)?;
     eprintln!("wrote new key {} to {} (mode 0600)", key.did(), path.display());
     Ok(key)
+}
+
+/// A `--public-url`: http(s), no query, fragment or trailing slash (it prefixes status list URLs).
+fn public_url_arg(text: &str) -> Result<String> {
+    let url = text.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        !r.is_empty() && r.len() <= 190 && r.bytes().all(|b| b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b))
+    });
+    if !ok {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "--public-url: `{}` is not an http(s) URL without query or fragment",
+            credledger::text::clip(text, 80)
+        ))));
+    }
+    Ok(url.to_owned())
 }
 
 fn did_arg(flag: &str, text: &str) -> Result<Did> {
@@ -990,6 +1043,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
                 completed_on: date_arg("completed", &completed)?,
                 ledger: ledger.clone(),
                 vc_proof: None,
+                vc: None,
             }),
         ),
         IssueCommand::Certificate { common, awarded, valid_until } => (
@@ -1004,6 +1058,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
                 valid_until: valid_until.map(|d| date_arg("valid-until", &d)).transpose()?,
                 ledger: ledger.clone(),
                 vc_proof: None,
+                vc: None,
             }),
         ),
         IssueCommand::Apprenticeship { common, employer, hours, completed, apprenticeship } => (
@@ -1020,6 +1075,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
                 apprenticeship: apprenticeship.map(|a| id_arg("apprenticeship", &a)).transpose()?,
                 ledger: ledger.clone(),
                 vc_proof: None,
+                vc: None,
             }),
         ),
     })

@@ -66,6 +66,10 @@ pub enum RuleError {
         "body.credential_uuid: {uuid} already names credential {id} on this log; every credential needs a uuid of its own"
     )]
     DuplicateUuid { uuid: String, id: EventId },
+    #[error("body.vc.issuer_name: `{got}` is not the issuer's registered name `{registered}`")]
+    IssuerName { got: String, registered: String },
+    #[error("body.vc.status_index: index {index} of list {list} of key {key} already belongs to credential {id}")]
+    DuplicateStatusIndex { key: Did, list: u32, index: u32, id: EventId },
     #[error("body.credential: no credential {id} on this ledger")]
     UnknownCredential { id: EventId },
     #[error("body.credential: credential {id} was issued by another issuer")]
@@ -130,6 +134,8 @@ impl RuleError {
             KeyAlreadyRevoked { .. } | AlreadyCompromised { .. } => "duplicate-key-revocation",
             CompromiseBeforeKey { .. } => "compromised-since",
             DuplicateUuid { .. } => "duplicate-uuid",
+            IssuerName { .. } => "issuer-name",
+            DuplicateStatusIndex { .. } => "duplicate-status-index",
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
             AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
@@ -268,7 +274,28 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
         }
     };
     authorized?;
-    unique_uuid(payload, state)
+    unique_uuid(payload, state)?;
+    standard_form(payload, author, state)
+}
+
+/// A form-2 credential names its issuer as registered, and takes an index of its key's status
+/// list that no other credential took.
+fn standard_form(payload: &Payload, author: &Did, state: &Projections) -> Result<(), RuleError> {
+    let Some(form) = payload.standard_form() else { return Ok(()) };
+    if let Some(issuer) = state.registry.issuer_of_key(author) {
+        if issuer.name != form.issuer_name {
+            return Err(RuleError::IssuerName { got: form.issuer_name.clone(), registered: issuer.name.clone() });
+        }
+    }
+    match state.status.by_status_index(author, form.status_list, form.status_index) {
+        Some(id) => Err(RuleError::DuplicateStatusIndex {
+            key: author.clone(),
+            list: form.status_list,
+            index: form.status_index,
+            id,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A credential's uuid names no other credential on the log: its `credentialStatus` (by uuid)
@@ -651,6 +678,7 @@ mod tests {
             completed_on: "2026-04-30".parse().expect("date"),
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     }
 
@@ -664,6 +692,7 @@ mod tests {
             valid_until: None,
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     }
 
@@ -698,6 +727,7 @@ mod tests {
             apprenticeship,
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     }
 

@@ -182,11 +182,20 @@ pub fn open_badge(event: &Event) -> Option<Value> {
             credential["validUntil"] = format!("{until}T23:59:59Z").into();
         }
     }
-    if let Some(ledger) = ledger {
-        credential["credentialStatus"] = serde_json::json!({
-            "id": format!("https://{ledger}/v1/status/{uuid}"),
-            "type": "CredledgerStatus",
-        });
+    match event.payload.standard_form() {
+        Some(form) => {
+            credential["issuer"]["name"] = form.issuer_name.clone().into();
+            credential["credentialStatus"] =
+                crate::status_list::entries(&form.status_base, &event.author, form.status_list, form.status_index);
+        }
+        None => {
+            if let Some(ledger) = ledger {
+                credential["credentialStatus"] = serde_json::json!({
+                    "id": format!("https://{ledger}/v1/status/{uuid}"),
+                    "type": "CredledgerStatus",
+                });
+            }
+        }
     }
     Some(credential)
 }
@@ -196,9 +205,13 @@ fn canonical_number(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 9.0e15 { Value::from(n as i64) } else { Value::from(n) }
 }
 
-/// The proof options of an event's credential: signed by the event's author at `created_at`.
+/// The proof options of an event's credential: signed by the event's author at `created_at`, with
+/// the suite its standard form names (form 1: eddsa-jcs-2022; form 2: eddsa-rdfc-2022).
 fn event_proof_options(event: &Event, credential: &Value) -> Value {
-    proof_options(credential, &event.author, &event.created_at)
+    match event.payload.standard_form() {
+        Some(_) => crate::rdfc::proof_options(&event.author, &event.created_at),
+        None => proof_options(credential, &event.author, &event.created_at),
+    }
 }
 
 /// Signs the credential an event stands for with the event's author key and puts the proofValue
@@ -207,7 +220,11 @@ fn event_proof_options(event: &Event, credential: &Value) -> Value {
 pub fn attach_proof(mut event: Event, key: &SecretKey) -> Result<Event, String> {
     set_vc_proof(&mut event.payload, None);
     let Some(credential) = open_badge(&event) else { return Ok(event) };
-    let value = proof_value(&credential, &event_proof_options(&event, &credential), key)?;
+    let options = event_proof_options(&event, &credential);
+    let value = match event.payload.standard_form() {
+        Some(_) => crate::rdfc::sign(&credential, &options, key).map_err(|e| e.to_string())?,
+        None => proof_value(&credential, &options, key)?,
+    };
     set_vc_proof(&mut event.payload, Some(value));
     Ok(event)
 }
@@ -248,11 +265,19 @@ fn proved_credential(event: &Event) -> Option<(&str, Value, Value)> {
     Some((proof, credential, options))
 }
 
-/// Checks an event's `body.vc_proof`, if it has one: it must be its author's eddsa-jcs-2022
-/// signature over the credential the event stands for. This is `verify`'s `proof.signature` check on the credential [`export`] would build, without
-/// building the secured document: the append and audit paths run it for every credential.
+/// Checks an event's `body.vc_proof`, if it has one: it must be its author's proof, in the suite
+/// of its standard form, over the credential the event stands for. This is `verify`'s
+/// `proof.signature` check on the credential [`export`] would build, without building the secured
+/// document: the append and audit paths run it for every credential.
 pub fn check_event_proof(event: &Event) -> Result<(), String> {
     let Some((proof, credential, options)) = proved_credential(event) else { return Ok(()) };
+    if event.payload.standard_form().is_some() {
+        return crate::rdfc::verify(&credential, &options, proof, &event.author).map_err(|e| {
+            format!(
+                "body.vc_proof: not the author's eddsa-rdfc-2022 proof of the credential this event stands for: {e}"
+            )
+        });
+    }
     let verified = match (decode_proof_value(proof), hash_data(&credential, &options)) {
         (Some(signature), Ok(data)) => event.author.verifying_key().verify_strict(&data, &signature).is_ok(),
         _ => false,
@@ -265,7 +290,7 @@ pub fn check_event_proof(event: &Event) -> Result<(), String> {
 }
 
 /// A learner's whole record as a CLR 2.0 credential holding their exported credentials, signed
-/// by the operator (who vouches for the collection, not for the credentials, which carry their
+/// (eddsa-rdfc-2022, or eddsa-jcs-2022 while it holds a form-1 credential) by the operator (who vouches for the collection, not for the credentials, which carry their
 /// issuers' own proofs).
 pub fn clr(
     learner: &Did,
@@ -294,6 +319,12 @@ pub fn clr(
             "achievement": achievements,
         },
     });
+    // eddsa-rdfc-2022 when every credential in it is JSON-LD (form 2); a CLR that holds a form-1
+    // credential (whose private status type no context defines) is signed with eddsa-jcs-2022.
+    let rdfc = crate::rdfc::proof_options(operator.did(), issued_at);
+    if let Ok(value) = crate::rdfc::sign(&unsigned, &rdfc, operator) {
+        return Ok(secure(unsigned, rdfc, &value));
+    }
     let options = proof_options(&unsigned, operator.did(), issued_at);
     let value = proof_value(&unsigned, &options, operator)?;
     Ok(secure(unsigned, options, &value))

@@ -265,6 +265,7 @@ mod tests {
                 completed_on: "2026-04-30".parse().expect("a date"),
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             };
             self.push(by, Payload::CourseCompleted(course), None)
         }

@@ -179,6 +179,7 @@ impl World {
                 completed_on: date("2026-06-12"),
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             }),
         )
     }
@@ -446,6 +447,7 @@ fn course_by(issuer: u8, learner: u8, n: i64) -> SignedEvent {
             completed_on: date("2026-05-01"),
             ledger: None,
             vc_proof: None,
+            vc: None,
         }),
     )
 }
@@ -789,6 +791,7 @@ fn an_apprenticeship_started_before_the_learner_moved_keys_verifies() {
             apprenticeship: Some(started.id),
             ledger: None,
             vc_proof: None,
+            vc: None,
         }),
     );
     let bundle = world.share(ALICE_NEW, &only(&[completed.id]));

@@ -65,6 +65,7 @@ fn certificate(learner: &Did, uuid: &str) -> Payload {
         valid_until: None,
         ledger: None,
         vc_proof: None,
+        vc: None,
     })
 }
 

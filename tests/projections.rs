@@ -437,6 +437,7 @@ impl Materializer {
                 completed_on: Self::date(n),
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             }),
             1 => Payload::CertificateAwarded(CertificateAwarded {
                 credential_uuid: self.uuid(n),
@@ -447,6 +448,7 @@ impl Materializer {
                 valid_until: (n % 2 == 1).then(|| Self::date(n.saturating_add(100))),
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             }),
             _ => Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
                 credential_uuid: self.uuid(n),
@@ -459,6 +461,7 @@ impl Materializer {
                 apprenticeship: None,
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             }),
         }
     }
@@ -794,6 +797,7 @@ impl Materializer {
                         apprenticeship: reference,
                         ledger: None,
                         vc_proof: None,
+                        vc: None,
                     }),
                     None,
                 );
@@ -1469,6 +1473,7 @@ fn credentials_recorded_after_compromised_since_are_revoked() {
             completed_on: Materializer::date(1),
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     };
     let issuer = INST;
@@ -1591,6 +1596,7 @@ impl Story {
                 completed_on: Materializer::date(n),
                 ledger: None,
                 vc_proof: None,
+                vc: None,
             }),
         )
     }
@@ -1805,6 +1811,7 @@ fn a_thiefs_completion_of_an_apprenticeship_is_void() {
             apprenticeship: Some(start),
             ledger: None,
             vc_proof: None,
+            vc: None,
         })
     };
     let forged = s.ok(20, K1, completion("00000000-0000-4000-8000-00000000f001"));

@@ -24,14 +24,20 @@ pub fn prepare(dir: &LedgerDir, origin: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fills an empty demo ledger (opened to append, on `dir`); leaves a filled one as it is.
-/// Returns the featured learner.
-pub fn fill<S: Store>(ledger: &mut Ledger<S>, dir: &LedgerDir, keys_dir: &Path, now: OffsetDateTime) -> Result<Did> {
+/// Fills an empty demo ledger (opened to append, on `dir`), its credentials' status lists served
+/// under `public_url`; leaves a filled one as it is. Returns the featured learner.
+pub fn fill<S: Store>(
+    ledger: &mut Ledger<S>,
+    dir: &LedgerDir,
+    keys_dir: &Path,
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<Did> {
     if ledger.is_empty() {
         let config = dir.config()?;
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
-        let sample = demo::build(&dir.operator_key()?, &config.origin, seed, now)?;
+        let sample = demo::build_at(&dir.operator_key()?, &config.origin, public_url, seed, now)?;
         if keys_dir.exists() {
             std::fs::remove_dir_all(keys_dir)
                 .with_context(|| format!("clearing old demo keys in {}", keys_dir.display()))?;

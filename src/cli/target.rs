@@ -3,9 +3,11 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use credledger::bundle::{Bundle, ShareRequest};
+use credledger::event::StandardForm;
 use credledger::http::client::Client;
 use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
+use credledger::status_list::LIST_SIZE;
 use credledger::store::SharedStore;
 use credledger::store::dir::LedgerDir;
 use credledger::{Appended, Did, Ledger, Record};
@@ -134,6 +136,44 @@ impl Target {
             Target::Local(dir) => Ok(Self::open(dir)?.profile(did)),
             Target::Remote(client) => {
                 Ok(serde_json::from_value(client.get_json(&format!("/v1/learners/{did}/profile"))?.body)?)
+            }
+        }
+    }
+
+    /// What a form-2 credential signed by `key` takes from the ledger: the issuer's registered
+    /// name, the ledger's public URL and a free index (the `nth` free one of the key's first list
+    /// with room; over a server, index `nth` of list 0, which the ledger refuses if taken). `None`
+    /// where no ledger is in reach (or a server holds the directory) or `key` is no issuer's: the
+    /// credential is then form 1.
+    pub fn standard_form(&self, key: &Did, nth: u32) -> Result<Option<StandardForm>> {
+        let form = |issuer_name: String, status_base: String, (status_list, status_index)| StandardForm {
+            form: 2,
+            issuer_name,
+            status_base,
+            status_list,
+            status_index,
+        };
+        match self {
+            Target::Local(dir) => {
+                if !dir.exists() {
+                    return Ok(None);
+                }
+                let base = dir.config()?.public_url();
+                // A directory a running server holds cannot be read here: the event is emitted in
+                // form 1, as before (`--server URL` gives form 2).
+                let Ok(ledger) = Self::open(dir) else { return Ok(None) };
+                let state = ledger.state();
+                Ok(state
+                    .registry
+                    .issuer_of_key(key)
+                    .map(|issuer| form(issuer.name.clone(), base, state.status.free_place(key, nth))))
+            }
+            Target::Remote(client) => {
+                let Ok(info) = client.get_json("/v1/ledger") else { return Ok(None) };
+                let Some(base) = info.body["public_url"].as_str().map(str::to_owned) else { return Ok(None) };
+                let issuers: Vec<Issuer> = serde_json::from_value(client.get_json("/v1/issuers")?.body)?;
+                let issuer = issuers.into_iter().find(|i| i.key(key).is_some());
+                Ok(issuer.map(|issuer| form(issuer.name, base, (0, nth % LIST_SIZE))))
             }
         }
     }

@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub fetch_allow: Vec<fetch::Allowed>,
     /// Trust only the certificate authorities in this PEM file for those fetches.
     pub fetch_ca: Option<std::path::PathBuf>,
+    /// The base URL the world reaches this ledger at (status lists, links); `None`: the bound
+    /// address, `http://ADDR` (or `https://` with TLS).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             tls: None,
             fetch_allow: Vec::new(),
             fetch_ca: None,
+            public_url: None,
         }
     }
 }
@@ -100,6 +104,8 @@ pub(crate) struct AppState {
     /// Signs what the operator vouches for on request (CLR exports).
     pub operator_key: Option<Arc<SecretKey>>,
     pub origin: String,
+    /// The base URL of status lists and links (`ServerConfig::public_url` or the bound address).
+    pub public_url: String,
     pub config: ServerConfig,
     pub limiters: limits::Limiters,
     /// The CLRs signed so far, per learner and log position.
@@ -127,6 +133,11 @@ pub fn serve(
     let genesis =
         ledger.state().registry.genesis().ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
     let (operator, origin) = (genesis.operator.clone(), genesis.origin.clone());
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let public_url = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("{scheme}://{}", listener.local_addr()?),
+    };
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
     let reach = fetch::Reach::Allowlist(config.fetch_allow.clone());
     let fetcher = fetch::Fetcher::new(reach, config.fetch_ca.as_deref(), fetch::SERVER_TIMEOUT, fetch::MAX_ANSWER)
@@ -146,6 +157,7 @@ pub fn serve(
         operator,
         operator_key,
         origin,
+        public_url,
         config: config.clone(),
         limiters,
         clr_cache: Default::default(),

@@ -54,6 +54,7 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         learner_profile,
         credential,
         issuers,
+        ledger_info,
         verify,
         post_bundle,
         healthz,
@@ -92,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify_vc)
         .service(vc_api_verify)
         .service(issuers)
+        .service(ledger_info)
         .service(verify)
         .service(post_bundle)
         .service(healthz)
@@ -441,6 +443,20 @@ async fn credential(state: Data, id: web::Path<String>) -> Reply {
 #[get("/v1/issuers")]
 async fn issuers(state: Data) -> Reply {
     Ok(HttpResponse::Ok().json(read(&state, |view| Ok(view.issuers()?)).await?))
+}
+
+/// The ledger's front door: its origin, operator, public URL (under which status lists are served)
+/// and size. Issuing commands read the public URL from here.
+#[utoipa::path(get, path = "/v1/ledger", responses((status = 200, description = "{origin, operator, public_url, size}")))]
+#[get("/v1/ledger")]
+async fn ledger_info(state: Data) -> Reply {
+    let size = read(&state, |view| Ok(view.len()?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "origin": state.origin,
+        "operator": state.operator,
+        "public_url": state.public_url,
+        "size": size,
+    })))
 }
 
 #[derive(Deserialize)]

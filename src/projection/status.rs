@@ -22,6 +22,7 @@ use crate::event::{CredentialKind, Date, Payload, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::registry::Registry;
 use crate::projection::{Changes, Context, Projection, Record};
+use crate::status_list::{Bitstring, LIST_SIZE, MIN_ENTRIES, Purpose};
 
 /// Where a credential stands.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,11 +154,15 @@ pub struct Status {
     apprenticeships: BTreeMap<EventId, Apprenticeship>,
     /// Each credential's id by the UUID of its standard form (`credentialStatus` lookups).
     by_uuid: BTreeMap<String, EventId>,
+    /// Each form-2 credential's id by its place in its signing key's status lists: (key, list,
+    /// index), the same index in the list of each purpose.
+    by_status_index: BTreeMap<(Did, u32, u32), EventId>,
 }
 
 const CREDENTIAL_PREFIX: &str = "status/credential/";
 const APPRENTICESHIP_PREFIX: &str = "status/apprenticeship/";
 const UUID_PREFIX: &str = "status/uuid/";
+const INDEX_PREFIX: &str = "status/index/";
 
 impl Status {
     /// A credential's status.
@@ -168,6 +173,52 @@ impl Status {
     /// The id of the credential whose standard form has this UUID.
     pub fn by_uuid(&self, uuid: &str) -> Option<EventId> {
         self.by_uuid.get(uuid).copied()
+    }
+
+    /// The credential at `index` of `key`'s status list `list`, if one took it.
+    pub fn by_status_index(&self, key: &Did, list: u32, index: u32) -> Option<EventId> {
+        self.by_status_index.get(&(key.clone(), list, index)).copied()
+    }
+
+    /// The bits of `key`'s list `list` for `purpose`, as the log implies them now: a credential's
+    /// revocation bit is set while it is revoked, its suspension bit while it is suspended.
+    pub fn list_bits(&self, key: &Did, purpose: Purpose, list: u32) -> Bitstring {
+        let mut bits = Bitstring::new(MIN_ENTRIES);
+        let wanted = match purpose {
+            Purpose::Revocation => CredentialState::Revoked,
+            Purpose::Suspension => CredentialState::Suspended,
+        };
+        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
+        for ((_, _, index), id) in self.by_status_index.range(range) {
+            if self.credentials.get(id).is_some_and(|c| c.state == wanted) {
+                bits.set(*index as usize, true);
+            }
+        }
+        bits
+    }
+
+    /// How many indexes of `key`'s list `list` are taken, and the `nth` free one (counting from
+    /// 0, wrapping): how an issuing command picks a random free index.
+    pub fn free_index(&self, key: &Did, list: u32, nth: u32) -> Option<u32> {
+        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
+        let taken: std::collections::BTreeSet<u32> =
+            self.by_status_index.range(range).map(|((_, _, i), _)| *i).collect();
+        let free = LIST_SIZE - taken.len() as u32;
+        if free == 0 {
+            return None;
+        }
+        let mut skip = nth % free;
+        (0..LIST_SIZE).filter(|i| !taken.contains(i)).find(|_| {
+            let hit = skip == 0;
+            skip = skip.saturating_sub(1);
+            hit
+        })
+    }
+
+    /// A free place for a new credential of `key`: its first list with a free index, and the
+    /// `nth` free index there (wrapping).
+    pub fn free_place(&self, key: &Did, nth: u32) -> (u32, u32) {
+        (0..=u32::MAX).find_map(|list| self.free_index(key, list, nth).map(|index| (list, index))).unwrap_or((0, 0))
     }
 
     /// An apprenticeship by the id of the event that started it.
@@ -308,6 +359,13 @@ impl Projection for Status {
                 },
             );
             changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+            if let Some(form) = payload.standard_form() {
+                let place = (event.event.author.clone(), form.status_list, form.status_index);
+                if let std::collections::btree_map::Entry::Vacant(entry) = self.by_status_index.entry(place) {
+                    entry.insert(id);
+                    changes.touch(index_key(&event.event.author, form.status_list, form.status_index));
+                }
+            }
             // A uuid answers for the first credential that carried it, and only for it (the
             // rules refuse a second one).
             if let Some(uuid) = payload.credential_uuid() {
@@ -384,6 +442,9 @@ impl Projection for Status {
         if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
             return self.by_uuid.get(uuid).map(|id| Value::String(id.to_string()));
         }
+        if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
+            return self.by_status_index.get(&parse_index_key(place)?).map(|id| Value::String(id.to_string()));
+        }
         let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
         self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
     }
@@ -392,7 +453,8 @@ impl Projection for Status {
         let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
         let apprenticeships = self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"));
         let uuids = self.by_uuid.keys().map(|uuid| format!("{UUID_PREFIX}{uuid}"));
-        credentials.chain(apprenticeships).chain(uuids).collect()
+        let indexes = self.by_status_index.keys().map(|(key, list, index)| index_key(key, *list, *index));
+        credentials.chain(apprenticeships).chain(uuids).chain(indexes).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
@@ -401,10 +463,24 @@ impl Projection for Status {
             self.credentials.insert(c.id, c);
         } else if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
             self.by_uuid.insert(uuid.to_owned(), serde_json::from_value(value)?);
+        } else if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
+            let place = parse_index_key(place)
+                .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}")))?;
+            self.by_status_index.insert(place, serde_json::from_value(value)?);
         } else {
             let a: Apprenticeship = serde_json::from_value(value)?;
             self.apprenticeships.insert(a.id, a);
         }
         Ok(())
     }
+}
+
+fn index_key(key: &Did, list: u32, index: u32) -> String {
+    format!("{INDEX_PREFIX}{key}/{list}/{index}")
+}
+
+fn parse_index_key(place: &str) -> Option<(Did, u32, u32)> {
+    let mut parts = place.split('/');
+    let (key, list, index) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((key.parse().ok()?, list.parse().ok()?, index.parse().ok()?))
 }

@@ -20,6 +20,17 @@ pub struct Config {
     /// Filled by `credledger demo`.
     #[serde(default)]
     pub demo: bool,
+    /// The base URL the world reaches this ledger at (`init --public-url`), under which its
+    /// status lists are served; `None`: `https://<origin>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// The ledger's public URL: the configured one, or `https://<origin>`.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("https://{}", self.origin))
+    }
 }
 
 /// A ledger directory on disk.
@@ -77,7 +88,7 @@ impl LedgerDir {
         }
         fs::create_dir_all(&self.path).map_err(|e| self.io(e))?;
         operator.write_file(&self.operator_key_path())?;
-        let config = Config { origin: origin.to_owned(), operator: operator.did().clone(), demo };
+        let config = Config { origin: origin.to_owned(), operator: operator.did().clone(), demo, public_url: None };
         let text = serde_json::to_string_pretty(&config).map_err(|e| DirError::Config(e.to_string()))?;
         fs::write(self.config_path(), text + "\n").map_err(|e| self.io(e))?;
         Ok((config, operator))
@@ -90,6 +101,15 @@ impl LedgerDir {
         }
         let text = fs::read_to_string(self.config_path()).map_err(|e| self.io(e))?;
         serde_json::from_str(&text).map_err(|e| DirError::Config(e.to_string()))
+    }
+
+    /// Records the ledger's public URL in its config.
+    pub fn set_public_url(&self, url: &str) -> Result<Config, DirError> {
+        let mut config = self.config()?;
+        config.public_url = Some(url.trim_end_matches('/').to_owned());
+        let text = serde_json::to_string_pretty(&config).map_err(|e| DirError::Config(e.to_string()))?;
+        fs::write(self.config_path(), text + "\n").map_err(|e| self.io(e))?;
+        Ok(config)
     }
 
     /// Reads the operator's key.

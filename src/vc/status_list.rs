@@ -1,128 +1,19 @@
-//! W3C Bitstring Status List v1.0, pure: the bitstring (entry `i` is bit `i`, the first byte's
-//! most significant bit first), its `encodedList` form (multibase base64url, `u`, of the GZIP of
-//! the bits), the `BitstringStatusListEntry` a credential carries, and what a verifier checks of
-//! the status list credential an entry points at before it reads the entry's bit. Fetching the
-//! list and checking its proof are the caller's.
+//! W3C Bitstring Status List v1.0, the verifier's side: the `BitstringStatusListEntry` a
+//! credential carries, and what a verifier checks of the status list credential an entry points
+//! at before it reads the entry's bit ([`crate::status_list`] has the bits and the list
+//! credential). Fetching the list and checking its proof are the caller's.
 
-use std::io::{Read, Write};
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
 use serde_json::Value;
 
 use super::document::{self, quote as clip};
 use crate::event::Timestamp;
-
-/// The fewest entries a list may have (the spec's 16 KiB), so that one credential's index says
-/// little about who asks for it (herd privacy).
-pub const MIN_ENTRIES: usize = 131_072;
-
-/// The largest list read, in bytes once decompressed (16 Mi entries): a few bytes of GZIP can
-/// claim gigabytes, and a verifier must not be made to allocate them.
-pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+pub use crate::status_list::{Bitstring, MIN_ENTRIES, list_credential};
 
 /// The `credentialStatus` type of an entry in a Bitstring Status List.
 pub const ENTRY_TYPE: &str = "BitstringStatusListEntry";
 
 /// The status purposes this verifier acts on.
 pub const PURPOSES: [&str; 2] = ["revocation", "suspension"];
-
-/// A list of status bits.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Bitstring {
-    bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for Bitstring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = (0..self.len()).filter(|&i| self.get(i) == Some(true)).take(16).collect::<Vec<_>>();
-        f.debug_struct("Bitstring").field("entries", &self.len()).field("first_set", &set).finish()
-    }
-}
-
-impl Bitstring {
-    /// A list of `entries` bits (rounded up to whole bytes), all clear.
-    pub fn new(entries: usize) -> Self {
-        Bitstring { bytes: vec![0; entries.div_ceil(8)] }
-    }
-
-    /// How many entries the list holds.
-    pub fn len(&self) -> usize {
-        self.bytes.len() * 8
-    }
-
-    /// Does the list hold no entries?
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// Entry `index`, or `None` past the end.
-    pub fn get(&self, index: usize) -> Option<bool> {
-        let byte = self.bytes.get(index / 8)?;
-        Some(byte & (0x80 >> (index % 8)) != 0)
-    }
-
-    /// Sets entry `index`; `false` (and nothing changed) past the end.
-    pub fn set(&mut self, index: usize, value: bool) -> bool {
-        let Some(byte) = self.bytes.get_mut(index / 8) else { return false };
-        let mask = 0x80 >> (index % 8);
-        if value {
-            *byte |= mask;
-        } else {
-            *byte &= !mask;
-        }
-        true
-    }
-
-    /// The `encodedList`: `u` + base64url (no padding) of the GZIP-compressed bits.
-    pub fn encode(&self) -> String {
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
-        // Writing to a Vec cannot fail.
-        let _ = gzip.write_all(&self.bytes);
-        let compressed = gzip.finish().unwrap_or_default();
-        format!("u{}", URL_SAFE_NO_PAD.encode(compressed))
-    }
-
-    /// Reads an `encodedList`, refusing one that is not `u` + base64url of GZIP, or whose bits
-    /// would exceed [`MAX_BYTES`].
-    pub fn decode(encoded: &str) -> Result<Self, String> {
-        let base64 =
-            encoded.strip_prefix('u').ok_or("encodedList is not multibase base64url (it must start with `u`)")?;
-        let compressed = URL_SAFE_NO_PAD
-            .decode(base64.trim_end_matches('='))
-            .map_err(|e| format!("encodedList is not base64url ({e})"))?;
-        let mut bytes = Vec::new();
-        GzDecoder::new(compressed.as_slice())
-            .take(MAX_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("encodedList is not GZIP ({e})"))?;
-        if bytes.len() > MAX_BYTES {
-            return Err(format!("encodedList decompresses to more than {MAX_BYTES} bytes"));
-        }
-        Ok(Bitstring { bytes })
-    }
-}
-
-/// The (unsigned) `BitstringStatusListCredential` of `bits` for `purpose`, at `url`, issued by
-/// `issuer` from `valid_from` (an RFC 3339 date-time): what an issuer signs and serves at `url`.
-pub fn list_credential(url: &str, issuer: &str, purpose: &str, bits: &Bitstring, valid_from: &str) -> Value {
-    serde_json::json!({
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": issuer,
-        "validFrom": valid_from,
-        "credentialSubject": {
-            "id": format!("{url}#list"),
-            "type": "BitstringStatusList",
-            "statusPurpose": purpose,
-            "encodedList": bits.encode(),
-        },
-    })
-}
 
 /// One `BitstringStatusListEntry` of a credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,45 +126,6 @@ mod tests {
 
     fn entry_at(index: usize) -> StatusEntry {
         StatusEntry { purpose: "revocation".into(), index, list: LIST.into() }
-    }
-
-    #[test]
-    fn the_specs_example_list_is_all_clear_and_long_enough() {
-        // The encodedList of the spec's BitstringStatusListCredential example (131,072 entries).
-        let example = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA";
-        let bits = Bitstring::decode(example).unwrap();
-        assert_eq!(bits.len(), MIN_ENTRIES);
-        assert!((0..bits.len()).all(|i| bits.get(i) == Some(false)));
-        assert_eq!(Bitstring::decode(&bits.encode()).unwrap(), bits);
-    }
-
-    #[test]
-    fn bits_are_most_significant_first_and_round_trip() {
-        let mut bits = Bitstring::new(MIN_ENTRIES);
-        for i in [0, 7, 8, 94567, MIN_ENTRIES - 1] {
-            assert!(bits.set(i, true));
-        }
-        assert!(!bits.set(MIN_ENTRIES, true), "past the end");
-        let decoded = Bitstring::decode(&bits.encode()).unwrap();
-        assert_eq!(decoded, bits);
-        assert_eq!(decoded.bytes[0], 0b1000_0001);
-        assert_eq!(decoded.bytes[1], 0b1000_0000);
-        assert_eq!((decoded.get(94567), decoded.get(94568), decoded.get(MIN_ENTRIES)), (Some(true), Some(false), None));
-        bits.set(7, false);
-        assert_eq!(bits.get(7), Some(false));
-    }
-
-    #[test]
-    fn a_decompression_bomb_and_malformed_lists_are_refused() {
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
-        gzip.write_all(&vec![0u8; MAX_BYTES + 1]).unwrap();
-        let bomb = format!("u{}", URL_SAFE_NO_PAD.encode(gzip.finish().unwrap()));
-        assert!(bomb.len() < 8 * 1024, "a small answer: {}", bomb.len());
-        assert!(Bitstring::decode(&bomb).unwrap_err().contains("more than"));
-        for (encoded, why) in [("zabc", "start with `u`"), ("u!!", "not base64url"), ("uAAAA", "not GZIP")] {
-            let err = Bitstring::decode(encoded).unwrap_err();
-            assert!(err.contains(why), "{encoded}: {err}");
-        }
     }
 
     #[test]
