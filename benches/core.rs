@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the core: canonicalization, signing and verifying events, Merkle
 //! appends and proofs, durable appends through the ledger on sled, replay, and offline bundle
-//! verification for 1, 20 and 200 credentials. `credledger bench` measures the same paths at
+//! verification for 1, 20 and 200 credentials; the standard (Open Badges) proof check per
+//! credential on append, eddsa-jcs-2022 and eddsa-rdfc-2022. `credledger bench` measures the same paths at
 //! scale in one run and prints them against the raw verify rate (BENCHMARKS.md).
 
 use std::hint::black_box;
@@ -10,7 +11,7 @@ use std::hint::black_box;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
-use credledger::event::{CourseCompleted, Skill, Timestamp};
+use credledger::event::{CourseCompleted, Skill, StandardForm, Timestamp};
 use credledger::generate::Generator;
 use credledger::id::Hash32;
 use credledger::merkle::{self, MemoryTree};
@@ -34,6 +35,41 @@ fn course(issuer: &SecretKey, learner: &SecretKey, n: u32) -> SignedEvent {
     });
     let at = Timestamp::whole_seconds(datetime!(2026-05-01 12:00 UTC));
     Event::new(issuer.did().clone(), at, payload).sign(issuer, None).unwrap()
+}
+
+/// The learner's course as an unsigned event with its Open Badges 3.0 proof: form 1
+/// (eddsa-jcs-2022) when `form` is `None`, else the form's suite (form 2: eddsa-rdfc-2022).
+fn proved_course(issuer: &SecretKey, learner: &SecretKey, form: Option<StandardForm>) -> Event {
+    let unsigned = course(issuer, learner, 1).event;
+    let payload = unsigned.payload.with_standard_form(form);
+    credledger::vc::attach_proof(Event::new(unsigned.author, unsigned.created_at, payload), issuer).unwrap()
+}
+
+/// The standard proof check the ledger runs on each credential it appends, per suite, and the
+/// signing an issuing command does.
+fn standard_proof_benches(c: &mut Criterion) {
+    let issuer = SecretKey::from_seed(&[1; 32]);
+    let learner = SecretKey::from_seed(&[2; 32]);
+    let form2 = StandardForm {
+        form: 2,
+        issuer_name: "Bench Community College".into(),
+        status_base: "https://bench.example".into(),
+        status_list: 0,
+        status_index: 94_567,
+    };
+    let jcs = proved_course(&issuer, &learner, None);
+    let rdfc = proved_course(&issuer, &learner, Some(form2.clone()));
+    let mut group = c.benchmark_group("standard proof per credential");
+    group.bench_function("check on append: eddsa-jcs-2022 (form 1)", |b| {
+        b.iter(|| credledger::vc::check_event_proof(black_box(&jcs)).unwrap())
+    });
+    group.bench_function("check on append: eddsa-rdfc-2022 (form 2)", |b| {
+        b.iter(|| credledger::vc::check_event_proof(black_box(&rdfc)).unwrap())
+    });
+    group.bench_function("sign: eddsa-rdfc-2022 (form 2)", |b| {
+        b.iter(|| proved_course(&issuer, &learner, Some(form2.clone())))
+    });
+    group.finish();
 }
 
 fn benches(c: &mut Criterion) {
@@ -139,5 +175,5 @@ fn replay_and_bundle_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(core, benches, merkle_benches, replay_and_bundle_benches);
+criterion_group!(core, benches, standard_proof_benches, merkle_benches, replay_and_bundle_benches);
 criterion_main!(core);
