@@ -169,14 +169,16 @@ pub fn decode_proof_value(value: &str) -> Option<Signature> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn vector(path: &str) -> String {
+    /// A file of `tests/vectors/w3c/`.
+    pub(crate) fn vector(path: &str) -> String {
         std::fs::read_to_string(format!("{}/tests/vectors/w3c/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
 
-    fn examples() -> DocumentLoader {
+    /// The embedded contexts and the W3C examples context the vectors name.
+    pub(crate) fn examples() -> DocumentLoader {
         DocumentLoader::pinned()
             .with_context("https://www.w3.org/ns/credentials/examples/v2", &vector("credentials-examples-v2.jsonld"))
             .unwrap()
@@ -184,7 +186,7 @@ mod tests {
 
     /// The vectors' key pair: `privateKeyMultibase` is base58btc of the multicodec ed25519-priv
     /// prefix (0x80 0x26) and the 32-byte seed.
-    fn vector_key() -> SecretKey {
+    pub(crate) fn vector_key() -> SecretKey {
         let pair: Value = serde_json::from_str(&vector("keyPair.json")).unwrap();
         let private = pair["privateKeyMultibase"].as_str().unwrap();
         let bytes = bs58::decode(&private[1..]).into_vec().unwrap();
