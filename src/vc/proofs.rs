@@ -364,6 +364,19 @@ mod tests {
             secured["proof"]["proofValue"] = crate::rdfc::encode_proof_value(&issuer.sign(&data)).into();
             let (signer, checks) = run(&secured, None, DocumentLoader::pinned());
             assert_eq!(signer.as_ref(), Some(did), "{proof:?}: {checks:?}");
+            // Safe mode: a term no context defines, or a relative type, is named, never dropped.
+            for (path, value, named) in
+                [("credentialSubject", "favouriteColour", "favouriteColour"), ("type", "Badge", "type")]
+            {
+                let mut undefined = secured.clone();
+                match path {
+                    "type" => undefined["type"] = serde_json::json!(["VerifiableCredential", value]),
+                    _ => undefined[path][value] = "blue".into(),
+                }
+                let (signer, checks) = run(&undefined, None, DocumentLoader::pinned());
+                let (ok, why) = detail(&checks, "proof.signature");
+                assert!(signer.is_none() && !ok && why.contains(named), "{proof:?} {value}: {why}");
+            }
             // The same proof under another issuer's name is not that issuer's.
             let mut impostor = secured.clone();
             impostor["issuer"] = SecretKey::from_seed(&[8; 32]).did().as_str().into();
