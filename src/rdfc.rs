@@ -253,6 +253,15 @@ pub(crate) mod tests {
         let loader = examples();
         let edsig: Value = serde_json::from_str(&vector("Ed25519Signature2020/signedEdSig.json")).unwrap();
         let (unsecured, options, value) = split(&edsig);
+        // Without the suite's context, `Ed25519Signature2020` is not what was signed: the examples
+        // context's `@vocab` makes it another IRI (with no `@vocab`, safe mode refuses the term).
+        let mut bare = unsecured.clone();
+        bare["@context"].as_array_mut().unwrap().pop();
+        let refused = RdfcProof::Ed25519Signature2020.verify_with(&bare, &options, &value, vector_key().did(), &loader);
+        assert_eq!(refused, Err(RdfcError::Mismatch));
+        bare["@context"].as_array_mut().unwrap().pop();
+        let refused = RdfcProof::Ed25519Signature2020.verify_with(&bare, &options, &value, vector_key().did(), &loader);
+        assert!(matches!(refused, Err(RdfcError::JsonLd(_))), "{refused:?}");
         // The append check (eddsa-rdfc-2022) takes no Ed25519Signature2020 proof, even a good one.
         let refused = verify_with(&unsecured, &options, &value, vector_key().did(), &loader);
         assert!(
