@@ -126,12 +126,7 @@ impl RdfcProof {
 
 /// The bytes an eddsa-rdfc-2022 signature covers, with the embedded contexts.
 pub fn hash_data(unsecured: &Value, options: &Value) -> Result<Vec<u8>, RdfcError> {
-    hash_data_with(unsecured, options, DocumentLoader::pinned())
-}
-
-/// [`hash_data`] with the contexts of `loader`.
-pub fn hash_data_with(unsecured: &Value, options: &Value, loader: &DocumentLoader) -> Result<Vec<u8>, RdfcError> {
-    RdfcProof::EddsaRdfc2022.hash_data_with(unsecured, options, loader)
+    RdfcProof::EddsaRdfc2022.hash_data_with(unsecured, options, DocumentLoader::pinned())
 }
 
 /// The `proofValue` of `key`'s eddsa-rdfc-2022 signature over `unsecured` with these options.
@@ -143,18 +138,7 @@ pub fn sign(unsecured: &Value, options: &Value, key: &SecretKey) -> Result<Strin
 /// Checks `proof_value` as `key`'s eddsa-rdfc-2022 signature over `unsecured` (its `proof`, if
 /// any, is ignored) with these proof options (a `proofValue` among them is ignored).
 pub fn verify(unsecured: &Value, options: &Value, proof_value: &str, key: &Did) -> Result<(), RdfcError> {
-    verify_with(unsecured, options, proof_value, key, DocumentLoader::pinned())
-}
-
-/// [`verify`] with the contexts of `loader`.
-pub fn verify_with(
-    unsecured: &Value,
-    options: &Value,
-    proof_value: &str,
-    key: &Did,
-    loader: &DocumentLoader,
-) -> Result<(), RdfcError> {
-    RdfcProof::EddsaRdfc2022.verify_with(unsecured, options, proof_value, key, loader)
+    RdfcProof::EddsaRdfc2022.verify_with(unsecured, options, proof_value, key, DocumentLoader::pinned())
 }
 
 /// A signature as a multibase base58btc `proofValue`.
@@ -207,7 +191,7 @@ pub(crate) mod tests {
     fn the_w3c_vector_hashes_signs_and_verifies_as_published() {
         let signed: Value = serde_json::from_str(&vector("eddsa-rdfc-2022/signedDataInt.json")).unwrap();
         let (unsecured, options, proof_value) = split(&signed);
-        let data = hash_data_with(&unsecured, &options, &examples()).unwrap();
+        let data = RdfcProof::EddsaRdfc2022.hash_data_with(&unsecured, &options, &examples()).unwrap();
         let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, vector("eddsa-rdfc-2022/combinedHashDataInt.txt").trim());
         let key = vector_key();
@@ -216,7 +200,10 @@ pub(crate) mod tests {
         assert_eq!(sig_hex, vector("eddsa-rdfc-2022/sigHexDataInt.txt").trim());
         assert_eq!(encode_proof_value(&signature), proof_value);
         assert_eq!(proof_value, vector("eddsa-rdfc-2022/sigBTC58DataInt.txt").trim());
-        assert_eq!(verify_with(&unsecured, &options, &proof_value, key.did(), &examples()), Ok(()));
+        assert_eq!(
+            RdfcProof::EddsaRdfc2022.verify_with(&unsecured, &options, &proof_value, key.did(), &examples()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -263,7 +250,7 @@ pub(crate) mod tests {
         let refused = RdfcProof::Ed25519Signature2020.verify_with(&bare, &options, &value, vector_key().did(), &loader);
         assert!(matches!(refused, Err(RdfcError::JsonLd(_))), "{refused:?}");
         // The append check (eddsa-rdfc-2022) takes no Ed25519Signature2020 proof, even a good one.
-        let refused = verify_with(&unsecured, &options, &value, vector_key().did(), &loader);
+        let refused = RdfcProof::EddsaRdfc2022.verify_with(&unsecured, &options, &value, vector_key().did(), &loader);
         assert!(
             matches!(&refused, Err(RdfcError::NotThisSuite { expected: "DataIntegrityProof / eddsa-rdfc-2022", .. })),
             "{refused:?}"
@@ -297,7 +284,7 @@ pub(crate) mod tests {
             };
             let value = options.as_object_mut().and_then(|o| o.remove("proofValue"));
             let value = value.as_ref().and_then(Value::as_str).unwrap_or_default();
-            let result = verify_with(&doc, &options, value, key.did(), &loader);
+            let result = RdfcProof::EddsaRdfc2022.verify_with(&doc, &options, value, key.did(), &loader);
             assert!(result.is_err(), "byte {i} changed and it still verifies");
             failures += 1;
         }

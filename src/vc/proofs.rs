@@ -56,27 +56,28 @@ impl Suite {
         }
     }
 
-    /// Checks `proof_value` as `key`'s signature over `unsecured` (the document without `proof`)
-    /// with `options` (the proof without `proofValue`), JSON-LD contexts from `loader`.
+    /// Checks `proof`'s `proofValue` as `key`'s signature over `unsecured` (the document without
+    /// `proof`), JSON-LD contexts from `loader`.
     fn verify(
         self,
         unsecured: &Value,
-        options: &Value,
-        proof_value: &str,
+        proof: &Map<String, Value>,
         key: &Did,
         loader: &DocumentLoader,
     ) -> Result<(), String> {
-        let rdf = |proof: RdfcProof| {
-            proof.verify_with(unsecured, options, proof_value, key, loader).map_err(|e| e.to_string())
-        };
-        match self {
-            Suite::EddsaRdfc2022 => rdf(RdfcProof::EddsaRdfc2022),
-            Suite::Ed25519Signature2020 => rdf(RdfcProof::Ed25519Signature2020),
+        let mut options = proof.clone();
+        let value = options.remove("proofValue");
+        let value = value.as_ref().and_then(Value::as_str).ok_or(RdfcError::MalformedProofValue.to_string())?;
+        let options = Value::Object(options);
+        let rdf = match self {
+            Suite::EddsaRdfc2022 => RdfcProof::EddsaRdfc2022,
+            Suite::Ed25519Signature2020 => RdfcProof::Ed25519Signature2020,
             Suite::EddsaJcs2022 => {
-                let signature = decode_proof_value(proof_value).ok_or(RdfcError::MalformedProofValue.to_string())?;
-                eddsa_jcs::verify(unsecured, options, key, &signature)
+                let signature = decode_proof_value(value).ok_or(RdfcError::MalformedProofValue.to_string())?;
+                return eddsa_jcs::verify(unsecured, &options, key, &signature);
             }
-        }
+        };
+        rdf.verify_with(unsecured, &options, value, key, loader).map_err(|e| e.to_string())
     }
 }
 
@@ -181,14 +182,8 @@ pub fn check_with(
                 Err("the proof's @context differs from the credential's".into())
             },
         );
-        let mut options = proof.clone();
-        let value = options.remove("proofValue");
-        let verified = match value.as_ref().and_then(Value::as_str) {
-            None => Err(RdfcError::MalformedProofValue.to_string()),
-            Some(value) => suite
-                .verify(&unsecured, &Value::Object(options), value, &key, loader)
-                .map(|()| format!("signed by {key} ({})", suite.name())),
-        };
+        let verified =
+            suite.verify(&unsecured, proof, &key, loader).map(|()| format!("signed by {key} ({})", suite.name()));
         if record(name("signature"), verified) {
             signers.push(key);
         }
