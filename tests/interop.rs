@@ -105,12 +105,18 @@ fn eddsa_jcs_2022_credentials_the_fields_libraries_sign_verify_in_credledger() {
     assert_eq!(verdicts[0]["vc"]["status"][0]["set"], true, "{}", verdicts[0]);
 }
 
+/// The check named `name` in a report: whether it passed, and its detail.
+fn check<'a>(report: &'a Value, name: &str) -> (bool, &'a str) {
+    let found = report["checks"].as_array().and_then(|checks| checks.iter().find(|c| c["name"] == name));
+    let found = found.unwrap_or_else(|| panic!("no {name} in {report}"));
+    (found["ok"] == true, found["detail"].as_str().unwrap_or_default())
+}
+
 #[test]
-#[ignore = "needs eddsa-rdfc-2022 and Ed25519Signature2020 verification, built on the issuer branch's JSON-LD module"]
 fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credledger() {
     let env = Env::new();
     let certificate = TestCertificate::generate();
-    let (_site, signed) = signed_elsewhere(&env, &certificate, "rdfc");
+    let (site, signed) = signed_elsewhere(&env, &certificate, "rdfc");
     let cases = [
         ("rdfc-didkey.json", 0, "VALID"),
         ("ed25519-2020-didkey.json", 0, "VALID"),
@@ -118,10 +124,37 @@ fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credled
         ("rdfc-didweb-revoked.json", 1, "REVOKED"),
     ];
     assert_verdicts(&env, &signed, &certificate.ca, &cases);
-    let mut tampered: Value =
-        serde_json::from_str(&fs::read_to_string(signed.join("rdfc-didkey.json")).expect("read")).expect("JSON");
-    tampered["credentialSubject"]["achievement"]["name"] = "Forklift Safety II".into();
-    fs::write(env.path("tampered.json"), tampered.to_string()).expect("write");
-    let (got, report) = credledger_verdict(&env, &env.path("tampered.json"), &certificate.ca);
-    assert_eq!((got, report["verdict"].as_str()), (1, Some("INVALID")), "{report}");
+    // Each was checked by its own suite, and the status list's rdfc proof by its issuer's key.
+    for (name, suite) in [("rdfc-didkey.json", "eddsa-rdfc-2022"), ("ed25519-2020-didkey.json", "Ed25519Signature2020")]
+    {
+        let (_, report) = credledger_verdict(&env, &signed.join(name), &certificate.ca);
+        assert!(check(&report, "proof.cryptosuite").0, "{report}");
+        assert!(check(&report, "proof.signature").1.contains(suite), "{name}: {report}");
+    }
+    let (_, report) = credledger_verdict(&env, &signed.join("rdfc-didweb-revoked.json"), &certificate.ca);
+    assert!(check(&report, "credential.status.revocation").1.contains("revoked"), "{report}");
+    // A changed claim fails each suite's signature; the referees agree on every file.
+    let mut files = Vec::new(); // (file, whether its proof is as signed)
+    for name in ["rdfc-didkey.json", "ed25519-2020-didkey.json"] {
+        let mut tampered: Value =
+            serde_json::from_str(&fs::read_to_string(signed.join(name)).expect("read")).expect("JSON");
+        tampered["credentialSubject"]["achievement"]["name"] = "Forklift Safety II".into();
+        let file = env.path(&format!("tampered-{name}"));
+        fs::write(&file, tampered.to_string()).expect("write");
+        let (got, report) = credledger_verdict(&env, &file, &certificate.ca);
+        assert_eq!((got, report["verdict"].as_str()), (1, Some("INVALID")), "{name}: {report}");
+        let (ok, why) = check(&report, "proof.signature");
+        assert!(!ok && why.contains("does not verify"), "{name}: {report}");
+        files.push((file, false));
+        files.push((signed.join(name), true));
+    }
+    files.push((signed.join("rdfc-didweb-active.json"), true));
+    files.push((signed.join("rdfc-didweb-revoked.json"), true));
+    let paths: Vec<&Path> = files.iter().map(|(f, _)| f.as_path()).collect();
+    let verdicts = referees(&paths, &[&site.origin], &certificate.ca);
+    for ((file, signed_as_is), verdict) in files.iter().zip(&verdicts) {
+        assert_eq!(verdict["vc"]["proof"], *signed_as_is, "{}: {verdict}", file.display());
+    }
+    // ... and about the revoked one's list, which credledger read as its issuer's.
+    assert_eq!(verdicts.last().expect("a verdict")["vc"]["status"][0]["set"], true);
 }

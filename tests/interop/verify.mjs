@@ -34,6 +34,10 @@ for(let i = 0; i < args.length; i++) {
   }
 }
 const loader = documentLoader({origins, extraContexts});
+// stdout holds only the verdict lines: what the libraries log (verifier-core logs a JSON Schema it
+// could not fetch) goes to stderr.
+const emit = line => process.stdout.write(JSON.stringify(line) + '\n');
+console.log = (...args) => console.error(...args);
 // Nothing leaves the machine: the verifiers' own fetches (verifier-core also fetches JSON Schemas)
 // reach only the origins named; anything else fails as if offline.
 const realFetch = globalThis.fetch;
@@ -89,5 +93,5 @@ for(const file of files) {
   } catch(error) {
     line.verifierCore = {errors: [message(error)]};
   }
-  console.log(JSON.stringify(line));
+  emit(line);
 }
