@@ -31,7 +31,7 @@ pub const LIST_SIZE: u32 = MIN_ENTRIES as u32;
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 
 /// What a list's set bit means.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Purpose {
     Revocation,

@@ -228,8 +228,13 @@ impl Status {
 
     /// Does `key`'s list `list` hold a credential?
     pub fn has_list(&self, key: &Did, list: u32) -> bool {
+        self.in_list(key, list).next().is_some()
+    }
+
+    /// The credentials in `key`'s list `list`, by index.
+    pub fn in_list(&self, key: &Did, list: u32) -> impl Iterator<Item = EventId> + '_ {
         let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
-        self.by_status_index.range(range).next().is_some()
+        self.by_status_index.range(range).map(|(_, id)| *id)
     }
 
     /// The latest signed list of `key`'s list `list` for `purpose`.
