@@ -39,7 +39,7 @@ impl StatusListState {
 }
 
 /// A credential's record and its status.
-#[derive(serde::Serialize, Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct CredentialView {
     pub status: CredentialStatus,
     pub record: serde_json::Value,
@@ -221,6 +221,11 @@ impl<S: Store + ?Sized> View<'_, S> {
             signed: state.status.signed_list(key, purpose, list).cloned(),
             applied: state.applied(),
         })
+    }
+
+    /// The lists of `key` that hold a credential.
+    pub fn lists_of(&self, key: &Did) -> Result<Vec<u32>, LedgerError> {
+        Ok(self.partial(&[], &[&format!("status/index/{key}/")])?.status.lists_of(key))
     }
 
     /// Every registered issuer with its keys' validity windows.

@@ -71,7 +71,8 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         vc_api_verify,
         credential_status,
         status_list,
-        unsigned_status_list
+        unsigned_status_list,
+        key_status_lists
     ),
     modifiers(&IdentifierFormats, &CommonAnswers)
 )]
@@ -95,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(credential)
         .service(credential_status)
         .service(unsigned_status_list)
+        .service(key_status_lists)
         .service(status_list)
         .service(learner_clr)
         .service(verify_vc)
@@ -609,6 +611,19 @@ async fn status_list(state: Data, path: web::Path<(String, String, String)>) -> 
     let place = KeyList { base, key: &key, purpose, list };
     let list_credential = place.secured(&found.bits, &signed.created_at, &signed.proof_value);
     Ok(HttpResponse::Ok().content_type("application/ld+json").json(list_credential))
+}
+
+/// The lists of a key that hold a credential (each has a revocation and a suspension list).
+#[utoipa::path(get, path = "/v1/status-lists/{key}", params(("key" = String, Path, description = "The signing key's did:key")),
+    responses((status = 200, description = "{key, lists}: the numbers of the key's lists that hold a credential")))]
+#[get("/v1/status-lists/{key}")]
+async fn key_status_lists(state: Data, key: web::Path<String>) -> Reply {
+    let key = did_param(&key)?;
+    let lists = {
+        let key = key.clone();
+        read(&state, move |view| Ok(view.lists_of(&key)?)).await?
+    };
+    Ok(HttpResponse::Ok().json(json!({"key": key, "lists": lists})))
 }
 
 /// What a key's status list is now, unsigned: what a signer outside the server signs (the list

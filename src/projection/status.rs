@@ -38,6 +38,14 @@ pub enum CredentialState {
 }
 
 impl CredentialState {
+    /// The state whose credentials have their bit set in a list of `purpose`.
+    pub fn set_by(purpose: Purpose) -> Self {
+        match purpose {
+            Purpose::Revocation => CredentialState::Revoked,
+            Purpose::Suspension => CredentialState::Suspended,
+        }
+    }
+
     /// The lower-case name used in JSON and tables.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -205,10 +213,7 @@ impl Status {
     /// revocation bit is set while it is revoked, its suspension bit while it is suspended.
     pub fn list_bits(&self, key: &Did, purpose: Purpose, list: u32) -> Bitstring {
         let mut bits = Bitstring::new(MIN_ENTRIES);
-        let wanted = match purpose {
-            Purpose::Revocation => CredentialState::Revoked,
-            Purpose::Suspension => CredentialState::Suspended,
-        };
+        let wanted = CredentialState::set_by(purpose);
         let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
         for ((_, _, index), id) in self.by_status_index.range(range) {
             if self.credentials.get(id).is_some_and(|c| c.state == wanted) {
