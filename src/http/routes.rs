@@ -31,7 +31,7 @@ use crate::projection::Record;
 use crate::status_list::{KeyList, Purpose};
 use crate::store::{Store, StoreError};
 use crate::text;
-use crate::view::View;
+use crate::view::{StatusListState, View};
 
 type Data = web::Data<AppState>;
 type Reply = Result<HttpResponse, Problem>;
@@ -561,9 +561,19 @@ async fn credential_status(state: Data, uuid: web::Path<String>) -> Reply {
 /// the next status change or `credledger issuer sign-status-lists`.
 const STALE_RETRY_SECONDS: &str = "30";
 
+/// The key's list the path names (the key, the purpose, the list's number) and its state.
+async fn read_list(
+    state: &Data,
+    path: (String, String, String),
+) -> Result<(Did, Purpose, u32, StatusListState), Problem> {
+    let (key, purpose, list) = list_params(path)?;
+    let read_key = key.clone();
+    let found = read(state, move |view| Ok(view.status_list(&read_key, purpose, list)?)).await?;
+    Ok((key, purpose, list, found))
+}
+
 /// The path of a key's status list: the key, the purpose and the list's number.
-fn list_params(path: (String, String, String)) -> Result<(Did, Purpose, u32), Problem> {
-    let (key, purpose, list) = path;
+fn list_params((key, purpose, list): (String, String, String)) -> Result<(Did, Purpose, u32), Problem> {
     let key = did_param(&key)?;
     let purpose = purpose.parse().map_err(|e: String| Problem::bad_request("bad-purpose", e))?;
     let list = list.parse().map_err(|_| {
@@ -583,11 +593,7 @@ fn list_params(path: (String, String, String)) -> Result<(Did, Purpose, u32), Pr
             headers(("Retry-After" = u32, description = "Seconds to wait before asking again")))))]
 #[get("/v1/status-lists/{key}/{purpose}/{list}")]
 async fn status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
-    let (key, purpose, list) = list_params(path.into_inner())?;
-    let found = {
-        let key = key.clone();
-        read(&state, move |view| Ok(view.status_list(&key, purpose, list)?)).await?
-    };
+    let (key, purpose, list, found) = read_list(&state, path.into_inner()).await?;
     let Some(signed) = &found.signed else {
         return Err(Problem::not_found(format!("key {key} has not signed its {purpose} list {list}")));
     };
@@ -634,11 +640,7 @@ async fn key_status_lists(state: Data, key: web::Path<String>) -> Reply {
         (status = 404, description = "The key holds no credential in this list (`not-found`)", content_type = "application/problem+json")))]
 #[get("/v1/status-lists/{key}/{purpose}/{list}/unsigned")]
 async fn unsigned_status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
-    let (key, purpose, list) = list_params(path.into_inner())?;
-    let found = {
-        let key = key.clone();
-        read(&state, move |view| Ok(view.status_list(&key, purpose, list)?)).await?
-    };
+    let (key, purpose, list, found) = read_list(&state, path.into_inner()).await?;
     if !found.has_credentials {
         return Err(Problem::not_found(format!("key {key} holds no credential in its list {list}")));
     }
