@@ -74,6 +74,7 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         unsigned_status_list,
         key_status_lists
     ),
+    components(schemas(Purpose)),
     modifiers(&IdentifierFormats, &CommonAnswers)
 )]
 struct ApiDoc;
