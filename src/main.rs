@@ -1143,16 +1143,8 @@ fn status_change(
             (form["status_list"].as_u64()? as u32, form["status_index"].as_u64()? as u32),
         ))
     });
-    let place = match place {
-        Some((signed_by, place)) if &signed_by == list_key.did() => Some(place),
-        Some((signed_by, _)) => {
-            eprintln!(
-                "note: the credential's status lists are {signed_by}'s: they stay stale until that key signs them (--list-key FILE, or `credledger issuer sign-status-lists --key FILE`)"
-            );
-            None
-        }
-        None => None,
-    };
+    let other_key = place.as_ref().map(|(signed_by, _)| signed_by).filter(|k| *k != list_key.did()).cloned();
+    let place = place.filter(|_| other_key.is_none()).map(|(_, place)| place);
     let base = place.map(|_| target.status_base()).transpose()?;
     for attempt in 1..=STATUS_INDEX_TRIES {
         let lists = match (place, &base) {
@@ -1165,6 +1157,14 @@ fn status_change(
         let event = sign(&key, kind(change.clone()))?;
         match append_reporting(target, out, a.emit, [vec![event], lists].concat(), 1) {
             Err(e) if attempt < STATUS_INDEX_TRIES && lists::changed_meanwhile(&e) => continue,
+            Ok(code) => {
+                if let Some(signed_by) = &other_key {
+                    eprintln!(
+                        "note: the credential's status lists are {signed_by}'s: they stay stale until that key signs them (--list-key FILE, or `credledger issuer sign-status-lists --key FILE`)"
+                    );
+                }
+                return Ok(code);
+            }
             other => return other,
         }
     }
