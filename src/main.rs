@@ -958,8 +958,10 @@ fn issue(target: &Target, out: &Output, emit: bool, key: &SecretKey, payload: Pa
         let mut random = [0u8; 4];
         getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a status index: {e}"))?;
         let form = target.standard_form(key.did(), u32::from_le_bytes(random))?;
+        // An emitted event goes elsewhere: its lists are signed where it is appended
+        // (`issuer sign-status-lists`).
         let lists = match (&form, payload.ledger()) {
-            (Some(form), Some(origin)) => {
+            (Some(form), Some(origin)) if !emit => {
                 let signing = Signing { base: &form.status_base, origin, at: Timestamp::whole_seconds(now()) };
                 signing.for_issuance(target, key, form.status_list)?
             }

@@ -321,7 +321,10 @@ fn a_list_of_other_bits_is_refused_alone_and_with_its_group() {
     let path = revocation.strip_prefix(&server.url).unwrap().to_owned();
     let key = key_of(&env);
     let signed_list = |bits: &Bitstring| {
-        let at = credledger::event::Timestamp::whole_seconds(time::OffsetDateTime::now_utc());
+        // An hour back: never the second the issuing command signed its lists at (the same bits
+        // at the same time would be that very event, which the ledger answers as a repeat).
+        let at =
+            credledger::event::Timestamp::whole_seconds(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
         let place = KeyList { base: &server.url, key: key.did(), purpose: Purpose::Revocation, list: 0 };
         let body = credledger::event::StatusListSigned {
             status_base: server.url.clone(),
