@@ -75,6 +75,8 @@ pub fn build(operator: &SecretKey, origin: &str, seed: [u8; 32], now: OffsetDate
 }
 
 /// [`build`], with the credentials' status lists served under `public_url`.
+// A `Did` caches its parsed key in a `OnceLock`; its order and equality are its text's alone.
+#[allow(clippy::mutable_key_type)]
 pub fn build_at(
     operator: &SecretKey,
     origin: &str,

@@ -16,6 +16,7 @@ use crate::canonical::{self, CanonicalError};
 use crate::id::{Did, EventId, text_serde};
 use crate::keys::{SecretKey, SignatureFault};
 use crate::schema::{self, SchemaError};
+use crate::status_list::Purpose;
 
 /// The envelope version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -306,6 +307,25 @@ pub struct StatusChange {
     pub ledger: Option<String>,
 }
 
+/// `status_list.signed`: the author key's `eddsa-rdfc-2022` proof of its status list `list` for
+/// `purpose`, as the log has it at this event's place (`status_list::list_credential` at
+/// `status_list::list_url(status_base, author, purpose, list)`, valid from `created_at`), so the
+/// ledger can serve the list signed by the key that issued the credentials in it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusListSigned {
+    /// The ledger's public URL the list is served under (as in a form-2 credential's `vc`).
+    pub status_base: String,
+    pub purpose: Purpose,
+    /// Which of the author key's lists.
+    pub list: u32,
+    /// The proof's `proofValue` (multibase base58btc Ed25519 signature).
+    pub proof_value: String,
+    /// The origin of the log this event is for (see [`Payload::ledger`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+}
+
 /// `learner.key_linked`: a learner moves from one key to another; signed by `from` (the author)
 /// and by `to` (`to_sig`, over the event without `sig` and without `to_sig`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -339,6 +359,7 @@ macro_rules! for_every_body {
             | Payload::CredentialSuspended($name)
             | Payload::CredentialReinstated($name) => $each,
             Payload::KeyLinked($name) => $each,
+            Payload::StatusListSigned($name) => $each,
         }
     };
 }
@@ -376,6 +397,8 @@ pub enum Payload {
     CredentialReinstated(StatusChange),
     #[serde(rename = "learner.key_linked")]
     KeyLinked(KeyLinked),
+    #[serde(rename = "status_list.signed")]
+    StatusListSigned(StatusListSigned),
 }
 
 /// The kind of credential an event issues.
@@ -418,6 +441,7 @@ impl Payload {
             Payload::CredentialSuspended(_) => "credential.suspended",
             Payload::CredentialReinstated(_) => "credential.reinstated",
             Payload::KeyLinked(_) => "learner.key_linked",
+            Payload::StatusListSigned(_) => "status_list.signed",
         }
     }
 
@@ -652,6 +676,7 @@ impl SignedEvent {
             "credential.suspended" => Payload::CredentialSuspended(typed_field(body, "body")?),
             "credential.reinstated" => Payload::CredentialReinstated(typed_field(body, "body")?),
             "learner.key_linked" => Payload::KeyLinked(typed_field(body, "body")?),
+            "status_list.signed" => Payload::StatusListSigned(typed_field(body, "body")?),
             other => {
                 return Err(EventError::Field {
                     field: "kind".into(),

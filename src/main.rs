@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cli::lists::{self, Signing};
 use cli::render::{issuers_table, log_table, profile_text, report_text};
 use cli::target::Target;
 use credledger::bundle::{BindingError, ShareRequest, Trust, VerifyOptions};
@@ -21,6 +22,7 @@ use credledger::event::{
 };
 use credledger::http::client::Client;
 use credledger::http::{ServerConfig, SharedStore};
+use credledger::projection::CredentialState;
 use credledger::store::dir::LedgerDir;
 use credledger::vc::VcReport;
 use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
@@ -364,6 +366,17 @@ enum IssuerCommand {
     },
     /// List registered issuers and their keys.
     List,
+    /// Sign every status list of a key that is not current (the recovery after an operator's
+    /// status change, a declaration of compromise voiding acts, or a new --public-url).
+    SignStatusLists {
+        /// The key file of the key whose lists these are.
+        #[arg(long)]
+        key: PathBuf,
+        /// The origin of the log the events are for (its `body.ledger`). Defaults to the
+        /// ledger's or the server's.
+        #[arg(long)]
+        origin: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -484,6 +497,10 @@ impl IssueCommand {
 struct StatusArgs {
     #[arg(long)]
     issuer_key: PathBuf,
+    /// The key file of the key that signed the credential, which signs its status lists
+    /// (default: --issuer-key).
+    #[arg(long)]
+    list_key: Option<PathBuf>,
     /// The credential id (64 hex).
     #[arg(long)]
     credential: String,
@@ -604,9 +621,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let key = SecretKey::read_file(&key_file)?;
             return issue(&target, &out, emit, &key, payload);
         }
-        Command::Revoke(a) => return status_change(&target, &out, a, Payload::CredentialRevoked),
-        Command::Suspend(a) => return status_change(&target, &out, a, Payload::CredentialSuspended),
-        Command::Reinstate(a) => return status_change(&target, &out, a, Payload::CredentialReinstated),
+        Command::Revoke(a) => {
+            return status_change(&target, &out, a, (Payload::CredentialRevoked, CredentialState::Revoked));
+        }
+        Command::Suspend(a) => {
+            return status_change(&target, &out, a, (Payload::CredentialSuspended, CredentialState::Suspended));
+        }
+        Command::Reinstate(a) => {
+            return status_change(&target, &out, a, (Payload::CredentialReinstated, CredentialState::Active));
+        }
         Command::Submit { file, atomic } => return submit(&target, &out, &file, atomic),
         Command::Log { from, limit } => {
             let records = target.records(from, limit.unwrap_or(usize::MAX))?;
@@ -921,20 +944,37 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
 }
 
 /// How many random status indexes an issuing command tries before it gives up (each refused
-/// one was taken by another credential in the meantime).
+/// one was taken by another credential in the meantime); also how many times a command signs its
+/// status lists again when they changed meanwhile.
 const STATUS_INDEX_TRIES: usize = 8;
 
 /// Issues a credential: in standard form 2 (eddsa-rdfc-2022, the issuer's registered name, a
-/// random free index of the key's status list) where a ledger is in reach, form 1 where the event
-/// is only emitted for a log named by --origin. A refused index is retried with another.
+/// random free index of the key's status list) where a ledger is in reach, with the key's lists
+/// signed in the same group when none is current at the ledger's public URL; form 1 where the
+/// event is only emitted for a log named by --origin. A refused index, or a list that changed
+/// meanwhile, is retried.
 fn issue(target: &Target, out: &Output, emit: bool, key: &SecretKey, payload: Payload) -> Result<ExitCode> {
     for attempt in 1..=STATUS_INDEX_TRIES {
         let mut random = [0u8; 4];
         getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a status index: {e}"))?;
         let form = target.standard_form(key.did(), u32::from_le_bytes(random))?;
+        // An emitted event goes elsewhere: its lists are signed where it is appended
+        // (`issuer sign-status-lists`).
+        let lists = match (&form, payload.ledger()) {
+            (Some(form), Some(origin)) if !emit => {
+                let signing = Signing { base: &form.status_base, origin, at: Timestamp::whole_seconds(now()) };
+                signing.for_issuance(target, key, form.status_list)?
+            }
+            _ => Vec::new(),
+        };
         let event = sign(key, payload.clone().with_standard_form(form))?;
-        match append_or_emit(target, out, emit, vec![event]) {
-            Err(e) if attempt < STATUS_INDEX_TRIES && e.to_string().contains("body.vc.status_index:") => continue,
+        match append_reporting(target, out, emit, [vec![event], lists].concat(), 1) {
+            Err(e)
+                if attempt < STATUS_INDEX_TRIES
+                    && (e.to_string().contains("body.vc.status_index:") || lists::changed_meanwhile(&e)) =>
+            {
+                continue;
+            }
             other => return other,
         }
     }
@@ -1081,11 +1121,56 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
     })
 }
 
-fn status_change(target: &Target, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
-    let ledger = Some(origin_arg(target, a.origin)?);
-    let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason, ledger };
+/// A status change; for a form-2 credential, with the lists it changes signed by the
+/// credential's key (`--list-key`, default `--issuer-key`) in the same group, signed again
+/// (bounded) when they changed meanwhile. Without that key the change goes alone, and the lists
+/// are stale until `issuer sign-status-lists`.
+fn status_change(
+    target: &Target,
+    out: &Output,
+    a: StatusArgs,
+    (kind, after): (fn(StatusChange) -> Payload, CredentialState),
+) -> Result<ExitCode> {
+    let origin = origin_arg(target, a.origin)?;
+    let credential = id_arg("credential", &a.credential)?;
+    let change = StatusChange { credential, reason: a.reason, ledger: Some(origin.clone()) };
     let key = SecretKey::read_file(&a.issuer_key)?;
-    append_or_emit(target, out, a.emit, vec![sign(&key, kind(change))?])
+    let list_key = a.list_key.as_deref().map(SecretKey::read_file).transpose()?.unwrap_or_else(|| key.clone());
+    // Where the credential's lists are: none for form 1, or when no ledger is in reach.
+    let found = if a.emit { None } else { target.credential(&credential).ok() };
+    let place = found.as_ref().and_then(|f| {
+        let form = &f.record["event"]["body"]["vc"];
+        Some((
+            f.status.signed_by.clone(),
+            (form["status_list"].as_u64()? as u32, form["status_index"].as_u64()? as u32),
+        ))
+    });
+    let other_key = place.as_ref().map(|(signed_by, _)| signed_by).filter(|k| *k != list_key.did()).cloned();
+    let place = place.filter(|_| other_key.is_none()).map(|(_, place)| place);
+    let base = place.map(|_| target.status_base()).transpose()?;
+    for attempt in 1..=STATUS_INDEX_TRIES {
+        let lists = match (place, &base) {
+            (Some(place), Some(base)) => {
+                let signing = Signing { base, origin: &origin, at: Timestamp::whole_seconds(now()) };
+                signing.for_change(target, &list_key, place, after)?
+            }
+            _ => Vec::new(),
+        };
+        let event = sign(&key, kind(change.clone()))?;
+        match append_reporting(target, out, a.emit, [vec![event], lists].concat(), 1) {
+            Err(e) if attempt < STATUS_INDEX_TRIES && lists::changed_meanwhile(&e) => continue,
+            Ok(code) => {
+                if let Some(signed_by) = &other_key {
+                    eprintln!(
+                        "note: the credential's status lists are {signed_by}'s: they stay stale until that key signs them (--list-key FILE, or `credledger issuer sign-status-lists --key FILE`)"
+                    );
+                }
+                return Ok(code);
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the last try returns")
 }
 
 /// The operator's key: the flag's, else the ledger directory's.
@@ -1140,6 +1225,29 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
             let revoked = sign(&new, Payload::KeyRevoked(revoked))?;
             append_or_emit(target, out, emit, vec![added, revoked])
         }
+        IssuerCommand::SignStatusLists { key, origin } => {
+            let key = SecretKey::read_file(&key)?;
+            let origin = origin_arg(target, origin)?;
+            let base = target.status_base()?;
+            let mut signed = 0;
+            for attempt in 1..=STATUS_INDEX_TRIES {
+                let signing = Signing { base: &base, origin: &origin, at: Timestamp::whole_seconds(now()) };
+                let events = signing.stale(target, &key)?;
+                signed = events.len();
+                if events.is_empty() {
+                    break;
+                }
+                match append_group(target, events) {
+                    Err(e) if attempt < STATUS_INDEX_TRIES && lists::changed_meanwhile(&e) => continue,
+                    other => other.map(drop)?,
+                }
+                break;
+            }
+            out.emit(json!({"key": key.did(), "status_base": base, "signed": signed}), || {
+                format!("signed {signed} status lists of {} for {base}", key.did())
+            });
+            Ok(ExitCode::SUCCESS)
+        }
         IssuerCommand::List => {
             let issuers = target.issuers()?;
             out.emit(serde_json::to_value(&issuers)?, || issuers_table(&issuers));
@@ -1150,21 +1258,27 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
 
 /// Prints the events (`--emit`, one canonical JSON line each) or appends them, all or none.
 fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedEvent>) -> Result<ExitCode> {
+    let shown = events.len();
+    append_reporting(target, out, emit, events, shown)
+}
+
+/// [`append_or_emit`], reporting the first `shown` events (the rest are the signed status lists
+/// that go with them).
+fn append_reporting(
+    target: &Target,
+    out: &Output,
+    emit: bool,
+    events: Vec<SignedEvent>,
+    shown: usize,
+) -> Result<ExitCode> {
     if emit {
         for event in &events {
             println!("{}", String::from_utf8_lossy(event.canonical()));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let values = events.iter().map(|e| e.value().clone()).collect();
-    let mut outcomes = Vec::new();
-    target.append([values], true, now(), &mut |o| outcomes.extend(o))?;
-    // The refusal, not the events of the group that were withdrawn with it (an empty reason).
-    if let Some(e) = outcomes.iter().filter_map(|o| o.as_ref().err()).find(|e| !e.is_empty()) {
-        bail!("rejected: {e}");
-    }
-    let appended: Vec<credledger::Appended> =
-        outcomes.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| anyhow!("rejected: not appended"))?;
+    let mut appended = append_group(target, events)?;
+    appended.truncate(shown);
     let value = match appended.as_slice() {
         [one] => json!({"id": one.id, "seq": one.seq}),
         many => json!(many.iter().map(|a| json!({"id": a.id, "seq": a.seq})).collect::<Vec<_>>()),
@@ -1177,6 +1291,18 @@ fn append_or_emit(target: &Target, out: &Output, emit: bool, events: Vec<SignedE
         appended.iter().map(line).collect::<Vec<_>>().join("\n")
     });
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends events as one all-or-none group: where each is, or the refusal.
+fn append_group(target: &Target, events: Vec<SignedEvent>) -> Result<Vec<credledger::Appended>> {
+    let values = events.iter().map(|e| e.value().clone()).collect();
+    let mut outcomes = Vec::new();
+    target.append([values], true, now(), &mut |o| outcomes.extend(o))?;
+    // The refusal, not the events of the group that were withdrawn with it (an empty reason).
+    if let Some(e) = outcomes.iter().filter_map(|o| o.as_ref().err()).find(|e| !e.is_empty()) {
+        bail!("rejected: {e}");
+    }
+    outcomes.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| anyhow!("rejected: not appended"))
 }
 
 /// The events in a file, each with its line number: one JSON event, a JSON array, or JSON Lines.

@@ -9,10 +9,11 @@
 
 use time::Duration;
 
-use crate::event::{Payload, StatusChange, Timestamp};
+use crate::event::{Payload, StatusChange, StatusListSigned, Timestamp};
 use crate::id::{Did, EventId, Seq};
 use crate::projection::registry::{Issuer, KeyWindow, Void};
 use crate::projection::{CredentialState, Projections, Record};
+use crate::status_list::{KeyList, Purpose};
 
 /// The most keys one learner may have had: their earlier keys and the current one.
 pub const MAX_LEARNER_KEYS: usize = 16;
@@ -70,6 +71,13 @@ pub enum RuleError {
     IssuerName { got: String, registered: String },
     #[error("body.vc.status_index: index {index} of list {list} of key {key} already belongs to credential {id}")]
     DuplicateStatusIndex { key: Did, list: u32, index: u32, id: EventId },
+    #[error("body.list: key {key} holds no credential in its list {list}; there is no such list to sign")]
+    UnknownStatusList { key: Did, list: u32 },
+    #[error(
+        "body.proof_value: not key {key}'s eddsa-rdfc-2022 proof of its {purpose} list {list} as the log has it \
+         here ({reason}); sign what GET /v1/status-lists/{key}/{purpose}/{list}/unsigned gives"
+    )]
+    StatusListProof { key: Did, purpose: Purpose, list: u32, reason: String },
     #[error("body.credential: no credential {id} on this ledger")]
     UnknownCredential { id: EventId },
     #[error("body.credential: credential {id} was issued by another issuer")]
@@ -136,6 +144,8 @@ impl RuleError {
             DuplicateUuid { .. } => "duplicate-uuid",
             IssuerName { .. } => "issuer-name",
             DuplicateStatusIndex { .. } => "duplicate-status-index",
+            UnknownStatusList { .. } => "unknown-status-list",
+            StatusListProof { .. } => "status-list-proof",
             UnknownCredential { .. } => "unknown-credential",
             AlreadyInState { state: "revoked", .. } => "duplicate-revocation",
             AlreadyInState { .. } | NotSuspended { .. } => "credential-state",
@@ -272,6 +282,7 @@ pub fn check(record: &Record, state: &Projections) -> Result<(), RuleError> {
             }
             Ok(())
         }
+        Payload::StatusListSigned(signed) => signed_list(signed, author, event.event.created_at, seq, state),
     };
     authorized?;
     unique_uuid(payload, state)?;
@@ -296,6 +307,36 @@ fn standard_form(payload: &Payload, author: &Did, state: &Projections) -> Result
         }),
         None => Ok(()),
     }
+}
+
+/// A signed status list is signed by a key that is or was an issuer's (a retired key may still
+/// attest its lists: what it signs can only be the truth), for one of its lists that holds a
+/// credential, and certifies exactly the bits the log implies here. A bundle's selection of a
+/// log cannot tell those bits; the ledger judged them when it appended the event.
+fn signed_list(
+    signed: &StatusListSigned,
+    author: &Did,
+    created_at: Timestamp,
+    seq: Seq,
+    state: &Projections,
+) -> Result<(), RuleError> {
+    if state.registry.issuer_of_key(author).is_none() {
+        return Err(RuleError::UnknownKey { author: author.clone() });
+    }
+    if !state.reflect_all_before(seq) {
+        return Ok(());
+    }
+    if !state.status.has_list(author, signed.list) {
+        return Err(RuleError::UnknownStatusList { key: author.clone(), list: signed.list });
+    }
+    let bits = state.status.list_bits(author, signed.purpose, signed.list);
+    let place = KeyList { base: &signed.status_base, key: author, purpose: signed.purpose, list: signed.list };
+    place.verify(&bits, &created_at, &signed.proof_value).map_err(|e| RuleError::StatusListProof {
+        key: author.clone(),
+        purpose: signed.purpose,
+        list: signed.list,
+        reason: e.to_string(),
+    })
 }
 
 /// A credential's uuid names no other credential on the log: its `credentialStatus` (by uuid)
@@ -465,11 +506,12 @@ mod tests {
     use crate::event::{
         ApprenticeshipCompleted, ApprenticeshipStarted, CertificateAwarded, CourseCompleted, Event, Genesis,
         HoursLogged, IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, SignedEvent,
-        Skill, Timestamp,
+        Skill, StandardForm, Timestamp,
     };
     use crate::id::Hash32;
     use crate::keys::SecretKey;
     use crate::ledger::Ledger;
+    use crate::status_list::Bitstring;
     use crate::store::MemoryStore;
 
     const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
@@ -645,6 +687,42 @@ mod tests {
 
     fn record(event: &SignedEvent, seq: Seq, recorded_at: OffsetDateTime) -> Record {
         Record { seq, recorded_at: Timestamp::whole_seconds(recorded_at), event: event.clone() }
+    }
+
+    /// The public URL form-2 credentials and signed lists of these tests name.
+    const BASE: &str = "https://ledger.rules.test";
+
+    impl World {
+        /// A `status_list.signed` by key `k` of its list `list` for `purpose`, certifying `bits`.
+        fn list_signed(&mut self, k: usize, purpose: Purpose, list: u32, bits: &Bitstring) -> SignedEvent {
+            let (at, signer) = (self.at(), self.keys(k).clone());
+            let place = KeyList { base: BASE, key: signer.did(), purpose, list };
+            let proof_value = place.sign(bits, &at, &signer).expect("signs");
+            let payload = Payload::StatusListSigned(StatusListSigned {
+                status_base: BASE.into(),
+                purpose,
+                list,
+                proof_value,
+                ledger: Some(ORIGIN.into()),
+            });
+            Event::new(did(&signer), at, payload).sign(&signer, None).expect("valid shape")
+        }
+
+        /// The bits of key `k`'s list `list` for `purpose` the log implies now.
+        fn bits(&self, k: usize, purpose: Purpose, list: u32) -> Bitstring {
+            self.ledger.state().status.list_bits(self.keys(k).did(), purpose, list)
+        }
+    }
+
+    /// A form-2 course at `index` of list 0 of its signing key.
+    fn form2_course(learner: Did, index: u32) -> Payload {
+        course(learner).with_standard_form(Some(StandardForm {
+            form: 2,
+            issuer_name: "Lakeside Community College".into(),
+            status_base: BASE.into(),
+            status_list: 0,
+            status_index: index,
+        }))
     }
 
     fn registered(issuer: Did) -> Payload {
@@ -1139,6 +1217,71 @@ mod tests {
         assert!(matches!(err, Err(RuleError::RevokedKey { .. })), "{err:?}");
     }
 
+    // --- signed status lists ------------------------------------------------------------------
+
+    #[test]
+    fn a_signed_list_certifies_exactly_the_logs_bits() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        let id = w.accept(A, form2_course(learner, 5));
+        let a = did(&w.a);
+        let clear = w.bits(A, Purpose::Revocation, 0);
+        assert_eq!(clear.get(5), Some(false));
+        let first = w.list_signed(A, Purpose::Revocation, 0, &clear);
+        w.append(&first);
+        assert!(w.ledger.state().status.is_current(&a, Purpose::Revocation, 0, BASE));
+        assert!(!w.ledger.state().status.is_current(&a, Purpose::Revocation, 0, "https://elsewhere.test"));
+        assert!(!w.ledger.state().status.is_current(&a, Purpose::Suspension, 0, BASE), "never signed");
+
+        w.accept(A, revoked(id));
+        assert!(!w.ledger.state().status.is_current(&a, Purpose::Revocation, 0, BASE), "the log moved past it");
+        // The bits before the revocation are no longer the truth: refused, naming the field.
+        let stale = w.list_signed(A, Purpose::Revocation, 0, &clear);
+        let err = w.check(&stale).unwrap_err();
+        assert!(matches!(&err, RuleError::StatusListProof { purpose: Purpose::Revocation, list: 0, .. }), "{err:?}");
+        assert_eq!(err.code(), "status-list-proof");
+        assert!(err.to_string().starts_with("body.proof_value: "), "{err}");
+        assert!(err.to_string().contains("/unsigned"), "{err}");
+        // A list of the other purpose with the revocation's bits is no truth either.
+        let now = w.bits(A, Purpose::Revocation, 0);
+        assert_eq!(now.get(5), Some(true));
+        let crossed = w.list_signed(A, Purpose::Suspension, 0, &now);
+        assert!(matches!(w.check(&crossed), Err(RuleError::StatusListProof { .. })));
+        // The bits now are.
+        let fresh = w.list_signed(A, Purpose::Revocation, 0, &now);
+        let seq = w.ledger.len();
+        w.append(&fresh);
+        let status = &w.ledger.state().status;
+        assert!(status.is_current(&a, Purpose::Revocation, 0, BASE));
+        let latest = status.signed_list(&a, Purpose::Revocation, 0).expect("signed");
+        assert_eq!((latest.seq, latest.bits, latest.created_at), (seq, now.digest(), fresh.event.created_at));
+    }
+
+    #[test]
+    fn a_list_is_signed_by_its_key_while_it_holds_a_credential() {
+        let mut w = World::new();
+        let learner = did(&w.learner);
+        w.accept(A, form2_course(learner, 7));
+        let empty = w.bits(A, Purpose::Revocation, 0);
+        // B's list 0 and A's list 1 hold no credential.
+        let of_b = w.list_signed(B, Purpose::Revocation, 0, &empty);
+        let err = w.check(&of_b).unwrap_err();
+        assert!(matches!(&err, RuleError::UnknownStatusList { list: 0, .. }), "{err:?}");
+        assert!(err.to_string().starts_with("body.list: "), "{err}");
+        assert_eq!(err.code(), "unknown-status-list");
+        let other_list = w.list_signed(A, Purpose::Revocation, 1, &empty);
+        assert!(matches!(w.check(&other_list), Err(RuleError::UnknownStatusList { list: 1, .. })));
+        // A key of no issuer signs nothing.
+        let stranger = w.list_signed(OUTSIDER, Purpose::Revocation, 0, &empty);
+        assert!(matches!(w.check(&stranger), Err(RuleError::UnknownKey { .. })));
+        // A retired key still attests its own lists: it can only state the truth.
+        let (a, a2) = (did(&w.a), did(&w.a2));
+        w.accept(A, key_added(None, a2));
+        w.accept(A2, key_revoked(None, a));
+        let retired = w.list_signed(A, Purpose::Suspension, 0, &empty);
+        assert_eq!(w.check(&retired), Ok(()));
+    }
+
     #[test]
     fn a_revoked_keys_earlier_credential_stays_active() {
         let mut w = World::new();
@@ -1611,6 +1754,16 @@ mod tests {
             (A, revoked(credential)),
             (A, suspended(credential)),
             (A, reinstated(credential)),
+            (
+                A,
+                Payload::StatusListSigned(StatusListSigned {
+                    status_base: BASE.into(),
+                    purpose: Purpose::Revocation,
+                    list: 0,
+                    proof_value: "z3FXQqFwbZxKBxGxqt1jNPR5Mz4Jt1".into(),
+                    ledger: None,
+                }),
+            ),
             (
                 LEARNER,
                 Payload::KeyLinked(KeyLinked {

@@ -55,6 +55,7 @@ pub const KINDS: &[&str] = &[
     "credential.suspended",
     "credential.reinstated",
     "learner.key_linked",
+    "status_list.signed",
 ];
 
 const COMMON_ID: &str = "https://credledger.dev/schemas/common.json";
@@ -62,7 +63,7 @@ const COMMON: &str = include_str!("../schemas/common.json");
 const EVENT: &str = include_str!("../schemas/event.json");
 
 /// Body schemas, in the order of [`KINDS`].
-const BODY_SCHEMAS: [&str; 14] = [
+const BODY_SCHEMAS: [&str; 15] = [
     include_str!("../schemas/ledger.genesis.json"),
     include_str!("../schemas/issuer.registered.json"),
     include_str!("../schemas/issuer.suspended.json"),
@@ -77,6 +78,7 @@ const BODY_SCHEMAS: [&str; 14] = [
     include_str!("../schemas/credential.suspended.json"),
     include_str!("../schemas/credential.reinstated.json"),
     include_str!("../schemas/learner.key_linked.json"),
+    include_str!("../schemas/status_list.signed.json"),
 ];
 
 /// Validates a whole event (envelope, then the body against its kind's schema). Returns the first error, deterministic (the same input always names the same field).
@@ -295,6 +297,7 @@ fn describe_def(def: &str) -> Option<&'static str> {
         "uuid" => "is not a lowercase RFC 4122 UUID",
         "signature" => "is not an Ed25519 signature in base64url without padding (86 characters)",
         "vc_proof" => "is not a base58btc multibase value (z followed by base58 characters)",
+        "status_base" => "is not an http or https URL without a trailing slash, query or fragment",
         "origin" => "is not a host-like name (letters, digits, '.', '-', '_' and '/')",
         def if is_text_def(def) => "must not be blank",
         _ => return None,
@@ -469,6 +472,11 @@ mod tests {
             ("credential.suspended", json!({"credential": ID, "reason": "Under review"})),
             ("credential.reinstated", json!({"credential": ID, "reason": "Review closed"})),
             ("learner.key_linked", json!({"from": DID_A, "to": DID_C, "to_sig": sig()})),
+            (
+                "status_list.signed",
+                json!({"status_base": "https://ledger.example.edu", "purpose": "revocation", "list": 0,
+                       "proof_value": "z3FXQqFwbZxKBxGxqt1jNPR5Mz4Jt1"}),
+            ),
         ]
     }
 

@@ -14,7 +14,10 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::id::Did;
+use crate::event::Timestamp;
+use crate::id::{Did, Hash32};
+use crate::keys::SecretKey;
+use crate::rdfc::{self, RdfcError};
 
 /// The fewest entries a list may have (the spec's 16 KiB), so that one credential's index says
 /// little about who asks for it (herd privacy).
@@ -28,7 +31,7 @@ pub const LIST_SIZE: u32 = MIN_ENTRIES as u32;
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 
 /// What a list's set bit means.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Purpose {
     Revocation,
@@ -117,6 +120,11 @@ impl Bitstring {
         true
     }
 
+    /// BLAKE3 of the bits: what a signed list certified, to tell whether it is still current.
+    pub fn digest(&self) -> Hash32 {
+        Hash32::digest(&self.bytes)
+    }
+
     /// The `encodedList`: `u` + base64url (no padding) of the GZIP-compressed bits.
     pub fn encode(&self) -> String {
         let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
@@ -179,6 +187,45 @@ pub fn list_credential(url: &str, issuer: &str, purpose: &str, bits: &Bitstring,
     })
 }
 
+/// One of a key's lists as a `status_list.signed` event names it: where it is served, what it is
+/// for, and which of the key's lists.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyList<'a> {
+    pub base: &'a str,
+    pub key: &'a Did,
+    pub purpose: Purpose,
+    pub list: u32,
+}
+
+impl KeyList<'_> {
+    /// The URL the list is served at (the list credential's `id`).
+    pub fn url(&self) -> String {
+        list_url(self.base, self.key, self.purpose, self.list)
+    }
+
+    /// The unsigned list credential of `bits`, issued by the key, valid from `at` (the signing
+    /// event's `created_at`): what a `status_list.signed` event's proof signs.
+    pub fn credential(&self, bits: &Bitstring, at: &Timestamp) -> Value {
+        list_credential(&self.url(), self.key.as_str(), self.purpose.as_str(), bits, &at.to_string())
+    }
+
+    /// The key's `eddsa-rdfc-2022` proofValue of [`credential`](Self::credential), created `at`.
+    pub fn sign(&self, bits: &Bitstring, at: &Timestamp, key: &SecretKey) -> Result<String, RdfcError> {
+        rdfc::sign(&self.credential(bits, at), &rdfc::proof_options(self.key, at), key)
+    }
+
+    /// Checks `proof_value` as the key's proof of [`credential`](Self::credential), created `at`.
+    pub fn verify(&self, bits: &Bitstring, at: &Timestamp, proof_value: &str) -> Result<(), RdfcError> {
+        rdfc::verify(&self.credential(bits, at), &rdfc::proof_options(self.key, at), proof_value, self.key)
+    }
+
+    /// The signed `BitstringStatusListCredential`: [`credential`](Self::credential) with its
+    /// DataIntegrityProof (eddsa-rdfc-2022, `created` = `validFrom` = `at`).
+    pub fn secured(&self, bits: &Bitstring, at: &Timestamp, proof_value: &str) -> Value {
+        crate::vc::secure(self.credential(bits, at), rdfc::proof_options(self.key, at), proof_value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +267,32 @@ mod tests {
             let err = Bitstring::decode(encoded).unwrap_err();
             assert!(err.contains(why), "{encoded}: {err}");
         }
+    }
+
+    #[test]
+    fn a_key_list_signs_and_verifies_exactly_its_bits() {
+        let key = crate::SecretKey::from_seed(&[4; 32]);
+        let at: Timestamp = "2026-02-01T10:00:00Z".parse().unwrap();
+        let place = KeyList { base: "https://l.example", key: key.did(), purpose: Purpose::Revocation, list: 1 };
+        let mut bits = Bitstring::new(MIN_ENTRIES);
+        bits.set(42, true);
+        let proof = place.sign(&bits, &at, &key).unwrap();
+        assert_eq!(place.verify(&bits, &at, &proof), Ok(()));
+        let secured = place.secured(&bits, &at, &proof);
+        assert_eq!(secured["id"], place.url());
+        assert_eq!(secured["proof"]["created"], secured["validFrom"]);
+        assert_eq!(secured["proof"]["proofValue"], proof.as_str());
+        // Other bits, another time, another purpose or base: not what was signed.
+        let mut other = bits.clone();
+        other.set(43, true);
+        assert_eq!(place.verify(&other, &at, &proof), Err(RdfcError::Mismatch));
+        let later: Timestamp = "2026-02-01T10:00:01Z".parse().unwrap();
+        assert_eq!(place.verify(&bits, &later, &proof), Err(RdfcError::Mismatch));
+        let suspension = KeyList { purpose: Purpose::Suspension, ..place };
+        assert_eq!(suspension.verify(&bits, &at, &proof), Err(RdfcError::Mismatch));
+        let elsewhere = KeyList { base: "https://m.example", ..place };
+        assert_eq!(elsewhere.verify(&bits, &at, &proof), Err(RdfcError::Mismatch));
+        assert_ne!(bits.digest(), other.digest());
     }
 
     #[test]

@@ -11,16 +11,35 @@ use crate::id::{Did, EventId, Hash32, Seq};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle::{self, ProofError};
 use crate::projection::registry::Issuer;
-use crate::projection::status::CredentialStatus;
+use crate::projection::status::{self, CredentialStatus, SignedList};
 use crate::projection::{self, Profile, Projections, Record};
+use crate::status_list::{Bitstring, Purpose};
 use crate::store::{Store, StoreError, StoredNodes};
 
 /// A view of the ledger held by a store.
 #[derive(Debug)]
 pub struct View<'a, S: ?Sized>(pub &'a S);
 
+/// One of a key's status lists: the bits the log implies now, whether any credential is in it,
+/// and its latest signed list.
+#[derive(Debug, Clone)]
+pub struct StatusListState {
+    pub bits: Bitstring,
+    pub has_credentials: bool,
+    pub signed: Option<SignedList>,
+    /// The number of records the state reflects.
+    pub applied: u64,
+}
+
+impl StatusListState {
+    /// Is the latest signed list current (it certified the bits now) and served under `base`?
+    pub fn is_current(&self, base: &str) -> bool {
+        self.signed.as_ref().is_some_and(|s| s.status_base == base && s.bits == self.bits.digest())
+    }
+}
+
 /// A credential's record and its status.
-#[derive(serde::Serialize, Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct CredentialView {
     pub status: CredentialStatus,
     pub record: serde_json::Value,
@@ -183,6 +202,30 @@ impl<S: Store + ?Sized> View<'_, S> {
             out.extend(self.standard_credential(&c.summary.id)?);
         }
         Ok(out)
+    }
+
+    /// `key`'s status list `list` for `purpose`: the credentials in it and their states (the
+    /// bits now), and its latest signed list.
+    pub fn status_list(&self, key: &Did, purpose: Purpose, list: u32) -> Result<StatusListState, LedgerError> {
+        let mut entries = self.0.entries_with_prefix(&format!("status/index/{key}/{list}/"))?;
+        entries.extend(self.0.entries_with_prefix("position/")?);
+        let places = Projections::load(entries.clone())?;
+        let mut keys: Vec<String> =
+            places.status.in_list(key, list).map(|id| format!("status/credential/{id}")).collect();
+        keys.push(status::list_key(&(key.clone(), purpose, list)));
+        entries.extend(self.0.entries_for(&keys)?);
+        let state = Projections::load(entries)?;
+        Ok(StatusListState {
+            bits: state.status.list_bits(key, purpose, list),
+            has_credentials: state.status.has_list(key, list),
+            signed: state.status.signed_list(key, purpose, list).cloned(),
+            applied: state.applied(),
+        })
+    }
+
+    /// The lists of `key` that hold a credential.
+    pub fn lists_of(&self, key: &Did) -> Result<Vec<u32>, LedgerError> {
+        Ok(self.partial(&[], &[&format!("status/index/{key}/")])?.status.lists_of(key))
     }
 
     /// Every registered issuer with its keys' validity windows.

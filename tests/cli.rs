@@ -261,7 +261,7 @@ fn init_and_keygen_print_dids_and_keygen_writes_mode_0600() {
 fn issued_credentials_show_in_the_profile_with_skills_aggregated_and_totals() {
     let fx = fixture();
     let (env, key, learner) = (&fx.env, &fx.issuer.path, &fx.learner);
-    assert_eq!(env.log_len(), 3, "genesis, registration, course");
+    assert_eq!(env.log_len(), 5, "genesis, registration, course and its key's two signed status lists");
     let cert = env.ok(&format!(
         "--json issue certificate --issuer-key {key} --learner {learner} --title 'Welding Safety' \
          --skills 'S1, S2=Skill two' --awarded 2026-05-02"
@@ -269,17 +269,17 @@ fn issued_credentials_show_in_the_profile_with_skills_aggregated_and_totals() {
     let cert = cert.json();
     let cert_id = cert["id"].as_str().expect("id").to_owned();
     assert!(is_event_id(&cert_id), "{cert}");
-    assert_eq!(cert, json!({"id": cert_id, "seq": 3}));
+    assert_eq!(cert, json!({"id": cert_id, "seq": 5}), "the lists of its key are current: no more to sign");
     let apprenticeship = env.ok(&format!(
         "issue apprenticeship --issuer-key {key} --learner {learner} --title Electrician \
          --employer 'Volt & Co' --hours 2000 --skills S3 --completed 2026-05-03"
     ));
-    assert_eq!(apprenticeship.id_and_seq().1, 4);
-    assert_eq!(env.log_len(), 5);
+    assert_eq!(apprenticeship.id_and_seq().1, 6);
+    assert_eq!(env.log_len(), 7);
 
     let profile = env.profile(learner);
     assert_eq!(profile["learner"], learner.as_str());
-    assert_eq!(profile["as_of_seq"], 4);
+    assert_eq!(profile["as_of_seq"], 6);
     let creds = &profile["credentials"];
     let kinds = ["course", "certificate", "apprenticeship"];
     assert_eq!(pluck(creds, "kind"), kinds);
@@ -329,12 +329,13 @@ fn rotate_key_retires_the_old_key_and_the_new_key_issues() {
     let rotated = fx.env.ok(&format!("issuer rotate-key --issuer-key {old_key} --new-key {new_key}"));
     assert_eq!(mode(&new_key), 0o600, "the new key file is created 0600");
     let log = fx.env.log();
-    assert_eq!(log.len(), 5);
+    // Genesis, registration, the course with its key's two signed lists, then the rotation.
+    assert_eq!(log.len(), 7);
     let events: Vec<&Value> = log.iter().map(|r| &r["event"]).collect();
-    assert_eq!(events[3]["kind"], "issuer.key_added");
-    assert_eq!(events[4]["kind"], "issuer.key_revoked");
-    assert_eq!(events[4]["body"]["key"], fx.issuer.did.as_str());
-    let new_did = events[3]["body"]["key"].as_str().expect("new key's did");
+    assert_eq!(events[5]["kind"], "issuer.key_added");
+    assert_eq!(events[6]["kind"], "issuer.key_revoked");
+    assert_eq!(events[6]["body"]["key"], fx.issuer.did.as_str());
+    let new_did = events[5]["body"]["key"].as_str().expect("new key's did");
     assert!(rotated.stderr.contains(new_did), "{rotated:?}");
 
     let stale = fx.course_line("Stale", "S1");
@@ -342,7 +343,7 @@ fn rotate_key_retires_the_old_key_and_the_new_key_issues() {
 
     let fresh = course_line(&new_key, &fx.learner, "Fresh", "S9");
     let (id, seq) = fx.env.ok(&fresh).id_and_seq();
-    assert_eq!(seq, 5);
+    assert_eq!(seq, 7);
     let profile = fx.env.profile(&fx.learner);
     let creds = &profile["credentials"];
     assert_eq!(pluck(creds, "id"), [&fx.course, &id]);
@@ -360,7 +361,8 @@ fn rebuild_leaves_the_profile_byte_identical() {
     let profile = fx.env.profile_text(&fx.learner);
     let log = fx.env.ok("--json log").stdout;
     let rebuilt = fx.env.ok("--json rebuild").json();
-    assert_eq!(rebuilt, json!({"records": 5, "differed": false}));
+    // The fixture's 5, the second course (its lists are current), the revocation and its list.
+    assert_eq!(rebuilt, json!({"records": 8, "differed": false}));
     assert_eq!(fx.env.profile_text(&fx.learner), profile);
     assert_eq!(fx.env.ok("--json log").stdout, log);
 }
@@ -491,7 +493,7 @@ fn every_signing_command_names_the_log_it_signs_for() {
         assert!(unnamed.stdout.is_empty(), "{command}: {unnamed:?}");
         assert!(unnamed.error_line().contains("--origin: required"), "{command}: {unnamed:?}");
     }
-    assert_eq!(env.log_len(), 3, "--emit appends nothing");
+    assert_eq!(env.log_len(), 5, "--emit appends nothing");
 }
 
 #[test]
@@ -508,22 +510,22 @@ fn emit_prints_a_signed_event_without_a_ledger_and_submit_is_idempotent() {
     assert_eq!(event["author"], fx.issuer.did.as_str());
     assert_eq!(event["body"]["learner"], fx.learner.as_str());
     assert_eq!(event["sig"].as_str().map(str::len), Some(86), "{event}");
-    assert_eq!(env.log_len(), 3, "--emit appends nothing");
+    assert_eq!(env.log_len(), 5, "--emit appends nothing");
 
     let submit = format!("--json submit {}", env.write("event.json", &out.stdout));
     let first = env.ok(&submit).json();
     assert_eq!(first["appended"], 1);
-    assert_eq!(first["events"][0]["seq"], 3);
+    assert_eq!(first["events"][0]["seq"], 5);
     assert_eq!(first["events"][0]["new"], true);
     let log = env.log();
-    assert_eq!(log.len(), 4);
-    assert_eq!(log[3]["event"]["sig"], event["sig"], "the emitted event");
+    assert_eq!(log.len(), 6);
+    assert_eq!(log[5]["event"]["sig"], event["sig"], "the emitted event");
 
     let again = env.ok(&submit).json();
-    assert_eq!(again["events"][0]["seq"], 3, "the first submission's seq");
+    assert_eq!(again["events"][0]["seq"], 5, "the first submission's seq");
     assert_eq!(again["events"][0]["id"], first["events"][0]["id"]);
     assert_eq!(again["events"][0]["new"], false);
-    assert_eq!(env.log_len(), 4);
+    assert_eq!(env.log_len(), 6);
     let profile = env.profile(&fx.learner);
     let titles = pluck(&profile["credentials"], "title");
     assert_eq!(titles, ["Intro", "Emitted"]);
@@ -742,7 +744,7 @@ fn jsonl_submit_commits_the_good_lines_and_names_the_bad_one() {
     assert_eq!(report["rejected"], 1);
     let log = fx.env.log();
     let sigs: Vec<&Value> = log.iter().map(|r| &r["event"]["sig"]).collect();
-    assert_eq!(sigs[3..], [&events[0]["sig"], &events[2]["sig"]]);
+    assert_eq!(sigs[5..], [&events[0]["sig"], &events[2]["sig"]]);
     let profile = fx.env.profile(&fx.learner);
     let titles = pluck(&profile["credentials"], "title");
     assert_eq!(titles, ["Intro", "Batch 1", "Batch 3"]);

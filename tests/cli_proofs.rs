@@ -123,7 +123,11 @@ fn hashes(value: &Value) -> Vec<Hash32> {
 fn checkpoints_and_proofs_check_with_the_library_verifiers() {
     let f = Fixture::new();
     let first = f.checkpoint();
-    assert_eq!((first.origin.as_str(), first.size), ("proofs.test.example", 4));
+    assert_eq!(
+        (first.origin.as_str(), first.size),
+        ("proofs.test.example", 6),
+        "genesis, registration, two credentials and their key's two signed lists"
+    );
     for seq in 0..first.size {
         let proof: Value = serde_json::from_str(&f.ok(&["--json", "prove", "--seq", &seq.to_string()])).unwrap();
         assert_eq!(proof["size"], first.size);
@@ -133,20 +137,20 @@ fn checkpoints_and_proofs_check_with_the_library_verifiers() {
     // The log grows; the new checkpoint is consistent with the old one.
     f.ok(&["revoke", "--issuer-key", "college.key", "--credential", &f.credentials[0], "--reason", "issued in error"]);
     let second = f.checkpoint();
-    assert_eq!(second.size, 5);
-    let proof: Value = serde_json::from_str(&f.ok(&["--json", "prove", "--from", "4", "--to", "5"])).unwrap();
-    merkle::verify_consistency(4, 5, &first.root, &second.root, &hashes(&proof["path"])).unwrap();
+    assert_eq!(second.size, 8, "the revocation and its revocation list");
+    let proof: Value = serde_json::from_str(&f.ok(&["--json", "prove", "--from", "6", "--to", "8"])).unwrap();
+    merkle::verify_consistency(6, 8, &first.root, &second.root, &hashes(&proof["path"])).unwrap();
     // Proofs outside the tree are refused with a reason.
     let run = f.run(&["prove", "--seq", "9"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("outside a tree of 5 leaves"), "{}", run.stderr);
+    assert!(run.stderr.contains("outside a tree of 8 leaves"), "{}", run.stderr);
 }
 
 #[test]
 fn audit_passes_on_an_honest_ledger() {
     let f = Fixture::new();
     let out = f.ok(&["audit"]);
-    assert!(out.contains("audit passed: 4 records"), "{out}");
+    assert!(out.contains("audit passed: 6 records"), "{out}");
     let report: Value = serde_json::from_str(&f.ok(&["--json", "audit"])).unwrap();
     assert_eq!(report["problems"], serde_json::json!([]));
     assert_eq!(report["root"], f.checkpoint().root.to_hex());

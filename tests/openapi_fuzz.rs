@@ -56,6 +56,7 @@ fn schemathesis_finds_nothing_against_serve_demo() {
         ("path.id", &credential),
         ("path.uuid", &uuid),
         ("query.key", &key),
+        ("path.key", &env.issuer.did),
     ]
     .map(|(name, value)| format!("\"{name}\" = \"{value}\"\n"))
     .concat();

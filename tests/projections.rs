@@ -4,7 +4,9 @@
 //! declarations), issuer suspensions, apprenticeships and learner key links, mixed with events
 //! the rules or the
 //! signature check must refuse (unregistered keys, revoked keys, other issuers' credentials,
-//! tampered signatures, a second genesis, ...) and with resubmitted events.
+//! tampered signatures, a second genesis, ...) and with resubmitted events. Half the credentials
+//! are in standard form 2, and keys sign their status lists (mostly the bits the log implies,
+//! sometimes other bits, which the ledger refuses).
 //!
 //! Properties:
 //! - incremental projections == a fold of the whole log == the stored entries == the
@@ -26,11 +28,13 @@ use std::sync::{Arc, LazyLock};
 
 use credledger::event::{
     ApprenticeshipCompleted, ApprenticeshipStarted, CertificateAwarded, CourseCompleted, Date, Genesis, HoursLogged,
-    IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, StatusChange, Timestamp,
+    IssuerCategory, IssuerRegistered, IssuerSuspended, KeyAdded, KeyLinked, KeyRevoked, Skill, StandardForm,
+    StatusChange, StatusListSigned, Timestamp,
 };
 use credledger::id::Hash32;
 use credledger::merkle::NodeId;
 use credledger::projection::CredentialState;
+use credledger::status_list::{KeyList, Purpose};
 use credledger::{
     AppendError, Appended, Did, Event, EventId, Ledger, MemoryStore, Payload, SecretKey, Seq, SledStore, Store,
     StoreError,
@@ -44,6 +48,8 @@ use time::macros::datetime;
 
 /// The ledger's clock for every append (records carry it, so it must not vary).
 const NOW: OffsetDateTime = datetime!(2026-05-01 12:00 UTC);
+/// The public URL form-2 credentials and signed lists name.
+const STATUS_BASE: &str = "https://ledger.test.example";
 /// The origin of the logs these tests write; every event names it.
 const ORIGIN: &str = "ledger.test.example";
 /// Authors' clocks start here; each generated event is one second later than the one before.
@@ -194,6 +200,14 @@ enum Op {
     },
     /// A second genesis.
     GenesisAgain,
+    /// A key signs one of its status lists: mostly the bits the log implies then, sometimes
+    /// others (refused).
+    SignList {
+        signer: u8,
+        purpose: bool,
+        list: u8,
+        honest: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -252,6 +266,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (small(), small(), small(), prop::bool::weighted(0.3))
             .prop_map(|(key, nth, how, by_operator)| Op::Theft { key, nth, how, by_operator }),
         1 => Just(Op::GenesisAgain),
+        3 => (small(), any::<bool>(), small(), prop::bool::weighted(0.8))
+            .prop_map(|(signer, purpose, list, honest)| Op::SignList { signer, purpose, list, honest }),
     ]
 }
 
@@ -292,6 +308,9 @@ struct Materializer {
     apprenticeships: Vec<Issued>,
     /// Credentials a plausible suspension named (and no later status change).
     suspended: Vec<Issued>,
+    /// The events so far appended to a ledger of their own (ticking clock), caught up when a
+    /// signed list needs the bits the log implies.
+    shadow: Ledger<MemoryStore>,
 }
 
 fn pick<T: Copy>(list: &[T], n: u8) -> Option<T> {
@@ -323,6 +342,7 @@ impl Materializer {
             credentials: Vec::new(),
             apprenticeships: Vec::new(),
             suspended: Vec::new(),
+            shadow: Ledger::open(MemoryStore::new()).expect("open"),
         }
     }
 
@@ -518,7 +538,15 @@ impl Materializer {
             }
             Op::Issue { kind, signer, learner, n } => {
                 let author = self.signer(signer);
-                let payload = self.credential(kind, learner, n);
+                // Half of them in standard form 2, at a place in a status list of their key.
+                let form = (n % 2 == 0).then(|| StandardForm {
+                    form: 2,
+                    issuer_name: format!("Institution {}", self.owner.get(&author).unwrap_or(&author)),
+                    status_base: STATUS_BASE.into(),
+                    status_list: u32::from(n / 2 % 2),
+                    status_index: u32::from(n),
+                });
+                let payload = self.credential(kind, learner, n).with_standard_form(form);
                 let likely = self.active(author);
                 let id = self.push(author, payload, None);
                 self.credentials.push(Issued { id, signer: author, likely, learner: 0 });
@@ -865,6 +893,27 @@ impl Materializer {
                 self.events.push(value);
             }
             Op::GenesisAgain => self.genesis("another.ledger.example"),
+            Op::SignList { signer, purpose, list, honest } => {
+                let author = self.signer(signer);
+                let purpose = if purpose { Purpose::Suspension } else { Purpose::Revocation };
+                let list = u32::from(list % 2);
+                // The bits the log implies after the events so far, as one ledger has them.
+                let appended = usize::try_from(self.shadow.len()).expect("few events");
+                for (i, value) in self.events.iter().enumerate().skip(appended) {
+                    let _ = self.shadow.append_values(vec![value.clone()], Clock::Ticking { first: 0 }.at(i), true);
+                }
+                let mut bits = self.shadow.state().status.list_bits(&did(author), purpose, list);
+                if !honest {
+                    let flipped = !bits.get(usize::from(signer)).unwrap_or(false);
+                    bits.set(usize::from(signer), flipped);
+                }
+                let at = self.created_at();
+                let place = KeyList { base: STATUS_BASE, key: key(author).did(), purpose, list };
+                let proof_value = place.sign(&bits, &at, key(author)).expect("signs");
+                let body =
+                    StatusListSigned { status_base: STATUS_BASE.into(), purpose, list, proof_value, ledger: None };
+                self.push(author, Payload::StatusListSigned(body), None);
+            }
         }
     }
 }

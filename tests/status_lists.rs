@@ -4,10 +4,17 @@
 //! that the crate's own JSON-LD module canonicalizes in safe mode and verifies; a status index a
 //! key already used is refused (409 duplicate-status-index), and so is a name that is not the
 //! registered one; a form-1 (eddsa-jcs-2022) event still exports byte for byte as before.
+//!
+//! And the lists themselves: the server serves each key's list signed by that key while it is
+//! the log's bits (the commands sign it with every issuance and status change), and a verifier's
+//! list checks read it revoked, suspended and reinstated; a status change appended without its list
+//! leaves the list 503 stale until `issuer sign-status-lists`; a signed list of other bits is
+//! refused (alone, or with its atomic group) and changes nothing.
 
 mod common;
 
 use common::{Env, ISSUER_NAME};
+use credledger::status_list::{Bitstring, KeyList, Purpose};
 use credledger::{Did, SecretKey, jsonld, rdfc};
 use serde_json::Value;
 
@@ -194,4 +201,161 @@ fn a_form_1_event_still_exports_byte_for_byte() {
 
 fn key_of(env: &Env) -> SecretKey {
     SecretKey::read_file(std::path::Path::new(env.issuer.path())).unwrap()
+}
+
+/// The list at `url` (under the server), checked: 200, JSON-LD, its id the URL, issued by `key`,
+/// with an eddsa-rdfc-2022 proof by `key` that verifies; its bits.
+fn served_list(server: &common::Server, url: &str, key: &Did) -> Bitstring {
+    let path = url.strip_prefix(&server.url).expect("a list of this server");
+    let answer = server.get(path);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.media_type(), "application/ld+json", "{answer:?}");
+    let list = answer.json();
+    assert_eq!(list["id"], url);
+    assert_eq!(list["issuer"], key.as_str());
+    assert_eq!(list["proof"]["verificationMethod"], format!("{key}#{}", key.multibase()));
+    assert_eq!(list["proof"]["created"], list["validFrom"]);
+    let (doc, options, value) = split(&list);
+    assert_eq!(rdfc::verify(&doc, &options, &value, key), Ok(()), "{list}");
+    Bitstring::decode(list["credentialSubject"]["encodedList"].as_str().unwrap()).unwrap()
+}
+
+/// The credential's status list URL for `purpose` and its index.
+fn status_place(vc: &Value, purpose: Purpose) -> (String, usize) {
+    let entry = &vc["credentialStatus"][if purpose == Purpose::Revocation { 0 } else { 1 }];
+    assert_eq!(entry["statusPurpose"], purpose.as_str());
+    let url = entry["statusListCredential"].as_str().unwrap().to_owned();
+    (url, entry["statusListIndex"].as_str().unwrap().parse().unwrap())
+}
+
+/// What a verifier reads for the credential's `purpose` entry (`vc::status_list`'s entry and
+/// list checks, on the list fetched from the server): is the bit set?
+fn verifier_reads(server: &common::Server, vc: &Value, purpose: Purpose) -> bool {
+    let k = if purpose == Purpose::Revocation { 0 } else { 1 };
+    let entry = credledger::vc::status_list::entry(&vc["credentialStatus"][k]).expect("a Bitstring entry");
+    let url = vc["credentialStatus"][k]["statusListCredential"].as_str().unwrap();
+    let list = server.get(url.strip_prefix(&server.url).unwrap()).json();
+    let now = credledger::event::Timestamp::whole_seconds(time::OffsetDateTime::now_utc());
+    let issuer = vc["issuer"]["id"].as_str().unwrap();
+    credledger::vc::status_list::read(&entry, &list, issuer, &now).unwrap_or_else(|e| panic!("{e}: {list}"))
+}
+
+fn change(env: &Env, server: &common::Server, command: &str, id: &str) {
+    env.remote_ok(server, &[command, "--issuer-key", env.issuer.path(), "--credential", id, "--reason", "Review"]);
+}
+
+#[test]
+fn the_served_list_is_signed_by_the_credentials_key_and_a_verifier_follows_it() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let key = env.issuer.did();
+    let revoked = issue_course(&env, &server, "Intro to Python");
+    let vc = server.get(&format!("/v1/credentials/{revoked}/vc")).json();
+    let (revocation, index) = status_place(&vc, Purpose::Revocation);
+    let (suspension, _) = status_place(&vc, Purpose::Suspension);
+    // Issuing signed both lists: served, all clear.
+    assert_eq!(served_list(&server, &revocation, &key).get(index), Some(false));
+    assert_eq!(served_list(&server, &suspension, &key).get(index), Some(false));
+    assert!(!verifier_reads(&server, &vc, Purpose::Revocation));
+
+    change(&env, &server, "revoke", &revoked);
+    assert_eq!(served_list(&server, &revocation, &key).get(index), Some(true));
+    assert!(verifier_reads(&server, &vc, Purpose::Revocation));
+
+    // Another credential of the same key: its own bit, in the same lists.
+    let other = issue_course(&env, &server, "Data Structures");
+    let other_vc = server.get(&format!("/v1/credentials/{other}/vc")).json();
+    let (url, other_index) = status_place(&other_vc, Purpose::Suspension);
+    assert_eq!(url, suspension);
+    change(&env, &server, "suspend", &other);
+    let bits = served_list(&server, &suspension, &key);
+    assert_eq!((bits.get(other_index), bits.get(index)), (Some(true), Some(false)));
+    assert!(verifier_reads(&server, &other_vc, Purpose::Suspension));
+    change(&env, &server, "reinstate", &other);
+    assert_eq!(served_list(&server, &suspension, &key).get(other_index), Some(false));
+    assert!(!verifier_reads(&server, &other_vc, Purpose::Suspension));
+    assert!(!verifier_reads(&server, &other_vc, Purpose::Revocation));
+    assert_eq!(served_list(&server, &revocation, &key).get(index), Some(true), "revoked is final");
+}
+
+#[test]
+fn a_change_without_its_list_leaves_it_stale_until_sign_status_lists() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let key = env.issuer.did();
+    let id = issue_course(&env, &server, "Welding I");
+    let vc = server.get(&format!("/v1/credentials/{id}/vc")).json();
+    let (revocation, index) = status_place(&vc, Purpose::Revocation);
+    let path = revocation.strip_prefix(&server.url).unwrap().to_owned();
+    // A revocation signed elsewhere (`--emit`), appended alone: the list no longer is the log's.
+    server.append(&env.emit_revoke(&id, "Issued in error"));
+    let stale = server.get(&path);
+    assert_eq!(stale.status, 503, "{stale:?}");
+    assert_eq!(stale.media_type(), common::PROBLEM_JSON);
+    assert!(stale.body.contains("status-list-stale") && stale.body.contains("sign-status-lists"), "{stale:?}");
+    assert!(stale.retry_after.is_some(), "{stale:?}");
+    let unsigned = server.get(&format!("{path}/unsigned")).json();
+    assert_eq!(unsigned["current"], false);
+    assert_eq!(unsigned["url"], revocation.as_str());
+    let bits = Bitstring::decode(unsigned["encodedList"].as_str().unwrap()).unwrap();
+    assert_eq!(bits.get(index), Some(true), "the bits the log implies now");
+    // A list never signed is not found; a key with no such list neither.
+    assert_eq!(server.get(&path.replace("/revocation/0", "/revocation/7")).status, 404);
+    assert_eq!(server.get(&format!("{}/unsigned", path.replace("/revocation/0", "/revocation/7"))).status, 404);
+
+    let out = env.remote_ok(&server, &["--json", "issuer", "sign-status-lists", "--key", env.issuer.path()]);
+    assert_eq!(out.json()["signed"], 1, "only the revocation list was stale: {out:?}");
+    assert_eq!(served_list(&server, &revocation, &key).get(index), Some(true));
+    assert!(verifier_reads(&server, &vc, Purpose::Revocation));
+    let again = env.remote_ok(&server, &["--json", "issuer", "sign-status-lists", "--key", env.issuer.path()]);
+    assert_eq!(again.json()["signed"], 0, "nothing left to sign: {again:?}");
+}
+
+#[test]
+fn a_list_of_other_bits_is_refused_alone_and_with_its_group() {
+    let env = Env::new();
+    let server = env.serve(&[]);
+    let id = issue_course(&env, &server, "Welding II");
+    let vc = server.get(&format!("/v1/credentials/{id}/vc")).json();
+    let (revocation, index) = status_place(&vc, Purpose::Revocation);
+    let path = revocation.strip_prefix(&server.url).unwrap().to_owned();
+    let key = key_of(&env);
+    let signed_list = |bits: &Bitstring| {
+        // An hour back: never the second the issuing command signed its lists at (the same bits
+        // at the same time would be that very event, which the ledger answers as a repeat).
+        let at =
+            credledger::event::Timestamp::whole_seconds(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+        let place = KeyList { base: &server.url, key: key.did(), purpose: Purpose::Revocation, list: 0 };
+        let body = credledger::event::StatusListSigned {
+            status_base: server.url.clone(),
+            purpose: Purpose::Revocation,
+            list: 0,
+            proof_value: place.sign(bits, &at, &key).unwrap(),
+            ledger: Some(common::ORIGIN.into()),
+        };
+        let event = credledger::Event::new(key.did().clone(), at, credledger::Payload::StatusListSigned(body));
+        String::from_utf8(event.sign(&key, None).unwrap().canonical().to_vec()).unwrap()
+    };
+    let before = (server.get("/v1/ledger").json()["size"].clone(), server.get(&path).body);
+    let mut lie =
+        Bitstring::decode(server.get(&format!("{path}/unsigned")).json()["encodedList"].as_str().unwrap()).unwrap();
+    lie.set(index, true);
+    let refused = server.post_events(signed_list(&lie));
+    assert_eq!(refused.status, 422, "{refused:?}");
+    assert!(refused.body.contains("status-list-proof") && refused.body.contains("body.proof_value"), "{refused:?}");
+    // The revocation with the list as it was before it (not what the revocation leaves): the
+    // group is refused whole, and the credential stays active.
+    let clear =
+        Bitstring::decode(server.get(&format!("{path}/unsigned")).json()["encodedList"].as_str().unwrap()).unwrap();
+    let revoke: Value = serde_json::from_str(&env.emit_revoke(&id, "Issued in error")).unwrap();
+    let list: Value = serde_json::from_str(&signed_list(&clear)).unwrap();
+    let group = server.post("/v1/events?atomic=true", serde_json::to_vec(&vec![revoke, list]).unwrap());
+    let answer = group.json();
+    assert_eq!((answer["appended"].as_u64(), answer["rejected"].as_u64()), (Some(0), Some(1)), "{group:?}");
+    assert_eq!(answer["results"][0]["appended"], false, "{group:?}");
+    assert_eq!(answer["results"][1]["status"], 422, "{group:?}");
+    assert!(answer["results"][1]["type"].as_str().unwrap().ends_with("/status-list-proof"), "{group:?}");
+    let after = (server.get("/v1/ledger").json()["size"].clone(), server.get(&path).body);
+    assert_eq!(after, before, "the log and the served list are as they were");
+    assert_eq!(server.get(&format!("/v1/credentials/{id}")).json()["status"]["state"], "active");
 }

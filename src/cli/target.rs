@@ -5,9 +5,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use credledger::bundle::{Bundle, ShareRequest};
 use credledger::event::StandardForm;
 use credledger::http::client::Client;
+use credledger::http::client::ClientError;
 use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
-use credledger::status_list::LIST_SIZE;
+use credledger::status_list::{Bitstring, LIST_SIZE, Purpose};
 use credledger::store::SharedStore;
 use credledger::store::dir::LedgerDir;
 use credledger::{Appended, Did, Ledger, Record};
@@ -176,6 +177,65 @@ impl Target {
                 Ok(issuer.map(|issuer| form(issuer.name, base, (0, nth % LIST_SIZE))))
             }
         }
+    }
+
+    /// The public URL the ledger serves status lists under (a directory's configured one, a
+    /// server's own).
+    pub fn status_base(&self) -> Result<String> {
+        match self {
+            Target::Local(dir) => Ok(dir.config()?.public_url()),
+            Target::Remote(client) => {
+                let info = client.get_json("/v1/ledger")?.body;
+                Ok(info["public_url"].as_str().context("the server names no public_url")?.to_owned())
+            }
+        }
+    }
+
+    /// `key`'s list `list` for `purpose` as the log has it now, and whether its latest signed
+    /// list is those bits at `base`; `None` when no credential of `key` is in that list.
+    pub fn list_now(&self, key: &Did, purpose: Purpose, list: u32, base: &str) -> Result<Option<(Bitstring, bool)>> {
+        match self {
+            Target::Local(dir) => {
+                let ledger = Self::open(dir)?;
+                let status = &ledger.state().status;
+                if !status.has_list(key, list) {
+                    return Ok(None);
+                }
+                Ok(Some((status.list_bits(key, purpose, list), status.is_current(key, purpose, list, base))))
+            }
+            Target::Remote(client) => {
+                let answer = match client.get_json(&format!("/v1/status-lists/{key}/{purpose}/{list}/unsigned")) {
+                    Err(ClientError::Problem { status: 404, .. }) => return Ok(None),
+                    other => other?.body,
+                };
+                let encoded = answer["encodedList"].as_str().context("the server's answer has no encodedList")?;
+                let bits = Bitstring::decode(encoded).map_err(|e| anyhow!("the server's list: {e}"))?;
+                let current = answer["current"] == true && answer["status_base"] == base;
+                Ok(Some((bits, current)))
+            }
+        }
+    }
+
+    /// The lists of `key` that hold a credential.
+    pub fn lists_of(&self, key: &Did) -> Result<Vec<u32>> {
+        match self {
+            Target::Local(dir) => Ok(Self::open(dir)?.state().status.lists_of(key)),
+            Target::Remote(client) => {
+                let answer = client.get_json(&format!("/v1/status-lists/{key}"))?.body;
+                Ok(serde_json::from_value(answer["lists"].clone())?)
+            }
+        }
+    }
+
+    /// A credential's status (its state, the key that signed it) and its issuing record.
+    pub fn credential(&self, id: &credledger::EventId) -> Result<credledger::view::CredentialView> {
+        let found = match self {
+            Target::Local(dir) => Self::open(dir)?.view().credential(id)?,
+            Target::Remote(client) => {
+                Some(serde_json::from_value(client.get_json(&format!("/v1/credentials/{id}"))?.body)?)
+            }
+        };
+        found.ok_or_else(|| anyhow!("no credential {id} on this ledger"))
     }
 
     /// Registered issuers.

@@ -162,13 +162,13 @@ fn inline(value: Value, defs: &Map<String, Value>) -> Value {
 }
 
 /// Gives the path parameters named after an identifier the format `schemas/common.json` defines
-/// for it: `did` (an Ed25519 did:key), `id` (an event id, 64 hex) and `uuid`.
+/// for it: `did` and `key` (an Ed25519 did:key), `id` (an event id, 64 hex) and `uuid`.
 pub struct IdentifierFormats;
 
 impl Modify for IdentifierFormats {
     fn modify(&self, openapi: &mut OpenApi) {
         let defs = common_defs();
-        let formats = [("did", "did"), ("id", "event_id"), ("uuid", "uuid")];
+        let formats = [("did", "did"), ("key", "did"), ("id", "event_id"), ("uuid", "uuid")];
         for item in openapi.paths.paths.values_mut() {
             for operation in [item.get.as_mut(), item.post.as_mut()].into_iter().flatten() {
                 for parameter in operation.parameters.iter_mut().flatten() {

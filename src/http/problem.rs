@@ -62,7 +62,12 @@ impl From<&AppendError> for Problem {
             "unauthorized-issuer" | "revoked-key" | "issuer-suspended" | "not-operator" | "other-issuer" => {
                 StatusCode::FORBIDDEN
             }
-            "unknown-credential" | "unknown-issuer" | "unknown-key" | "issuer-name" => StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-credential"
+            | "unknown-issuer"
+            | "unknown-key"
+            | "issuer-name"
+            | "unknown-status-list"
+            | "status-list-proof" => StatusCode::UNPROCESSABLE_ENTITY,
             "unavailable" | "outcome-unknown" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::CONFLICT,
         };

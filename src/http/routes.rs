@@ -4,7 +4,9 @@
 
 use std::pin::Pin;
 
+use actix_web::ResponseError;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, get, post, web};
 use futures_core::Stream;
 use serde::Deserialize;
@@ -26,9 +28,10 @@ use crate::id::{Did, EventId};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
+use crate::status_list::{KeyList, Purpose};
 use crate::store::{Store, StoreError};
 use crate::text;
-use crate::view::View;
+use crate::view::{StatusListState, View};
 
 type Data = web::Data<AppState>;
 type Reply = Result<HttpResponse, Problem>;
@@ -66,8 +69,12 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         learner_clr,
         verify_vc,
         vc_api_verify,
-        credential_status
+        credential_status,
+        status_list,
+        unsigned_status_list,
+        key_status_lists
     ),
+    components(schemas(Purpose)),
     modifiers(&IdentifierFormats, &CommonAnswers)
 )]
 struct ApiDoc;
@@ -89,6 +96,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(credential_vc)
         .service(credential)
         .service(credential_status)
+        .service(unsigned_status_list)
+        .service(key_status_lists)
+        .service(status_list)
         .service(learner_clr)
         .service(verify_vc)
         .service(vc_api_verify)
@@ -546,6 +556,107 @@ async fn credential_status(state: Data, uuid: web::Path<String>) -> Reply {
     let s = found.status;
     Ok(HttpResponse::Ok()
         .json(json!({"credential": s.id, "status": s.state, "decided_seq": s.decided_seq, "reason": s.reason})))
+}
+
+/// How long a client waits before it asks again for a stale list: its key signs it again with
+/// the next status change or `credledger issuer sign-status-lists`.
+const STALE_RETRY_SECONDS: &str = "30";
+
+/// The key's list the path names (the key, the purpose, the list's number) and its state.
+async fn read_list(
+    state: &Data,
+    path: (String, String, String),
+) -> Result<(Did, Purpose, u32, StatusListState), Problem> {
+    let (key, purpose, list) = list_params(path)?;
+    let read_key = key.clone();
+    let found = read(state, move |view| Ok(view.status_list(&read_key, purpose, list)?)).await?;
+    Ok((key, purpose, list, found))
+}
+
+/// The path of a key's status list: the key, the purpose and the list's number.
+fn list_params((key, purpose, list): (String, String, String)) -> Result<(Did, Purpose, u32), Problem> {
+    let key = did_param(&key)?;
+    let purpose = purpose.parse().map_err(|e: String| Problem::bad_request("bad-purpose", e))?;
+    let list = list.parse().map_err(|_| {
+        Problem::bad_request("bad-list", format!("`{}` is not a list number", text::clip(&list, text::QUOTE)))
+    })?;
+    Ok((key, purpose, list))
+}
+
+/// A W3C BitstringStatusListCredential signed by the key that issued the credentials in it
+/// (eddsa-rdfc-2022), as its latest `status_list.signed` certified it: served only while it is
+/// the log's bits now and was signed for this server's public URL.
+#[utoipa::path(get, path = "/v1/status-lists/{key}/{purpose}/{list}",
+    params(("key" = String, Path, description = "The signing key's did:key"), ("purpose" = Purpose, Path, description = "revocation or suspension"), ("list" = u32, Path, maximum = 65535, description = "The key's list number")),
+    responses((status = 200, description = "BitstringStatusListCredential with its DataIntegrityProof", content_type = "application/ld+json"),
+        (status = 404, description = "The key never signed this list (`not-found`)", content_type = "application/problem+json"),
+        (status = 503, description = "The log moved past the latest signed list, or it was signed for another public URL (`status-list-stale`), until the key signs it again; or the store failed (`unavailable`)", content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking again")))))]
+#[get("/v1/status-lists/{key}/{purpose}/{list}")]
+async fn status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
+    let (key, purpose, list, found) = read_list(&state, path.into_inner()).await?;
+    let Some(signed) = &found.signed else {
+        return Err(Problem::not_found(format!("key {key} has not signed its {purpose} list {list}")));
+    };
+    let base = state.public_url.as_str();
+    if !found.is_current(base) {
+        let why = if signed.status_base != base {
+            format!(
+                "it was signed for {}, and this server's public URL is {base}",
+                text::clip(&signed.status_base, text::QUOTE)
+            )
+        } else {
+            format!("the log changed its bits after key {key} signed it at seq {}", signed.seq)
+        };
+        let detail = format!(
+            "the {purpose} list {list} of key {key} is stale: {why}; the key signs it again with its next status change or `credledger issuer sign-status-lists`"
+        );
+        let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "status-list-stale", detail).error_response();
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(STALE_RETRY_SECONDS));
+        return Ok(response);
+    }
+    let place = KeyList { base, key: &key, purpose, list };
+    let list_credential = place.secured(&found.bits, &signed.created_at, &signed.proof_value);
+    Ok(HttpResponse::Ok().content_type("application/ld+json").json(list_credential))
+}
+
+/// The lists of a key that hold a credential (each has a revocation and a suspension list).
+#[utoipa::path(get, path = "/v1/status-lists/{key}", params(("key" = String, Path, description = "The signing key's did:key")),
+    responses((status = 200, description = "{key, lists}: the numbers of the key's lists that hold a credential")))]
+#[get("/v1/status-lists/{key}")]
+async fn key_status_lists(state: Data, key: web::Path<String>) -> Reply {
+    let key = did_param(&key)?;
+    let lists = {
+        let key = key.clone();
+        read(&state, move |view| Ok(view.lists_of(&key)?)).await?
+    };
+    Ok(HttpResponse::Ok().json(json!({"key": key, "lists": lists})))
+}
+
+/// What a key's status list is now, unsigned: what a signer outside the server signs (the list
+/// credential of these bits at `url`, issued by the key, valid from its event's `created_at`).
+#[utoipa::path(get, path = "/v1/status-lists/{key}/{purpose}/{list}/unsigned",
+    params(("key" = String, Path, description = "The signing key's did:key"), ("purpose" = Purpose, Path, description = "revocation or suspension"), ("list" = u32, Path, maximum = 65535, description = "The key's list number")),
+    responses((status = 200, description = "{url, status_base, key, purpose, list, encodedList, size, current}: the bits as of a log of `size` records, and whether the latest signed list is them at this server's public URL"),
+        (status = 404, description = "The key holds no credential in this list (`not-found`)", content_type = "application/problem+json")))]
+#[get("/v1/status-lists/{key}/{purpose}/{list}/unsigned")]
+async fn unsigned_status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
+    let (key, purpose, list, found) = read_list(&state, path.into_inner()).await?;
+    if !found.has_credentials {
+        return Err(Problem::not_found(format!("key {key} holds no credential in its list {list}")));
+    }
+    let base = state.public_url.as_str();
+    let place = KeyList { base, key: &key, purpose, list };
+    Ok(HttpResponse::Ok().json(json!({
+        "url": place.url(),
+        "status_base": base,
+        "key": key,
+        "purpose": purpose,
+        "list": list,
+        "encodedList": found.bits.encode(),
+        "size": found.applied,
+        "current": found.is_current(base),
+    })))
 }
 
 /// A learner's active credentials as a CLR 2.0 credential, signed by the operator.

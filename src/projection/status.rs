@@ -12,6 +12,10 @@
 //! again what a record concerns, and when a key event changed an issuer's void windows, every
 //! credential and apprenticeship of that issuer (a scan, acceptable because declarations are
 //! rare).
+//!
+//! It also keeps, per signing key, purpose and list, the latest `status_list.signed`: where it
+//! is served, when it was signed, its proofValue and a digest of the bits it certified, which
+//! were the bits at its place in the log. The list is *current* while those are the bits now.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::{CredentialKind, Date, Payload, Timestamp};
-use crate::id::{Did, EventId, Seq};
+use crate::id::{Did, EventId, Hash32, Seq};
 use crate::projection::registry::Registry;
 use crate::projection::{Changes, Context, Projection, Record};
 use crate::status_list::{Bitstring, LIST_SIZE, MIN_ENTRIES, Purpose};
@@ -34,6 +38,14 @@ pub enum CredentialState {
 }
 
 impl CredentialState {
+    /// The state whose credentials have their bit set in a list of `purpose`.
+    pub fn set_by(purpose: Purpose) -> Self {
+        match purpose {
+            Purpose::Revocation => CredentialState::Revoked,
+            Purpose::Suspension => CredentialState::Suspended,
+        }
+    }
+
     /// The lower-case name used in JSON and tables.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,6 +159,20 @@ pub struct HoursLog {
     pub act: Act,
 }
 
+/// The latest `status_list.signed` of one list of a key.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SignedList {
+    /// The public URL it is served under.
+    pub status_base: String,
+    /// The signing event's `created_at`: the list credential's `validFrom` and proof `created`.
+    pub created_at: Timestamp,
+    pub proof_value: String,
+    /// The seq of the signing event.
+    pub seq: Seq,
+    /// BLAKE3 of the bits it certified ([`Bitstring::digest`]).
+    pub bits: Hash32,
+}
+
 /// Credential states and apprenticeships, as of some position in the log.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
@@ -157,12 +183,15 @@ pub struct Status {
     /// Each form-2 credential's id by its place in its signing key's status lists: (key, list,
     /// index), the same index in the list of each purpose.
     by_status_index: BTreeMap<(Did, u32, u32), EventId>,
+    /// The latest signed list of each (key, purpose, list).
+    signed_lists: BTreeMap<(Did, Purpose, u32), SignedList>,
 }
 
 const CREDENTIAL_PREFIX: &str = "status/credential/";
 const APPRENTICESHIP_PREFIX: &str = "status/apprenticeship/";
 const UUID_PREFIX: &str = "status/uuid/";
 const INDEX_PREFIX: &str = "status/index/";
+const LIST_PREFIX: &str = "status/list/";
 
 impl Status {
     /// A credential's status.
@@ -184,10 +213,7 @@ impl Status {
     /// revocation bit is set while it is revoked, its suspension bit while it is suspended.
     pub fn list_bits(&self, key: &Did, purpose: Purpose, list: u32) -> Bitstring {
         let mut bits = Bitstring::new(MIN_ENTRIES);
-        let wanted = match purpose {
-            Purpose::Revocation => CredentialState::Revoked,
-            Purpose::Suspension => CredentialState::Suspended,
-        };
+        let wanted = CredentialState::set_by(purpose);
         let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
         for ((_, _, index), id) in self.by_status_index.range(range) {
             if self.credentials.get(id).is_some_and(|c| c.state == wanted) {
@@ -195,6 +221,37 @@ impl Status {
             }
         }
         bits
+    }
+
+    /// The lists of `key` that hold a credential, in order.
+    pub fn lists_of(&self, key: &Did) -> Vec<u32> {
+        let range = (key.clone(), 0, 0)..=(key.clone(), u32::MAX, u32::MAX);
+        let mut lists: Vec<u32> = self.by_status_index.range(range).map(|((_, list, _), _)| *list).collect();
+        lists.dedup();
+        lists
+    }
+
+    /// Does `key`'s list `list` hold a credential?
+    pub fn has_list(&self, key: &Did, list: u32) -> bool {
+        self.in_list(key, list).next().is_some()
+    }
+
+    /// The credentials in `key`'s list `list`, by index.
+    pub fn in_list(&self, key: &Did, list: u32) -> impl Iterator<Item = EventId> + '_ {
+        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
+        self.by_status_index.range(range).map(|(_, id)| *id)
+    }
+
+    /// The latest signed list of `key`'s list `list` for `purpose`.
+    pub fn signed_list(&self, key: &Did, purpose: Purpose, list: u32) -> Option<&SignedList> {
+        self.signed_lists.get(&(key.clone(), purpose, list))
+    }
+
+    /// Is the latest signed list of `key`'s list `list` for `purpose` current (it certified the
+    /// bits the log implies now) and served under `base`?
+    pub fn is_current(&self, key: &Did, purpose: Purpose, list: u32, base: &str) -> bool {
+        self.signed_list(key, purpose, list)
+            .is_some_and(|s| s.status_base == base && s.bits == self.list_bits(key, purpose, list).digest())
     }
 
     /// How many indexes of `key`'s list `list` are taken, and the `nth` free one (counting from
@@ -392,6 +449,21 @@ impl Projection for Status {
                 changes.touch(format!("{CREDENTIAL_PREFIX}{}", c.credential));
             }
         }
+        if let Payload::StatusListSigned(signed) = payload {
+            let bits = self.list_bits(author, signed.purpose, signed.list).digest();
+            let place = (author.clone(), signed.purpose, signed.list);
+            changes.touch(list_key(&place));
+            self.signed_lists.insert(
+                place,
+                SignedList {
+                    status_base: signed.status_base.clone(),
+                    created_at: event.event.created_at,
+                    proof_value: signed.proof_value.clone(),
+                    seq: record.seq,
+                    bits,
+                },
+            );
+        }
         match payload {
             Payload::ApprenticeshipStarted(a) => {
                 let id = event.id();
@@ -445,6 +517,9 @@ impl Projection for Status {
         if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
             return self.by_status_index.get(&parse_index_key(place)?).map(|id| Value::String(id.to_string()));
         }
+        if let Some(place) = key.strip_prefix(LIST_PREFIX) {
+            return self.signed_lists.get(&parse_list_key(place)?).and_then(|s| serde_json::to_value(s).ok());
+        }
         let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
         self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
     }
@@ -454,7 +529,8 @@ impl Projection for Status {
         let apprenticeships = self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"));
         let uuids = self.by_uuid.keys().map(|uuid| format!("{UUID_PREFIX}{uuid}"));
         let indexes = self.by_status_index.keys().map(|(key, list, index)| index_key(key, *list, *index));
-        credentials.chain(apprenticeships).chain(uuids).chain(indexes).collect()
+        let lists = self.signed_lists.keys().map(list_key);
+        credentials.chain(apprenticeships).chain(uuids).chain(indexes).chain(lists).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
@@ -467,6 +543,10 @@ impl Projection for Status {
             let place = parse_index_key(place)
                 .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}")))?;
             self.by_status_index.insert(place, serde_json::from_value(value)?);
+        } else if let Some(place) = key.strip_prefix(LIST_PREFIX) {
+            let place = parse_list_key(place)
+                .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}")))?;
+            self.signed_lists.insert(place, serde_json::from_value(value)?);
         } else {
             let a: Apprenticeship = serde_json::from_value(value)?;
             self.apprenticeships.insert(a.id, a);
@@ -483,4 +563,15 @@ fn parse_index_key(place: &str) -> Option<(Did, u32, u32)> {
     let mut parts = place.split('/');
     let (key, list, index) = (parts.next()?, parts.next()?, parts.next()?);
     Some((key.parse().ok()?, list.parse().ok()?, index.parse().ok()?))
+}
+
+/// The entry key of a signed list: `status/list/<key>/<purpose>/<list>`.
+pub fn list_key((key, purpose, list): &(Did, Purpose, u32)) -> String {
+    format!("{LIST_PREFIX}{key}/{purpose}/{list}")
+}
+
+fn parse_list_key(place: &str) -> Option<(Did, Purpose, u32)> {
+    let mut parts = place.split('/');
+    let (key, purpose, list) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((key.parse().ok()?, purpose.parse().ok()?, list.parse().ok()?))
 }
