@@ -126,7 +126,11 @@ fn a_changed_record_is_reported_with_its_seq() {
         .filter(|p| p.seq.is_some() && !p.what.contains("Merkle node") && !p.what.contains("checkpoint"));
     assert!(about_records.clone().all(|p| p.seq == Some(7)), "{report}");
     assert!(about_records.clone().any(|p| p.what.contains("leaf")), "{report}");
-    assert!(about_records.clone().any(|p| p.what.contains("does not verify")), "{report}");
+    // The flipped byte breaks the signature, or the record's shape where it lands in a field name.
+    assert!(
+        about_records.clone().any(|p| p.what.contains("does not verify") || p.what.contains("record is corrupt")),
+        "{report}"
+    );
     assert!(report.problems.iter().any(|p| p.what.contains("checkpoint of size 30 does not match")), "{report}");
 }
 

@@ -6,10 +6,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use credledger::event::Timestamp;
 use credledger::store::Store;
 use credledger::store::dir::LedgerDir;
 use credledger::{Did, Ledger, demo};
 use time::OffsetDateTime;
+
+use crate::cli::lists::Signing;
 
 /// The file in the keys directory that names the demo's featured learner.
 const FEATURED: &str = "featured-learner.did";
@@ -49,6 +52,16 @@ pub fn fill<S: Store>(
         let values = sample.events.iter().map(|e| e.value().clone()).collect();
         for result in ledger.append_values(values, now, true) {
             result.context("appending the demo events")?;
+        }
+        // Every list a demo key holds credentials in, signed as the log has it: served from the start.
+        let signing = Signing { base: public_url, origin: &config.origin, at: Timestamp::whole_seconds(now) };
+        let mut lists = Vec::new();
+        for (_, key) in &sample.keys {
+            lists.extend(signing.stale_in(&ledger.state().status, key)?);
+        }
+        let values = lists.iter().map(|e| e.value().clone()).collect();
+        for result in ledger.append_values(values, now, true) {
+            result.context("appending the demo's signed status lists")?;
         }
         eprintln!(
             "filled a demo ledger at {} with {} events; keys in {}",

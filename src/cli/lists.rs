@@ -7,6 +7,7 @@
 use anyhow::{Result, anyhow};
 use credledger::event::{StatusListSigned, Timestamp};
 use credledger::projection::CredentialState;
+use credledger::projection::Status;
 use credledger::status_list::{Bitstring, KeyList, MIN_ENTRIES, Purpose};
 use credledger::{Event, Payload, SecretKey, SignedEvent};
 
@@ -76,10 +77,31 @@ impl Signing<'_> {
 
     /// Every list of `key` whose latest signed list is not current here, signed with its bits now.
     pub fn stale(&self, target: &Target, key: &SecretKey) -> Result<Vec<SignedEvent>> {
+        self.stale_of(key, &target.lists_of(key.did())?, |purpose, list| {
+            target.list_now(key.did(), purpose, list, self.base)
+        })
+    }
+
+    /// [`Signing::stale`] on a ledger this process holds open: its state says what the lists are.
+    pub fn stale_in(&self, status: &Status, key: &SecretKey) -> Result<Vec<SignedEvent>> {
+        self.stale_of(key, &status.lists_of(key.did()), |purpose, list| {
+            let current = status.is_current(key.did(), purpose, list, self.base);
+            Ok(Some((status.list_bits(key.did(), purpose, list), current)))
+        })
+    }
+
+    /// Each of `lists` (of `key`) whose latest signed list `list_now` says is not current, signed
+    /// with the bits it gives.
+    fn stale_of(
+        &self,
+        key: &SecretKey,
+        lists: &[u32],
+        list_now: impl Fn(Purpose, u32) -> Result<Option<(Bitstring, bool)>>,
+    ) -> Result<Vec<SignedEvent>> {
         let mut events = Vec::new();
-        for list in target.lists_of(key.did())? {
+        for &list in lists {
             for purpose in Purpose::ALL {
-                if let Some((bits, false)) = target.list_now(key.did(), purpose, list, self.base)? {
+                if let Some((bits, false)) = list_now(purpose, list)? {
                     events.push(self.event(key, purpose, list, &bits)?);
                 }
             }
