@@ -32,6 +32,9 @@ const MAX_TRACKED_CLIENTS: usize = 10_000;
 /// The POSTs that append nothing: they verify, or build a bundle for a learner to sign.
 const VERIFICATIONS: [&str; 3] = ["/v1/verify", "/v1/verify-vc", "/v1/bundles"];
 
+/// The pages that verify a bundle at every view (share links), limited as verifications.
+const VERIFYING_PAGES: &str = "/s/";
+
 /// The liveness probe, never limited: an orchestrator must always get its answer.
 const LIVENESS: &str = "/healthz";
 
@@ -52,6 +55,7 @@ impl Class {
             }
             Method::POST | Method::PUT | Method::DELETE | Method::PATCH => Some(Class::Write),
             _ if path == LIVENESS => None,
+            _ if path.starts_with(VERIFYING_PAGES) => Some(Class::Verification),
             _ => Some(Class::Read),
         }
     }
