@@ -203,3 +203,23 @@ fn only_the_learner_publishes_only_a_valid_bundle_of_this_ledger_for_a_bounded_t
     let again = server.post("/v1/shares/revoke", revoke(&learner, &token));
     assert_eq!(again.json()["revoked_at"], first.json()["revoked_at"], "the first revocation stands");
 }
+
+#[test]
+fn the_front_door_names_the_ledger_and_browsers_get_a_page_for_a_missing_path() {
+    let (env, server, _) = served();
+    let front = page(&server, &format!("{}/", server.url));
+    assert_eq!(front.status, 200, "{}", front.body);
+    assert!(front.content_type.starts_with("text/html"));
+    for what in [ORIGIN, env.operator.as_str(), "href=\"/verify\"", "href=\"/openapi.json\""] {
+        assert!(front.body.contains(what), "the front door shows {what}: {}", front.body);
+    }
+    let size = server.size(&env.operator);
+    assert!(front.body.contains(&format!("{size} records")), "the latest checkpoint: {}", front.body);
+
+    // A browser gets a page; an API client gets problem+json.
+    let missing = page(&server, &format!("{}/no/such/page", server.url));
+    assert_eq!(missing.status, 404);
+    assert!(missing.content_type.starts_with("text/html"), "{}", missing.content_type);
+    assert!(missing.body.contains("Page not found") && missing.body.contains("href=\"/\""), "{}", missing.body);
+    assert_problem(&server.get("/no/such/page"), 404, "not-found");
+}

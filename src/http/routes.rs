@@ -68,7 +68,8 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         credential_status,
         post_share,
         revoke_share,
-        share_page
+        share_page,
+        front_door
     ),
     modifiers(&IdentifierFormats, &CommonAnswers)
 )]
@@ -107,7 +108,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(post_share)
         .service(revoke_share)
         .service(share_page)
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(Problem::not_found("no such resource")) }));
+        .service(front_door)
+        .default_service(web::to(not_found));
 }
 
 impl From<StoreError> for Problem {
@@ -812,4 +814,29 @@ async fn share_page(state: Data, token: web::Path<String>) -> Reply {
         .insert_header(("x-robots-tag", "noindex, nofollow"))
         .insert_header(("cache-control", "no-store"))
         .body(html))
+}
+
+/// The front door: what this ledger is, who runs it (origin, operator, latest checkpoint), links to
+/// the verification page and the API.
+#[utoipa::path(get, path = "/", responses((status = 200, description = "HTML", content_type = "text/html")))]
+#[get("/")]
+async fn front_door(state: Data) -> Reply {
+    let latest = read(&state, |view| Ok(view.latest_checkpoint()?)).await?;
+    let latest = latest.as_ref().map(|(size, note)| (*size, note.as_str()));
+    let html = pages::front::front(&state.origin, state.operator.as_str(), latest);
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Does the client want a page (a browser), rather than an API answer?
+fn wants_html(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    accept.is_some_and(|a| a.split(',').any(|m| m.split(';').next().is_some_and(|t| t.trim() == "text/html")))
+}
+
+/// A path this ledger does not serve: a page for a browser, problem+json for anything else.
+async fn not_found(req: HttpRequest) -> Reply {
+    if wants_html(&req) {
+        return Ok(HttpResponse::NotFound().content_type("text/html; charset=utf-8").body(pages::front::not_found()));
+    }
+    Err(Problem::not_found("no such resource"))
 }

@@ -3,6 +3,7 @@
 //! `/learners/{did}` ([`learner`]), a share link `/s/{token}` ([`share`]), and the one renderer of
 //! a bundle's verdict in plain words that both use ([`verdict`]).
 
+pub mod front;
 pub mod learner;
 pub mod share;
 pub mod verdict;
