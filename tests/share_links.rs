@@ -60,6 +60,19 @@ fn signed_bundle(env: &Env, server: &Server) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
 
+/// The bundle with its credential retitled, signed again by the learner (a forgery that only the
+/// log's proofs catch).
+fn retitled(bundle: &Value, title: &str, learner: &SecretKey) -> Value {
+    let mut altered = bundle.clone();
+    let entries = altered["entries"].as_array_mut().expect("entries");
+    let credential =
+        entries.iter_mut().find(|e| e["record"]["event"]["body"]["title"].is_string()).expect("a credential");
+    credential["record"]["event"]["body"]["title"] = title.into();
+    let unsigned = credledger::canonical::to_vec_without(&altered, "learner_sig").unwrap();
+    altered["learner_sig"] = learner.sign_b64(&unsigned).into();
+    altered
+}
+
 #[test]
 fn a_published_link_shows_the_verdict_now_until_the_learner_withdraws_it() {
     let (env, server, credential) = served();
@@ -174,10 +187,7 @@ fn only_the_learner_publishes_only_a_valid_bundle_of_this_ledger_for_a_bounded_t
     assert!(refused["detail"].as_str().unwrap().contains('x'), "{refused}");
 
     // A bundle the learner altered and re-signed is verified first, and not kept.
-    let mut altered = bundle.clone();
-    altered["entries"][0]["record"]["event"]["body"]["title"] = "Advanced Welding".into();
-    let unsigned = credledger::canonical::to_vec_without(&altered, "learner_sig").unwrap();
-    altered["learner_sig"] = learner.sign_b64(&unsigned).into();
+    let altered = retitled(&bundle, "Advanced Welding", &learner);
     let refused = server.post("/v1/shares", request(&altered, 30, now(), &learner));
     let detail = assert_problem(&refused, 422, "bundle-invalid")["detail"].as_str().unwrap().to_owned();
     assert!(detail.contains("entries.inclusion"), "{detail}");
@@ -222,4 +232,41 @@ fn the_front_door_names_the_ledger_and_browsers_get_a_page_for_a_missing_path() 
     assert!(missing.content_type.starts_with("text/html"), "{}", missing.content_type);
     assert!(missing.body.contains("Page not found") && missing.body.contains("href=\"/\""), "{}", missing.body);
     assert_problem(&server.get("/no/such/page"), 404, "not-found");
+}
+
+#[test]
+fn verdicts_are_in_plain_words_and_an_invalid_one_names_the_credential_that_failed() {
+    let (env, server, _) = served();
+    let bundle = signed_bundle(&env, &server);
+
+    // Nothing chosen: the page asks for a file; it does not judge.
+    for empty in ["", "  \n"] {
+        let asked = server.post("/verify/report", empty);
+        assert_eq!(asked.status, 200, "{asked:?}");
+        assert!(asked.body.contains("Choose a bundle file"), "{}", asked.body);
+        assert!(!asked.body.contains("INVALID"), "{}", asked.body);
+    }
+
+    // A genuine bundle: one line per credential first, the checks folded below.
+    let valid = server.post("/verify/report", bundle.to_string());
+    assert_eq!(valid.media_type(), "text/html");
+    let line = "<strong>Welding Basics</strong> — Northside College — issued 2026-01-15 — <span class=\"state pass\">genuine and active</span>";
+    assert!(valid.body.contains(line), "{}", valid.body);
+    assert!(valid.body.find(line) < valid.body.find("<details"), "the credentials come before the checks");
+    // A skill without a label shows its code once.
+    assert_eq!(valid.body.matches("onet:51-4121").count(), 1, "{}", valid.body);
+
+    // A tampered bundle names the credential and says why in words, without code quoting.
+    let learner = learner_key(&env);
+    let altered = retitled(&bundle, "Advanced Welding", &learner);
+    let invalid = server.post("/verify/report", altered.to_string());
+    let headline = "✗ INVALID: Advanced Welding failed: it was changed after the ledger recorded it";
+    assert!(invalid.body.contains(headline), "{}", invalid.body);
+    assert!(invalid.body.contains("data-state=\"failed\""), "{}", invalid.body);
+    assert!(!invalid.body.contains('`'), "{}", invalid.body);
+
+    // The learner page does not open with the log position.
+    let learner_page = server.get(&format!("/learners/{}", env.learner.did));
+    assert!(!learner_page.body.contains("as of log record"), "{}", learner_page.body);
+    assert!(learner_page.body.contains("id=\"publish\""), "the learner page offers publishing");
 }

@@ -69,7 +69,8 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         post_share,
         revoke_share,
         share_page,
-        front_door
+        front_door,
+        verify_report
     ),
     modifiers(&IdentifierFormats, &CommonAnswers)
 )]
@@ -96,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify_vc)
         .service(issuers)
         .service(verify)
+        .service(verify_report)
         .service(post_bundle)
         .service(healthz)
         .service(metrics)
@@ -468,10 +470,36 @@ struct VerifyQuery {
 #[post("/v1/verify")]
 async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
-    let q = q.into_inner();
-    let options = VerifyOptions::new(q.audience, q.nonce, q.max_age.map(time::Duration::seconds))
-        .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))?;
+    let options = q.into_inner().options()?;
     Ok(HttpResponse::Ok().json(verify_here(&state, &bytes, &options, OffsetDateTime::now_utc()).await?))
+}
+
+impl VerifyQuery {
+    /// The verifier's requirements the query states.
+    fn options(self) -> Result<VerifyOptions, Problem> {
+        VerifyOptions::new(self.audience, self.nonce, self.max_age.map(time::Duration::seconds))
+            .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))
+    }
+}
+
+/// The verification page's verdict: [`verify`]'s report rendered in plain words, as an HTML
+/// fragment the page inserts (one renderer for this page and share links). An empty body asks
+/// for a file instead of judging it.
+#[utoipa::path(post, path = "/verify/report", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
+    params(("audience" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
+    responses((status = 200, description = "The verdict as an HTML fragment", content_type = "text/html"),
+        (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
+#[post("/verify/report")]
+async fn verify_report(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let options = q.into_inner().options()?;
+    let html = if bytes.iter().all(u8::is_ascii_whitespace) {
+        pages::verdict::nothing_to_verify()
+    } else {
+        let now = OffsetDateTime::now_utc();
+        pages::verdict::fragment(&verify_here(&state, &bytes, &options, now).await?, now.date())
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }
 
 /// Verifies a bundle against this ledger's operator key and, for a bundle of this ledger, its

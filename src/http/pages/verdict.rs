@@ -104,7 +104,7 @@ fn credential_name(c: &PresentedCredential) -> String {
     format!(
         "<strong>{}</strong> — {} — issued {}",
         esc(&c.title),
-        esc(c.issuer_name.as_deref().unwrap_or("an issuer this ledger does not name")),
+        esc(c.issuer_name.as_deref().unwrap_or("issuer not named")),
         esc(&c.completed_on)
     )
 }
