@@ -193,7 +193,7 @@ pub fn fragment(report: &Report, today: Date) -> String {
         if let (Some(value), false) = (value, required) {
             let _ = write!(
                 html,
-                "<p class=\"binding\" data-binding=\"{what}\">Bound to the {what} <code>{}</code>; not required here.</p>",
+                "<p class=\"binding\" data-binding=\"{what}\">Bound to {what} <code>{}</code>; not required by this verifier.</p>",
                 esc(value)
             );
         }
