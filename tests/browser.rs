@@ -9,6 +9,12 @@
 //! the server, ChromeDriver and the browser session are ended by guards, also on a failure.
 //! PNG screenshots of what the browser showed are kept under target/browser-screenshots (or
 //! `CREDLEDGER_SCREENSHOTS=DIR`), at 1280 px and at a phone's 390 px.
+//!
+//! axe-core, the accessibility referee, judges every page at both widths: the front door, the
+//! 404 page, `/verify` empty and with a VALID and an INVALID verdict, the learner page and a share
+//! link. It comes from tests/browser/node_modules (`npm ci` in tests/browser; `.ci/run` does it)
+//! and is injected into the page through WebDriver, never served by credledger, so the strict CSP
+//! stays as it is. The test fails listing every violation: page, width, rule, impact, target.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
@@ -35,6 +41,20 @@ const POLL: Duration = Duration::from_millis(100);
 /// How long the server, ChromeDriver or a verdict may take, on a busy two-core machine.
 const STARTUP: Duration = Duration::from_secs(30);
 const VERDICT: Duration = Duration::from_secs(15);
+/// axe-core, installed by `npm ci` in tests/browser (the version pinned in its package-lock.json).
+const AXE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
+/// Runs axe-core on the whole page, with every folded `<details>` unfolded (what a reader can
+/// open is judged too, then folded again); answers each violation's rule, impact and elements.
+const AXE_RUN: &str = "
+    const done = arguments[arguments.length - 1];
+    const folded = [...document.querySelectorAll('details:not([open])')];
+    folded.forEach((d) => { d.open = true; });
+    axe.run(document, { resultTypes: ['violations'] })
+      .then((r) => r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      })), (e) => ({ error: String(e) }))
+      .then((answer) => { folded.forEach((d) => { d.open = false; }); done(answer); });";
 
 /// The featured demo learner's credentials, as the demo issues them.
 const TITLES: [&str; 5] = [
@@ -93,6 +113,12 @@ fn require_browser() {
              Install it with `apt-get update && apt-get install -y chromium chromium-driver`"
         );
     }
+}
+
+/// axe-core's source, to inject into pages; fails (it does not skip) when it is not installed.
+fn axe_source() -> String {
+    fs::read_to_string(AXE)
+        .unwrap_or_else(|e| panic!("axe-core is missing ({AXE}: {e}): install it with `npm ci` in tests/browser"))
 }
 
 /// Runs the binary to completion, asserting success; returns its stderr.
@@ -367,6 +393,38 @@ impl Browser {
         self.exec("return arguments[0].textContent", vec![elem(element)]).as_str().unwrap_or_default().to_owned()
     }
 
+    /// Runs axe-core (`axe`, its source) on the page as it is now, at 1280 px and at 390 px, and
+    /// returns each violation as `WHAT at WIDTH px: RULE (IMPACT): HELP: TARGETS`. Leaves the
+    /// window as wide as it was.
+    fn accessibility(&self, axe: &str, what: &str) -> Vec<String> {
+        let width = self.cmd("GET", "/window/rect", None)["width"].as_u64().unwrap_or(1280);
+        if self.exec("return typeof axe", vec![]) != json!("object") {
+            self.exec(axe, vec![]);
+        }
+        let mut found = Vec::new();
+        for at in [1280, 390] {
+            self.resize(at);
+            let violations = self.cmd("POST", "/execute/async", Some(json!({"script": AXE_RUN, "args": []})));
+            let violations = violations
+                .as_array()
+                .unwrap_or_else(|| panic!("axe-core could not check {what} at {at} px: {violations}"));
+            found.extend(violations.iter().map(|v| {
+                let targets: Vec<&str> =
+                    v["targets"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let field = |name: &str| v[name].as_str().unwrap_or("?").to_owned();
+                format!(
+                    "{what} at {at} px: {} ({}): {}: {}",
+                    field("id"),
+                    field("impact"),
+                    field("help"),
+                    targets.join(", ")
+                )
+            }));
+        }
+        self.resize(width);
+        found
+    }
+
     /// Replaces the textarea's content with `bundle` (typing 15 KB key by key is slow).
     fn paste(&self, bundle: &str) {
         let text = self.find("#text");
@@ -462,6 +520,9 @@ fn assert_fits(b: &Browser, css: &str, what: &str) {
 #[test]
 fn verify_and_learner_pages_in_a_real_browser() {
     require_browser();
+    let axe = axe_source();
+    // What axe-core finds on each page, reported together at the end.
+    let mut inaccessible = Vec::new();
     let tmp = TempDir::new().expect("a temporary directory");
     let t = tmp.path();
     let (ledger, keys, bundle_path) = (t.join("ledger"), t.join("keys"), t.join("bundle.json"));
@@ -526,8 +587,19 @@ fn verify_and_learner_pages_in_a_real_browser() {
     fs::create_dir(&profile).expect("a browser profile directory");
     let b = Browser::start(driver, &profile);
 
+    b.goto(&format!("{url}/"));
+    inaccessible.extend(b.accessibility(&axe, "the front door"));
+    b.goto(&format!("{url}/no-such-page"));
+    assert_eq!(b.title(), "Page not found · credledger");
+    inaccessible.extend(b.accessibility(&axe, "the 404 page"));
+    // The referee is awake: an image without a text alternative, put into the page, is caught.
+    b.exec("document.querySelector('main').append(document.createElement('img'))", vec![]);
+    let caught = b.accessibility(&axe, "a page with an unlabelled image");
+    assert!(caught.iter().any(|v| v.contains(": image-alt (critical)")), "axe-core misses a missing alt: {caught:#?}");
+
     b.goto(&format!("{url}/verify"));
     assert_eq!(b.title(), "Verify a learner's credentials · credledger");
+    inaccessible.extend(b.accessibility(&axe, "/verify, empty"));
 
     // Every control has a <label for>, and the button has a name.
     let unlabelled = b.exec(
@@ -551,6 +623,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     let age = b.content(&b.find("#checks > li[data-check=\"status.age\"]"));
     assert!(age.starts_with("✓ Passed") && age.contains("within the 2592000s allowed"), "30 days by default: {age:?}");
     b.screenshot("verify-valid");
+    inaccessible.extend(b.accessibility(&axe, "/verify with a VALID verdict"));
 
     // The tampered copy: the changed record no longer hashes into the signed log.
     b.paste(&tampered);
@@ -562,6 +635,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     let named = "✗ INVALID: Intro to Python Programming II failed: it was changed after the ledger recorded it";
     assert_eq!(verdict, named, "the verdict names the credential that failed, in words");
     b.screenshot("verify-tampered");
+    inaccessible.extend(b.accessibility(&axe, "/verify with an INVALID verdict"));
 
     // Nothing chosen: the page asks for a file; it does not say INVALID.
     b.paste("");
@@ -569,6 +643,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.click(&b.find("#verify"));
     let asked = b.verdict();
     assert!(asked.starts_with("Choose a bundle file") && !asked.contains("INVALID"), "{asked:?}");
+    inaccessible.extend(b.accessibility(&axe, "/verify asking for a file"));
 
     // On a phone, every credential's status is on screen, nothing scrolls sideways.
     b.resize(390);
@@ -722,6 +797,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.goto(&format!("{url}/learners/{learner}"));
     assert_fits(&b, "td.status", "the learner page at 390 px");
     b.screenshot("learner-390");
+    inaccessible.extend(b.accessibility(&axe, "the learner page"));
 
     // A share link, published from the command line, opens to VALID, on a phone too.
     let out = Command::new(BIN)
@@ -738,6 +814,13 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.screenshot("share-link-390");
     b.resize(1280);
     b.screenshot("share-link");
+    inaccessible.extend(b.accessibility(&axe, "a share link"));
+    assert!(
+        inaccessible.is_empty(),
+        "axe-core found {} accessibility violations:\n{}",
+        inaccessible.len(),
+        inaccessible.join("\n")
+    );
     drop(b);
     drop(chromedriver);
 }
