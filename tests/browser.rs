@@ -592,6 +592,13 @@ fn verify_and_learner_pages_in_a_real_browser() {
 
     b.goto(&format!("{url}/"));
     inaccessible.extend(b.accessibility(&axe, "the front door"));
+    // The ledger's name heads the page; on a phone it wraps rather than pushing the page sideways.
+    assert_fits(&b, "h1", "the front door at 1280 px");
+    b.screenshot("front");
+    b.resize(390);
+    assert_fits(&b, "h1", "the front door at 390 px");
+    b.screenshot("front-390");
+    b.resize(1280);
     b.goto(&format!("{url}/no-such-page"));
     assert_eq!(b.title(), "Page not found · credledger");
     inaccessible.extend(b.accessibility(&axe, "the 404 page"));
