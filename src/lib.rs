@@ -29,6 +29,7 @@ pub mod projection;
 pub mod record;
 pub mod rules;
 pub mod schema;
+pub mod share;
 pub mod store;
 pub mod text;
 pub mod vc;

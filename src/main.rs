@@ -125,8 +125,21 @@ enum Command {
         audience: Option<String>,
         #[arg(long)]
         nonce: Option<String>,
+        /// Write the signed bundle to this file (needed unless --publish or --unpublish).
+        #[arg(long, required_unless_present_any = ["publish", "unpublish"])]
+        out: Option<PathBuf>,
+        /// Publish the signed bundle on the server (--server URL) as a share link, and print it.
         #[arg(long)]
-        out: PathBuf,
+        publish: bool,
+        /// How many days the published link works: 1 to 365 (default 30).
+        #[arg(long, value_name = "DAYS", requires = "publish")]
+        expires_in: Option<u32>,
+        /// Write the published link's QR code, an SVG image, to this file.
+        #[arg(long, value_name = "FILE", requires = "publish")]
+        qr: Option<PathBuf>,
+        /// Withdraw a share link (as `--publish` printed it), signed with --learner-key.
+        #[arg(long, value_name = "LINK", conflicts_with_all = ["publish", "out", "only", "audience", "nonce"])]
+        unpublish: Option<String>,
     },
     /// Verify a bundle offline: every check by name, then VALID or INVALID.
     Verify {
@@ -631,22 +644,53 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Share { learner_key, only, audience, nonce, out: path } => {
+        Command::Share { learner_key, only, audience, nonce, out: path, publish, expires_in, qr, unpublish } => {
             let learner = SecretKey::read_file(&learner_key)?;
+            if let Some(link) = unpublish {
+                let revoked_at = cli::share::unpublish(&link, &learner, now())?;
+                out.emit(json!({"revoked_at": revoked_at}), || format!("withdrew the link (revoked at {revoked_at})"));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let client = match (&target, publish) {
+                (Target::Remote(client), true) => Some(client),
+                (Target::Local(_), true) => {
+                    bail!("--publish needs --server URL: the ledger server that keeps the link")
+                }
+                (_, false) => None,
+            };
+            let days = expires_in.unwrap_or(credledger::share::DEFAULT_DAYS);
+            if !(1..=credledger::share::MAX_DAYS).contains(&days) {
+                bail!("--expires-in: {days} days; a link works 1 to {} days", credledger::share::MAX_DAYS);
+            }
             let only =
                 only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
             let request = ShareRequest::new(only, audience, nonce).map_err(flag_error)?;
             let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
-            let text = serde_json::to_string_pretty(&bundle)?;
-            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
             let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
-            out.emit(json!({"out": path, "credentials": shown, "records": records}), || {
+            let mut lines = Vec::new();
+            let mut value = json!({"credentials": shown, "records": records});
+            if let Some(path) = &path {
+                let text = serde_json::to_string_pretty(&bundle)?;
+                std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
                 let size = bundle.status.size;
-                format!(
+                lines.push(format!(
                     "wrote {} ({shown} credentials, {records} records with inclusion proofs, checkpoint size {size})",
                     path.display()
-                )
-            });
+                ));
+                value["out"] = json!(path);
+            }
+            if let Some(client) = client {
+                let published = cli::share::publish(client, &bundle, days, &learner, now())?;
+                if let Some(qr) = &qr {
+                    std::fs::write(qr, &published.qr_svg).with_context(|| format!("writing {}", qr.display()))?;
+                    lines.push(format!("wrote the QR code to {}", qr.display()));
+                    value["qr"] = json!(qr);
+                }
+                lines.push(format!("share link (works until {}):\n{}", published.expires_at, published.link));
+                value["link"] = json!(published.link);
+                value["expires_at"] = json!(published.expires_at);
+            }
+            out.emit(value, || lines.join("\n"));
         }
         Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
             let trust = match (operator, trust) {

@@ -7,5 +7,6 @@ pub mod demo;
 pub mod load;
 pub mod progress;
 pub mod render;
+pub mod share;
 pub mod status;
 pub mod target;
