@@ -33,21 +33,24 @@ use time::OffsetDateTime;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The heading the flags every command takes are listed under, apart from the command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(name = "credledger", version, about = "An event-sourced, signed credentialing ledger")]
 struct Cli {
     /// The ledger directory.
-    #[arg(long, global = true, env = "CREDLEDGER_DIR", default_value = "ledger")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_DIR", default_value = "ledger")]
     ledger: PathBuf,
     /// Talk to a running ledger at this URL instead of a ledger directory (signing stays here).
-    #[arg(long, global = true, env = "CREDLEDGER_SERVER")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_SERVER")]
     server: Option<String>,
     /// The log lives in this PostgreSQL database (postgres://user[:password]@host:port/db) instead
     /// of the ledger directory's sled store; the directory keeps the config and operator key.
-    #[arg(long, global = true, env = "CREDLEDGER_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// Print machine-readable JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     #[command(subcommand)]
     command: Command,
@@ -63,6 +66,7 @@ enum Command {
     },
     /// Write a new Ed25519 key file (mode 0600); prints its did.
     Keygen {
+        /// The new key file (refused if it exists: a key is never overwritten).
         #[arg(long)]
         out: PathBuf,
     },
@@ -83,6 +87,7 @@ enum Command {
     Reinstate(StatusArgs),
     /// Append signed events made elsewhere: one JSON event, a JSON array, or JSON Lines.
     Submit {
+        /// The file of signed events.
         file: PathBuf,
         /// Refuse the whole file if any event is refused.
         #[arg(long)]
@@ -90,25 +95,34 @@ enum Command {
     },
     /// Print records.
     Log {
+        /// The first seq to print.
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Print at most this many records (default: to the end of the log).
         #[arg(long)]
         limit: Option<usize>,
     },
     /// A learner's skill profile.
-    Profile { did: String },
+    Profile {
+        /// The learner's did:key.
+        did: String,
+    },
     /// Drop the projections and rebuild them from the log.
     Rebuild,
     /// Print the latest signed checkpoint.
     Checkpoint,
     /// An inclusion proof (--seq N [--size M]) or a consistency proof (--from M --to N).
     Prove {
+        /// Prove the record at this seq is in the log.
         #[arg(long, conflicts_with_all = ["from", "to"])]
         seq: Option<u64>,
+        /// The size of the tree to prove --seq in (default: the latest checkpoint's).
         #[arg(long, requires = "seq")]
         size: Option<u64>,
+        /// Prove the tree of this size is a prefix of the tree of size --to.
         #[arg(long, requires = "to")]
         from: Option<u64>,
+        /// The larger tree size of a consistency proof.
         #[arg(long, requires = "from")]
         to: Option<u64>,
     },
@@ -116,20 +130,25 @@ enum Command {
     Audit,
     /// Build a signed profile bundle for an employer.
     Share {
+        /// The learner's key file: the bundle is theirs and signed with it.
         #[arg(long)]
         learner_key: PathBuf,
-        /// Only these credential ids (default: every active credential).
+        /// Only these credential ids, comma-separated (default: every active credential).
         #[arg(long, value_delimiter = ',')]
         only: Option<Vec<String>>,
+        /// Bind the bundle to its audience, e.g. the employer's name (1 to 200 characters).
         #[arg(long)]
         audience: Option<String>,
+        /// Bind the bundle to a nonce the verifier gave you (1 to 200 characters).
         #[arg(long)]
         nonce: Option<String>,
+        /// The bundle file to write (JSON).
         #[arg(long)]
         out: PathBuf,
     },
     /// Verify a bundle offline: every check by name, then VALID or INVALID.
     Verify {
+        /// The bundle file (as `share` writes it).
         bundle: PathBuf,
         /// The trusted operator's did:key.
         #[arg(long, conflicts_with = "trust")]
@@ -150,10 +169,13 @@ enum Command {
     /// Write N realistic signed events for this ledger (JSON Lines): the registry first (signed by
     /// this ledger's operator), then credentials, revocations and key rotations.
     GenEvents {
+        /// How many events to write.
         #[arg(long)]
         count: u64,
+        /// The same seed gives the same events.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The JSON Lines file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -177,6 +199,7 @@ enum Command {
     /// A bounded load test over loopback: its own server on a fresh ledger, appends, profile reads
     /// and bundle verifications mixed for a fixed time; then checks nothing was lost and audits.
     Load {
+        /// How long to run the load, in seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
         /// Clients appending, each its own institutions' events in order.
@@ -207,6 +230,7 @@ enum Command {
     /// https status URL; with --server, the server checks both). Every check by name, then VALID
     /// (exit 0), or INVALID / REVOKED / SUSPENDED / STATUS-UNKNOWN (exit 1).
     VerifyVc {
+        /// The credential file (JSON), as `export-vc` writes it.
         file: PathBuf,
         /// The issuer's multibase Ed25519 key (z6Mk…), for an issuer that is not a did:key: you
         /// vouch that it is the issuer's.
@@ -223,6 +247,7 @@ enum Command {
         /// Where the demo's key files go.
         #[arg(long, default_value = "keys/demo")]
         keys: PathBuf,
+        /// The origin name of the new demo ledger.
         #[arg(long, default_value = "demo.credledger.dev")]
         origin: String,
     },
@@ -230,6 +255,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// The address to listen on (host:port; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
     /// Fill a new ledger with the demo first (keys in --keys).
@@ -279,11 +305,13 @@ struct ServeArgs {
 enum IssuerCommand {
     /// Admit an institution (signed by the operator).
     Register {
+        /// The institution's name, as credentials will show it.
         #[arg(long)]
         name: String,
         /// The issuer's did:key (its first signing key).
         #[arg(long)]
         key: String,
+        /// What kind of institution it is.
         #[arg(long, value_enum, default_value_t = Category::College)]
         kind: Category,
         #[command(flatten)]
@@ -291,8 +319,10 @@ enum IssuerCommand {
     },
     /// Suspend an issuer (signed by the operator): it signs nothing more.
     Suspend {
+        /// The issuer's did:key (any of its keys).
         #[arg(long)]
         issuer: String,
+        /// Why, in words; it goes on the log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -300,16 +330,20 @@ enum IssuerCommand {
     },
     /// Add a new key (created if the file does not exist) and revoke the old one.
     RotateKey {
+        /// The issuer's current key file (the key to revoke).
         #[arg(long)]
         issuer_key: PathBuf,
+        /// The new key file (created, mode 0600, if it does not exist).
         #[arg(long)]
         new_key: PathBuf,
+        /// Why, in words; it goes on the log.
         #[arg(long, default_value = "key rotation")]
         reason: String,
         /// The old key was stolen: what it signed from this time on (RFC 3339, by the ledger's
         /// clock) is void, while what it signed before stays valid.
         #[arg(long)]
         compromised_since: Option<String>,
+        /// Print the signed events instead of appending them.
         #[arg(long)]
         emit: bool,
         /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
@@ -320,10 +354,13 @@ enum IssuerCommand {
     /// Revoke an issuer's key (signed by the operator), e.g. when every key of the issuer is
     /// lost or stolen; with --compromised-since, what it signed from then on is void.
     RevokeKey {
+        /// The issuer's did:key (any of its keys).
         #[arg(long)]
         issuer: String,
+        /// The did:key of the key to revoke.
         #[arg(long)]
         key: String,
+        /// Why, in words; it goes on the log.
         #[arg(long)]
         reason: String,
         /// RFC 3339 time from which the key's signatures are void (by the ledger's clock).
@@ -387,6 +424,7 @@ struct IssueArgs {
     /// The learner's did:key.
     #[arg(long)]
     learner: String,
+    /// The credential's title, e.g. "Intro to Python Programming".
     #[arg(long)]
     title: String,
     /// Skills: `ID` or `ID=Label`, comma-separated (ESCO URI, O*NET code, Lightcast id, ...).
@@ -408,31 +446,39 @@ enum IssueCommand {
     Course {
         #[command(flatten)]
         common: IssueArgs,
+        /// The course code, e.g. CS-101.
         #[arg(long)]
         code: String,
+        /// The credits earned, e.g. 3 or 1.5.
         #[arg(long, allow_hyphen_values = true)]
         credits: f64,
-        #[arg(long)]
+        /// The day the course was completed, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         completed: String,
     },
     /// An awarded certificate.
     Certificate {
         #[command(flatten)]
         common: IssueArgs,
-        #[arg(long)]
+        /// The day the certificate was awarded, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         awarded: String,
-        #[arg(long)]
+        /// The last day the certificate is valid, YYYY-MM-DD (default: it does not expire).
+        #[arg(long, value_name = "YYYY-MM-DD")]
         valid_until: Option<String>,
     },
     /// A completed apprenticeship.
     Apprenticeship {
         #[command(flatten)]
         common: IssueArgs,
+        /// The employer the apprenticeship was served with.
         #[arg(long)]
         employer: String,
+        /// The hours served.
         #[arg(long)]
         hours: u32,
-        #[arg(long)]
+        /// The day the apprenticeship was completed, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         completed: String,
         /// The id of the `apprenticeship.started` event, if it is on the log.
         #[arg(long)]
@@ -452,11 +498,13 @@ impl IssueCommand {
 
 #[derive(Args)]
 struct StatusArgs {
+    /// The key file of the issuer that issued the credential.
     #[arg(long)]
     issuer_key: PathBuf,
     /// The credential id (64 hex).
     #[arg(long)]
     credential: String,
+    /// Why, in words; it goes on the log.
     #[arg(long)]
     reason: String,
     /// Print the signed event instead of appending it.
@@ -579,7 +627,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
         }
         Command::Profile { did } => {
-            let profile = target.profile(&did_arg("DID", &did)?)?;
+            let profile = target.profile(&did_arg("<DID>", &did)?)?;
             out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
         }
         Command::Rebuild => {
@@ -634,7 +682,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Share { learner_key, only, audience, nonce, out: path } => {
             let learner = SecretKey::read_file(&learner_key)?;
             let only =
-                only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
+                only.map(|ids| ids.iter().map(|id| id_arg("--only", id)).collect::<Result<Vec<_>>>()).transpose()?;
             let request = ShareRequest::new(only, audience, nonce).map_err(flag_error)?;
             let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
             let text = serde_json::to_string_pretty(&bundle)?;
@@ -650,7 +698,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
             let trust = match (operator, trust) {
-                (Some(did), _) => Trust::operator(did_arg("operator", &did)?),
+                (Some(did), _) => Trust::operator(did_arg("--operator", &did)?),
                 (None, Some(path)) => read_trust(&path)?,
                 (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
                 (None, None) => {
@@ -726,11 +774,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::ExportVc { id } => {
-            let vc = target.standard_credential(&id_arg("ID", &id)?)?;
+            let vc = target.standard_credential(&id_arg("<ID>", &id)?)?;
             println!("{}", serde_json::to_string_pretty(&vc)?);
         }
         Command::ExportClr { did } => {
-            let clr = target.clr(&did_arg("DID", &did)?, now())?;
+            let clr = target.clr(&did_arg("<DID>", &did)?, now())?;
             println!("{}", serde_json::to_string_pretty(&clr)?);
         }
         Command::VerifyVc { file, key, offline } => {
@@ -891,8 +939,10 @@ fn key_file_or_new(path: &Path) -> Result<SecretKey> {
     Ok(key)
 }
 
-fn did_arg(flag: &str, text: &str) -> Result<Did> {
-    text.parse().with_context(|| format!("--{flag}"))
+/// A did from the command line; `name` is how the user gave it: `--flag`, or `<ARG>` for a
+/// positional argument.
+fn did_arg(name: &str, text: &str) -> Result<Did> {
+    text.parse().with_context(|| name.to_owned())
 }
 
 fn date_arg(flag: &str, text: &str) -> Result<Date> {
@@ -921,8 +971,9 @@ fn timestamp_arg(flag: &str, text: Option<&str>) -> Result<Option<Timestamp>> {
     text.map(|t| t.parse().map_err(|e| anyhow!("--{flag}: {e}"))).transpose()
 }
 
-fn id_arg(flag: &str, text: &str) -> Result<EventId> {
-    text.parse().with_context(|| format!("--{flag}"))
+/// An event id from the command line; `name` as for [`did_arg`].
+fn id_arg(name: &str, text: &str) -> Result<EventId> {
+    text.parse().with_context(|| name.to_owned())
 }
 
 fn new_uuid() -> String {
@@ -946,7 +997,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::CourseCompleted(CourseCompleted {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 code,
                 skills: skills_arg(&common.skills)?,
@@ -961,7 +1012,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::CertificateAwarded(CertificateAwarded {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 skills: skills_arg(&common.skills)?,
                 awarded_on: date_arg("awarded", &awarded)?,
@@ -975,13 +1026,13 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 employer,
                 hours,
                 skills: skills_arg(&common.skills)?,
                 completed_on: date_arg("completed", &completed)?,
-                apprenticeship: apprenticeship.map(|a| id_arg("apprenticeship", &a)).transpose()?,
+                apprenticeship: apprenticeship.map(|a| id_arg("--apprenticeship", &a)).transpose()?,
                 ledger: ledger.clone(),
                 vc_proof: None,
             }),
@@ -991,7 +1042,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
 
 fn status_change(target: &Target, out: &Output, a: StatusArgs, kind: fn(StatusChange) -> Payload) -> Result<ExitCode> {
     let ledger = Some(origin_arg(target, a.origin)?);
-    let change = StatusChange { credential: id_arg("credential", &a.credential)?, reason: a.reason, ledger };
+    let change = StatusChange { credential: id_arg("--credential", &a.credential)?, reason: a.reason, ledger };
     let key = SecretKey::read_file(&a.issuer_key)?;
     append_or_emit(target, out, a.emit, vec![sign(&key, kind(change))?])
 }
@@ -1014,22 +1065,22 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 Category::Employer => IssuerCategory::Employer,
             };
             let ledger = Some(origin_arg(target, operator.origin.clone())?);
-            let issuer = did_arg("key", &key)?;
+            let issuer = did_arg("--key", &key)?;
             let payload = Payload::IssuerRegistered(IssuerRegistered { issuer, name, category, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::Suspend { issuer, reason, operator } => {
             let ledger = Some(origin_arg(target, operator.origin.clone())?);
-            let issuer = did_arg("issuer", &issuer)?;
+            let issuer = did_arg("--issuer", &issuer)?;
             let payload = Payload::IssuerSuspended(IssuerSuspended { issuer, reason, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::RevokeKey { issuer, key, reason, compromised_since, operator } => {
             let revoked = KeyRevoked {
-                issuer: Some(did_arg("issuer", &issuer)?),
-                key: did_arg("key", &key)?,
+                issuer: Some(did_arg("--issuer", &issuer)?),
+                key: did_arg("--key", &key)?,
                 reason,
                 compromised_since: timestamp_arg("compromised-since", compromised_since.as_deref())?,
                 ledger: Some(origin_arg(target, operator.origin.clone())?),
