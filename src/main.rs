@@ -553,9 +553,14 @@ fn origin_arg(target: &Target, given: Option<String>) -> Result<String> {
     })
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line, each said once: a cause the message already ends with (an
+/// error that prints its source, as a `thiserror` message with `{source}` does) is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    e.chain().map(ToString::to_string).fold(String::new(), |line, cause| match line.as_str() {
+        "" => cause,
+        said if said.ends_with(&cause) => line,
+        _ => format!("{line}: {cause}"),
+    })
 }
 
 fn now() -> OffsetDateTime {

@@ -871,3 +871,24 @@ fn a_bad_positional_argument_is_named_as_one_not_as_a_flag() {
         assert!(!error.contains("--"), "{line} names no flag: {error}");
     }
 }
+
+#[test]
+fn a_missing_file_is_reported_once_with_the_operating_systems_reason() {
+    let fx = fixture();
+    let missing = fx.env.file("keys/missing.key");
+    let lines = [
+        course_line(&missing, &fx.learner, "T", "S1"),
+        format!("share --learner-key {missing} --out b.json"),
+        format!("revoke --issuer-key {missing} --credential {} --reason r", fx.course),
+        format!("issuer register --name X --key {} --operator-key {missing}", fx.learner),
+    ];
+    // What the operating system says, e.g. "No such file or directory (os error 2)".
+    let reason = fs::metadata(&missing).expect_err("the key file is missing").to_string();
+    for line in lines {
+        let out = fx.env.run(&line);
+        assert_eq!(out.code, 1, "{line}: {out:?}");
+        let error = out.error_line();
+        assert!(error.contains(&missing), "{line}: {error}");
+        assert_eq!(error.matches(&reason).count(), 1, "{line}: the reason said once: {error}");
+    }
+}
