@@ -969,6 +969,66 @@ fn sigterm_after_appends_exits_cleanly_and_the_log_is_intact() {
     assert_eq!(assert_durable(&env, &created), SETUP_RECORDS as usize + created.len());
 }
 
+/// Reads one HTTP/1.1 answer framed by `Content-Length` from `stream`: its status and body.
+fn read_answer(stream: &mut std::net::TcpStream) -> std::io::Result<(u16, String)> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |n| n.trim().parse::<usize>().expect("a content length"));
+            if bytes.len() >= end + 4 + length {
+                let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                return Ok((status, String::from_utf8_lossy(&bytes[end + 4..end + 4 + length]).into_owned()));
+            }
+        }
+        match stream.read(&mut chunk)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[test]
+fn sigint_stops_gracefully_finishing_the_request_in_flight() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut server = env.serve(&[]);
+    let address = server.url.strip_prefix("http://").expect("an http URL").to_owned();
+    let (event, id) = certificates(&env.issuer.path, &env.learner.did(), 0, 1).remove(0);
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("a read timeout");
+    // A first answer on the connection: a worker holds it, not the accept queue.
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").expect("send");
+    assert_eq!(read_answer(&mut stream).expect("the health answer").0, 200);
+    // An append in flight: the head and half the body sent when SIGINT comes.
+    let (first, rest) = event.as_bytes().split_at(event.len() / 2);
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        event.len()
+    );
+    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(first)).expect("send");
+    let kill = Command::new("kill").args(["-INT", &server.pid().to_string()]).status().expect("run kill");
+    assert!(kill.success(), "kill -INT failed");
+    // The server is stopping once it takes no new connection.
+    let deadline = Instant::now() + PATIENCE;
+    while std::net::TcpStream::connect(&address).is_ok() {
+        assert!(Instant::now() < deadline, "the server still accepts connections after SIGINT: {}", server.log());
+        thread::sleep(Duration::from_millis(20));
+    }
+    stream.write_all(rest).expect("the rest of the body, after SIGINT");
+    let (status, body) = read_answer(&mut stream).expect("the request in flight is answered");
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("JSON")["id"], id.as_str());
+    let exit = server.wait_for_exit();
+    assert!(exit.success(), "the server exits cleanly on SIGINT: {exit:?}; stderr: {}", server.log());
+    assert_eq!(assert_durable(&env, &[id]), SETUP_RECORDS as usize + 1);
+}
+
 /// A certificate for the learner signed by the key in `key`, through the CLI over `server`.
 fn issue_through(env: &Env, server: &Server, key: &str, title: &str) -> Output {
     env.remote(
