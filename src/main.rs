@@ -705,10 +705,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let trust = match (operator, trust) {
                 (Some(did), _) => Trust::operator(did_arg("--operator", &did)?),
                 (None, Some(path)) => read_trust(&path)?,
-                (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
-                (None, None) => {
-                    bail!("verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})")
-                }
+                (None, None) => match DEFAULT_TRUST.iter().map(Path::new).find(|p| p.exists()) {
+                    Some(path) => {
+                        eprintln!("trusting the operators in {}", path.display());
+                        read_trust(path)?
+                    }
+                    None => bail!(
+                        "verify needs the operator's key: --operator DID or --trust FILE (or {})",
+                        DEFAULT_TRUST.join(" or ")
+                    ),
+                },
             };
             let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
             let options =
@@ -811,11 +817,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut ledger = Target::open_for_append(dir)?;
             let learner = cli::demo::fill(&mut ledger, dir, &keys, now())?;
             let profile = ledger.profile(&learner);
+            let operator = dir.config()?.operator;
             out.emit(serde_json::to_value(&profile)?, || {
                 let d = dir.path().display();
+                let (key, trust) = (keys.join("learner-01.key"), keys.join(cli::demo::TRUST));
                 format!(
-                    "{}\n\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}",
-                    profile_text(&profile)
+                    "{}\n\nThe operator is {operator}; {} trusts it.\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}\n     credledger --ledger {d} share --learner-key {} --out bundle.json\n     {}",
+                    profile_text(&profile),
+                    trust.display(),
+                    key.display(),
+                    verify_hint(&keys)
                 )
             });
         }
@@ -845,6 +856,17 @@ fn verify_vc(target: &Target, file: &Path, key: Option<String>, offline: bool) -
         Err(finding) => finding,
     };
     Ok(report.with_status(finding))
+}
+
+/// The command that verifies a demo bundle: with no flags when the demo's keys are where
+/// `verify` looks for a trust file.
+fn verify_hint(keys: &Path) -> String {
+    let trust = keys.join(cli::demo::TRUST);
+    if DEFAULT_TRUST.iter().any(|d| Path::new(d) == trust) {
+        "credledger verify bundle.json".to_owned()
+    } else {
+        format!("credledger verify bundle.json --trust {}", trust.display())
+    }
 }
 
 /// A request value refused by the library, named as the flag that gave it.
@@ -904,6 +926,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         println!("demo: open {url}/verify, or {url}/learners/{learner}");
         let key = keys.join("learner-01.key");
         println!("demo: credledger --server {url} share --learner-key {} --out bundle.json", key.display());
+        println!("demo: {} (the operator is {})", verify_hint(keys), dir.config()?.operator);
     }
     let _ = io::stdout().flush();
     let config = ServerConfig {
@@ -1284,8 +1307,9 @@ fn submit(target: &Target, out: &Output, file: &Path, atomic: bool) -> Result<Ex
     Ok(if failed > 0 || refused_all { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Where `verify` looks for trusted operator keys when given none.
-const DEFAULT_TRUST: &str = "keys/trust.json";
+/// Where `verify` looks for trusted operator keys when given none, in order: yours, then the
+/// demo's (which trusts the demo's operator for the demo's log only).
+const DEFAULT_TRUST: [&str; 2] = ["keys/trust.json", "keys/demo/trust.json"];
 
 fn read_trust(path: &Path) -> Result<Trust> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

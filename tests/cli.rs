@@ -892,3 +892,40 @@ fn a_missing_file_is_reported_once_with_the_operating_systems_reason() {
         assert_eq!(error.matches(&reason).count(), 1, "{line}: the reason said once: {error}");
     }
 }
+
+#[test]
+fn a_demo_bundle_verifies_with_no_flags_through_the_demos_trust_file() {
+    let env = Env::new();
+    let demo = env.ok("demo");
+    let config: Value = serde_json::from_str(&fs::read_to_string(env.file("ledger/config.json")).unwrap()).unwrap();
+    let operator = config["operator"].as_str().expect("the operator's did");
+    // The demo names its operator and the trust file, and says how to verify.
+    assert!(demo.stdout.contains(operator), "{}", demo.stdout);
+    assert!(demo.stdout.contains("keys/demo/trust.json"), "{}", demo.stdout);
+    assert!(demo.stdout.lines().any(|l| l.trim() == "credledger verify bundle.json"), "{}", demo.stdout);
+    let trust: Value = serde_json::from_str(&fs::read_to_string(env.file("keys/demo/trust.json")).unwrap()).unwrap();
+    assert_eq!(trust, json!({"operators": [{"origin": "demo.credledger.dev", "did": operator}]}));
+
+    env.ok("share --learner-key keys/demo/learner-01.key --out bundle.json");
+    let out = env.run("verify bundle.json");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().last().unwrap_or_default().starts_with("VALID"), "{}", out.stdout);
+    assert!(out.stderr.contains("keys/demo/trust.json"), "says which trust file: {out:?}");
+
+    // The demo's operator is trusted for the demo's log only.
+    let other = env.file("other");
+    let on_other = |line: &str| {
+        let out = env.run_with_ledger(&other, line);
+        assert_eq!(out.code, 0, "{line}: {out:?}");
+        out
+    };
+    on_other("init --origin other.example");
+    let issuer = env.keygen("other-issuer");
+    let learner = env.keygen("other-learner");
+    on_other(&format!("issuer register --name Other --key {}", issuer.did));
+    on_other(&course_line(&issuer.path, &learner.did, "Intro", "S1"));
+    on_other(&format!("share --learner-key {} --out other.json", learner.path));
+    let out = env.run("verify other.json");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("not signed by a trusted operator"), "{}", out.stdout);
+}

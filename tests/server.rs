@@ -1118,3 +1118,28 @@ fn an_atomic_array_commits_all_of_its_events_or_none() {
         answer["results"].as_array().expect("results").iter().filter_map(|r| r["seq"].as_u64()).collect();
     assert_eq!(seqs, [SETUP_RECORDS, SETUP_RECORDS + 1], "{answer}");
 }
+
+#[test]
+fn serve_demo_writes_the_trust_file_so_a_shared_bundle_verifies_with_no_flags() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // A demo filled before demos wrote a trust file: `serve --demo` writes it.
+    let demo = run_in(tmp.path(), &["--ledger", "ledger", "demo"]);
+    assert_eq!(demo.code, 0, "{demo:?}");
+    let trust = tmp.path().join("keys/demo/trust.json");
+    fs::remove_file(&trust).expect("the demo wrote a trust file");
+    let key = |name: &str| {
+        let path = tmp.path().join(name);
+        let did = credledger::SecretKey::read_file(&path).expect(name).did().to_string();
+        KeyFile { path, did }
+    };
+    let (issuer, learner) = (key("keys/demo/lakeside-college-2026.key"), key("keys/demo/learner-01.key"));
+    let operator = key("ledger/operator.key").did();
+    let env = Env { tmp, operator, issuer, learner };
+    let server = env.serve(&["--demo"]);
+    assert!(trust.exists(), "serve --demo wrote {}", trust.display());
+
+    env.remote_ok(&server, &["share", "--learner-key", env.learner.path.to_str().unwrap(), "--out", "bundle.json"]);
+    let out = env.run(&["verify", "bundle.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().last().unwrap_or_default().starts_with("VALID"), "{}", out.stdout);
+}
