@@ -1020,8 +1020,10 @@ fn sigint_stops_gracefully_finishing_the_request_in_flight() {
         assert!(Instant::now() < deadline, "the server still accepts connections after SIGINT: {}", server.log());
         thread::sleep(Duration::from_millis(20));
     }
-    stream.write_all(rest).expect("the rest of the body, after SIGINT");
-    let (status, body) = read_answer(&mut stream).expect("the request in flight is answered");
+    let sent = stream.write_all(rest);
+    sent.unwrap_or_else(|e| panic!("the rest of the body, after SIGINT: {e}; stderr: {}", server.log()));
+    let answer = read_answer(&mut stream);
+    let (status, body) = answer.unwrap_or_else(|e| panic!("no answer after SIGINT: {e}; stderr: {}", server.log()));
     assert_eq!(status, 201, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).expect("JSON")["id"], id.as_str());
     let exit = server.wait_for_exit();
