@@ -244,6 +244,9 @@ pub struct PresentedCredential {
     pub status_now: Option<CredentialState>,
     pub skills: Vec<Skill>,
     pub completed_on: String,
+    /// The day a certificate stops being valid, if it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
 }
 
 /// A skill and the presented, active credentials that evidence it.
@@ -273,6 +276,13 @@ pub struct Report {
     pub checks: Vec<Check>,
     pub credentials: Vec<PresentedCredential>,
     pub skills: Vec<SkillEvidence>,
+    /// What a bundle that failed before its credentials were verified claims to present, read
+    /// from its records as they are (nothing here is verified: shown so the failure can be named).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claimed: Vec<PresentedCredential>,
+    /// The seq of the record the first failed check is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_record: Option<Seq>,
 }
 
 /// The detail of a check that an earlier failure left without grounds to run.
@@ -290,7 +300,26 @@ impl Report {
             checks: Vec::new(),
             credentials: Vec::new(),
             skills: Vec::new(),
+            claimed: Vec::new(),
+            failed_record: None,
         }
+    }
+
+    /// Notes the record the first failure is about.
+    fn blame(&mut self, seq: Seq) {
+        self.failed_record = self.failed_record.or(Some(seq));
+    }
+
+    /// Notes the record of the presented credential a failure's reason names by id, if any.
+    fn blame_named(&mut self, why: &str, credentials: &[PresentedCredential]) {
+        if let Some(c) = credentials.iter().find(|c| why.contains(&c.id.to_string())) {
+            self.blame(c.seq);
+        }
+    }
+
+    /// The credentials to show: the verified ones, else what the bundle claims.
+    pub fn shown_credentials(&self) -> &[PresentedCredential] {
+        if self.credentials.is_empty() { &self.claimed } else { &self.credentials }
     }
 
     /// Did every check pass?
@@ -371,6 +400,10 @@ impl Report {
             }
             Some(_) if !self.credentials.is_empty() => {
                 let result = self.compare_current(current);
+                if let Err(why) = &result {
+                    let credentials = self.credentials.clone();
+                    self.blame_named(why, &credentials);
+                }
                 self.record("credentials.current", result);
             }
             _ => {
@@ -432,7 +465,46 @@ pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetD
     // The learner signed the bundle as sent, so its signature is checked over those bytes.
     let unsigned = value.ok().and_then(|v| canonical::to_vec_without(&v, "learner_sig").ok()).unwrap_or_default();
     verify_bundle(&bundle, &unsigned, trust, options, now, &mut report);
+    if report.credentials.is_empty() {
+        report.claimed = claimed(&bundle);
+    }
     report.settle(options)
+}
+
+/// What the bundle's records present, read as they are (for naming what failed; unverified).
+fn claimed(bundle: &Bundle) -> Vec<PresentedCredential> {
+    bundle
+        .entries
+        .iter()
+        .filter_map(|e| Record::parse(&canonical::to_vec(&e.record).ok()?).ok())
+        .filter_map(|r| presented(&r, None, &bundle.status))
+        .collect()
+}
+
+/// A record's credential as presented, with its issuer from `state` (the replayed registry) if
+/// given, and its status from the operator's statement.
+fn presented(r: &Record, state: Option<&Projections>, statement: &StatusStatement) -> Option<PresentedCredential> {
+    let c = r.event.event.payload.credential()?;
+    let id = r.event.id();
+    let issuer = state.and_then(|s| s.status.credential(&id)).map(|s| s.issuer.clone());
+    let issuer_name = issuer.as_ref().zip(state).and_then(|(i, s)| s.registry.issuer(i)).map(|i| i.name.clone());
+    let expires_on = match &r.event.event.payload {
+        crate::event::Payload::CertificateAwarded(cert) => cert.valid_until.map(|d| d.to_string()),
+        _ => None,
+    };
+    Some(PresentedCredential {
+        id,
+        seq: r.seq,
+        kind: c.kind,
+        title: c.title.to_owned(),
+        issuer_name,
+        issuer,
+        status: statement.credentials.iter().find(|l| l.credential == id).map(|l| l.status),
+        status_now: None,
+        skills: c.skills.to_vec(),
+        completed_on: c.completed_on.to_string(),
+        expires_on,
+    })
 }
 
 fn verify_bundle(
@@ -467,40 +539,49 @@ fn verify_bundle(
     let mut inclusion =
         Ok(format!("{} records included in the tree of size {}", bundle.entries.len(), checkpoint.size));
     let mut last_seq = None;
+    let mut at_fault = None;
     for entry in &bundle.entries {
         let failed = |why: String| Err(format!("entry seq {}: {why}", entry.seq));
         let bytes = match canonical::to_vec(&entry.record) {
             Ok(bytes) => bytes,
             Err(e) => {
+                at_fault = Some(entry.seq);
                 inclusion = failed(e.to_string());
                 break;
             }
         };
         let leaf = merkle::leaf_hash(&bytes);
         if last_seq.is_some_and(|last| entry.seq <= last) {
+            at_fault = Some(entry.seq);
             inclusion = failed("entries are not in increasing seq order".into());
             break;
         }
         last_seq = Some(entry.seq);
         if entry.record.get("seq").and_then(Value::as_u64) != Some(entry.seq) {
+            at_fault = Some(entry.seq);
             inclusion = failed("the record's seq differs from the entry's".into());
             break;
         }
         if let Err(e) =
             merkle::verify_inclusion(&leaf, entry.seq, checkpoint.size, &entry.inclusion_proof, &checkpoint.root)
         {
+            at_fault = Some(entry.seq);
             inclusion = failed(e.to_string());
             break;
         }
         match Record::parse(&bytes) {
             Ok(record) => records.push(record),
             Err(e) => {
+                at_fault = Some(entry.seq);
                 inclusion = failed(e.to_string());
                 break;
             }
         }
     }
     let included = inclusion.is_ok();
+    if let Some(seq) = at_fault {
+        report.blame(seq);
+    }
     report.record("entries.inclusion", inclusion);
     if !included {
         return;
@@ -510,12 +591,15 @@ fn verify_bundle(
     // types and every did:key; `reverify` does the rest of `SignedEvent::verify`.)
     let signatures = {
         use rayon::prelude::*;
-        let failures: Vec<String> = records
+        let failures: Vec<(Seq, String)> = records
             .par_iter()
-            .filter_map(|r| r.event.reverify().err().map(|e| format!("seq {}: {e}", r.seq)))
+            .filter_map(|r| r.event.reverify().err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
             .collect();
         // The first failure in seq order, as a sequential check would name it.
-        failures.into_iter().next().map_or(Ok(()), Err)
+        failures.into_iter().next().map_or(Ok(()), |(seq, why)| {
+            report.blame(seq);
+            Err(why)
+        })
     };
     let signed_ok = signatures.is_ok();
     report.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
@@ -530,6 +614,7 @@ fn verify_bundle(
     for record in &records {
         if let Err(e) = rules::check(record, &state) {
             authority = Err(format!("seq {} ({}): {e}", record.seq, record.event.event.payload.kind()));
+            report.blame(record.seq);
             break;
         }
         state.apply(record, &mut Changes::default());
@@ -547,26 +632,8 @@ fn verify_bundle(
     }
     report.record("issuer.authority", authority);
 
-    let presented: Vec<PresentedCredential> = records
-        .iter()
-        .filter_map(|r| {
-            let c = r.event.event.payload.credential()?;
-            let status = state.status.credential(&r.event.id());
-            let issuer = status.map(|s| s.issuer.clone());
-            Some(PresentedCredential {
-                id: r.event.id(),
-                seq: r.seq,
-                kind: c.kind,
-                title: c.title.to_owned(),
-                issuer_name: issuer.as_ref().and_then(|i| state.registry.issuer(i)).map(|i| i.name.clone()),
-                issuer,
-                status: bundle.status.credentials.iter().find(|l| l.credential == r.event.id()).map(|l| l.status),
-                status_now: None,
-                skills: c.skills.to_vec(),
-                completed_on: c.completed_on.to_string(),
-            })
-        })
-        .collect();
+    let presented: Vec<PresentedCredential> =
+        records.iter().filter_map(|r| presented(r, Some(&state), &bundle.status)).collect();
 
     // The operator's status statement, at the checkpoint's size, covers exactly the credentials
     // presented, and each is active.
@@ -574,7 +641,11 @@ fn verify_bundle(
     if statement_signed {
         report.status_as_of = Some(bundle.status.issued_at);
     }
-    report.record("credentials.status", check_status(bundle, &checkpoint, statement_signed, &presented, &state));
+    let status = check_status(bundle, &checkpoint, statement_signed, &presented, &state);
+    if let Err(why) = &status {
+        report.blame_named(why, &presented);
+    }
+    report.record("credentials.status", status);
     if let Some(max_age) = options.max_age {
         let age = now - bundle.status.issued_at.0;
         let result = if age <= max_age {
@@ -594,7 +665,11 @@ fn verify_bundle(
         report.record("status.age", result);
     }
 
-    report.record("learner.holder", check_holder(bundle, &presented, &records, &state));
+    let holder = check_holder(bundle, &presented, &records, &state);
+    if let Err(why) = &holder {
+        report.blame_named(why, &presented);
+    }
+    report.record("learner.holder", holder);
     let learner_signed = crate::keys::verify_b64(&bundle.learner, &bundle.learner_sig, unsigned).is_ok();
     report.record(
         "learner.signature",
@@ -945,6 +1020,7 @@ mod tests {
                 status_now: None,
                 skills: vec![Skill { id: "esco:welding".into(), label: None, level: None }],
                 completed_on: "2026-01-15".into(),
+                expires_on: None,
             })
             .collect();
         report.conclude()

@@ -31,6 +31,7 @@ pub mod rdfc;
 pub mod record;
 pub mod rules;
 pub mod schema;
+pub mod share;
 pub mod status_list;
 pub mod store;
 pub mod text;

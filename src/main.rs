@@ -35,21 +35,24 @@ use time::OffsetDateTime;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The heading the flags every command takes are listed under, apart from the command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(name = "credledger", version, about = "An event-sourced, signed credentialing ledger")]
 struct Cli {
     /// The ledger directory.
-    #[arg(long, global = true, env = "CREDLEDGER_DIR", default_value = "ledger")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_DIR", default_value = "ledger")]
     ledger: PathBuf,
     /// Talk to a running ledger at this URL instead of a ledger directory (signing stays here).
-    #[arg(long, global = true, env = "CREDLEDGER_SERVER")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_SERVER")]
     server: Option<String>,
     /// The log lives in this PostgreSQL database (postgres://user[:password]@host:port/db) instead
     /// of the ledger directory's sled store; the directory keeps the config and operator key.
-    #[arg(long, global = true, env = "CREDLEDGER_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CREDLEDGER_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// Print machine-readable JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     #[command(subcommand)]
     command: Command,
@@ -69,6 +72,7 @@ enum Command {
     },
     /// Write a new Ed25519 key file (mode 0600); prints its did.
     Keygen {
+        /// The new key file (refused if it exists: a key is never overwritten).
         #[arg(long)]
         out: PathBuf,
     },
@@ -89,6 +93,7 @@ enum Command {
     Reinstate(StatusArgs),
     /// Append signed events made elsewhere: one JSON event, a JSON array, or JSON Lines.
     Submit {
+        /// The file of signed events.
         file: PathBuf,
         /// Refuse the whole file if any event is refused.
         #[arg(long)]
@@ -96,25 +101,34 @@ enum Command {
     },
     /// Print records.
     Log {
+        /// The first seq to print.
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Print at most this many records (default: to the end of the log).
         #[arg(long)]
         limit: Option<usize>,
     },
     /// A learner's skill profile.
-    Profile { did: String },
+    Profile {
+        /// The learner's did:key.
+        did: String,
+    },
     /// Drop the projections and rebuild them from the log.
     Rebuild,
     /// Print the latest signed checkpoint.
     Checkpoint,
     /// An inclusion proof (--seq N [--size M]) or a consistency proof (--from M --to N).
     Prove {
+        /// Prove the record at this seq is in the log.
         #[arg(long, conflicts_with_all = ["from", "to"])]
         seq: Option<u64>,
+        /// The size of the tree to prove --seq in (default: the latest checkpoint's).
         #[arg(long, requires = "seq")]
         size: Option<u64>,
+        /// Prove the tree of this size is a prefix of the tree of size --to.
         #[arg(long, requires = "to")]
         from: Option<u64>,
+        /// The larger tree size of a consistency proof.
         #[arg(long, requires = "from")]
         to: Option<u64>,
     },
@@ -122,20 +136,37 @@ enum Command {
     Audit,
     /// Build a signed profile bundle for an employer.
     Share {
+        /// The learner's key file: the bundle is theirs and signed with it.
         #[arg(long)]
         learner_key: PathBuf,
-        /// Only these credential ids (default: every active credential).
+        /// Only these credential ids, comma-separated (default: every active credential).
         #[arg(long, value_delimiter = ',')]
         only: Option<Vec<String>>,
+        /// Bind the bundle to its audience, e.g. the employer's name (1 to 200 characters).
         #[arg(long)]
         audience: Option<String>,
+        /// Bind the bundle to a nonce the verifier gave you (1 to 200 characters).
         #[arg(long)]
         nonce: Option<String>,
+        /// Write the signed bundle to this file (needed unless --publish or --unpublish).
+        #[arg(long, required_unless_present_any = ["publish", "unpublish"])]
+        out: Option<PathBuf>,
+        /// Publish the signed bundle on the server (--server URL) as a share link, and print it.
         #[arg(long)]
-        out: PathBuf,
+        publish: bool,
+        /// How many days the published link works: 1 to 365 (default 30).
+        #[arg(long, value_name = "DAYS", requires = "publish")]
+        expires_in: Option<u32>,
+        /// Write the published link's QR code, an SVG image, to this file.
+        #[arg(long, value_name = "FILE", requires = "publish")]
+        qr: Option<PathBuf>,
+        /// Withdraw a share link (as `--publish` printed it), signed with --learner-key.
+        #[arg(long, value_name = "LINK", conflicts_with_all = ["publish", "out", "only", "audience", "nonce"])]
+        unpublish: Option<String>,
     },
     /// Verify a bundle offline: every check by name, then VALID or INVALID.
     Verify {
+        /// The bundle file (as `share` writes it).
         bundle: PathBuf,
         /// The trusted operator's did:key.
         #[arg(long, conflicts_with = "trust")]
@@ -156,10 +187,13 @@ enum Command {
     /// Write N realistic signed events for this ledger (JSON Lines): the registry first (signed by
     /// this ledger's operator), then credentials, revocations and key rotations.
     GenEvents {
+        /// How many events to write.
         #[arg(long)]
         count: u64,
+        /// The same seed gives the same events.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The JSON Lines file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -183,6 +217,7 @@ enum Command {
     /// A bounded load test over loopback: its own server on a fresh ledger, appends, profile reads
     /// and bundle verifications mixed for a fixed time; then checks nothing was lost and audits.
     Load {
+        /// How long to run the load, in seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
         /// Clients appending, each its own institutions' events in order.
@@ -215,6 +250,7 @@ enum Command {
     /// Every check by name, then VALID (exit 0), or INVALID / REVOKED / SUSPENDED /
     /// STATUS-UNKNOWN (exit 1).
     VerifyVc {
+        /// The credential file (JSON), as `export-vc` writes it.
         file: PathBuf,
         /// The issuer's multibase Ed25519 key (z6Mk…), for an issuer whose DID document cannot
         /// be had (not a did:key, or offline): you vouch that it is the issuer's. Where the
@@ -241,6 +277,7 @@ enum Command {
         /// Where the demo's key files go.
         #[arg(long, default_value = "keys/demo")]
         keys: PathBuf,
+        /// The origin name of the new demo ledger.
         #[arg(long, default_value = "demo.credledger.dev")]
         origin: String,
     },
@@ -248,6 +285,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// The address to listen on (host:port; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
     /// Fill a new ledger with the demo first (keys in --keys).
@@ -311,11 +349,13 @@ struct ServeArgs {
 enum IssuerCommand {
     /// Admit an institution (signed by the operator).
     Register {
+        /// The institution's name, as credentials will show it.
         #[arg(long)]
         name: String,
         /// The issuer's did:key (its first signing key).
         #[arg(long)]
         key: String,
+        /// What kind of institution it is.
         #[arg(long, value_enum, default_value_t = Category::College)]
         kind: Category,
         #[command(flatten)]
@@ -323,8 +363,10 @@ enum IssuerCommand {
     },
     /// Suspend an issuer (signed by the operator): it signs nothing more.
     Suspend {
+        /// The issuer's did:key (any of its keys).
         #[arg(long)]
         issuer: String,
+        /// Why, in words; it goes on the log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -332,16 +374,20 @@ enum IssuerCommand {
     },
     /// Add a new key (created if the file does not exist) and revoke the old one.
     RotateKey {
+        /// The issuer's current key file (the key to revoke).
         #[arg(long)]
         issuer_key: PathBuf,
+        /// The new key file (created, mode 0600, if it does not exist).
         #[arg(long)]
         new_key: PathBuf,
+        /// Why, in words; it goes on the log.
         #[arg(long, default_value = "key rotation")]
         reason: String,
         /// The old key was stolen: what it signed from this time on (RFC 3339, by the ledger's
         /// clock) is void, while what it signed before stays valid.
         #[arg(long)]
         compromised_since: Option<String>,
+        /// Print the signed events instead of appending them.
         #[arg(long)]
         emit: bool,
         /// The origin of the log the event is for (its `body.ledger`). Defaults to the ledger's or
@@ -352,10 +398,13 @@ enum IssuerCommand {
     /// Revoke an issuer's key (signed by the operator), e.g. when every key of the issuer is
     /// lost or stolen; with --compromised-since, what it signed from then on is void.
     RevokeKey {
+        /// The issuer's did:key (any of its keys).
         #[arg(long)]
         issuer: String,
+        /// The did:key of the key to revoke.
         #[arg(long)]
         key: String,
+        /// Why, in words; it goes on the log.
         #[arg(long)]
         reason: String,
         /// RFC 3339 time from which the key's signatures are void (by the ledger's clock).
@@ -430,6 +479,7 @@ struct IssueArgs {
     /// The learner's did:key.
     #[arg(long)]
     learner: String,
+    /// The credential's title, e.g. "Intro to Python Programming".
     #[arg(long)]
     title: String,
     /// Skills: `ID` or `ID=Label`, comma-separated (ESCO URI, O*NET code, Lightcast id, ...).
@@ -451,31 +501,39 @@ enum IssueCommand {
     Course {
         #[command(flatten)]
         common: IssueArgs,
+        /// The course code, e.g. CS-101.
         #[arg(long)]
         code: String,
+        /// The credits earned, e.g. 3 or 1.5.
         #[arg(long, allow_hyphen_values = true)]
         credits: f64,
-        #[arg(long)]
+        /// The day the course was completed, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         completed: String,
     },
     /// An awarded certificate.
     Certificate {
         #[command(flatten)]
         common: IssueArgs,
-        #[arg(long)]
+        /// The day the certificate was awarded, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         awarded: String,
-        #[arg(long)]
+        /// The last day the certificate is valid, YYYY-MM-DD (default: it does not expire).
+        #[arg(long, value_name = "YYYY-MM-DD")]
         valid_until: Option<String>,
     },
     /// A completed apprenticeship.
     Apprenticeship {
         #[command(flatten)]
         common: IssueArgs,
+        /// The employer the apprenticeship was served with.
         #[arg(long)]
         employer: String,
+        /// The hours served.
         #[arg(long)]
         hours: u32,
-        #[arg(long)]
+        /// The day the apprenticeship was completed, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
         completed: String,
         /// The id of the `apprenticeship.started` event, if it is on the log.
         #[arg(long)]
@@ -495,6 +553,7 @@ impl IssueCommand {
 
 #[derive(Args)]
 struct StatusArgs {
+    /// The key file of the issuer that issued the credential.
     #[arg(long)]
     issuer_key: PathBuf,
     /// The key file of the key that signed the credential, which signs its status lists
@@ -504,6 +563,7 @@ struct StatusArgs {
     /// The credential id (64 hex).
     #[arg(long)]
     credential: String,
+    /// Why, in words; it goes on the log.
     #[arg(long)]
     reason: String,
     /// Print the signed event instead of appending it.
@@ -552,9 +612,14 @@ fn origin_arg(target: &Target, given: Option<String>) -> Result<String> {
     })
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line, each said once: a cause the message already ends with (an
+/// error that prints its source, as a `thiserror` message with `{source}` does) is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    e.chain().map(ToString::to_string).fold(String::new(), |line, cause| match line.as_str() {
+        "" => cause,
+        said if said.ends_with(&cause) => line,
+        _ => format!("{line}: {cause}"),
+    })
 }
 
 fn now() -> OffsetDateTime {
@@ -636,7 +701,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
         }
         Command::Profile { did } => {
-            let profile = target.profile(&did_arg("DID", &did)?)?;
+            let profile = target.profile(&did_arg("<DID>", &did)?)?;
             out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
         }
         Command::Rebuild => {
@@ -688,31 +753,68 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Share { learner_key, only, audience, nonce, out: path } => {
+        Command::Share { learner_key, only, audience, nonce, out: path, publish, expires_in, qr, unpublish } => {
             let learner = SecretKey::read_file(&learner_key)?;
+            if let Some(link) = unpublish {
+                let revoked_at = cli::share::unpublish(&link, &learner, now())?;
+                out.emit(json!({"revoked_at": revoked_at}), || format!("withdrew the link (revoked at {revoked_at})"));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let client = match (&target, publish) {
+                (Target::Remote(client), true) => Some(client),
+                (Target::Local(_), true) => {
+                    bail!("--publish needs --server URL: the ledger server that keeps the link")
+                }
+                (_, false) => None,
+            };
+            let days = expires_in.unwrap_or(credledger::share::DEFAULT_DAYS);
+            if !(1..=credledger::share::MAX_DAYS).contains(&days) {
+                bail!("--expires-in: {days} days; a link works 1 to {} days", credledger::share::MAX_DAYS);
+            }
             let only =
-                only.map(|ids| ids.iter().map(|id| id_arg("only", id)).collect::<Result<Vec<_>>>()).transpose()?;
+                only.map(|ids| ids.iter().map(|id| id_arg("--only", id)).collect::<Result<Vec<_>>>()).transpose()?;
             let request = ShareRequest::new(only, audience, nonce).map_err(flag_error)?;
             let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
-            let text = serde_json::to_string_pretty(&bundle)?;
-            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
             let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
-            out.emit(json!({"out": path, "credentials": shown, "records": records}), || {
+            let mut lines = Vec::new();
+            let mut value = json!({"credentials": shown, "records": records});
+            if let Some(path) = &path {
+                let text = serde_json::to_string_pretty(&bundle)?;
+                std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
                 let size = bundle.status.size;
-                format!(
+                lines.push(format!(
                     "wrote {} ({shown} credentials, {records} records with inclusion proofs, checkpoint size {size})",
                     path.display()
-                )
-            });
+                ));
+                value["out"] = json!(path);
+            }
+            if let Some(client) = client {
+                let published = cli::share::publish(client, &bundle, days, &learner, now())?;
+                if let Some(qr) = &qr {
+                    std::fs::write(qr, &published.qr_svg).with_context(|| format!("writing {}", qr.display()))?;
+                    lines.push(format!("wrote the QR code to {}", qr.display()));
+                    value["qr"] = json!(qr);
+                }
+                lines.push(format!("share link (works until {}):\n{}", published.expires_at, published.link));
+                value["link"] = json!(published.link);
+                value["expires_at"] = json!(published.expires_at);
+            }
+            out.emit(value, || lines.join("\n"));
         }
         Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
             let trust = match (operator, trust) {
-                (Some(did), _) => Trust::operator(did_arg("operator", &did)?),
+                (Some(did), _) => Trust::operator(did_arg("--operator", &did)?),
                 (None, Some(path)) => read_trust(&path)?,
-                (None, None) if Path::new(DEFAULT_TRUST).exists() => read_trust(Path::new(DEFAULT_TRUST))?,
-                (None, None) => {
-                    bail!("verify needs the operator's key: --operator DID or --trust FILE (or {DEFAULT_TRUST})")
-                }
+                (None, None) => match DEFAULT_TRUST.iter().map(Path::new).find(|p| p.exists()) {
+                    Some(path) => {
+                        eprintln!("trusting the operators in {}", path.display());
+                        read_trust(path)?
+                    }
+                    None => bail!(
+                        "verify needs the operator's key: --operator DID or --trust FILE (or {})",
+                        DEFAULT_TRUST.join(" or ")
+                    ),
+                },
             };
             let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
             let options =
@@ -783,11 +885,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::ExportVc { id } => {
-            let vc = target.standard_credential(&id_arg("ID", &id)?)?;
+            let vc = target.standard_credential(&id_arg("<ID>", &id)?)?;
             println!("{}", serde_json::to_string_pretty(&vc)?);
         }
         Command::ExportClr { did } => {
-            let clr = target.clr(&did_arg("DID", &did)?, now())?;
+            let clr = target.clr(&did_arg("<DID>", &did)?, now())?;
             println!("{}", serde_json::to_string_pretty(&clr)?);
         }
         Command::VerifyVc { file, key, offline, ca_cert, allow_http_loopback } => {
@@ -817,11 +919,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut ledger = Target::open_for_append(dir)?;
             let learner = cli::demo::fill(&mut ledger, dir, &keys, &dir.config()?.public_url(), now())?;
             let profile = ledger.profile(&learner);
+            let operator = dir.config()?.operator;
             out.emit(serde_json::to_value(&profile)?, || {
                 let d = dir.path().display();
+                let (key, trust) = (keys.join("learner-01.key"), keys.join(cli::demo::TRUST));
                 format!(
-                    "{}\n\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}",
-                    profile_text(&profile)
+                    "{}\n\nThe operator is {operator}; {} trusts it.\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}\n     credledger --ledger {d} share --learner-key {} --out bundle.json\n     {}",
+                    profile_text(&profile),
+                    trust.display(),
+                    key.display(),
+                    verify_hint(&keys)
                 )
             });
         }
@@ -861,6 +968,17 @@ fn verify_vc(
             credledger::vc::check(&document, key.as_ref(), &now, Some(&mut cli::status::Https(fetcher)))
         }
     })
+}
+
+/// The command that verifies a demo bundle: with no flags when the demo's keys are where
+/// `verify` looks for a trust file.
+fn verify_hint(keys: &Path) -> String {
+    let trust = keys.join(cli::demo::TRUST);
+    if DEFAULT_TRUST.iter().any(|d| Path::new(d) == trust) {
+        "credledger verify bundle.json".to_owned()
+    } else {
+        format!("credledger verify bundle.json --trust {}", trust.display())
+    }
 }
 
 /// A request value refused by the library, named as the flag that gave it.
@@ -923,6 +1041,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         println!("demo: open {url}/verify, or {url}/learners/{learner}");
         let key = keys.join("learner-01.key");
         println!("demo: credledger --server {url} share --learner-key {} --out bundle.json", key.display());
+        println!("demo: {} (the operator is {})", verify_hint(keys), dir.config()?.operator);
     }
     let _ = io::stdout().flush();
     let config = ServerConfig {
@@ -1020,8 +1139,10 @@ fn public_url_arg(text: &str) -> Result<String> {
     Ok(url.to_owned())
 }
 
-fn did_arg(flag: &str, text: &str) -> Result<Did> {
-    text.parse().with_context(|| format!("--{flag}"))
+/// A did from the command line; `name` is how the user gave it: `--flag`, or `<ARG>` for a
+/// positional argument.
+fn did_arg(name: &str, text: &str) -> Result<Did> {
+    text.parse().with_context(|| name.to_owned())
 }
 
 fn date_arg(flag: &str, text: &str) -> Result<Date> {
@@ -1050,8 +1171,9 @@ fn timestamp_arg(flag: &str, text: Option<&str>) -> Result<Option<Timestamp>> {
     text.map(|t| t.parse().map_err(|e| anyhow!("--{flag}: {e}"))).transpose()
 }
 
-fn id_arg(flag: &str, text: &str) -> Result<EventId> {
-    text.parse().with_context(|| format!("--{flag}"))
+/// An event id from the command line; `name` as for [`did_arg`].
+fn id_arg(name: &str, text: &str) -> Result<EventId> {
+    text.parse().with_context(|| name.to_owned())
 }
 
 fn new_uuid() -> String {
@@ -1075,7 +1197,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::CourseCompleted(CourseCompleted {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 code,
                 skills: skills_arg(&common.skills)?,
@@ -1091,7 +1213,7 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::CertificateAwarded(CertificateAwarded {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 skills: skills_arg(&common.skills)?,
                 awarded_on: date_arg("awarded", &awarded)?,
@@ -1106,13 +1228,13 @@ fn issue_payload(cmd: IssueCommand, origin: &str) -> Result<(PathBuf, bool, Payl
             common.emit,
             Payload::ApprenticeshipCompleted(ApprenticeshipCompleted {
                 credential_uuid: new_uuid(),
-                learner: did_arg("learner", &common.learner)?,
+                learner: did_arg("--learner", &common.learner)?,
                 title: common.title,
                 employer,
                 hours,
                 skills: skills_arg(&common.skills)?,
                 completed_on: date_arg("completed", &completed)?,
-                apprenticeship: apprenticeship.map(|a| id_arg("apprenticeship", &a)).transpose()?,
+                apprenticeship: apprenticeship.map(|a| id_arg("--apprenticeship", &a)).transpose()?,
                 ledger: ledger.clone(),
                 vc_proof: None,
                 vc: None,
@@ -1132,7 +1254,7 @@ fn status_change(
     (kind, after): (fn(StatusChange) -> Payload, CredentialState),
 ) -> Result<ExitCode> {
     let origin = origin_arg(target, a.origin)?;
-    let credential = id_arg("credential", &a.credential)?;
+    let credential = id_arg("--credential", &a.credential)?;
     let change = StatusChange { credential, reason: a.reason, ledger: Some(origin.clone()) };
     let key = SecretKey::read_file(&a.issuer_key)?;
     let list_key = a.list_key.as_deref().map(SecretKey::read_file).transpose()?.unwrap_or_else(|| key.clone());
@@ -1191,22 +1313,22 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                 Category::Employer => IssuerCategory::Employer,
             };
             let ledger = Some(origin_arg(target, operator.origin.clone())?);
-            let issuer = did_arg("key", &key)?;
+            let issuer = did_arg("--key", &key)?;
             let payload = Payload::IssuerRegistered(IssuerRegistered { issuer, name, category, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::Suspend { issuer, reason, operator } => {
             let ledger = Some(origin_arg(target, operator.origin.clone())?);
-            let issuer = did_arg("issuer", &issuer)?;
+            let issuer = did_arg("--issuer", &issuer)?;
             let payload = Payload::IssuerSuspended(IssuerSuspended { issuer, reason, ledger });
             let event = sign(&operator_key(dir, &operator)?, payload)?;
             append_or_emit(target, out, operator.emit, vec![event])
         }
         IssuerCommand::RevokeKey { issuer, key, reason, compromised_since, operator } => {
             let revoked = KeyRevoked {
-                issuer: Some(did_arg("issuer", &issuer)?),
-                key: did_arg("key", &key)?,
+                issuer: Some(did_arg("--issuer", &issuer)?),
+                key: did_arg("--key", &key)?,
                 reason,
                 compromised_since: timestamp_arg("compromised-since", compromised_since.as_deref())?,
                 ledger: Some(origin_arg(target, operator.origin.clone())?),
@@ -1446,8 +1568,9 @@ fn submit(target: &Target, out: &Output, file: &Path, atomic: bool) -> Result<Ex
     Ok(if failed > 0 || refused_all { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Where `verify` looks for trusted operator keys when given none.
-const DEFAULT_TRUST: &str = "keys/trust.json";
+/// Where `verify` looks for trusted operator keys when given none, in order: yours, then the
+/// demo's (which trusts the demo's operator for the demo's log only).
+const DEFAULT_TRUST: [&str; 2] = ["keys/trust.json", "keys/demo/trust.json"];
 
 fn read_trust(path: &Path) -> Result<Trust> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

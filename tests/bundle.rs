@@ -1016,14 +1016,24 @@ fn a_forged_title_skill_or_credit_fails_inclusion() {
     for (what, edit) in edits {
         // The learner edits and re-signs.
         let bytes = forged(&bundle, ALICE, |b| edit(&mut entry(b, seq).record["event"]["body"]));
-        let detail = only_failure(&verify(&bytes), "entries.inclusion");
+        let report = verify(&bytes);
+        let detail = only_failure(&report, "entries.inclusion");
         assert_mentions(detail, &[&format!("entry seq {seq}"), "expected root"]);
+        // The report names the record that failed, and what the bundle claims it is, unverified.
+        assert_eq!(report.failed_record, Some(seq), "{what}");
+        assert!(report.credentials.is_empty(), "{what}: nothing is verified");
+        let claimed = report.claimed.iter().find(|c| c.seq == seq).unwrap_or_else(|| panic!("{what}: {report:?}"));
+        if what == "title" {
+            assert_eq!(claimed.title, "Advanced Python Programming");
+        }
+        assert_eq!(report.shown_credentials().len(), report.claimed.len());
         // Without re-signing, the same check catches it first.
         let mut plain = bundle.clone();
         edit(&mut entry(&mut plain, seq).record["event"]["body"]);
         let report = verify(&to_bytes(&plain));
         let detail = first_failure(&report, "entries.inclusion");
         assert!(detail.contains(&format!("entry seq {seq}")), "{what}: {detail}");
+        assert_eq!(report.failed_record, Some(seq), "{what}");
     }
 }
 

@@ -760,3 +760,174 @@ fn atomic_jsonl_submit_appends_nothing_when_one_line_is_bad() {
     let line = format!("submit --atomic {junk}");
     fx.assert_rejected(&line, &["line 2:", "malformed JSON"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Help and messages
+
+/// One entry of a help page's argument or option list: its spec (`--title <TITLE>`, `<DID>`)
+/// and its description, with clap's `[default: …]`, `[env: …]` and `[possible values: …]` notes
+/// left out.
+#[derive(Debug)]
+struct HelpEntry {
+    heading: String,
+    spec: String,
+    description: String,
+}
+
+/// The entries of every list on a help page (`Arguments:`, `Options:`, `Global options:`), and
+/// the names in its `Commands:` list.
+fn help_page(text: &str) -> (Vec<HelpEntry>, Vec<String>) {
+    let without_notes = |s: &str| {
+        let mut s = s.to_owned();
+        while let Some(start) = s.find(" [").or_else(|| s.starts_with('[').then_some(0)) {
+            let end = s[start..].find(']').map_or(s.len(), |e| start + e + 1);
+            s.replace_range(start..end, "");
+        }
+        s.trim().to_owned()
+    };
+    let (mut entries, mut commands) = (Vec::<HelpEntry>::new(), Vec::new());
+    let mut heading = String::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            heading = line.trim_end_matches(':').to_owned();
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if trimmed.is_empty() || heading.is_empty() || heading == "Usage" {
+            continue;
+        }
+        if heading == "Commands" {
+            commands.extend(trimmed.split_whitespace().next().map(str::to_owned));
+            continue;
+        }
+        let starts_entry = indent <= 6 && trimmed.starts_with(['-', '<', '[']);
+        match entries.last_mut() {
+            // A description on the lines below its entry (clap's long format).
+            Some(last) if !starts_entry && last.heading == heading => {
+                last.description = format!("{} {}", last.description, without_notes(trimmed)).trim().to_owned();
+            }
+            _ => {
+                let (spec, description) = trimmed.split_once("  ").unwrap_or((trimmed, ""));
+                let description = without_notes(description);
+                entries.push(HelpEntry { heading: heading.clone(), spec: spec.to_owned(), description });
+            }
+        }
+    }
+    (entries, commands)
+}
+
+#[test]
+fn every_commands_help_describes_every_argument_and_lists_the_global_options_once_apart() {
+    const GLOBAL: [&str; 4] = ["--ledger", "--server", "--database-url", "--json"];
+    let env = Env::new();
+    let (mut pages, mut undescribed) = (0, Vec::new());
+    let mut todo: Vec<Vec<String>> = vec![vec![]];
+    while let Some(path) = todo.pop() {
+        let line = format!("{} --help", path.join(" "));
+        let out = env.ok(&line);
+        let (entries, commands) = help_page(&out.stdout);
+        pages += 1;
+        assert!(!entries.is_empty(), "`{line}` lists no options: {}", out.stdout);
+        for entry in &entries {
+            if entry.description.is_empty() {
+                undescribed.push(format!("`credledger {line}`: {}", entry.spec));
+            }
+        }
+        // The flags every command takes: each once, under a heading of their own.
+        for flag in GLOBAL {
+            let shown: Vec<&HelpEntry> = entries.iter().filter(|e| e.spec.starts_with(flag)).collect();
+            assert_eq!(shown.len(), 1, "`{line}` shows {flag} {} times", shown.len());
+            assert_eq!(shown[0].heading, "Global options", "`{line}`: {flag}");
+        }
+        let own = entries.iter().filter(|e| e.heading != "Global options");
+        assert!(own.clone().all(|e| !GLOBAL.iter().any(|g| e.spec.starts_with(g))), "`{line}`");
+        todo.extend(commands.into_iter().filter(|c| c != "help").map(|c| [path.clone(), vec![c]].concat()));
+    }
+    assert!(pages > 30, "walked {pages} help pages");
+    assert!(undescribed.is_empty(), "options without a description:\n{}", undescribed.join("\n"));
+    // A date says its format.
+    for (command, flags) in [
+        ("issue course", &["--completed"][..]),
+        ("issue certificate", &["--awarded", "--valid-until"]),
+        ("issue apprenticeship", &["--completed"]),
+    ] {
+        let (entries, _) = help_page(&env.ok(&format!("{command} --help")).stdout);
+        for flag in flags {
+            let entry = entries.iter().find(|e| e.spec.starts_with(flag)).expect(flag);
+            assert!(entry.description.contains("YYYY-MM-DD"), "{command} {flag}: {entry:?}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_positional_argument_is_named_as_one_not_as_a_flag() {
+    let fx = fixture();
+    for (line, name) in
+        [("profile not-a-did", "<DID>"), ("export-clr not-a-did", "<DID>"), ("export-vc not-an-id", "<ID>")]
+    {
+        let out = fx.env.run(line);
+        assert_eq!(out.code, 1, "{line}: {out:?}");
+        let error = out.error_line();
+        assert!(error.starts_with(&format!("error: {name}: ")), "{line}: {error}");
+        assert!(!error.contains("--"), "{line} names no flag: {error}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_reported_once_with_the_operating_systems_reason() {
+    let fx = fixture();
+    let missing = fx.env.file("keys/missing.key");
+    let lines = [
+        course_line(&missing, &fx.learner, "T", "S1"),
+        format!("share --learner-key {missing} --out b.json"),
+        format!("revoke --issuer-key {missing} --credential {} --reason r", fx.course),
+        format!("issuer register --name X --key {} --operator-key {missing}", fx.learner),
+    ];
+    // What the operating system says, e.g. "No such file or directory (os error 2)".
+    let reason = fs::metadata(&missing).expect_err("the key file is missing").to_string();
+    for line in lines {
+        let out = fx.env.run(&line);
+        assert_eq!(out.code, 1, "{line}: {out:?}");
+        let error = out.error_line();
+        assert!(error.contains(&missing), "{line}: {error}");
+        assert_eq!(error.matches(&reason).count(), 1, "{line}: the reason said once: {error}");
+    }
+}
+
+#[test]
+fn a_demo_bundle_verifies_with_no_flags_through_the_demos_trust_file() {
+    let env = Env::new();
+    let demo = env.ok("demo");
+    let config: Value = serde_json::from_str(&fs::read_to_string(env.file("ledger/config.json")).unwrap()).unwrap();
+    let operator = config["operator"].as_str().expect("the operator's did");
+    // The demo names its operator and the trust file, and says how to verify.
+    assert!(demo.stdout.contains(operator), "{}", demo.stdout);
+    assert!(demo.stdout.contains("keys/demo/trust.json"), "{}", demo.stdout);
+    assert!(demo.stdout.lines().any(|l| l.trim() == "credledger verify bundle.json"), "{}", demo.stdout);
+    let trust: Value = serde_json::from_str(&fs::read_to_string(env.file("keys/demo/trust.json")).unwrap()).unwrap();
+    assert_eq!(trust, json!({"operators": [{"origin": "demo.credledger.dev", "did": operator}]}));
+
+    env.ok("share --learner-key keys/demo/learner-01.key --out bundle.json");
+    let out = env.run("verify bundle.json");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().last().unwrap_or_default().starts_with("VALID"), "{}", out.stdout);
+    assert!(out.stderr.contains("keys/demo/trust.json"), "says which trust file: {out:?}");
+
+    // The demo's operator is trusted for the demo's log only.
+    let other = env.file("other");
+    let on_other = |line: &str| {
+        let out = env.run_with_ledger(&other, line);
+        assert_eq!(out.code, 0, "{line}: {out:?}");
+        out
+    };
+    on_other("init --origin other.example");
+    let issuer = env.keygen("other-issuer");
+    let learner = env.keygen("other-learner");
+    on_other(&format!("issuer register --name Other --key {}", issuer.did));
+    on_other(&course_line(&issuer.path, &learner.did, "Intro", "S1"));
+    on_other(&format!("share --learner-key {} --out other.json", learner.path));
+    let out = env.run("verify other.json");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("not signed by a trusted operator"), "{}", out.stdout);
+}

@@ -121,7 +121,9 @@ fn client(url: String, queue: Arc<Mutex<Vec<(String, String)>>>, acked: Arc<Mute
 
 /// Rounds of: start the server (with `flags`, which every command on the ledger also takes),
 /// three clients appending, SIGKILL at a seeded moment, then the checks.
-fn kill_while_appending(env: &Env, flags: &[&str], rounds: u32) {
+/// `settle` runs after each kill, before the store is checked (waits for what the killed node
+/// left in flight elsewhere, e.g. a PostgreSQL backend finishing its COMMIT).
+fn kill_while_appending(env: &Env, flags: &[&str], rounds: u32, settle: &dyn Fn()) {
     let mut rng = Rng::from_env();
     let learner = env.learner.did();
     let pending = Arc::new(Mutex::new(certificates(Path::new(env.issuer.path()), &learner, 1, 400 * rounds as usize)));
@@ -151,6 +153,7 @@ fn kill_while_appending(env: &Env, flags: &[&str], rounds: u32) {
         for c in clients {
             c.join().expect("client thread");
         }
+        settle();
         let acknowledged = acked.lock().expect("acked").clone();
         on_log = check_after_kill(env, flags, &acknowledged, &format!("appends (round {round})"));
     }
@@ -166,14 +169,14 @@ fn rounds(default: u32) -> u32 {
 
 #[test]
 fn sigkill_during_appends_loses_no_acknowledged_event() {
-    kill_while_appending(&Env::new(), &[], rounds(20));
+    kill_while_appending(&Env::new(), &[], rounds(20), &|| ());
 }
 
 #[test]
 fn sigkill_of_a_node_on_postgres_loses_no_acknowledged_event() {
     let pg = Postgres::start();
     let url = pg.fresh_database();
-    kill_while_appending(&postgres_env(&url), &["--database-url", &url], rounds(8));
+    kill_while_appending(&postgres_env(&url), &["--database-url", &url], rounds(8), &|| pg.wait_until_idle(&url));
 }
 
 /// Runs `credledger ARGS` on the env's ledger in the background.

@@ -911,7 +911,8 @@ fn sigterm_mid_append_keeps_every_acknowledged_event_exactly_once() {
     /// SIGTERM goes out once this many appends were acknowledged.
     const BEFORE_SIGTERM: usize = 40;
     let env = Env::new();
-    let mut server = env.serve(&[]);
+    // No write rate limit: 600 appends from one address would otherwise meet 429 before SIGTERM.
+    let mut server = env.serve(&["--write-rate", "0"]);
     let batches: Vec<Vec<(String, String)>> =
         (0..THREADS).map(|t| certificates(&env.issuer.path, &env.learner.did(), t, EACH)).collect();
     let url = format!("{}/v1/events", server.url);
@@ -969,6 +970,68 @@ fn sigterm_after_appends_exits_cleanly_and_the_log_is_intact() {
     assert_eq!(created.len(), THREADS as usize * EACH);
     terminate(&mut server);
     assert_eq!(assert_durable(&env, &created), SETUP_RECORDS as usize + created.len());
+}
+
+/// Reads one HTTP/1.1 answer framed by `Content-Length` from `stream`: its status and body.
+fn read_answer(stream: &mut std::net::TcpStream) -> std::io::Result<(u16, String)> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |n| n.trim().parse::<usize>().expect("a content length"));
+            if bytes.len() >= end + 4 + length {
+                let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                return Ok((status, String::from_utf8_lossy(&bytes[end + 4..end + 4 + length]).into_owned()));
+            }
+        }
+        match stream.read(&mut chunk)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[test]
+fn sigint_stops_gracefully_finishing_the_request_in_flight() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut server = env.serve(&[]);
+    let address = server.url.strip_prefix("http://").expect("an http URL").to_owned();
+    let (event, id) = certificates(&env.issuer.path, &env.learner.did(), 0, 1).remove(0);
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("a read timeout");
+    // A first answer on the connection: a worker holds it, not the accept queue.
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").expect("send");
+    assert_eq!(read_answer(&mut stream).expect("the health answer").0, 200);
+    // An append in flight: the head and half the body sent when SIGINT comes.
+    let (first, rest) = event.as_bytes().split_at(event.len() / 2);
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        event.len()
+    );
+    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(first)).expect("send");
+    let kill = Command::new("kill").args(["-INT", &server.pid().to_string()]).status().expect("run kill");
+    assert!(kill.success(), "kill -INT failed");
+    // The server is stopping once it takes no new connection.
+    let deadline = Instant::now() + PATIENCE;
+    while std::net::TcpStream::connect(&address).is_ok() {
+        assert!(Instant::now() < deadline, "the server still accepts connections after SIGINT: {}", server.log());
+        thread::sleep(Duration::from_millis(20));
+    }
+    let sent = stream.write_all(rest);
+    sent.unwrap_or_else(|e| panic!("the rest of the body, after SIGINT: {e}; stderr: {}", server.log()));
+    let answer = read_answer(&mut stream);
+    let (status, body) = answer.unwrap_or_else(|e| panic!("no answer after SIGINT: {e}; stderr: {}", server.log()));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("JSON")["id"], id.as_str());
+    let exit = server.wait_for_exit();
+    assert!(exit.success(), "the server exits cleanly on SIGINT: {exit:?}; stderr: {}", server.log());
+    assert_eq!(assert_durable(&env, &[id]), SETUP_RECORDS as usize + 1);
 }
 
 /// A certificate for the learner signed by the key in `key`, through the CLI over `server`.
@@ -1059,4 +1122,29 @@ fn an_atomic_array_commits_all_of_its_events_or_none() {
     let seqs: Vec<u64> =
         answer["results"].as_array().expect("results").iter().filter_map(|r| r["seq"].as_u64()).collect();
     assert_eq!(seqs, [SETUP_RECORDS, SETUP_RECORDS + 1], "{answer}");
+}
+
+#[test]
+fn serve_demo_writes_the_trust_file_so_a_shared_bundle_verifies_with_no_flags() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // A demo filled before demos wrote a trust file: `serve --demo` writes it.
+    let demo = run_in(tmp.path(), &["--ledger", "ledger", "demo"]);
+    assert_eq!(demo.code, 0, "{demo:?}");
+    let trust = tmp.path().join("keys/demo/trust.json");
+    fs::remove_file(&trust).expect("the demo wrote a trust file");
+    let key = |name: &str| {
+        let path = tmp.path().join(name);
+        let did = credledger::SecretKey::read_file(&path).expect(name).did().to_string();
+        KeyFile { path, did }
+    };
+    let (issuer, learner) = (key("keys/demo/lakeside-college-2026.key"), key("keys/demo/learner-01.key"));
+    let operator = key("ledger/operator.key").did();
+    let env = Env { tmp, operator, issuer, learner };
+    let server = env.serve(&["--demo"]);
+    assert!(trust.exists(), "serve --demo wrote {}", trust.display());
+
+    env.remote_ok(&server, &["share", "--learner-key", env.learner.path.to_str().unwrap(), "--out", "bundle.json"]);
+    let out = env.run(&["verify", "bundle.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().last().unwrap_or_default().starts_with("VALID"), "{}", out.stdout);
 }

@@ -1,7 +1,8 @@
 //! One conformance suite for every [`Store`]: memory, sled and PostgreSQL (a throwaway server
 //! started by the test). The same checks run on each: appends and their atomicity, seq ranges, the
 //! id index, Merkle nodes, checkpoints, projection entries, idempotent appends through the ledger,
-//! restart (for the durable stores), and concurrent writers sharing one store.
+//! restart (for the durable stores), concurrent writers sharing one store, and the published
+//! bundles of share links (kept outside the log, by key; replaced in place; kept across a restart).
 
 mod common;
 
@@ -212,6 +213,26 @@ fn concurrent_writers(handles: Vec<SharedStore>) {
     let _ = events;
 }
 
+/// Published bundles: none until put, replaced in place, apart from the log and its entries.
+fn shares_contract(store: &SharedStore) {
+    let (a, b) = (Hash32::digest(b"token a"), Hash32::digest(b"token b"));
+    assert_eq!(store.share(&a).unwrap(), None);
+    let len = store.len().unwrap();
+    store.put_share(&a, b"first").unwrap();
+    store.put_share(&b, b"other").unwrap();
+    assert_eq!(store.share(&a).unwrap().as_deref(), Some(&b"first"[..]));
+    store.put_share(&a, b"revoked").unwrap();
+    assert_eq!(store.share(&a).unwrap().as_deref(), Some(&b"revoked"[..]), "a put replaces");
+    assert_eq!(store.share(&b).unwrap().as_deref(), Some(&b"other"[..]));
+    assert_eq!(store.len().unwrap(), len, "a published bundle is not on the log");
+    assert!(store.entries().unwrap().iter().all(|(k, _)| !k.contains("share")), "nor among the projection entries");
+}
+
+/// What [`shares_contract`] left, seen by a new handle on the same store.
+fn shares_kept(store: &SharedStore) {
+    assert_eq!(store.share(&Hash32::digest(b"token a")).unwrap().as_deref(), Some(&b"revoked"[..]));
+}
+
 fn check_log(store: SharedStore, expected: u64) {
     let ledger = Ledger::open(store).unwrap();
     assert_eq!(ledger.len(), expected);
@@ -224,6 +245,7 @@ fn memory_store_conforms() {
     let fresh = || -> SharedStore { Arc::new(MemoryStore::new()) };
     raw_contract(&fresh());
     ledger_contract(&fresh());
+    shares_contract(&fresh());
     let shared = fresh();
     concurrent_writers(vec![shared.clone(), shared.clone(), shared.clone()]);
     check_log(shared, 1 + 3 * 80);
@@ -248,7 +270,9 @@ fn sled_store_conforms_and_keeps_everything_across_a_restart() {
     raw_contract(&open_sled(&dir.path().join("raw")));
     let path = dir.path().join("ledger");
     ledger_contract(&open_sled(&path));
+    shares_contract(&open_sled(&path));
     // Restart: a new handle on the same files sees the same log, and it audits clean.
+    shares_kept(&open_sled(&path));
     check_log(open_sled(&path), 61);
     // One process holds a sled database: writers share the handle.
     let shared = open_sled(&dir.path().join("concurrent"));
@@ -264,6 +288,8 @@ fn postgres_store_conforms_restarts_and_serializes_writers_on_separate_connectio
     raw_contract(&open(&pg.fresh_database()));
     let url = pg.fresh_database();
     ledger_contract(&open(&url));
+    shares_contract(&open(&url));
+    shares_kept(&open(&url));
     check_log(open(&url), 61);
     // Separate stores (connection pools), as separate nodes have.
     let url = pg.fresh_database();

@@ -1,5 +1,6 @@
 //! Filling a ledger directory with the demo (`credledger demo`, `credledger serve --demo`): the
-//! sample's keys go to a keys directory (0600, never committed), its events onto the ledger.
+//! sample's keys go to a keys directory (0600, never committed), with a trust file naming the
+//! demo's operator for `credledger verify`; its events go onto the ledger.
 //! The store is opened once, by the caller, and filled through that ledger: sled releases its file
 //! lock asynchronously, so reopening a store the same process just closed can fail.
 
@@ -7,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use credledger::event::Timestamp;
+use credledger::bundle::{Trust, TrustedOperator};
 use credledger::store::Store;
 use credledger::store::dir::LedgerDir;
 use credledger::{Did, Ledger, demo};
@@ -16,6 +18,9 @@ use crate::cli::lists::Signing;
 
 /// The file in the keys directory that names the demo's featured learner.
 const FEATURED: &str = "featured-learner.did";
+
+/// The trust file in the keys directory: the demo's operator, for the demo's log only.
+pub const TRUST: &str = "trust.json";
 
 /// Makes sure `dir` is a demo ledger directory, creating it (config and operator key) if absent.
 pub fn prepare(dir: &LedgerDir, origin: &str) -> Result<()> {
@@ -74,5 +79,15 @@ pub fn fill<S: Store>(
     }
     let featured = std::fs::read_to_string(keys_dir.join(FEATURED))
         .with_context(|| format!("the demo's keys are not in {} (pass --keys DIR)", keys_dir.display()))?;
+    write_trust(dir, keys_dir)?;
     featured.trim().parse().context("the featured learner's did")
+}
+
+/// Writes the demo's trust file (also for a demo filled by an earlier build, which wrote none).
+fn write_trust(dir: &LedgerDir, keys_dir: &Path) -> Result<()> {
+    let config = dir.config()?;
+    let operator = TrustedOperator { origin: Some(config.origin), did: config.operator };
+    let text = serde_json::to_string_pretty(&Trust { operators: vec![operator] })?;
+    let path = keys_dir.join(TRUST);
+    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }

@@ -8,5 +8,6 @@ pub mod lists;
 pub mod load;
 pub mod progress;
 pub mod render;
+pub mod share;
 pub mod status;
 pub mod target;

@@ -1,6 +1,7 @@
 //! Limits that keep one client from taking the service from the others: per-client token buckets
 //! (answered `429` with `Retry-After`), one per class of request: writes (appends), verifications
-//! (`POST /v1/verify`, `/v1/verify-vc`, `/credentials/verify`, `/v1/bundles`: CPU work that appends nothing) and reads
+//! (`POST /v1/verify`, `/v1/verify-vc`, `/credentials/verify`, `/v1/bundles`, `/verify/report`,
+//! and the share links `/s/{token}`, verified at every view: CPU work that appends nothing) and reads
 //! (every `GET` but the liveness probe); and a deadline on every request, slow senders included
 //! (answered `408`). Body size is limited where bodies are read (`PayloadConfig`). A server
 //! started read-only answers every write and verification `503`.
@@ -30,7 +31,10 @@ const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// The POSTs that append nothing: they verify, or build a bundle for a learner to sign.
-const VERIFICATIONS: [&str; 4] = ["/v1/verify", "/v1/verify-vc", "/credentials/verify", "/v1/bundles"];
+const VERIFICATIONS: [&str; 5] = ["/v1/verify", "/v1/verify-vc", "/credentials/verify", "/v1/bundles", "/verify/report"];
+
+/// The pages that verify a bundle at every view (share links), limited as verifications.
+const VERIFYING_PAGES: &str = "/s/";
 
 /// The liveness probe, never limited: an orchestrator must always get its answer.
 const LIVENESS: &str = "/healthz";
@@ -52,6 +56,7 @@ impl Class {
             }
             Method::POST | Method::PUT | Method::DELETE | Method::PATCH => Some(Class::Write),
             _ if path == LIVENESS => None,
+            _ if path.starts_with(VERIFYING_PAGES) => Some(Class::Verification),
             _ => Some(Class::Read),
         }
     }

@@ -165,6 +165,7 @@ pub fn serve(
     });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {
+        let stop = stop_signal()?;
         let data = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -180,6 +181,7 @@ pub fn serve(
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })
+        .shutdown_signal(stop)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .client_request_timeout(Duration::from_secs(10));
         server = match config.tls.clone() {
@@ -198,6 +200,21 @@ pub fn serve(
     });
     let _ = sequencer.join();
     result
+}
+
+/// Resolves on the first SIGINT or SIGTERM: either stops the server gracefully (actix's own
+/// handling forces a stop on SIGINT, dropping the requests in flight). The handlers are installed
+/// here, before the server starts, so no signal is missed in between.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut interrupt, mut terminate) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+    Ok(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!("{name} received: finishing the requests in flight, then stopping");
+    })
 }
 
 /// One log line per request (method, path, status, time), and the latency histogram. Never the

@@ -87,6 +87,45 @@ request_body! {
 }
 
 request_body! {
+    /// The body of `POST /v1/shares`: a learner-signed request to publish a bundle as a link.
+    PublishRequest => {
+        let common = common_defs();
+        schema(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["v", "action", "bundle", "days", "at", "sig"],
+            "properties": {
+                "v": {"type": "integer", "enum": [1]},
+                "action": {"type": "string", "enum": ["publish"]},
+                "bundle": from_schemas("bundle.schema"),
+                "days": {"type": "integer", "minimum": 1, "maximum": crate::share::MAX_DAYS, "description": "How many days the link lives"},
+                "at": common["timestamp"],
+                "sig": common["signature"],
+            },
+        }))
+    }
+}
+
+request_body! {
+    /// The body of `POST /v1/shares/revoke`: a learner-signed request to withdraw a link.
+    RevokeRequest => {
+        let common = common_defs();
+        schema(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["v", "action", "token_hash", "at", "sig"],
+            "properties": {
+                "v": {"type": "integer", "enum": [1]},
+                "action": {"type": "string", "enum": ["revoke"]},
+                "token_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The hash of the link's token"},
+                "at": common["timestamp"],
+                "sig": common["signature"],
+            },
+        }))
+    }
+}
+
+request_body! {
     /// Any JSON document (`POST /v1/verify-vc` reports on whatever credential it is given).
     AnyJson => {
         let any = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue);

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_core::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,8 +15,9 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use utoipa::OpenApi;
 
-use crate::bundle::{self, ShareRequest, StatusLine, Trust, VerifyOptions};
+use crate::bundle::{self, Report, ShareRequest, StatusLine, Trust, VerifyOptions};
 use crate::canonical;
+use crate::event::Timestamp;
 use crate::http::AppState;
 use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
@@ -24,10 +25,11 @@ use crate::http::problem::Problem;
 use crate::http::sequencer::Job;
 use crate::http::sources::Sources;
 use crate::http::vc_api;
-use crate::id::{Did, EventId};
+use crate::id::{Did, EventId, Hash32};
 use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
+use crate::share::{self, LinkState, PublishRequest, Published, RevokeRequest, ShareError, TOKEN_BYTES, Token};
 use crate::status_list::{KeyList, Purpose};
 use crate::store::{Store, StoreError};
 use crate::text;
@@ -72,7 +74,12 @@ pub(crate) const MAX_EVENTS: usize = 1000;
         credential_status,
         status_list,
         unsigned_status_list,
-        key_status_lists
+        key_status_lists,
+        post_share,
+        revoke_share,
+        share_page,
+        front_door,
+        verify_report
     ),
     components(schemas(Purpose)),
     modifiers(&IdentifierFormats, &CommonAnswers)
@@ -105,6 +112,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(issuers)
         .service(ledger_info)
         .service(verify)
+        .service(verify_report)
         .service(post_bundle)
         .service(healthz)
         .service(metrics)
@@ -113,7 +121,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify_script)
         .service(stylesheet)
         .service(learner_page)
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(Problem::not_found("no such resource")) }));
+        .service(publish_script)
+        .service(post_share)
+        .service(revoke_share)
+        .service(share_page)
+        .service(front_door)
+        .default_service(web::to(not_found));
 }
 
 impl From<StoreError> for Problem {
@@ -486,13 +499,50 @@ struct VerifyQuery {
 #[post("/v1/verify")]
 async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
-    let q = q.into_inner();
-    let options = VerifyOptions::new(q.audience, q.nonce, q.max_age.map(time::Duration::seconds))
-        .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))?;
-    let report = bundle::verify(&bytes, &Trust::operator(state.operator.clone()), &options, OffsetDateTime::now_utc());
+    let options = q.into_inner().options()?;
+    Ok(HttpResponse::Ok().json(verify_here(&state, &bytes, &options, OffsetDateTime::now_utc()).await?))
+}
+
+impl VerifyQuery {
+    /// The verifier's requirements the query states.
+    fn options(self) -> Result<VerifyOptions, Problem> {
+        VerifyOptions::new(self.audience, self.nonce, self.max_age.map(time::Duration::seconds))
+            .map_err(|e| Problem::bad_request("bad-query", format!("`{}`: {}", e.field, e.reason)))
+    }
+}
+
+/// The verification page's verdict: [`verify`]'s report rendered in plain words, as an HTML
+/// fragment the page inserts (one renderer for this page and share links). An empty body asks
+/// for a file instead of judging it.
+#[utoipa::path(post, path = "/verify/report", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
+    params(("audience" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
+    responses((status = 200, description = "The verdict as an HTML fragment", content_type = "text/html"),
+        (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
+#[post("/verify/report")]
+async fn verify_report(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let options = q.into_inner().options()?;
+    let html = if bytes.iter().all(u8::is_ascii_whitespace) {
+        pages::verdict::nothing_to_verify()
+    } else {
+        let now = OffsetDateTime::now_utc();
+        pages::verdict::fragment(&verify_here(&state, &bytes, &options, now).await?, now.date())
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Verifies a bundle against this ledger's operator key and, for a bundle of this ledger, its
+/// credentials' status now.
+async fn verify_here(
+    state: &Data,
+    bytes: &[u8],
+    options: &VerifyOptions,
+    now: OffsetDateTime,
+) -> Result<Report, Problem> {
+    let report = bundle::verify(bytes, &Trust::operator(state.operator.clone()), options, now);
     let ids = report.credentials_of_log(&state.origin);
-    let current = read(&state, move |view| current_statuses(&view, &ids)).await?;
-    Ok(HttpResponse::Ok().json(report.with_current_status(&state.origin, &current)))
+    let current = read(state, move |view| current_statuses(&view, &ids)).await?;
+    Ok(report.with_current_status(&state.origin, &current))
 }
 
 /// The status now of each of these credentials that this ledger holds.
@@ -802,5 +852,162 @@ async fn stylesheet() -> HttpResponse {
 async fn learner_page(state: Data, did: web::Path<String>) -> Reply {
     let did = did_param(&did)?;
     let profile = read(&state, move |view| Ok(view.profile(&did)?)).await?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::learner(&profile)))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::learner::page_of(&profile)))
+}
+
+#[get("/assets/publish.js")]
+async fn publish_script() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(pages::PUBLISH_JS)
+}
+
+impl From<ShareError> for Problem {
+    fn from(e: ShareError) -> Self {
+        let (status, code) = match &e {
+            ShareError::BadSignature(_) => (StatusCode::FORBIDDEN, "bad-signature"),
+            ShareError::Stale { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "stale-request"),
+            ShareError::Days(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad-days"),
+            ShareError::BadToken(_) => (StatusCode::BAD_REQUEST, "bad-token"),
+            ShareError::Qr(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            _ => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
+        };
+        Problem::new(status, code, e.to_string())
+    }
+}
+
+/// The address the world reaches this ledger at, for the links it gives out: as the client
+/// reached it (scheme and host of the request). The one place to switch to a configured public
+/// URL.
+fn public_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Keeps a published bundle's stored form under its token's hash (on the blocking pool).
+async fn keep_share(state: &Data, key: Hash32, kept: &Published) -> Result<(), Problem> {
+    let (store, bytes) = (state.store.clone(), kept.to_bytes());
+    web::block(move || store.put_share(&key, &bytes))
+        .await
+        .map_err(|_| Problem::unavailable("the write was cancelled"))??;
+    Ok(())
+}
+
+/// The published bundle kept under `key`, if any.
+async fn kept_share(state: &Data, key: Hash32) -> Result<Option<Published>, Problem> {
+    let bytes = read(state, move |view| Ok(view.0.share(&key)?)).await?;
+    bytes.map(|b| Published::from_bytes(&b).map_err(|e| Problem::unavailable(e.to_string()))).transpose()
+}
+
+/// Publish a learner-signed bundle as a share link: the request `{v: 1, action: "publish",
+/// bundle, days, at, sig}` is signed by the bundle's learner (Ed25519 over the JCS of the request
+/// without `sig`) within minutes of the ledger's clock; only a bundle of this ledger that verifies
+/// VALID now is kept, for `days` (1 to 365), outside the log. Answers the link `/s/{token}` (the
+/// token is not kept: only its hash) and its QR code as SVG.
+#[utoipa::path(post, path = "/v1/shares", request_body(content = openapi::PublishRequest, description = "A publish request signed by the bundle's learner", content_type = "application/json"),
+    responses((status = 201, description = "{link, expires_at, qr_svg}"),
+        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
+        (status = 403, description = "Not signed by the bundle's learner (`bad-signature`)", content_type = "application/problem+json"),
+        (status = 422, description = "A field out of bounds (`schema`, `bad-days`), a request signed too far from the ledger's time (`stale-request`), or a bundle that does not verify VALID on this ledger now (`bundle-invalid`)", content_type = "application/problem+json")))]
+#[post("/v1/shares")]
+async fn post_share(state: Data, req: HttpRequest, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let value = canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
+    let now = OffsetDateTime::now_utc();
+    let at = Timestamp::whole_seconds(now);
+    let (request, learner) = PublishRequest::check(&value, at)?;
+    let bundle_bytes = serde_json::to_vec(&request.bundle).map_err(|e| Problem::unavailable(e.to_string()))?;
+    let report = verify_here(&state, &bundle_bytes, &VerifyOptions::default(), now).await?;
+    if let Some(failed) = report.checks.iter().find(|c| !c.ok) {
+        let detail = format!("the bundle is not VALID on this ledger now: {}: {}", failed.name, failed.detail);
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle-invalid", detail));
+    }
+    let mut random = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut random).map_err(|e| Problem::unavailable(format!("no randomness: {e}")))?;
+    let token = Token::from_random(random);
+    let kept = Published::new(learner, request.bundle, request.days, at);
+    keep_share(&state, token.hash(), &kept).await?;
+    let link = token.link(&public_url(&req));
+    let qr_svg = share::qr_svg(&link)?;
+    Ok(HttpResponse::Created().json(json!({"link": link, "expires_at": kept.expires_at, "qr_svg": qr_svg})))
+}
+
+/// Withdraw a share link: the request `{v: 1, action: "revoke", token_hash, at, sig}` is signed by
+/// the learner who published it. The kept bundle is dropped; the link answers 410 from then on.
+/// Revoking a revoked link again answers the first revocation.
+#[utoipa::path(post, path = "/v1/shares/revoke", request_body(content = openapi::RevokeRequest, description = "A revoke request signed by the link's learner", content_type = "application/json"),
+    responses((status = 200, description = "{revoked_at}"),
+        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
+        (status = 403, description = "Not signed by the learner who published the link (`bad-signature`)", content_type = "application/problem+json"),
+        (status = 404, description = "No link with this token hash", content_type = "application/problem+json"),
+        (status = 422, description = "A field out of bounds (`schema`), or a request signed too far from the ledger's time (`stale-request`)", content_type = "application/problem+json")))]
+#[post("/v1/shares/revoke")]
+async fn revoke_share(state: Data, payload: web::Payload) -> Reply {
+    let bytes = body(&state, payload).await?;
+    let value = canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
+    let at = Timestamp::whole_seconds(OffsetDateTime::now_utc());
+    let request = RevokeRequest::check(&value, at)?;
+    let key = request.token_hash;
+    let kept =
+        kept_share(&state, key).await?.ok_or_else(|| Problem::not_found("no share link with this token hash"))?;
+    RevokeRequest::check_signer(&value, &kept.learner)?;
+    let revoked = kept.revoked(at);
+    keep_share(&state, key, &revoked).await?;
+    Ok(HttpResponse::Ok().json(json!({"revoked_at": revoked.revoked_at})))
+}
+
+/// A share link: the learner's bundle verified now, against this ledger's current status, as a
+/// page (no script needed); 410 once it expired or was withdrawn, 404 for a link this ledger never
+/// made. Never indexed.
+#[utoipa::path(get, path = "/s/{token}", params(("token" = String, Path, pattern = "^[A-Za-z0-9_-]{43}$", description = "The link's token")),
+    responses((status = 200, description = "The verdict, as HTML", content_type = "text/html"),
+        (status = 404, description = "No such link", content_type = "text/html"),
+        (status = 410, description = "Expired or withdrawn", content_type = "text/html")))]
+#[get("/s/{token}")]
+async fn share_page(state: Data, token: web::Path<String>) -> Reply {
+    let now = OffsetDateTime::now_utc();
+    let at = Timestamp::whole_seconds(now);
+    let kept = match Token::parse(&token) {
+        Ok(token) => kept_share(&state, token.hash()).await?,
+        Err(_) => None,
+    };
+    let (status, html) = match kept {
+        None => (StatusCode::NOT_FOUND, pages::share::unknown()),
+        Some(kept) => match (kept.state(at), &kept.bundle) {
+            (LinkState::Live, Some(bundle)) => {
+                let bytes = serde_json::to_vec(bundle).map_err(|e| Problem::unavailable(e.to_string()))?;
+                let report = verify_here(&state, &bytes, &VerifyOptions::default(), now).await?;
+                (StatusCode::OK, pages::share::live(&report, &state.origin, &kept.expires_at, &at, now.date()))
+            }
+            (link, _) => (StatusCode::GONE, pages::share::gone(link)),
+        },
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("x-robots-tag", "noindex, nofollow"))
+        .insert_header(("cache-control", "no-store"))
+        .body(html))
+}
+
+/// The front door: what this ledger is, who runs it (origin, operator, latest checkpoint), links to
+/// the verification page and the API.
+#[utoipa::path(get, path = "/", responses((status = 200, description = "HTML", content_type = "text/html")))]
+#[get("/")]
+async fn front_door(state: Data) -> Reply {
+    let latest = read(&state, |view| Ok(view.latest_checkpoint()?)).await?;
+    let latest = latest.as_ref().map(|(size, note)| (*size, note.as_str()));
+    let html = pages::front::front(&state.origin, state.operator.as_str(), latest);
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Does the client want a page (a browser), rather than an API answer?
+fn wants_html(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    accept.is_some_and(|a| a.split(',').any(|m| m.split(';').next().is_some_and(|t| t.trim() == "text/html")))
+}
+
+/// A path this ledger does not serve: a page for a browser, problem+json for anything else.
+async fn not_found(req: HttpRequest) -> Reply {
+    if wants_html(&req) {
+        return Ok(HttpResponse::NotFound().content_type("text/html; charset=utf-8").body(pages::front::not_found()));
+    }
+    Err(Problem::not_found("no such resource"))
 }

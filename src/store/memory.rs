@@ -20,6 +20,7 @@ struct Inner {
     nodes: HashMap<NodeId, Hash32>,
     checkpoints: BTreeMap<u64, String>,
     entries: BTreeMap<String, Vec<u8>>,
+    shares: HashMap<Hash32, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -99,6 +100,15 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
         inner.entries = entries.into_iter().collect();
+        Ok(())
+    }
+
+    fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().shares.get(key).cloned())
+    }
+
+    fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
+        self.lock().shares.insert(*key, value.to_vec());
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! Storage: [`Store`] is the log's only door to disk. It appends a batch of records together
 //! with the Merkle nodes they complete, the checkpoint signed over them and the projection
 //! entries they change, atomically and durably; reads records by seq range and by event id; and
-//! keeps Merkle nodes, checkpoints and projection entries. Implementations: [`SledStore`] (the embedded
+//! keeps Merkle nodes, checkpoints and projection entries; and, outside the log, the bundles
+//! learners publish as share links ([`Store::share`], kept by the hash of the link's token).
+//! Implementations: [`SledStore`] (the embedded
 //! default), [`PostgresStore`] (several nodes, one log) and [`MemoryStore`] (tests); [`migrate`]
 //! copies a log from one to another.
 
@@ -120,6 +122,18 @@ pub trait Store: Send + Sync {
     /// atomically and durably (for `rebuild`). Fenced like [`Store::commit`]: fails with
     /// [`StoreError::Conflict`], replacing nothing, unless the log is exactly `log_len` long.
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
+    /// A published bundle's stored form ([`crate::share::Published`]), by the hash of its link's
+    /// token. Published bundles are outside the log: not hashed, not sequenced, not fenced, never
+    /// listed. A store that keeps none answers [`StoreError::Backend`].
+    fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = key;
+        Err(StoreError::Backend("this store keeps no published bundles".into()))
+    }
+    /// Keeps `value` under `key`, replacing what was there, durably (on disk when this returns).
+    fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
+        let _ = (key, value);
+        Err(StoreError::Backend("this store keeps no published bundles".into()))
+    }
 }
 
 /// A shared store is a store: a server's writer and readers hold the same one.
@@ -159,6 +173,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         (**self).replace_entries(log_len, entries)
+    }
+    fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).share(key)
+    }
+    fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
+        (**self).put_share(key, value)
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Tables (created by the embedded, versioned migrations in [`MIGRATIONS`]): `log` (seq → event
 //! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
-//! (size → signed text), `entries` (projection key → bytes) and `meta` (one row: the log's
-//! length). The database sequences appends: [`Store::commit`] runs one transaction that locks the
+//! (size → signed text), `entries` (projection key → bytes), `meta` (one row: the log's
+//! length) and, outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
 //! nodes, checkpoint and entries with the new length. Two nodes can therefore never write the same
@@ -38,6 +38,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE TABLE entries (key TEXT PRIMARY KEY COLLATE \"C\", value BYTEA NOT NULL);
      CREATE TABLE meta (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), len BIGINT NOT NULL);
      INSERT INTO meta (len) VALUES (0);",
+    // 2: published bundles (share links), outside the log, by the hash of their token.
+    "CREATE TABLE shares (key BYTEA PRIMARY KEY, value BYTEA NOT NULL);",
 ];
 
 /// How many connections (and threads) one store keeps.
@@ -336,6 +338,27 @@ impl Store for PostgresStore {
                 tx.execute(&insert, &[key, value]).map_err(backend)?;
             }
             commit(tx)
+        })
+    }
+
+    fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.0.to_vec();
+        self.run(move |client| {
+            let row = client.query_opt("SELECT value FROM shares WHERE key = $1", &[&key]).map_err(backend)?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
+        let (key, value) = (key.0.to_vec(), value.to_vec());
+        self.run(move |client| {
+            client
+                .execute(
+                    "INSERT INTO shares (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&key, &value],
+                )
+                .map_err(backend)?;
+            Ok(())
         })
     }
 }

@@ -3,7 +3,8 @@
 //! Trees: `log` (seq, big-endian → canonical record bytes), `ids` (event id → seq), `nodes`
 //! (level ‖ index big-endian → 32-byte hash of a perfect Merkle subtree), `checkpoints` (tree size,
 //! big-endian → signed checkpoint text), `meta` (`len`, and `entries` naming the tree that holds
-//! the current projection entries), and `entries.<n>` (projection key → canonical bytes).
+//! the current projection entries), `entries.<n>` (projection key → canonical bytes), and
+//! `shares` (hash of a share link's token → the published bundle, outside the log).
 //!
 //! Durability: a batch is written in one sled transaction over `log`, `ids`, `meta` and the
 //! nodes, checkpoints and entries trees, so it lands whole or not at all, and then [`sled::Db::flush`] is called before
@@ -42,6 +43,7 @@ pub struct SledStore {
     nodes: sled::Tree,
     checkpoints: sled::Tree,
     meta: sled::Tree,
+    shares: sled::Tree,
     /// Held by every write, so a write's fence (the log's length) holds until it is done.
     writing: Mutex<()>,
 }
@@ -67,8 +69,8 @@ impl SledStore {
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
-        let (nodes, checkpoints) = (tree("nodes")?, tree("checkpoints")?);
-        Ok(SledStore { db, log, ids, nodes, checkpoints, meta, writing: Mutex::new(()) })
+        let (nodes, checkpoints, shares) = (tree("nodes")?, tree("checkpoints")?, tree("shares")?);
+        Ok(SledStore { db, log, ids, nodes, checkpoints, meta, shares, writing: Mutex::new(()) })
     }
 
     fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
@@ -227,5 +229,15 @@ impl Store for SledStore {
         let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
         self.db.drop_tree(old).map_err(backend)?;
         Ok(())
+    }
+
+    fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.shares.get(key.0).map_err(backend)?.map(|v| v.to_vec()))
+    }
+
+    fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
+        // Not on the log, so not fenced; durable before it returns, like a commit.
+        self.shares.insert(key.0, value).map_err(backend)?;
+        self.flush()
     }
 }

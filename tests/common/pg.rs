@@ -121,6 +121,28 @@ impl Postgres {
         format!("postgres://credledger@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Waits until no session but this check's is connected to the database at `url`: a client
+    /// that was killed may have left a backend finishing its last transaction (PostgreSQL
+    /// completes a COMMIT it received), so a check of a quiescent store waits for it first.
+    pub fn wait_until_idle(&self, url: &str) {
+        let deadline = Instant::now() + super::PATIENCE;
+        let query =
+            "select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()";
+        loop {
+            let out = command("psql").args(["-d", url, "-Atc", query]).output().expect("run psql");
+            let others = String::from_utf8_lossy(&out.stdout);
+            if out.status.success() && others.trim() == "0" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sessions still open on {url}: {others} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The cluster's directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -1,7 +1,6 @@
-// The verification page: sends the bundle to /v1/verify (a standard credential to /v1/verify-vc)
-// and shows the verdict with the date the status is as of, each check, what the bundle is bound
-// to (a standard credential: who issued it), the credentials and the learner's skills grouped
-// with the credentials that evidence them.
+// The verification page: sends a bundle to /verify/report and shows the verdict the server
+// renders in plain words; sends a standard credential to /v1/verify-vc and shows its report here
+// (the verdict, each check, who issued it). An empty form asks for a file.
 // No libraries, no network but this server.
 "use strict";
 
@@ -35,6 +34,12 @@ drop.addEventListener("drop", (e) => {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  // Nothing chosen: ask for a file rather than judge nothing.
+  if (!text.value.trim()) {
+    result.replaceChildren(el("p", { id: "verdict", class: "ask", role: "status" },
+      "Choose a bundle file (or paste one) first, then press Verify."));
+    return;
+  }
   result.replaceChildren(el("p", {}, "Checking…"));
   const params = new URLSearchParams();
   for (const name of ["audience", "nonce"]) {
@@ -60,14 +65,25 @@ form.addEventListener("submit", async (e) => {
     if (doc && doc.credentialSubject && doc.proof && !doc.entries) endpoint = "/v1/verify-vc";
   } catch (_) { /* not JSON: the bundle check will say so */ }
   try {
-    const response = await fetch(endpoint + "?" + (endpoint === "/v1/verify" ? params : ""), {
+    // A bundle's verdict is rendered by the server, in plain words (the same renderer as share
+    // links); a standard credential's report is rendered here.
+    const bundle = endpoint === "/v1/verify";
+    const response = await fetch((bundle ? "/verify/report?" + params : endpoint), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: text.value,
     });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.detail || response.statusText);
-    render(body);
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      throw new Error(problem.detail || response.statusText);
+    }
+    if (bundle) {
+      result.innerHTML = await response.text();
+      const verdict = document.getElementById("verdict");
+      if (verdict) verdict.focus();
+    } else {
+      render(await response.json());
+    }
   } catch (err) {
     result.replaceChildren(el("p", { class: "fail", role: "alert" }, "Could not verify: " + err.message));
   }
