@@ -7,11 +7,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use credledger::event::Timestamp;
 use credledger::bundle::{Trust, TrustedOperator};
+use credledger::event::Timestamp;
 use credledger::store::Store;
 use credledger::store::dir::LedgerDir;
-use credledger::{Did, Ledger, demo};
+use credledger::{Did, Ledger, SecretKey, demo};
 use time::OffsetDateTime;
 
 use crate::cli::lists::Signing;
@@ -58,16 +58,6 @@ pub fn fill<S: Store>(
         for result in ledger.append_values(values, now, true) {
             result.context("appending the demo events")?;
         }
-        // Every list a demo key holds credentials in, signed as the log has it: served from the start.
-        let signing = Signing { base: public_url, origin: &config.origin, at: Timestamp::whole_seconds(now) };
-        let mut lists = Vec::new();
-        for (_, key) in &sample.keys {
-            lists.extend(signing.stale_in(&ledger.state().status, key)?);
-        }
-        let values = lists.iter().map(|e| e.value().clone()).collect();
-        for result in ledger.append_values(values, now, true) {
-            result.context("appending the demo's signed status lists")?;
-        }
         eprintln!(
             "filled a demo ledger at {} with {} events; keys in {}",
             dir.path().display(),
@@ -79,8 +69,40 @@ pub fn fill<S: Store>(
     }
     let featured = std::fs::read_to_string(keys_dir.join(FEATURED))
         .with_context(|| format!("the demo's keys are not in {} (pass --keys DIR)", keys_dir.display()))?;
+    sign_lists(ledger, dir, keys_dir, public_url, now)?;
     write_trust(dir, keys_dir)?;
     featured.trim().parse().context("the featured learner's did")
+}
+
+/// Signs, with the demo's keys, every list they hold credentials in that is not current under
+/// `public_url` (a new demo's lists, or a demo filled for another public URL): the lists are served
+/// from the start.
+fn sign_lists<S: Store>(
+    ledger: &mut Ledger<S>,
+    dir: &LedgerDir,
+    keys_dir: &Path,
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let origin = dir.config()?.origin;
+    let signing = Signing { base: public_url, origin: &origin, at: Timestamp::whole_seconds(now) };
+    let mut lists = Vec::new();
+    let files = std::fs::read_dir(keys_dir).with_context(|| format!("reading {}", keys_dir.display()))?;
+    for file in files {
+        let path = file?.path();
+        if path.extension().is_some_and(|e| e == "key") {
+            lists.extend(signing.stale_in(&ledger.state().status, &SecretKey::read_file(&path)?)?);
+        }
+    }
+    let signed = lists.len();
+    let values = lists.iter().map(|e| e.value().clone()).collect();
+    for result in ledger.append_values(values, now, true) {
+        result.context("appending the demo's signed status lists")?;
+    }
+    if signed > 0 {
+        eprintln!("signed {signed} status lists of the demo's keys for {public_url}");
+    }
+    Ok(())
 }
 
 /// Writes the demo's trust file (also for a demo filled by an earlier build, which wrote none).

@@ -31,7 +31,8 @@ const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// The POSTs that append nothing: they verify, or build a bundle for a learner to sign.
-const VERIFICATIONS: [&str; 5] = ["/v1/verify", "/v1/verify-vc", "/credentials/verify", "/v1/bundles", "/verify/report"];
+const VERIFICATIONS: [&str; 5] =
+    ["/v1/verify", "/v1/verify-vc", "/credentials/verify", "/v1/bundles", "/verify/report"];
 
 /// The pages that verify a bundle at every view (share links), limited as verifications.
 const VERIFYING_PAGES: &str = "/s/";
