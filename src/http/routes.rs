@@ -874,14 +874,6 @@ impl From<ShareError> for Problem {
     }
 }
 
-/// The address the world reaches this ledger at, for the links it gives out: as the client
-/// reached it (scheme and host of the request). The one place to switch to a configured public
-/// URL.
-fn public_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 /// Keeps a published bundle's stored form under its token's hash (on the blocking pool).
 async fn keep_share(state: &Data, key: Hash32, kept: &Published) -> Result<(), Problem> {
     let (store, bytes) = (state.store.clone(), kept.to_bytes());
@@ -908,7 +900,7 @@ async fn kept_share(state: &Data, key: Hash32) -> Result<Option<Published>, Prob
         (status = 403, description = "Not signed by the bundle's learner (`bad-signature`)", content_type = "application/problem+json"),
         (status = 422, description = "A field out of bounds (`schema`, `bad-days`), a request signed too far from the ledger's time (`stale-request`), or a bundle that does not verify VALID on this ledger now (`bundle-invalid`)", content_type = "application/problem+json")))]
 #[post("/v1/shares")]
-async fn post_share(state: Data, req: HttpRequest, payload: web::Payload) -> Reply {
+async fn post_share(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let value = canonical::parse_strict(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
     let now = OffsetDateTime::now_utc();
@@ -925,7 +917,7 @@ async fn post_share(state: Data, req: HttpRequest, payload: web::Payload) -> Rep
     let token = Token::from_random(random);
     let kept = Published::new(learner, request.bundle, request.days, at);
     keep_share(&state, token.hash(), &kept).await?;
-    let link = token.link(&public_url(&req));
+    let link = token.link(&state.public_url);
     let qr_svg = share::qr_svg(&link)?;
     Ok(HttpResponse::Created().json(json!({"link": link, "expires_at": kept.expires_at, "qr_svg": qr_svg})))
 }
