@@ -295,12 +295,15 @@ pub fn agent() -> ureq::Agent {
 }
 
 impl Server {
+    /// Starts the server on 127.0.0.1:0, unless `extra` names its `--addr`.
     pub fn start(env: &Env, extra: &[&str]) -> Server {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let stderr = env.path(&format!("serve-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
         let ledger = env.ledger();
+        let addr: &[&str] = if extra.contains(&"--addr") { &[] } else { &["--addr", "127.0.0.1:0"] };
         let child = Command::new(BIN)
-            .args(["--ledger", &ledger, "serve", "--addr", "127.0.0.1:0"])
+            .args(["--ledger", &ledger, "serve"])
+            .args(addr)
             .args(extra)
             .current_dir(env.tmp.path())
             .env_remove("CREDLEDGER_DIR")
