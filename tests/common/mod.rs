@@ -181,6 +181,48 @@ impl Env {
     pub fn serve(&self, extra: &[&str]) -> Server {
         Server::start(self, extra)
     }
+
+    /// Starts `serve --addr 127.0.0.1:PORT --public-url http://127.0.0.1:PORT` on a free port:
+    /// what credentials issued through it point their status lists at is where it answers.
+    pub fn serve_at_public_url(&self) -> Server {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let public_url = format!("http://{addr}");
+        let server = self.serve(&["--addr", &addr, "--public-url", &public_url]);
+        assert_eq!(server.url, public_url);
+        server
+    }
+
+    /// Issues a course credential to the learner over `--server` (so it is standard form 2, its
+    /// key's lists signed with it): its id.
+    pub fn issue_course(&self, server: &Server, title: &str) -> String {
+        let out = self.remote_ok(
+            server,
+            &[
+                "issue",
+                "course",
+                "--issuer-key",
+                self.issuer.path(),
+                "--learner",
+                &self.learner.did,
+                "--title",
+                title,
+                "--code",
+                "CS101",
+                "--skills",
+                "15-1252.00=Software Developers",
+                "--credits",
+                "3.5",
+                "--completed",
+                "2026-01-15",
+            ],
+        );
+        out.first_line().to_owned()
+    }
+}
+
+/// A loopback port free now (bound, then released for a server to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// Runs `credledger ARGS` in `dir`, with no ledger or server from the environment.
