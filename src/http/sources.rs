@@ -1,5 +1,6 @@
 //! Where the server's verifications get what a credential points at: a v1 status of its own
-//! log from its [`View`] (never the network), and anything on another host only through the
+//! log, and a status list under its own public URL (the list it serves there), from its [`View`]
+//! (never the network), and anything on another host only through the
 //! guarded [`Fetcher`]: its operator's allowlist, public addresses, https, no redirects, a
 //! timeout and a size limit. A refusal is the reason the status is STATUS-UNKNOWN (or the key
 //! unresolved).
@@ -9,6 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::http::fetch::Fetcher;
+use crate::http::problem::Problem;
+use crate::http::routes::{list_params, served_list};
 use crate::store::Store;
 use crate::vc::{self, StatusFinding, StatusReference};
 use crate::view::View;
@@ -18,6 +21,8 @@ pub(crate) struct Sources<'v> {
     pub view: View<'v, dyn Store>,
     /// This log's origin: v1 statuses under it are read from the view.
     pub origin: String,
+    /// This server's public URL: status lists under it are read from the view.
+    pub public_url: String,
     pub fetcher: Arc<Fetcher>,
 }
 
@@ -28,7 +33,19 @@ impl vc::Fetch for Sources<'_> {
     }
 
     fn status_list(&mut self, url: &str) -> Result<Value, String> {
-        self.fetcher.get_json(url)
+        let own = url.strip_prefix(self.public_url.as_str()).and_then(|path| path.strip_prefix("/v1/status-lists/"));
+        let Some(path) = own else { return self.fetcher.get_json(url) };
+        let [key, purpose, list] = path.splitn(3, '/').collect::<Vec<_>>()[..] else {
+            return Err(format!("{url} names no list of this server (key/purpose/list)"));
+        };
+        let unserved = |problem: Problem| format!("this server does not serve {url}: {}", problem.detail);
+        let (key, purpose, list) =
+            list_params((key.to_owned(), purpose.to_owned(), list.to_owned())).map_err(unserved)?;
+        let found = self
+            .view
+            .status_list(&key, purpose, list)
+            .map_err(|e| format!("this ledger could not read {url} ({e})"))?;
+        served_list(&self.public_url, &key, purpose, list, &found).map_err(unserved)
     }
 
     fn ledger_status(&mut self, reference: &StatusReference) -> StatusFinding {
