@@ -123,40 +123,13 @@ fn a_form_1_event_still_exports_byte_for_byte() {
     let env = Env::new();
     // A form-1 event, as every credential before form 2 was issued: the event stands alone
     // (`--emit` with --origin and no ledger in reach is still form 1).
-    let alone = tempfile::tempdir().unwrap();
-    let out = common::run_in(
-        alone.path(),
-        &[
-            "--ledger",
-            "nowhere",
-            "issue",
-            "course",
-            "--issuer-key",
-            env.issuer.path(),
-            "--learner",
-            &env.learner.did,
-            "--title",
-            "Legacy",
-            "--code",
-            "L1",
-            "--skills",
-            "15-1252.00",
-            "--credits",
-            "3",
-            "--completed",
-            "2026-01-15",
-            "--origin",
-            common::ORIGIN,
-            "--emit",
-        ],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
-    let event: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let emitted = env.emit_form_1_course("Legacy");
+    let event: Value = serde_json::from_str(&emitted).unwrap();
     assert!(event["body"].get("vc").is_none(), "{event}");
     let file = env.path("legacy.json");
-    std::fs::write(&file, out.stdout.trim()).unwrap();
+    std::fs::write(&file, &emitted).unwrap();
     env.ok(&["submit", file.to_str().unwrap()]);
-    let id = common::id_of(out.stdout.trim());
+    let id = common::id_of(&emitted);
     let exported: Value = serde_json::from_str(&env.ok(&["export-vc", &id]).stdout).unwrap();
     // What form 1 always was: eddsa-jcs-2022 with the proof's @context, the private status URL.
     assert_eq!(exported["proof"]["cryptosuite"], "eddsa-jcs-2022");

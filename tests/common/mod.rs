@@ -162,6 +162,40 @@ impl Env {
         line.to_owned()
     }
 
+    /// A form-1 course credential event (eddsa-jcs-2022, the private status), as every credential
+    /// before form 2 was issued: `--emit --origin` with no ledger in reach. One line of JSON.
+    pub fn emit_form_1_course(&self, title: &str) -> String {
+        let alone = tempfile::tempdir().expect("temp dir");
+        let out = run_in(
+            alone.path(),
+            &[
+                "--ledger",
+                "nowhere",
+                "issue",
+                "course",
+                "--issuer-key",
+                self.issuer.path(),
+                "--learner",
+                &self.learner.did,
+                "--title",
+                title,
+                "--code",
+                "L1",
+                "--skills",
+                "15-1252.00",
+                "--credits",
+                "3",
+                "--completed",
+                "2026-01-15",
+                "--origin",
+                ORIGIN,
+                "--emit",
+            ],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout.trim().to_owned()
+    }
+
     /// A revocation of `credential`, signed by the issuer with `--emit`.
     pub fn emit_revoke(&self, credential: &str, reason: &str) -> String {
         let out = self.ok(&[
