@@ -244,6 +244,13 @@ fn the_server_exports_verifies_and_reports_status() {
     let report = server.post("/v1/verify-vc", vc.to_string()).json();
     assert_eq!(report["verdict"], "REVOKED", "{report}");
     assert!(status_check(&report, "revocation").1.starts_with(&format!("revoked at {list}#")), "{report}");
+    // A revocation appended without its list leaves the list stale: not served, so not read.
+    server.append(&env.emit_revoke(&ids[1], "Issued in error"));
+    let other = server.get(&format!("/v1/credentials/{}/vc", ids[1])).json();
+    let report = server.post("/v1/verify-vc", other.to_string()).json();
+    assert_eq!(report["verdict"], "STATUS-UNKNOWN", "{report}");
+    let (ok, detail) = status_check(&report, "revocation");
+    assert!(!ok && detail.contains("does not serve") && detail.contains("stale"), "{report}");
     assert_eq!((server.get("/v1/credentials/00/vc").status, server.get("/v1/status/not-a-uuid").status), (400, 404));
     // The server's answer is the ledger's own export of the event.
     drop(server);
