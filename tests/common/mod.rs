@@ -166,34 +166,20 @@ impl Env {
     /// before form 2 was issued: `--emit --origin` with no ledger in reach. One line of JSON.
     pub fn emit_form_1_course(&self, title: &str) -> String {
         let alone = tempfile::tempdir().expect("temp dir");
-        let out = run_in(
-            alone.path(),
-            &[
-                "--ledger",
-                "nowhere",
-                "issue",
-                "course",
-                "--issuer-key",
-                self.issuer.path(),
-                "--learner",
-                &self.learner.did,
-                "--title",
-                title,
-                "--code",
-                "L1",
-                "--skills",
-                "15-1252.00",
-                "--credits",
-                "3",
-                "--completed",
-                "2026-01-15",
-                "--origin",
-                ORIGIN,
-                "--emit",
-            ],
-        );
+        let mut args = vec!["--ledger", "nowhere"];
+        args.extend(self.course(title));
+        args.extend(["--origin", ORIGIN, "--emit"]);
+        let out = run_in(alone.path(), &args);
         assert_eq!(out.code, 0, "{out:?}");
         out.stdout.trim().to_owned()
+    }
+
+    /// `issue course` of a course named `title` to the learner, by the issuer: the arguments.
+    fn course<'a>(&'a self, title: &'a str) -> Vec<&'a str> {
+        let learner = self.learner.did.as_str();
+        let course = ["issue", "course", "--issuer-key", self.issuer.path(), "--learner", learner, "--title", title];
+        let facts = ["--code", "CS101", "--skills", "15-1252.00=Software Developers"];
+        [&course[..], &facts, &["--credits", "3.5", "--completed", "2026-01-15"]].concat()
     }
 
     /// A revocation of `credential`, signed by the issuer with `--emit`.
@@ -229,28 +215,7 @@ impl Env {
     /// Issues a course credential to the learner over `--server` (so it is standard form 2, its
     /// key's lists signed with it): its id.
     pub fn issue_course(&self, server: &Server, title: &str) -> String {
-        let out = self.remote_ok(
-            server,
-            &[
-                "issue",
-                "course",
-                "--issuer-key",
-                self.issuer.path(),
-                "--learner",
-                &self.learner.did,
-                "--title",
-                title,
-                "--code",
-                "CS101",
-                "--skills",
-                "15-1252.00=Software Developers",
-                "--credits",
-                "3.5",
-                "--completed",
-                "2026-01-15",
-            ],
-        );
-        out.first_line().to_owned()
+        self.remote_ok(server, &self.course(title)).first_line().to_owned()
     }
 }
 
