@@ -3,8 +3,10 @@
 //! `npm ci` there) runs `@digitalbazaar/vc` with its eddsa-rdfc-2022, eddsa-jcs-2022 and
 //! Ed25519Signature2020 suites and `@digitalbazaar/vc-bitstring-status-list`,
 //! `@digitalcredentials/verifier-core` (the Learner Credential Wallet's and VerifierPlus's
-//! verifier) and `jsonld` in safe mode, used as their users use them (`verify.mjs`), and signs
-//! credentials with those libraries (`sign.mjs`) for `credledger verify-vc` to check.
+//! verifier) and `jsonld` in safe mode, used as their users use them (`verify.mjs`): on
+//! credledger's own exports from a ledger at `serve --public-url` (their proofs, and their live
+//! status read from the lists it serves), and on credentials those libraries sign (`sign.mjs`) for
+//! `credledger verify-vc` to check too.
 
 mod common;
 
