@@ -3,8 +3,10 @@
 //! `npm ci` there) runs `@digitalbazaar/vc` with its eddsa-rdfc-2022, eddsa-jcs-2022 and
 //! Ed25519Signature2020 suites and `@digitalbazaar/vc-bitstring-status-list`,
 //! `@digitalcredentials/verifier-core` (the Learner Credential Wallet's and VerifierPlus's
-//! verifier) and `jsonld` in safe mode, used as their users use them (`verify.mjs`), and signs
-//! credentials with those libraries (`sign.mjs`) for `credledger verify-vc` to check.
+//! verifier) and `jsonld` in safe mode, used as their users use them (`verify.mjs`): on
+//! credledger's own exports from a ledger at `serve --public-url` (their proofs, and their live
+//! status read from the lists it serves), and on credentials those libraries sign (`sign.mjs`) for
+//! `credledger verify-vc` to check too.
 
 mod common;
 
@@ -29,16 +31,14 @@ fn interop_dir() -> PathBuf {
     dir
 }
 
-/// Runs `node SCRIPT ARGS` in `tests/interop/`, trusting the test CA; its stdout.
-fn node(script: &str, args: &[&str], ca: &Path) -> String {
-    let out = Command::new("node")
-        .arg(script)
-        .args(args)
-        .current_dir(interop_dir())
-        .env("NODE_EXTRA_CA_CERTS", ca)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("running node {script}: {e} (is Node.js installed?)"));
+/// Runs `node SCRIPT ARGS` in `tests/interop/`, trusting the test CA if any; its stdout.
+fn node(script: &str, args: &[&str], ca: Option<&Path>) -> String {
+    let mut command = Command::new("node");
+    command.arg(script).args(args).current_dir(interop_dir()).stdin(Stdio::null());
+    if let Some(ca) = ca {
+        command.env("NODE_EXTRA_CA_CERTS", ca);
+    }
+    let out = command.output().unwrap_or_else(|e| panic!("running node {script}: {e} (is Node.js installed?)"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -49,27 +49,42 @@ fn node(script: &str, args: &[&str], ca: &Path) -> String {
     stdout
 }
 
-/// The referees' verdicts on each file, by file name.
-fn referees(files: &[&Path], origins: &[&str], ca: &Path) -> Vec<Value> {
+/// Contexts our exports use that the referees' packages do not carry: served to their loaders
+/// from our pinned copies (`src/jsonld/contexts/`), as the published URL would answer.
+const PINNED_CONTEXTS: [(&str, &str); 1] =
+    [("https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json", "clr-v2p0-2.0.1.json")];
+
+/// The referees' verdicts on each file, in order.
+fn referees(files: &[&Path], origins: &[&str], ca: Option<&Path>) -> Vec<Value> {
     let mut args: Vec<String> = origins.iter().flat_map(|o| ["--origin".to_owned(), (*o).to_owned()]).collect();
+    let contexts = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("jsonld").join("contexts");
+    for (url, file) in PINNED_CONTEXTS {
+        args.extend(["--context".to_owned(), format!("{url}={}", contexts.join(file).display())]);
+    }
     args.extend(files.iter().map(|f| f.to_str().expect("utf-8").to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = node("verify.mjs", &args, ca);
     out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
-/// `credledger verify-vc --json FILE --ca-cert CA`: the exit code and the report.
-fn credledger_verdict(env: &Env, file: &Path, ca: &Path) -> (i32, Value) {
-    let (file, ca) = (file.to_str().expect("utf-8"), ca.to_str().expect("utf-8"));
-    let out = env.run(&["--json", "verify-vc", file, "--ca-cert", ca]);
+/// `credledger --json verify-vc FILE FLAGS`: the exit code and the report.
+fn credledger_verdict(env: &Env, file: &Path, flags: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--json", "verify-vc", file.to_str().expect("utf-8")];
+    args.extend_from_slice(flags);
+    let out = env.run(&args);
     (out.code, out.json())
 }
 
-/// Asserts `credledger verify-vc`'s exit code and verdict on each file of `dir`.
+/// `--ca-cert CA`, for verify-vc.
+fn trusting(ca: &Path) -> [&str; 2] {
+    ["--ca-cert", ca.to_str().expect("utf-8")]
+}
+
+/// Asserts `credledger verify-vc FLAGS`'s exit code and verdict on each file of `dir`.
 #[track_caller]
-fn assert_verdicts(env: &Env, dir: &Path, ca: &Path, cases: &[(&str, i32, &str)]) {
+fn assert_verdicts(env: &Env, dir: &Path, flags: &[&str], cases: &[(&str, i32, &str)]) {
     for (name, code, verdict) in cases {
-        let (got, report) = credledger_verdict(env, &dir.join(name), ca);
+        let (got, report) = credledger_verdict(env, &dir.join(name), flags);
         assert_eq!((got, report["verdict"].as_str()), (*code, Some(*verdict)), "{name}: {report}");
     }
 }
@@ -80,7 +95,7 @@ fn signed_elsewhere(env: &Env, certificate: &TestCertificate, list_suite: &str) 
     let site = Site::https(certificate);
     let out = env.path("signed");
     fs::create_dir_all(&out).expect("mkdir");
-    node("sign.mjs", &[out.to_str().expect("utf-8"), &site.origin], &certificate.ca);
+    node("sign.mjs", &[out.to_str().expect("utf-8"), &site.origin], Some(&certificate.ca));
     let read =
         |name: &str| -> Value { serde_json::from_str(&fs::read_to_string(out.join(name)).expect(name)).expect("JSON") };
     site.put_json("/.well-known/did.json", &read("did.json"));
@@ -98,10 +113,10 @@ fn eddsa_jcs_2022_credentials_the_fields_libraries_sign_verify_in_credledger() {
         ("jcs-didweb-active.json", 0, "VALID"),
         ("jcs-didweb-revoked.json", 1, "REVOKED"),
     ];
-    assert_verdicts(&env, &signed, &certificate.ca, &cases);
+    assert_verdicts(&env, &signed, &trusting(&certificate.ca), &cases);
     // The referee agrees about the list it signed.
     let file = signed.join("jcs-didweb-revoked.json");
-    let verdicts = referees(&[&file], &[&site.origin], &certificate.ca);
+    let verdicts = referees(&[&file], &[&site.origin], Some(&certificate.ca));
     assert_eq!(verdicts[0]["vc"]["status"][0]["set"], true, "{}", verdicts[0]);
 }
 
@@ -123,15 +138,15 @@ fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credled
         ("rdfc-didweb-active.json", 0, "VALID"),
         ("rdfc-didweb-revoked.json", 1, "REVOKED"),
     ];
-    assert_verdicts(&env, &signed, &certificate.ca, &cases);
+    assert_verdicts(&env, &signed, &trusting(&certificate.ca), &cases);
     // Each was checked by its own suite, and the status list's rdfc proof by its issuer's key.
     for (name, suite) in [("rdfc-didkey.json", "eddsa-rdfc-2022"), ("ed25519-2020-didkey.json", "Ed25519Signature2020")]
     {
-        let (_, report) = credledger_verdict(&env, &signed.join(name), &certificate.ca);
+        let (_, report) = credledger_verdict(&env, &signed.join(name), &trusting(&certificate.ca));
         assert!(check(&report, "proof.cryptosuite").0, "{report}");
         assert!(check(&report, "proof.signature").1.contains(suite), "{name}: {report}");
     }
-    let (_, report) = credledger_verdict(&env, &signed.join("rdfc-didweb-revoked.json"), &certificate.ca);
+    let (_, report) = credledger_verdict(&env, &signed.join("rdfc-didweb-revoked.json"), &trusting(&certificate.ca));
     assert!(check(&report, "credential.status.revocation").1.contains("revoked"), "{report}");
     // A changed claim fails each suite's signature; the referees agree on every file.
     let mut files = Vec::new(); // (file, whether its proof is as signed)
@@ -141,7 +156,7 @@ fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credled
         tampered["credentialSubject"]["achievement"]["name"] = "Forklift Safety II".into();
         let file = env.path(&format!("tampered-{name}"));
         fs::write(&file, tampered.to_string()).expect("write");
-        let (got, report) = credledger_verdict(&env, &file, &certificate.ca);
+        let (got, report) = credledger_verdict(&env, &file, &trusting(&certificate.ca));
         assert_eq!((got, report["verdict"].as_str()), (1, Some("INVALID")), "{name}: {report}");
         let (ok, why) = check(&report, "proof.signature");
         assert!(!ok && why.contains("does not verify"), "{name}: {report}");
@@ -151,10 +166,106 @@ fn rdfc_and_ed25519_2020_credentials_the_fields_libraries_sign_verify_in_credled
     files.push((signed.join("rdfc-didweb-active.json"), true));
     files.push((signed.join("rdfc-didweb-revoked.json"), true));
     let paths: Vec<&Path> = files.iter().map(|(f, _)| f.as_path()).collect();
-    let verdicts = referees(&paths, &[&site.origin], &certificate.ca);
+    let verdicts = referees(&paths, &[&site.origin], Some(&certificate.ca));
     for ((file, signed_as_is), verdict) in files.iter().zip(&verdicts) {
         assert_eq!(verdict["vc"]["proof"], *signed_as_is, "{}: {verdict}", file.display());
     }
     // ... and about the revoked one's list, which credledger read as its issuer's.
     assert_eq!(verdicts.last().expect("a verdict")["vc"]["status"][0]["set"], true);
+}
+
+/// What the referees must say of an export whose issuer has not touched its status: both verify
+/// it, in safe mode, with each Bitstring entry checked against the served list and clear.
+#[track_caller]
+fn assert_accepted(verdict: &Value) {
+    assert_eq!(verdict["safeMode"]["ok"], true, "{verdict}");
+    assert_eq!((&verdict["vc"]["verified"], &verdict["vc"]["proof"]), (&true.into(), &true.into()), "{verdict}");
+    assert_eq!(verdict["vc"]["errors"], Value::Array(vec![]), "{verdict}");
+    assert_eq!(verdict["verifierCore"]["signature"], true, "{verdict}");
+    assert_eq!(verdict["verifierCore"]["errors"], Value::Array(vec![]), "{verdict}");
+}
+
+/// `(revoked, suspended)` as each referee read the credential's two served lists: @digitalbazaar/vc
+/// (every entry's list checked: its proof by the credential's issuer) and verifier-core.
+#[track_caller]
+fn status_read(verdict: &Value) -> [(bool, bool); 2] {
+    let entries = verdict["vc"]["status"].as_array().unwrap_or_else(|| panic!("no status results: {verdict}"));
+    let purposes: Vec<&Value> = entries.iter().map(|e| &e["purpose"]).collect();
+    assert_eq!(purposes, ["revocation", "suspension"], "{verdict}");
+    assert!(entries.iter().all(|e| e["checked"] == true), "{verdict}");
+    let set = |k: usize| entries[k]["set"].as_bool().unwrap_or_else(|| panic!("{verdict}"));
+    let core = &verdict["verifierCore"];
+    let found = |step: &str| core[step].as_bool().unwrap_or_else(|| panic!("verifier-core's {step}: {verdict}"));
+    [(set(0), set(1)), (found("revoked"), found("suspended"))]
+}
+
+#[test]
+fn credledgers_exports_verify_in_the_fields_verifiers_with_their_live_status() {
+    let env = Env::new();
+    let server = env.serve_at_public_url();
+    let ids: Vec<String> = ["Intro to Python", "Data Structures", "Welding I"]
+        .iter()
+        .map(|title| env.issue_course(&server, title))
+        .collect();
+    let save = |name: &str, text: &str| {
+        let file = env.path(name);
+        fs::write(&file, text).expect("write");
+        file
+    };
+    let mut exports: Vec<PathBuf> =
+        ids.iter().map(|id| save(&format!("{id}.json"), &env.remote_ok(&server, &["export-vc", id]).stdout)).collect();
+    let clr = env.remote_ok(&server, &["export-clr", &env.learner.did]).stdout;
+    assert_eq!(
+        serde_json::from_str::<Value>(&clr).expect("JSON")["credentialSubject"]["verifiableCredential"]
+            .as_array()
+            .map(Vec::len),
+        Some(ids.len())
+    );
+    exports.push(save("clr.json", &clr));
+    // Each with a claim changed: the first credential's title, the CLR's issuer name.
+    let first = fs::read_to_string(&exports[0]).expect("read");
+    let tampered = [
+        save("tampered-vc.json", &first.replacen("Intro to Python", "Intro to Python (Honors)", 1)),
+        save("tampered-clr.json", &clr.replacen("\"name\": \"", "\"name\": \"Not ", 1)),
+    ];
+    let all: Vec<&Path> = exports.iter().chain(&tampered).map(PathBuf::as_path).collect();
+    let verdicts = referees(&all, &[&server.url], None);
+    assert_eq!(verdicts.len(), all.len());
+    for verdict in &verdicts[..exports.len()] {
+        assert_accepted(verdict);
+    }
+    for verdict in &verdicts[..ids.len()] {
+        assert_eq!(status_read(verdict), [(false, false); 2], "{verdict}");
+    }
+    for verdict in &verdicts[exports.len()..] {
+        assert_eq!((&verdict["vc"]["verified"], &verdict["vc"]["proof"]), (&false.into(), &false.into()), "{verdict}");
+        assert_ne!(verdict["verifierCore"]["signature"], true, "{verdict}");
+        let errors = verdict["verifierCore"]["errors"].to_string();
+        assert!(errors.contains("signature is not valid"), "{verdict}");
+    }
+    let loopback = ["--allow-http-loopback"];
+    let dir = env.path("");
+    let names: Vec<String> =
+        exports.iter().map(|f| f.file_name().and_then(|n| n.to_str()).expect("a name").to_owned()).collect();
+    let all_valid: Vec<(&str, i32, &str)> = names.iter().map(|n| (n.as_str(), 0, "VALID")).collect();
+    assert_verdicts(&env, &dir, &loopback, &all_valid);
+
+    // The issuer revokes one and suspends another: the same files, read again.
+    for (command, id) in [("revoke", &ids[0]), ("suspend", &ids[1])] {
+        env.remote_ok(&server, &[command, "--issuer-key", env.issuer.path(), "--credential", id, "--reason", "Review"]);
+    }
+    let verdicts = referees(&all[..ids.len()], &[&server.url], None);
+    let read: Vec<[(bool, bool); 2]> = verdicts.iter().map(status_read).collect();
+    assert_eq!(read, [[(true, false); 2], [(false, true); 2], [(false, false); 2]], "{verdicts:?}");
+    let cases =
+        [(names[0].as_str(), 1, "REVOKED"), (names[1].as_str(), 1, "SUSPENDED"), (names[2].as_str(), 0, "VALID")];
+    assert_verdicts(&env, &dir, &loopback, &cases);
+    // Reinstated, the suspended one is clear again in both.
+    env.remote_ok(
+        &server,
+        &["reinstate", "--issuer-key", env.issuer.path(), "--credential", &ids[1], "--reason", "Cleared"],
+    );
+    let verdicts = referees(&all[1..2], &[&server.url], None);
+    assert_eq!(status_read(&verdicts[0]), [(false, false); 2], "{}", verdicts[0]);
+    assert_verdicts(&env, &dir, &loopback, &[(names[1].as_str(), 0, "VALID")]);
 }

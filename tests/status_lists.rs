@@ -18,31 +18,6 @@ use credledger::status_list::{Bitstring, KeyList, Purpose};
 use credledger::{Did, SecretKey, jsonld, rdfc};
 use serde_json::Value;
 
-fn issue_course(env: &Env, server: &common::Server, title: &str) -> String {
-    let out = env.remote_ok(
-        server,
-        &[
-            "issue",
-            "course",
-            "--issuer-key",
-            env.issuer.path(),
-            "--learner",
-            &env.learner.did,
-            "--title",
-            title,
-            "--code",
-            "CS101",
-            "--skills",
-            "15-1252.00=Software Developers",
-            "--credits",
-            "3.5",
-            "--completed",
-            "2026-01-15",
-        ],
-    );
-    out.first_line().to_owned()
-}
-
 /// Splits a secured credential into the document, its proof options and its proofValue.
 fn split(vc: &Value) -> (Value, Value, String) {
     let mut doc = vc.clone();
@@ -58,7 +33,7 @@ fn an_issued_credential_exports_in_form_2_and_verifies_with_the_jsonld_module() 
     let info = server.get("/v1/ledger").json();
     assert_eq!(info["public_url"], "https://ledger.test.example/creds");
     assert_eq!(info["operator"], env.operator.as_str());
-    let id = issue_course(&env, &server, "Intro to Python");
+    let id = env.issue_course(&server, "Intro to Python");
     let vc = server.get(&format!("/v1/credentials/{id}/vc")).json();
 
     assert_eq!(vc["proof"]["cryptosuite"], rdfc::CRYPTOSUITE);
@@ -100,7 +75,7 @@ fn an_issued_credential_exports_in_form_2_and_verifies_with_the_jsonld_module() 
 fn a_status_index_the_key_used_is_refused_and_so_is_another_name() {
     let env = Env::new();
     let server = env.serve(&[]);
-    let first = issue_course(&env, &server, "Welding I");
+    let first = env.issue_course(&server, "Welding I");
     let taken = server.get(&format!("/v1/credentials/{first}/vc")).json();
     let index: u32 = taken["credentialStatus"][0]["statusListIndex"].as_str().unwrap().parse().unwrap();
 
@@ -148,40 +123,13 @@ fn a_form_1_event_still_exports_byte_for_byte() {
     let env = Env::new();
     // A form-1 event, as every credential before form 2 was issued: the event stands alone
     // (`--emit` with --origin and no ledger in reach is still form 1).
-    let alone = tempfile::tempdir().unwrap();
-    let out = common::run_in(
-        alone.path(),
-        &[
-            "--ledger",
-            "nowhere",
-            "issue",
-            "course",
-            "--issuer-key",
-            env.issuer.path(),
-            "--learner",
-            &env.learner.did,
-            "--title",
-            "Legacy",
-            "--code",
-            "L1",
-            "--skills",
-            "15-1252.00",
-            "--credits",
-            "3",
-            "--completed",
-            "2026-01-15",
-            "--origin",
-            common::ORIGIN,
-            "--emit",
-        ],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
-    let event: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let emitted = env.emit_form_1_course("Legacy");
+    let event: Value = serde_json::from_str(&emitted).unwrap();
     assert!(event["body"].get("vc").is_none(), "{event}");
     let file = env.path("legacy.json");
-    std::fs::write(&file, out.stdout.trim()).unwrap();
+    std::fs::write(&file, &emitted).unwrap();
     env.ok(&["submit", file.to_str().unwrap()]);
-    let id = common::id_of(out.stdout.trim());
+    let id = common::id_of(&emitted);
     let exported: Value = serde_json::from_str(&env.ok(&["export-vc", &id]).stdout).unwrap();
     // What form 1 always was: eddsa-jcs-2022 with the proof's @context, the private status URL.
     assert_eq!(exported["proof"]["cryptosuite"], "eddsa-jcs-2022");
@@ -249,7 +197,7 @@ fn the_served_list_is_signed_by_the_credentials_key_and_a_verifier_follows_it() 
     let env = Env::new();
     let server = env.serve(&[]);
     let key = env.issuer.did();
-    let revoked = issue_course(&env, &server, "Intro to Python");
+    let revoked = env.issue_course(&server, "Intro to Python");
     let vc = server.get(&format!("/v1/credentials/{revoked}/vc")).json();
     let (revocation, index) = status_place(&vc, Purpose::Revocation);
     let (suspension, _) = status_place(&vc, Purpose::Suspension);
@@ -263,7 +211,7 @@ fn the_served_list_is_signed_by_the_credentials_key_and_a_verifier_follows_it() 
     assert!(verifier_reads(&server, &vc, Purpose::Revocation));
 
     // Another credential of the same key: its own bit, in the same lists.
-    let other = issue_course(&env, &server, "Data Structures");
+    let other = env.issue_course(&server, "Data Structures");
     let other_vc = server.get(&format!("/v1/credentials/{other}/vc")).json();
     let (url, other_index) = status_place(&other_vc, Purpose::Suspension);
     assert_eq!(url, suspension);
@@ -283,7 +231,7 @@ fn a_change_without_its_list_leaves_it_stale_until_sign_status_lists() {
     let env = Env::new();
     let server = env.serve(&[]);
     let key = env.issuer.did();
-    let id = issue_course(&env, &server, "Welding I");
+    let id = env.issue_course(&server, "Welding I");
     let vc = server.get(&format!("/v1/credentials/{id}/vc")).json();
     let (revocation, index) = status_place(&vc, Purpose::Revocation);
     let path = revocation.strip_prefix(&server.url).unwrap().to_owned();
@@ -315,7 +263,7 @@ fn a_change_without_its_list_leaves_it_stale_until_sign_status_lists() {
 fn a_list_of_other_bits_is_refused_alone_and_with_its_group() {
     let env = Env::new();
     let server = env.serve(&[]);
-    let id = issue_course(&env, &server, "Welding II");
+    let id = env.issue_course(&server, "Welding II");
     let vc = server.get(&format!("/v1/credentials/{id}/vc")).json();
     let (revocation, index) = status_place(&vc, Purpose::Revocation);
     let path = revocation.strip_prefix(&server.url).unwrap().to_owned();

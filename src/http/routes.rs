@@ -624,7 +624,7 @@ async fn read_list(
 }
 
 /// The path of a key's status list: the key, the purpose and the list's number.
-fn list_params((key, purpose, list): (String, String, String)) -> Result<(Did, Purpose, u32), Problem> {
+pub(crate) fn list_params((key, purpose, list): (String, String, String)) -> Result<(Did, Purpose, u32), Problem> {
     let key = did_param(&key)?;
     let purpose = purpose.parse().map_err(|e: String| Problem::bad_request("bad-purpose", e))?;
     let list = list.parse().map_err(|_| {
@@ -645,10 +645,30 @@ fn list_params((key, purpose, list): (String, String, String)) -> Result<(Did, P
 #[get("/v1/status-lists/{key}/{purpose}/{list}")]
 async fn status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
     let (key, purpose, list, found) = read_list(&state, path.into_inner()).await?;
+    match served_list(&state.public_url, &key, purpose, list, &found) {
+        Ok(list_credential) => Ok(HttpResponse::Ok().content_type("application/ld+json").json(list_credential)),
+        Err(problem) if problem.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() => {
+            let mut response = problem.error_response();
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(STALE_RETRY_SECONDS));
+            Ok(response)
+        }
+        Err(problem) => Err(problem),
+    }
+}
+
+/// The list credential this server serves at `base` for the key's list, as `found` holds it
+/// (also what its own verifications read, never over the network); or the problem it answers
+/// instead: never signed (404), stale (503 `status-list-stale`).
+pub(crate) fn served_list(
+    base: &str,
+    key: &Did,
+    purpose: Purpose,
+    list: u32,
+    found: &StatusListState,
+) -> Result<Value, Problem> {
     let Some(signed) = &found.signed else {
         return Err(Problem::not_found(format!("key {key} has not signed its {purpose} list {list}")));
     };
-    let base = state.public_url.as_str();
     if !found.is_current(base) {
         let why = if signed.status_base != base {
             format!(
@@ -661,13 +681,10 @@ async fn status_list(state: Data, path: web::Path<(String, String, String)>) -> 
         let detail = format!(
             "the {purpose} list {list} of key {key} is stale: {why}; the key signs it again with its next status change or `credledger issuer sign-status-lists`"
         );
-        let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "status-list-stale", detail).error_response();
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(STALE_RETRY_SECONDS));
-        return Ok(response);
+        return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "status-list-stale", detail));
     }
-    let place = KeyList { base, key: &key, purpose, list };
-    let list_credential = place.secured(&found.bits, &signed.created_at, &signed.proof_value);
-    Ok(HttpResponse::Ok().content_type("application/ld+json").json(list_credential))
+    let place = KeyList { base, key, purpose, list };
+    Ok(place.secured(&found.bits, &signed.created_at, &signed.proof_value))
 }
 
 /// The lists of a key that hold a credential (each has a revocation and a suspension list).
@@ -791,11 +808,11 @@ async fn vc_api_verify(state: Data, payload: web::Payload) -> Reply {
 /// store or fetched from an allowed host); its issuer named from this ledger's registry when it
 /// registered the key that signed it.
 async fn check_credential(state: &Data, document: Value, key: Option<Did>) -> Result<crate::vc::VcReport, Problem> {
-    let (origin, fetcher) = (state.origin.clone(), state.fetcher.clone());
+    let (origin, public_url, fetcher) = (state.origin.clone(), state.public_url.clone(), state.fetcher.clone());
     read(state, move |view| {
         let now = crate::event::Timestamp::whole_seconds(OffsetDateTime::now_utc());
         let registered = view.issuers()?;
-        let mut sources = Sources { view, origin: origin.clone(), fetcher };
+        let mut sources = Sources { view, origin: origin.clone(), public_url, fetcher };
         let report = crate::vc::check(&document, key.as_ref(), &now, Some(&mut sources));
         let institution = report.signer.as_ref().and_then(|signer| registered.iter().find(|i| i.key(signer).is_some()));
         Ok(match institution {

@@ -1,5 +1,6 @@
-//! Where the server's verifications get what a credential points at: a v1 status or a signed
-//! status list of its own log from its [`View`] (never the network), and anything else only through the
+//! Where the server's verifications get what a credential points at: a v1 status of its own
+//! log, and a status list of its own (under its public URL, or the URL its key signed it for: the
+//! list it serves), from its [`View`] (never the network), and anything else only through the
 //! guarded [`Fetcher`]: its operator's allowlist, public addresses, https, no redirects, a
 //! timeout and a size limit. A refusal is the reason the status is STATUS-UNKNOWN (or the key
 //! unresolved).
@@ -9,8 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::http::fetch::Fetcher;
-use crate::id::Did;
-use crate::status_list::{KeyList, Purpose};
+use crate::http::problem::Problem;
+use crate::http::routes::{list_params, served_list};
 use crate::store::Store;
 use crate::vc::{self, StatusFinding, StatusReference};
 use crate::view::View;
@@ -20,6 +21,8 @@ pub(crate) struct Sources<'v> {
     pub view: View<'v, dyn Store>,
     /// This log's origin: v1 statuses under it are read from the view.
     pub origin: String,
+    /// This server's public URL: status lists under it are read from the view.
+    pub public_url: String,
     pub fetcher: Arc<Fetcher>,
 }
 
@@ -57,31 +60,29 @@ impl vc::Fetch for Sources<'_> {
 }
 
 impl Sources<'_> {
-    /// A status list of this log, read from the view: `url` is `{base}/v1/status-lists/{key}/
-    /// {purpose}/{list}` and the key's latest signed list was signed for that `base` (whatever
-    /// public URL the server has now). `None`: not one of this log's lists.
+    /// A status list of this log, read from the view as `GET /v1/status-lists/...` serves it:
+    /// `url` is `{base}/v1/status-lists/{key}/{purpose}/{list}` where `base` is this server's
+    /// public URL, or the URL the key's latest signed list was signed for (a ledger served at
+    /// another address than its credentials name). `None`: not one of this log's lists.
     fn own_list(&self, url: &str) -> Option<Result<Value, String>> {
-        let (base, rest) = url.rsplit_once("/v1/status-lists/")?;
-        let mut parts = rest.split('/');
-        let (key, purpose, list) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let key: Did = key.parse().ok()?;
-        let purpose: Purpose = purpose.parse().ok()?;
-        let list: u32 = list.parse().ok()?;
+        let (base, path) = url.rsplit_once("/v1/status-lists/")?;
+        let ours = base == self.public_url;
+        let unserved = |problem: Problem| format!("this server does not serve {url}: {}", problem.detail);
+        let [key, purpose, list] = path.splitn(3, '/').collect::<Vec<_>>()[..] else {
+            return ours.then(|| Err(format!("{url} names no list of this server (key/purpose/list)")));
+        };
+        let (key, purpose, list) = match list_params((key.to_owned(), purpose.to_owned(), list.to_owned())) {
+            Ok(parsed) => parsed,
+            Err(problem) => return ours.then(|| Err(unserved(problem))),
+        };
         let found = match self.view.status_list(&key, purpose, list) {
             Ok(found) => found,
-            Err(e) => return Some(Err(format!("this ledger could not read its list ({e})"))),
+            Err(e) => return Some(Err(format!("this ledger could not read {url} ({e})"))),
         };
-        let signed = found.signed.as_ref().filter(|s| s.status_base == base)?;
-        if !found.is_current(base) {
-            return Some(Err(format!(
-                "this ledger's list is stale: the log changed its bits after key {key} signed it at seq {}",
-                signed.seq
-            )));
+        let signed_for_base = found.signed.as_ref().is_some_and(|s| s.status_base == base);
+        if !ours && !signed_for_base {
+            return None;
         }
-        let place = KeyList { base, key: &key, purpose, list };
-        Some(Ok(place.secured(&found.bits, &signed.created_at, &signed.proof_value)))
+        Some(served_list(base, &key, purpose, list, &found).map_err(unserved))
     }
 }

@@ -162,6 +162,26 @@ impl Env {
         line.to_owned()
     }
 
+    /// A form-1 course credential event (eddsa-jcs-2022, the private status), as every credential
+    /// before form 2 was issued: `--emit --origin` with no ledger in reach. One line of JSON.
+    pub fn emit_form_1_course(&self, title: &str) -> String {
+        let alone = tempfile::tempdir().expect("temp dir");
+        let mut args = vec!["--ledger", "nowhere"];
+        args.extend(self.course(title));
+        args.extend(["--origin", ORIGIN, "--emit"]);
+        let out = run_in(alone.path(), &args);
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout.trim().to_owned()
+    }
+
+    /// `issue course` of a course named `title` to the learner, by the issuer: the arguments.
+    fn course<'a>(&'a self, title: &'a str) -> Vec<&'a str> {
+        let learner = self.learner.did.as_str();
+        let course = ["issue", "course", "--issuer-key", self.issuer.path(), "--learner", learner, "--title", title];
+        let facts = ["--code", "CS101", "--skills", "15-1252.00=Software Developers"];
+        [&course[..], &facts, &["--credits", "3.5", "--completed", "2026-01-15"]].concat()
+    }
+
     /// A revocation of `credential`, signed by the issuer with `--emit`.
     pub fn emit_revoke(&self, credential: &str, reason: &str) -> String {
         let out = self.ok(&[
@@ -181,6 +201,27 @@ impl Env {
     pub fn serve(&self, extra: &[&str]) -> Server {
         Server::start(self, extra)
     }
+
+    /// Starts `serve --addr 127.0.0.1:PORT --public-url http://127.0.0.1:PORT` on a free port:
+    /// what credentials issued through it point their status lists at is where it answers.
+    pub fn serve_at_public_url(&self) -> Server {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let public_url = format!("http://{addr}");
+        let server = self.serve(&["--addr", &addr, "--public-url", &public_url]);
+        assert_eq!(server.url, public_url);
+        server
+    }
+
+    /// Issues a course credential to the learner over `--server` (so it is standard form 2, its
+    /// key's lists signed with it): its id.
+    pub fn issue_course(&self, server: &Server, title: &str) -> String {
+        self.remote_ok(server, &self.course(title)).first_line().to_owned()
+    }
+}
+
+/// A loopback port free now (bound, then released for a server to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// Runs `credledger ARGS` in `dir`, with no ledger or server from the environment.
@@ -295,12 +336,15 @@ pub fn agent() -> ureq::Agent {
 }
 
 impl Server {
+    /// Starts the server on 127.0.0.1:0, unless `extra` names its `--addr`.
     pub fn start(env: &Env, extra: &[&str]) -> Server {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let stderr = env.path(&format!("serve-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
         let ledger = env.ledger();
+        let addr: &[&str] = if extra.contains(&"--addr") { &[] } else { &["--addr", "127.0.0.1:0"] };
         let child = Command::new(BIN)
-            .args(["--ledger", &ledger, "serve", "--addr", "127.0.0.1:0"])
+            .args(["--ledger", &ledger, "serve"])
+            .args(addr)
             .args(extra)
             .current_dir(env.tmp.path())
             .env_remove("CREDLEDGER_DIR")

@@ -2,12 +2,11 @@
 //! port of 127.0.0.1 (trust authentication, fsync on), stopped and removed when dropped. Run as
 //! root (as CI is), the server runs as the `postgres` system user, which PostgreSQL requires.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Env, ISSUER_NAME, ORIGIN, PATIENCE, keygen_in, run_in};
+use super::{Env, ISSUER_NAME, ORIGIN, PATIENCE, free_port, keygen_in, run_in};
 
 /// A running throwaway PostgreSQL.
 pub struct Postgres {
@@ -48,10 +47,6 @@ fn command(program: &str) -> Command {
     } else {
         Command::new(bin(program))
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 impl Postgres {
