@@ -170,6 +170,16 @@ pub(crate) mod tests {
 
     /// The vectors' key pair: `privateKeyMultibase` is base58btc of the multicodec ed25519-priv
     /// prefix (0x80 0x26) and the 32-byte seed.
+    /// `text` (a JSON document) with one ASCII letter or digit changed (to `a`, or `b` for an
+    /// `a`), each change that still parses, with the index of the changed byte.
+    pub(crate) fn one_byte_changes(text: &str) -> impl Iterator<Item = (usize, Value)> + '_ {
+        text.bytes().enumerate().filter(|(_, b)| b.is_ascii_alphanumeric()).filter_map(|(i, b)| {
+            let mut bytes = text.as_bytes().to_vec();
+            bytes[i] = if b == b'a' { b'b' } else { b'a' };
+            serde_json::from_slice::<Value>(&bytes).ok().map(|doc| (i, doc))
+        })
+    }
+
     pub(crate) fn vector_key() -> SecretKey {
         let pair: Value = serde_json::from_str(&vector("keyPair.json")).unwrap();
         let private = pair["privateKeyMultibase"].as_str().unwrap();
@@ -271,13 +281,7 @@ pub(crate) mod tests {
         let key = vector_key();
         let loader = examples();
         let mut failures = 0;
-        for (i, b) in text.bytes().enumerate() {
-            if !b.is_ascii_alphanumeric() {
-                continue;
-            }
-            let mut bytes = text.as_bytes().to_vec();
-            bytes[i] = if b == b'a' { b'b' } else { b'a' };
-            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
+        for (i, doc) in one_byte_changes(&text) {
             let Some(mut options) = doc.get("proof").cloned() else {
                 failures += 1;
                 continue;

@@ -34,7 +34,7 @@ pub struct StatusListState {
 impl StatusListState {
     /// Is the latest signed list current (it certified the bits now) and served under `base`?
     pub fn is_current(&self, base: &str) -> bool {
-        self.signed.as_ref().is_some_and(|s| s.status_base == base && s.bits == self.bits.digest())
+        self.signed.as_ref().is_some_and(|s| s.is_current(base, &self.bits))
     }
 }
 

@@ -173,6 +173,13 @@ pub struct SignedList {
     pub bits: Hash32,
 }
 
+impl SignedList {
+    /// Is it served under `base` and did it certify `bits` (the list as the log has it now)?
+    pub fn is_current(&self, base: &str, bits: &Bitstring) -> bool {
+        self.status_base == base && self.bits == bits.digest()
+    }
+}
+
 /// Credential states and apprenticeships, as of some position in the log.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
@@ -250,8 +257,7 @@ impl Status {
     /// Is the latest signed list of `key`'s list `list` for `purpose` current (it certified the
     /// bits the log implies now) and served under `base`?
     pub fn is_current(&self, key: &Did, purpose: Purpose, list: u32, base: &str) -> bool {
-        self.signed_list(key, purpose, list)
-            .is_some_and(|s| s.status_base == base && s.bits == self.list_bits(key, purpose, list).digest())
+        self.signed_list(key, purpose, list).is_some_and(|s| s.is_current(base, &self.list_bits(key, purpose, list)))
     }
 
     /// How many indexes of `key`'s list `list` are taken, and the `nth` free one (counting from
