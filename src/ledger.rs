@@ -24,7 +24,7 @@ use crate::merkle::{self, Frontier, NodeId, NodeSource, ProofError};
 use crate::projection::{self, Changes, LoadError, Profile, Projections, Record};
 use crate::record::RecordError;
 use crate::rules::{self, RuleError};
-use crate::store::{Batch, NewRecord, Store, StoreError, StoredNodes};
+use crate::store::{Batch, NewRecord, Store, StoreError, StoredNodes, WriterTurn};
 use crate::view::View;
 
 /// How many records a replay reads from the store at a time.
@@ -285,16 +285,19 @@ impl<S: Store> Ledger<S> {
         // what it wrote and sequence again, against the new state.
         let mut attempts = 0;
         loop {
-            if let Err(e) = self.follow_store() {
-                let message = e.to_string();
-                return verified
-                    .into_iter()
-                    .map(|v| match v {
-                        Some(Err(e)) => Err(AppendError::from(e)),
-                        _ => Err(AppendError::NotCommitted(message.clone())),
-                    })
-                    .collect();
-            }
+            let _turn = match self.take_turn() {
+                Ok(turn) => turn,
+                Err(e) => {
+                    let message = e.to_string();
+                    return verified
+                        .into_iter()
+                        .map(|v| match v {
+                            Some(Err(e)) => Err(AppendError::from(e)),
+                            _ => Err(AppendError::NotCommitted(message.clone())),
+                        })
+                        .collect();
+                }
+            };
             let last_attempt = attempts >= MAX_APPEND_ATTEMPTS;
             match self.sequence(&mut verified, recorded_at, atomic, last_attempt) {
                 Some(results) => return results,
@@ -396,6 +399,14 @@ impl<S: Store> Ledger<S> {
         }
     }
 
+    /// Waits for this writer's turn at the store, then catches up with the log: until the turn
+    /// drops, writers that take turns do not append (see [`Store::writer_turn`]).
+    fn take_turn(&mut self) -> Result<WriterTurn, LedgerError> {
+        let turn = self.store.writer_turn()?;
+        self.follow_store()?;
+        Ok(turn)
+    }
+
     /// Catches up with records another writer sharing the store appended since this ledger last
     /// looked (their projection entries are already stored: only the state in memory moves).
     /// With one writer, as with sled, the store is never ahead and this is one length read.
@@ -444,7 +455,7 @@ impl<S: Store> Ledger<S> {
     pub fn publish_checkpoint(&mut self) -> Result<(u64, String), AppendError> {
         let mut attempts = 0;
         loop {
-            self.follow_store().map_err(|e| AppendError::NotCommitted(e.to_string()))?;
+            let _turn = self.take_turn().map_err(|e| AppendError::NotCommitted(e.to_string()))?;
             let overtaken = match self.store.latest_checkpoint()? {
                 Some((size, text)) if size == self.len => return Ok((size, text)),
                 // Another writer appended since this ledger followed the store.

@@ -197,3 +197,30 @@ fn a_node_that_has_not_appended_lately_shares_a_bundle_of_what_other_nodes_appen
     let later = certificates(&env.issuer.path, &env.learner.did(), 2, 1).remove(0);
     assert_eq!(idle.append(&later.0), size);
 }
+
+/// Writers on one database take turns: while one holds its turn, another waits for it (and gets
+/// it once given back), so a node whose batches take longer to sequence is never starved by
+/// others committing between its catching up and its commit.
+#[test]
+fn writers_sharing_a_database_wait_for_each_others_turn() {
+    use credledger::store::{PostgresStore, Store};
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let (first, second) = (PostgresStore::open(&url).expect("open"), PostgresStore::open(&url).expect("open"));
+    let turn = first.writer_turn().expect("a turn");
+    let given_back = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let given_back = given_back.clone();
+        thread::spawn(move || {
+            let _turn = second.writer_turn().expect("a turn");
+            given_back.load(Ordering::SeqCst)
+        })
+    };
+    // Give the waiter time to ask; whenever it asked, it may only get the turn after this.
+    thread::sleep(std::time::Duration::from_millis(300));
+    given_back.store(true, Ordering::SeqCst);
+    drop(turn);
+    assert!(waiter.join().expect("the waiter"), "the second writer got a turn the first still held");
+    // Given back, the turn can be taken again by the first.
+    drop(first.writer_turn().expect("the turn again"));
+}

@@ -134,6 +134,39 @@ pub trait Store: Send + Sync {
         let _ = (key, value);
         Err(StoreError::Backend("this store keeps no published bundles".into()))
     }
+    /// Waits for this writer's turn among the writers sharing the store, and holds it until the
+    /// returned [`WriterTurn`] drops. Writers that take turns never overtake each other between
+    /// catching up with the log and committing, so none is starved by the others' commits. A turn
+    /// is an optimisation, never the safety: every write stays fenced ([`Batch::check_fence`]).
+    /// A store with one writer (a sled directory is locked by its process) has nothing to wait for.
+    fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
+        Ok(WriterTurn::default())
+    }
+}
+
+/// A writer's turn at a shared store ([`Store::writer_turn`]), given back when dropped.
+#[derive(Default)]
+pub struct WriterTurn(Option<Box<dyn FnOnce() + Send>>);
+
+impl WriterTurn {
+    /// A turn that runs `give_back` when it ends.
+    pub fn until(give_back: impl FnOnce() + Send + 'static) -> Self {
+        WriterTurn(Some(Box::new(give_back)))
+    }
+}
+
+impl std::fmt::Debug for WriterTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "WriterTurn(held)" } else { "WriterTurn(none)" })
+    }
+}
+
+impl Drop for WriterTurn {
+    fn drop(&mut self) {
+        if let Some(give_back) = self.0.take() {
+            give_back();
+        }
+    }
 }
 
 /// A shared store is a store: a server's writer and readers hold the same one.
@@ -179,6 +212,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
         (**self).put_share(key, value)
+    }
+    fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
+        (**self).writer_turn()
     }
 }
 

@@ -12,6 +12,11 @@
 //! they were computed from: nodes cannot fork the log, sign inconsistent checkpoints, or put back
 //! projection entries older than what another node committed.
 //!
+//! Writers take turns ([`Store::writer_turn`], a session advisory lock on a connection of its own,
+//! waited for in the order asked): a node catches up with the log and commits while the others
+//! wait, so optimistic retries cannot starve a node whose batches take longer to sequence. The
+//! fence stays the safety; the turn only spares the retries.
+//!
 //! A `COMMIT` whose answer is lost (the connection broke) may or may not have taken effect: that
 //! is [`StoreError::OutcomeUnknown`], not a refusal.
 //!
@@ -26,7 +31,7 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Batch, Store, StoreError, WriterTurn};
 
 /// The schema, one migration per version, applied in order and recorded in `schema_version`.
 pub const MIGRATIONS: &[&str] = &[
@@ -45,11 +50,26 @@ pub const MIGRATIONS: &[&str] = &[
 /// How many connections (and threads) one store keeps.
 const CONNECTIONS: usize = 4;
 
+/// The session advisory lock writers take turns on ([`Store::writer_turn`]); not the migrations'.
+const WRITER_LOCK: i64 = 7318920466;
+
+/// How long a writer waits for its turn before it goes ahead without one (fenced, as every write
+/// is): a node that holds the turn and hangs must not stop the others. A node that dies gives its
+/// turn back at once, with its connection.
+const TURN_WAIT: &str = "10s";
+
 type Job = Box<dyn FnOnce(&mut Client) + Send>;
+
+/// Work for the connection that holds the writers' lock.
+enum TurnJob {
+    Take(mpsc::SyncSender<Result<(), StoreError>>),
+    GiveBack,
+}
 
 /// A PostgreSQL database holding one log.
 pub struct PostgresStore {
     jobs: Mutex<mpsc::Sender<Job>>,
+    turns: Mutex<mpsc::Sender<TurnJob>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -110,7 +130,13 @@ impl PostgresStore {
                 })
                 .map_err(backend)?;
         }
-        Ok(PostgresStore { jobs: Mutex::new(sender) })
+        let (turns, turn_jobs) = mpsc::channel::<TurnJob>();
+        let url = url.to_owned();
+        std::thread::Builder::new()
+            .name("credledger-postgres-turns".into())
+            .spawn(move || keep_turns(&url, turn_jobs))
+            .map_err(backend)?;
+        Ok(PostgresStore { jobs: Mutex::new(sender), turns: Mutex::new(turns) })
     }
 
     /// Runs `query` on one of the store's connections and waits for its answer.
@@ -129,6 +155,43 @@ impl PostgresStore {
             .map_err(|_| backend("the connection threads have stopped"))?;
         answer.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
     }
+}
+
+/// Takes and gives back the writers' lock on a connection of its own (a session lock lives as
+/// long as its connection), reconnecting when the connection broke.
+fn keep_turns(url: &str, jobs: mpsc::Receiver<TurnJob>) {
+    let mut client: Option<Client> = None;
+    for job in jobs {
+        match job {
+            TurnJob::Take(reply) => {
+                let _ = reply.send(take_turn(url, &mut client));
+            }
+            TurnJob::GiveBack => {
+                let given = client.as_mut().map(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&WRITER_LOCK]));
+                if matches!(given, Some(Err(_))) {
+                    // A broken connection held no lock any more: start afresh.
+                    client = None;
+                }
+            }
+        }
+    }
+}
+
+fn take_turn(url: &str, client: &mut Option<Client>) -> Result<(), StoreError> {
+    let connected = match client {
+        Some(c) => c,
+        None => {
+            let mut c = Client::connect(url, NoTls).map_err(backend)?;
+            c.batch_execute(&format!("SET lock_timeout = '{TURN_WAIT}'")).map_err(backend)?;
+            client.insert(c)
+        }
+    };
+    connected.execute("SELECT pg_advisory_lock($1)", &[&WRITER_LOCK]).map(|_| ()).map_err(|e| {
+        if e.is_closed() {
+            *client = None;
+        }
+        backend(e)
+    })
 }
 
 /// Applies the migrations the database has not seen, each in its own transaction; concurrent
@@ -339,6 +402,22 @@ impl Store for PostgresStore {
             }
             commit(tx)
         })
+    }
+
+    fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
+        let turns = self.turns.lock().map_err(|_| backend("the writers' lock is poisoned"))?.clone();
+        let (reply, answer) = mpsc::sync_channel(1);
+        turns.send(TurnJob::Take(reply)).map_err(|_| backend("the writers' lock thread has stopped"))?;
+        match answer.recv() {
+            Ok(Ok(())) => Ok(WriterTurn::until(move || {
+                let _ = turns.send(TurnJob::GiveBack);
+            })),
+            Ok(Err(e)) => {
+                tracing::warn!("writing without a turn (every write is fenced all the same): {e}");
+                Ok(WriterTurn::default())
+            }
+            Err(_) => Err(backend("the writers' lock thread stopped")),
+        }
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
