@@ -50,6 +50,9 @@ pub const MIGRATIONS: &[&str] = &[
 /// How many connections (and threads) one store keeps.
 const CONNECTIONS: usize = 4;
 
+/// How many projection entries one statement of `replace_entries` inserts.
+const REPLACE_CHUNK: usize = 10_000;
+
 /// The session advisory lock writers take turns on ([`Store::writer_turn`]); not the migrations'.
 const WRITER_LOCK: i64 = 7318920466;
 
@@ -250,22 +253,31 @@ fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
     })
 }
 
+/// Writes the batch under the fence, one statement per table (rows passed as arrays), so a batch
+/// costs the same few round trips whatever its size.
 fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
     let next = batch.check_fence(locked_len(tx)?)?;
     if !batch.records.is_empty() {
-        let insert = tx.prepare("INSERT INTO log (seq, id, bytes) VALUES ($1, $2, $3)").map_err(backend)?;
-        for record in &batch.records {
-            tx.execute(&insert, &[&to_i64(record.seq)?, &&record.id.0.0[..], &record.bytes]).map_err(backend)?;
-        }
+        let seqs = batch.records.iter().map(|r| to_i64(r.seq)).collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<&[u8]> = batch.records.iter().map(|r| &r.id.0.0[..]).collect();
+        let bytes: Vec<&[u8]> = batch.records.iter().map(|r| &r.bytes[..]).collect();
+        tx.execute(
+            "INSERT INTO log (seq, id, bytes) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[])",
+            &[&seqs, &ids, &bytes],
+        )
+        .map_err(backend)?;
         tx.execute("UPDATE meta SET len = $1", &[&to_i64(next)?]).map_err(backend)?;
     }
     if !batch.nodes.is_empty() {
-        let insert = tx
-            .prepare("INSERT INTO nodes (level, idx, hash) VALUES ($1, $2, $3) ON CONFLICT (level, idx) DO UPDATE SET hash = EXCLUDED.hash")
-            .map_err(backend)?;
-        for (id, h) in &batch.nodes {
-            tx.execute(&insert, &[&i16::from(id.level), &to_i64(id.index)?, &&h.0[..]]).map_err(backend)?;
-        }
+        let levels: Vec<i16> = batch.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
+        let indexes = batch.nodes.iter().map(|(id, _)| to_i64(id.index)).collect::<Result<Vec<_>, _>>()?;
+        let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| &h.0[..]).collect();
+        tx.execute(
+            "INSERT INTO nodes (level, idx, hash) SELECT * FROM UNNEST($1::SMALLINT[], $2::BIGINT[], $3::BYTEA[])
+             ON CONFLICT (level, idx) DO UPDATE SET hash = EXCLUDED.hash",
+            &[&levels, &indexes, &hashes],
+        )
+        .map_err(backend)?;
     }
     if let Some((size, text)) = &batch.checkpoint {
         tx.execute(
@@ -274,18 +286,25 @@ fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), StoreError
         )
         .map_err(backend)?;
     }
-    if !batch.entries.is_empty() {
-        let upsert = tx
-            .prepare("INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
-            .map_err(backend)?;
-        let delete = tx.prepare("DELETE FROM entries WHERE key = $1").map_err(backend)?;
-        for (key, value) in &batch.entries {
-            match value {
-                Some(v) => tx.execute(&upsert, &[key, v]),
-                None => tx.execute(&delete, &[key]),
-            }
-            .map_err(backend)?;
-        }
+    // A batch changes each key at most once; the last change of a key wins if not.
+    let mut entries = std::collections::BTreeMap::new();
+    for (key, value) in &batch.entries {
+        entries.insert(key.as_str(), value.as_deref());
+    }
+    let (kept, deleted): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, v)| v.is_some());
+    if !kept.is_empty() {
+        let keys: Vec<&str> = kept.iter().map(|(k, _)| *k).collect();
+        let values: Vec<&[u8]> = kept.iter().filter_map(|(_, v)| *v).collect();
+        tx.execute(
+            "INSERT INTO entries (key, value) SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[])
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&keys, &values],
+        )
+        .map_err(backend)?;
+    }
+    if !deleted.is_empty() {
+        let keys: Vec<&str> = deleted.iter().map(|(k, _)| *k).collect();
+        tx.execute("DELETE FROM entries WHERE key = ANY($1)", &[&keys]).map_err(backend)?;
     }
     Ok(())
 }
@@ -396,9 +415,14 @@ impl Store for PostgresStore {
             // Serialized with appends, which lock the same row.
             Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
             tx.execute("DELETE FROM entries", &[]).map_err(backend)?;
-            let insert = tx.prepare("INSERT INTO entries (key, value) VALUES ($1, $2)").map_err(backend)?;
-            for (key, value) in &entries {
-                tx.execute(&insert, &[key, value]).map_err(backend)?;
+            for chunk in entries.chunks(REPLACE_CHUNK) {
+                let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+                let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| &v[..]).collect();
+                tx.execute(
+                    "INSERT INTO entries (key, value) SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[])",
+                    &[&keys, &values],
+                )
+                .map_err(backend)?;
             }
             commit(tx)
         })
