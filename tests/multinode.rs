@@ -128,3 +128,71 @@ fn three_nodes_on_one_postgres_keep_one_dense_log_with_every_acknowledged_event_
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("empty store"), "{refused:?}");
 }
+
+/// Posts `events` one by one to `url` until done or the node is gone; returns the ids it
+/// acknowledged and whether it got through them all.
+fn post_each(url: &str, events: &[(String, String)], acked: &Mutex<Vec<String>>) -> bool {
+    let agent = agent();
+    for (json, id) in events {
+        match Server::try_post(&agent, &format!("{url}/v1/events"), json.as_bytes()) {
+            Ok(r) if r.status == 200 || r.status == 201 => {
+                assert_eq!(r.json()["id"], id.as_str(), "{r:?}");
+                acked.lock().expect("lock").push(id.clone());
+            }
+            Ok(r) => panic!("{url}: {r:?}"),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// One of three nodes is killed (SIGKILL) while all three append, perhaps while it holds the
+/// writers' turn: the other two go on appending, every event any node acknowledged is on the log
+/// exactly once, resubmitting the killed node's unacknowledged events completes the set, and the
+/// log audits.
+#[test]
+fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let env = postgres_env(&url);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
+    let mut nodes: Vec<Server> = (0..3).map(|_| env.serve(&flags)).collect();
+    let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), 9, 450);
+    let shares: Vec<Vec<(String, String)>> =
+        (0..3).map(|n| events.iter().skip(n).step_by(3).cloned().collect()).collect();
+    let acked: Vec<Arc<Mutex<Vec<String>>>> = (0..3).map(|_| Arc::default()).collect();
+    let clients: Vec<_> = (0..3)
+        .map(|n| {
+            let (url, share, acked) = (nodes[n].url.clone(), shares[n].clone(), acked[n].clone());
+            thread::spawn(move || post_each(&url, &share, &acked))
+        })
+        .collect();
+    // Kill the first node once it has acknowledged some appends (bounded wait).
+    let started = std::time::Instant::now();
+    while acked[0].lock().expect("lock").len() < 20 {
+        assert!(started.elapsed() < PATIENCE, "node 0 acknowledged too little within {PATIENCE:?}");
+        thread::sleep(std::time::Duration::from_millis(5));
+    }
+    nodes[0].child.kill().expect("SIGKILL node 0");
+    let _ = nodes[0].child.wait();
+    let finished: Vec<bool> = clients.into_iter().map(|c| c.join().expect("a client")).collect();
+    assert!(finished[1] && finished[2], "the surviving nodes stopped accepting appends");
+    // A backend of the killed node may still be finishing a COMMIT: what it commits can only add
+    // events, fenced like every write, so none of the checks below waits for it.
+
+    // Whatever node 0 acknowledged is on the log; the rest of its share goes to a survivor.
+    let on_log: BTreeSet<String> = ids_on(&nodes[1]).into_iter().collect();
+    for n in 0..3 {
+        let acked = acked[n].lock().expect("lock");
+        assert!(acked.iter().all(|id| on_log.contains(id)), "node {n} acknowledged an event that is not on the log");
+    }
+    let resubmitted = Mutex::new(Vec::new());
+    assert!(post_each(&nodes[1].url, &shares[0], &resubmitted), "node 1 took the resubmission");
+    let ids = ids_on(&nodes[2]);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an event is on the log twice");
+    assert_eq!(ids.len() as u64, SETUP_RECORDS + events.len() as u64, "every event once");
+    drop(nodes);
+    let audit = env.ok(&["--database-url", &url, "audit"]);
+    assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+}
