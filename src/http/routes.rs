@@ -557,25 +557,37 @@ fn current_statuses(view: &View<'_, dyn Store>, ids: &[EventId]) -> Result<Vec<S
 #[derive(Deserialize)]
 struct BundleRequest {
     learner: String,
+    #[serde(default)]
+    holders: Vec<String>,
     only: Option<Vec<String>>,
     audience: Option<String>,
     nonce: Option<String>,
 }
 
 /// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
-/// share` signs it where the learner's key is.
-#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, only?, audience?, nonce?}; audience and nonce 1 to 200 characters", content_type = "application/json"),
+/// share` signs it where the learner's key is. With `holders` (the learner's other dids), a
+/// version 2 bundle of the credentials held under each, for every one of those keys to sign too.
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, holders?, only?, audience?, nonce?}; audience and nonce 1 to 200 characters; at most 16 dids in all", content_type = "application/json"),
     responses((status = 200, description = "The bundle, learner_sig empty"), (status = 400, description = "Not JSON, or a malformed did or id", content_type = "application/problem+json"),
-        (status = 422, description = "Nothing to share, or an audience or nonce out of limits", content_type = "application/problem+json")))]
+        (status = 422, description = "Nothing to share, a did named twice or holding none of the chosen credentials, or an audience or nonce out of limits", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let req: BundleRequest =
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
     let learner = did_param(&req.learner)?;
+    let holders = req
+        .holders
+        .iter()
+        .enumerate()
+        .map(|(i, did)| {
+            did.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-did", format!("holders[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<Did>, _>>()?;
     let only = req.only.map(|ids| ids.iter().map(|id| id_param(id)).collect::<Result<Vec<_>, _>>()).transpose()?;
     let request = ShareRequest::new(only, req.audience, req.nonce)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", e.to_string()))?;
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", e.to_string()))?
+        .with_holders(holders);
     let bundle = ask(&state, |reply| Job::Share { learner, request, reply })
         .await?
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", e.to_string()))?;
