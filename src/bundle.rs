@@ -203,16 +203,16 @@ impl StatusStatement {
 }
 
 impl Bundle {
-    /// Adds `key`'s signature: the learner's `learner_sig` if it is the learner's key, else its
-    /// entry in `holder_sigs` if it is one of the `holders`' (a key that is neither adds nothing).
-    /// Every signature covers the same payload, so the keys may sign in any order.
+    /// Adds `key`'s signature: its entry in `holder_sigs` if it is one of the `holders`' keys,
+    /// else `learner_sig` (which verifies only if it is the learner's key). Every signature covers
+    /// the same payload, so the keys may sign in any order.
     pub fn signed(mut self, key: &SecretKey) -> Self {
         let value = serde_json::to_value(&self).expect("a bundle is JSON");
         let sig = key.sign_b64(&signed_payload(&value).expect("a bundle is JSON"));
-        if key.did() == &self.learner {
-            self.learner_sig = sig;
-        } else if self.holders.contains(key.did()) {
+        if self.holders.contains(key.did()) {
             self.holder_sigs.insert(key.did().clone(), sig);
+        } else {
+            self.learner_sig = sig;
         }
         self
     }

@@ -497,6 +497,7 @@ impl Crafted {
             size,
             issued_at: Timestamp(NOW),
             holder: did(learner),
+            holders: Vec::new(),
             credentials,
             sig: String::new(),
         }
@@ -504,6 +505,7 @@ impl Crafted {
         Bundle {
             v: bundle::VERSION,
             learner: did(learner),
+            holders: Vec::new(),
             audience: None,
             nonce: None,
             created_at: Timestamp(NOW),
@@ -511,6 +513,7 @@ impl Crafted {
             entries,
             status,
             learner_sig: String::new(),
+            holder_sigs: BTreeMap::new(),
         }
         .signed(&key(learner))
     }
