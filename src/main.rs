@@ -990,6 +990,9 @@ fn verify_hint(keys: &Path) -> String {
 /// The learner's key files, each a different key (the first is the learner's, the others its
 /// other dids').
 fn learner_keys(paths: &[PathBuf]) -> Result<Vec<SecretKey>> {
+    if paths.len() > credledger::bundle::MAX_DIDS {
+        bail!("--learner-key: {} keys; one bundle presents at most {} dids", paths.len(), credledger::bundle::MAX_DIDS);
+    }
     let mut keys: Vec<SecretKey> = Vec::with_capacity(paths.len());
     for path in paths {
         let key = SecretKey::read_file(path)?;
