@@ -494,7 +494,7 @@ struct VerifyQuery {
 /// (`credentials.current`). 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
     params(("audience" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
-    responses((status = 200, description = "{verdict, learner, origin, status_as_of, audience, nonce, checks, credentials, skills}"),
+    responses((status = 200, description = "{verdict, learner, holders (a bundle of several dids), origin, status_as_of, audience, nonce, checks, credentials, skills}"),
         (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
 #[post("/v1/verify")]
 async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
