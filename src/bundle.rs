@@ -83,8 +83,8 @@ fn check_holders(learner: &Did, holders: &[Did]) -> Result<(), String> {
     if dids > MAX_DIDS {
         return Err(format!("{dids} dids, more than the {MAX_DIDS} one bundle presents"));
     }
-    let mut seen = BTreeSet::from([learner]);
-    match holders.iter().find(|d| !seen.insert(*d)) {
+    let mut seen = BTreeSet::from([learner.as_str()]);
+    match holders.iter().find(|d| !seen.insert(d.as_str())) {
         Some(twice) => Err(format!("{twice} is named twice")),
         None => Ok(()),
     }
@@ -116,9 +116,10 @@ pub struct Bundle {
     /// Ed25519 by the learner over JCS(bundle without `learner_sig` and `holder_sigs`), base64url.
     #[serde(default)]
     pub learner_sig: String,
-    /// Version 2: each of `holders`' Ed25519 signature over the same payload as `learner_sig`.
+    /// Version 2: each of `holders`' Ed25519 signature over the same payload as `learner_sig`, by
+    /// its did (the text of one of `holders`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub holder_sigs: BTreeMap<Did, String>,
+    pub holder_sigs: BTreeMap<String, String>,
 }
 
 /// A record and its inclusion proof in the checkpoint's tree.
@@ -210,7 +211,7 @@ impl Bundle {
         let value = serde_json::to_value(&self).expect("a bundle is JSON");
         let sig = key.sign_b64(&signed_payload(&value).expect("a bundle is JSON"));
         if self.holders.contains(key.did()) {
-            self.holder_sigs.insert(key.did().clone(), sig);
+            self.holder_sigs.insert(key.did().to_string(), sig);
         } else {
             self.learner_sig = sig;
         }
@@ -800,11 +801,12 @@ fn check_signatures(bundle: &Bundle, payload: &[u8]) -> Result<String, String> {
     if crate::keys::verify_b64(learner, &bundle.learner_sig, payload).is_err() {
         return Err(format!("learner_sig is not {learner}'s signature over this bundle"));
     }
-    if let Some(stranger) = bundle.holder_sigs.keys().find(|d| !bundle.holders.contains(d)) {
-        return Err(format!("holder_sigs: {stranger} is not one of the bundle's holders"));
+    if let Some(stranger) = bundle.holder_sigs.keys().find(|d| !bundle.holders.iter().any(|h| h.as_str() == *d)) {
+        let stranger = crate::text::clip(stranger, 80);
+        return Err(format!("holder_sigs: `{stranger}` is not one of the bundle's holders"));
     }
     for holder in &bundle.holders {
-        match bundle.holder_sigs.get(holder) {
+        match bundle.holder_sigs.get(holder.as_str()) {
             None => {
                 return Err(format!(
                     "holder_sigs: no signature by {holder}, so the bundle does not prove control of it"
@@ -833,7 +835,7 @@ fn check_holder(
     state: &Projections,
 ) -> Result<String, String> {
     let learner = &bundle.learner;
-    let proven: BTreeSet<&Did> = bundle.dids().collect();
+    let proven: Vec<&Did> = bundle.dids().collect();
     // Whom a credential must be held by, in words: the learner, or (version 2) any proven did.
     let whom = if bundle.holders.is_empty() {
         learner.to_string()
@@ -846,7 +848,7 @@ fn check_holder(
             return Err(format!("credential {} has no learner", c.id));
         };
         let holder = state.profiles.current(issued_to);
-        if !proven.contains(&holder) {
+        if !proven.contains(&&holder) {
             return Err(match state.profiles.moved(issued_to) {
                 Some(moved) => format!(
                     "credential {} was issued to {issued_to}, which moved to {} (seq {}): its holder is {holder}, not {whom}",
@@ -1379,7 +1381,7 @@ mod tests {
             let mut log = Log::new();
             let bundle = log.both();
             assert_eq!((bundle.v, &bundle.learner, &bundle.holders[..]), (2, &did(FIRST), &[did(SECOND)][..]));
-            assert_eq!(bundle.holder_sigs.keys().collect::<Vec<_>>(), [&did(SECOND)]);
+            assert_eq!(bundle.holder_sigs.keys().collect::<Vec<_>>(), [did(SECOND).as_str()]);
             assert_eq!(
                 (bundle.status.v, &bundle.status.holder, &bundle.status.holders[..]),
                 (2, &did(FIRST), &[did(SECOND)][..])
@@ -1433,7 +1435,7 @@ mod tests {
             let bundle = log.both();
             // A holder's signature made by another key.
             let mut wrong = bundle.clone();
-            wrong.holder_sigs.insert(did(SECOND), key(STRANGER).sign_b64(&payload(&bundle)));
+            wrong.holder_sigs.insert(did(SECOND).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
             let detail = only_failure(&verify(&wrong), "learner.signature");
             assert!(detail.contains(&format!("not {}'s", did(SECOND))), "{detail}");
             // The learner's, made by the holder's key.
@@ -1443,9 +1445,14 @@ mod tests {
             assert!(detail.contains("learner_sig") && detail.contains(did(FIRST).as_str()), "{detail}");
             // A signature under a did the bundle does not name.
             let mut stranger = bundle.clone();
-            stranger.holder_sigs.insert(did(STRANGER), key(STRANGER).sign_b64(&payload(&bundle)));
+            stranger.holder_sigs.insert(did(STRANGER).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
             let detail = only_failure(&verify(&stranger), "learner.signature");
             assert!(detail.contains(did(STRANGER).as_str()) && detail.contains("not one of"), "{detail}");
+            // Or under a name that is no did at all, quoted back cut short.
+            let mut garbage = bundle.clone();
+            garbage.holder_sigs.insert("x".repeat(5000), String::new());
+            let detail = only_failure(&verify(&garbage), "learner.signature");
+            assert!(detail.contains("not one of") && detail.len() < 200, "{detail}");
             // A signature over another payload (the holder signed before the audience was set).
             let mut rebound = bundle;
             rebound.audience = Some("acme-hr".into());
@@ -1506,7 +1513,8 @@ mod tests {
         fn a_version_2_bundle_names_each_other_did_once() {
             let mut log = Log::new();
             let bundle = log.both();
-            let edits: [(&str, fn(&mut Bundle)); 3] = [
+            type Edit = (&'static str, fn(&mut Bundle));
+            let edits: [Edit; 3] = [
                 ("names none", |b| b.holders.clear()),
                 ("named twice", |b| b.holders.push(b.holders[0].clone())),
                 ("named twice", |b| b.holders.push(b.learner.clone())),
