@@ -314,7 +314,7 @@ fn a_link_presents_credentials_held_under_two_dids_each_proven_by_its_key() {
 
     // POST /v1/bundles names the field of a malformed holder, and refuses a did named twice.
     let malformed = serde_json::json!({"learner": env.learner.did, "holders": ["did:key:z6Mk"]});
-    let problem = assert_problem(&server.post("/v1/bundles", malformed.to_string()), 400, "bad-did");
+    let problem = assert_problem(&server.post("/v1/bundles", malformed.to_string()), 422, "schema");
     assert!(problem["detail"].as_str().unwrap().starts_with("holders[0]: "), "{problem}");
     let twice = serde_json::json!({"learner": env.learner.did, "holders": [wallet.did, wallet.did]});
     let problem = assert_problem(&server.post("/v1/bundles", twice.to_string()), 422, "cannot-share");

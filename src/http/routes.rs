@@ -569,7 +569,7 @@ struct BundleRequest {
 /// version 2 bundle of the credentials held under each, for every one of those keys to sign too.
 #[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, holders?, only?, audience?, nonce?}; audience and nonce 1 to 200 characters; at most 16 dids in all", content_type = "application/json"),
     responses((status = 200, description = "The bundle, learner_sig empty"), (status = 400, description = "Not JSON, or a malformed did or id", content_type = "application/problem+json"),
-        (status = 422, description = "Nothing to share, a did named twice or holding none of the chosen credentials, or an audience or nonce out of limits", content_type = "application/problem+json")))]
+        (status = 422, description = "Nothing to share, a holder that is not a did:key, named twice or holding none of the chosen credentials, or an audience or nonce out of limits", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
@@ -581,7 +581,10 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
         .iter()
         .enumerate()
         .map(|(i, did)| {
-            did.parse().map_err(|e: crate::id::IdError| Problem::bad_request("bad-did", format!("holders[{i}]: {e}")))
+            // A body field, not a path: well-formed JSON whose did is not a key is 422, like an event's.
+            did.parse().map_err(|e: crate::id::IdError| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", format!("holders[{i}]: {e}"))
+            })
         })
         .collect::<Result<Vec<Did>, _>>()?;
     let only = req.only.map(|ids| ids.iter().map(|id| id_param(id)).collect::<Result<Vec<_>, _>>()).transpose()?;
