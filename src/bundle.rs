@@ -53,11 +53,11 @@ const SIGNATURE_MEMBERS: [&str; 2] = ["learner_sig", "holder_sigs"];
 /// The most characters an audience or a nonce may have (`schemas/bundle.schema.json`); at least one.
 pub const MAX_BINDING_CHARS: usize = 200;
 
-/// An audience, a nonce or a list of holders outside the bundle format's limits.
+/// An audience or nonce outside the bundle format's limits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct BindingError {
-    /// `audience`, `nonce` or `learner-key` (the learner's dids).
+    /// `audience` or `nonce`.
     pub field: &'static str,
     pub reason: String,
 }

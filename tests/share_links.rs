@@ -319,6 +319,9 @@ fn a_link_presents_credentials_held_under_two_dids_each_proven_by_its_key() {
     let twice = serde_json::json!({"learner": env.learner.did, "holders": [wallet.did, wallet.did]});
     let problem = assert_problem(&server.post("/v1/bundles", twice.to_string()), 422, "cannot-share");
     assert!(problem["detail"].as_str().unwrap().contains("named twice"), "{problem}");
+    let many = serde_json::json!({"learner": env.learner.did, "holders": vec![&wallet.did; 16]});
+    let problem = assert_problem(&server.post("/v1/bundles", many.to_string()), 422, "cannot-share");
+    assert!(problem["detail"].as_str().unwrap().contains("at most 16"), "{problem}");
 
     // The log links nothing: no key link, each did's profile holds its own credential.
     assert!(server.all_records().iter().all(|r| r["event"]["kind"] != "learner.key_linked"));

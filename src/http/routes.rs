@@ -576,6 +576,11 @@ async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let req: BundleRequest =
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
     let learner = did_param(&req.learner)?;
+    if req.holders.len() >= bundle::MAX_DIDS {
+        let detail =
+            format!("holders: {} dids; one bundle presents at most {} in all", req.holders.len() + 1, bundle::MAX_DIDS);
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", detail));
+    }
     let holders = req
         .holders
         .iter()
