@@ -6,6 +6,13 @@
 //! operator-signed checkpoint; an operator-signed status statement at that checkpoint's size; and
 //! the learner's signature over all of it, optionally bound to one employer's audience and nonce.
 //!
+//! A learner may hold credentials under several dids (a wallet may present a fresh key for each
+//! claim). A version 2 bundle presents them together without any public key link: it names the
+//! learner's other dids in `holders`, and each of them signs the same payload as the learner
+//! (`holder_sigs`), so the bundle proves control of every did it presents credentials under; the
+//! operator's statement names each of those dids as a current holder. A bundle of one did stays
+//! version 1, byte for byte as before.
+//!
 //! [`verify`] is pure: bytes, the trusted operator keys and the time in, a [`Report`] out. It
 //! replays the bundle's records through the same rules and projections the ledger uses, so an
 //! issuer key's authority is judged exactly as the ledger judged it. Offline, a credential's status
@@ -28,8 +35,20 @@ use crate::merkle;
 use crate::projection::{Changes, CredentialState, Projections, Record};
 use crate::rules;
 
-/// The bundle format version.
+/// The bundle format version of a bundle of one did, and of its status statement.
 pub const VERSION: u32 = 1;
+
+/// The format version of a bundle that presents credentials held under several of the learner's
+/// dids (`holders`, `holder_sigs`), and of its status statement (which names them in `holders`).
+pub const VERSION_SEVERAL_DIDS: u32 = 2;
+
+/// The most dids one bundle presents credentials under (the learner's and its `holders`): as many
+/// keys as a learner may hold through key links ([`rules::MAX_LEARNER_KEYS`]).
+pub const MAX_DIDS: usize = rules::MAX_LEARNER_KEYS;
+
+/// The members the learner's and the holders' signatures leave out: each signs JCS(bundle without
+/// them), so all sign the same payload and none depends on another.
+const SIGNATURE_MEMBERS: [&str; 2] = ["learner_sig", "holder_sigs"];
 
 /// The most characters an audience or a nonce may have (`schemas/bundle.schema.json`); at least one.
 pub const MAX_BINDING_CHARS: usize = 200;
@@ -57,12 +76,33 @@ fn check_binding(field: &'static str, value: Option<&str>) -> Result<(), Binding
     Err(BindingError { field, reason })
 }
 
+/// Refuses a list of the learner's other dids that repeats one (or the learner's), or that makes
+/// more than [`MAX_DIDS`] in all; the reason, for the caller to name the field.
+fn check_holders(learner: &Did, holders: &[Did]) -> Result<(), String> {
+    let dids = holders.len() + 1;
+    if dids > MAX_DIDS {
+        return Err(format!("{dids} dids, more than the {MAX_DIDS} one bundle presents"));
+    }
+    let mut seen = BTreeSet::from([learner.as_str()]);
+    match holders.iter().find(|d| !seen.insert(d.as_str())) {
+        Some(twice) => Err(format!("{twice} is named twice")),
+        None => Ok(()),
+    }
+}
+
 /// What a learner shares.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
+    /// [`VERSION`], or [`VERSION_SEVERAL_DIDS`] with `holders`.
     pub v: u32,
+    /// The did the bundle is presented under: it signs `learner_sig`, and publishes and withdraws
+    /// the bundle's share link.
     pub learner: Did,
+    /// Version 2: the learner's other dids whose credentials the bundle presents, each proven by
+    /// its signature in `holder_sigs` (none is `learner`; no repeats).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<Did>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,9 +113,13 @@ pub struct Bundle {
     /// Records in seq order, each with its inclusion proof.
     pub entries: Vec<Entry>,
     pub status: StatusStatement,
-    /// Ed25519 by the learner over JCS(bundle without `learner_sig`), base64url.
+    /// Ed25519 by the learner over JCS(bundle without `learner_sig` and `holder_sigs`), base64url.
     #[serde(default)]
     pub learner_sig: String,
+    /// Version 2: each of `holders`' Ed25519 signature over the same payload as `learner_sig`, by
+    /// its did (the text of one of `holders`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub holder_sigs: BTreeMap<String, String>,
 }
 
 /// A record and its inclusion proof in the checkpoint's tree.
@@ -88,7 +132,7 @@ pub struct Entry {
 }
 
 /// The operator's signed statement of named credentials' status at one tree size, and of the
-/// key their learner holds them under then.
+/// keys their learner holds them under then.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StatusStatement {
@@ -99,6 +143,9 @@ pub struct StatusStatement {
     /// The learner's current key at `size` (after every key link): the only key a bundle of these
     /// credentials may be presented and signed with, so leaving a link out is caught.
     pub holder: Did,
+    /// Version 2: the current key at `size` of each of the bundle's `holders`, in their order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<Did>,
     pub credentials: Vec<StatusLine>,
     /// Ed25519 by the operator over JCS(statement without `sig`), base64url.
     #[serde(default)]
@@ -131,6 +178,17 @@ fn unsigned_bytes<T: Serialize>(value: &T, field: &str) -> Option<Vec<u8>> {
     canonical::to_vec_without(&serde_json::to_value(value).ok()?, field).ok()
 }
 
+/// What the learner and every holder sign: JCS(bundle without the signature members).
+fn signed_payload(bundle: &Value) -> Result<Vec<u8>, canonical::CanonicalError> {
+    let mut rest = bundle.clone();
+    if let Some(map) = rest.as_object_mut() {
+        for member in SIGNATURE_MEMBERS {
+            map.remove(member);
+        }
+    }
+    canonical::to_vec(&rest)
+}
+
 /// Does `sig` (base64url) verify `key`'s signature over JCS(`value` without `field`)?
 fn signed_by<T: Serialize>(value: &T, field: &str, sig: &str, key: &Did) -> bool {
     unsigned_bytes(value, field).is_some_and(|message| crate::keys::verify_b64(key, sig, &message).is_ok())
@@ -146,11 +204,23 @@ impl StatusStatement {
 }
 
 impl Bundle {
-    /// Signs the bundle with the learner's key.
-    pub fn signed(mut self, learner: &SecretKey) -> Self {
-        self.learner_sig = String::new();
-        self.learner_sig = sign_without(&self, "learner_sig", learner);
+    /// Adds `key`'s signature: its entry in `holder_sigs` if it is one of the `holders`' keys,
+    /// else `learner_sig` (which verifies only if it is the learner's key). Every signature covers
+    /// the same payload, so the keys may sign in any order.
+    pub fn signed(mut self, key: &SecretKey) -> Self {
+        let value = serde_json::to_value(&self).expect("a bundle is JSON");
+        let sig = key.sign_b64(&signed_payload(&value).expect("a bundle is JSON"));
+        if self.holders.contains(key.did()) {
+            self.holder_sigs.insert(key.did().to_string(), sig);
+        } else {
+            self.learner_sig = sig;
+        }
         self
+    }
+
+    /// Every did the bundle presents credentials under: the learner's, then the holders'.
+    pub fn dids(&self) -> impl Iterator<Item = &Did> {
+        std::iter::once(&self.learner).chain(&self.holders)
     }
 }
 
@@ -263,6 +333,9 @@ pub struct Report {
     /// `VALID` only if every check passed.
     pub verdict: &'static str,
     pub learner: Option<Did>,
+    /// The learner's other dids a version 2 bundle presents credentials under.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<Did>,
     /// The log the bundle is of: its checkpoint's origin, once a trusted operator's signature on
     /// the checkpoint verified.
     pub origin: Option<String>,
@@ -293,6 +366,7 @@ impl Report {
         Report {
             verdict: "INVALID",
             learner: None,
+            holders: Vec::new(),
             origin: None,
             status_as_of: None,
             audience: None,
@@ -444,9 +518,7 @@ pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetD
         serde_path_to_error::deserialize::<_, Bundle>(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
     });
     let bundle = bundle.and_then(|b| {
-        if b.v != VERSION {
-            return Err(format!("unknown bundle version {}", b.v));
-        }
+        check_version(&b, value.as_ref().map_err(Clone::clone)?)?;
         check_binding("audience", b.audience.as_deref()).map_err(|e| e.to_string())?;
         check_binding("nonce", b.nonce.as_deref()).map_err(|e| e.to_string())?;
         Ok(b)
@@ -460,15 +532,48 @@ pub fn verify(bytes: &[u8], trust: &Trust, options: &VerifyOptions, now: OffsetD
     };
     report.record("bundle.format", Ok(format!("{} records", bundle.entries.len())));
     report.learner = Some(bundle.learner.clone());
+    report.holders = bundle.holders.clone();
     report.audience = bundle.audience.clone();
     report.nonce = bundle.nonce.clone();
-    // The learner signed the bundle as sent, so its signature is checked over those bytes.
-    let unsigned = value.ok().and_then(|v| canonical::to_vec_without(&v, "learner_sig").ok()).unwrap_or_default();
+    // The learner and the holders signed the bundle as sent, so their signatures are checked
+    // over those bytes.
+    let unsigned = value.ok().and_then(|v| signed_payload(&v).ok()).unwrap_or_default();
     verify_bundle(&bundle, &unsigned, trust, options, now, &mut report);
     if report.credentials.is_empty() {
         report.claimed = claimed(&bundle);
     }
     report.settle(options)
+}
+
+/// The version's shape: a version 1 bundle and its statement name one did (no `holders`, no
+/// `holder_sigs`, as before they existed); a version 2 bundle names the learner's other dids in
+/// `holders`, within [`check_holders`]' limits, and its statement is version 2.
+fn check_version(b: &Bundle, value: &Value) -> Result<(), String> {
+    let statement = value.get("status");
+    match b.v {
+        VERSION => {
+            let present = SIGNATURE_MEMBERS[1..].iter().chain(&["holders"]).find(|m| value.get(**m).is_some());
+            if let Some(member) = present {
+                return Err(format!("{member}: only a version {VERSION_SEVERAL_DIDS} bundle presents several dids"));
+            }
+            if statement.and_then(|s| s.get("holders")).is_some() {
+                return Err(format!("status.holders: only in a version {VERSION_SEVERAL_DIDS} statement"));
+            }
+        }
+        VERSION_SEVERAL_DIDS => {
+            if b.holders.is_empty() {
+                return Err(format!(
+                    "holders: a version {VERSION_SEVERAL_DIDS} bundle names the learner's other dids; this one names none"
+                ));
+            }
+            check_holders(&b.learner, &b.holders).map_err(|why| format!("holders: {why}"))?;
+        }
+        v => return Err(format!("unknown bundle version {v}")),
+    }
+    if b.status.v != b.v {
+        return Err(format!("status.v: {}, but the bundle is version {}", b.status.v, b.v));
+    }
+    Ok(())
 }
 
 /// What the bundle's records present, read as they are (for naming what failed; unverified).
@@ -670,15 +775,7 @@ fn verify_bundle(
         report.blame_named(why, &presented);
     }
     report.record("learner.holder", holder);
-    let learner_signed = crate::keys::verify_b64(&bundle.learner, &bundle.learner_sig, unsigned).is_ok();
-    report.record(
-        "learner.signature",
-        if learner_signed {
-            Ok(format!("signed by {}", bundle.learner))
-        } else {
-            Err(format!("learner_sig is not {}'s signature over this bundle", bundle.learner))
-        },
-    );
+    report.record("learner.signature", check_signatures(bundle, unsigned));
 
     // Bound to this verifier's request.
     for (name, wanted, got) in
@@ -696,9 +793,41 @@ fn verify_bundle(
     report.credentials = presented;
 }
 
-/// The credentials were issued to the learner who shares them: each to the bundle's learner, or to
-/// a key its records show moved to it; and the operator's statement names that learner as the
-/// holder now, so a bundle that leaves a key link out and presents an earlier key is caught.
+/// The learner's signature, and each holder's, over the bundle as sent (`payload`): a holder
+/// without a signature, a signature by another key, or one under a did the bundle does not name
+/// fails, naming the did.
+fn check_signatures(bundle: &Bundle, payload: &[u8]) -> Result<String, String> {
+    let learner = &bundle.learner;
+    if crate::keys::verify_b64(learner, &bundle.learner_sig, payload).is_err() {
+        return Err(format!("learner_sig is not {learner}'s signature over this bundle"));
+    }
+    if let Some(stranger) = bundle.holder_sigs.keys().find(|d| !bundle.holders.iter().any(|h| h.as_str() == *d)) {
+        let stranger = crate::text::clip(stranger, 80);
+        return Err(format!("holder_sigs: `{stranger}` is not one of the bundle's holders"));
+    }
+    for holder in &bundle.holders {
+        match bundle.holder_sigs.get(holder.as_str()) {
+            None => {
+                return Err(format!(
+                    "holder_sigs: no signature by {holder}, so the bundle does not prove control of it"
+                ));
+            }
+            Some(sig) if crate::keys::verify_b64(holder, sig, payload).is_err() => {
+                return Err(format!("holder_sigs: the signature under {holder} is not {holder}'s over this bundle"));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(match bundle.holders.len() {
+        0 => format!("signed by {learner}"),
+        n => format!("signed by {learner} and by each of the learner's {n} other dids it presents"),
+    })
+}
+
+/// The credentials are held by the learner who shares them: each was issued to one of the dids
+/// the bundle proves (the learner's and, in version 2, the holders'), or to a key its records show
+/// moved to one; and the operator's statement names those dids as the holders now, so a bundle
+/// that leaves a key link out and presents an earlier key is caught.
 fn check_holder(
     bundle: &Bundle,
     presented: &[PresentedCredential],
@@ -706,19 +835,26 @@ fn check_holder(
     state: &Projections,
 ) -> Result<String, String> {
     let learner = &bundle.learner;
+    let proven: Vec<&Did> = bundle.dids().collect();
+    // Whom a credential must be held by, in words: the learner, or (version 2) any proven did.
+    let whom = if bundle.holders.is_empty() {
+        learner.to_string()
+    } else {
+        format!("any of the {} dids the bundle proves control of", proven.len())
+    };
     for c in presented {
         let record = records.iter().find(|r| r.seq == c.seq);
         let Some(issued_to) = record.and_then(|r| r.event.event.payload.credential()).map(|v| v.learner) else {
             return Err(format!("credential {} has no learner", c.id));
         };
         let holder = state.profiles.current(issued_to);
-        if &holder != learner {
+        if !proven.contains(&&holder) {
             return Err(match state.profiles.moved(issued_to) {
                 Some(moved) => format!(
-                    "credential {} was issued to {issued_to}, which moved to {} (seq {}): its holder is {holder}, not {learner}",
+                    "credential {} was issued to {issued_to}, which moved to {} (seq {}): its holder is {holder}, not {whom}",
                     c.id, moved.to, moved.seq
                 ),
-                None => format!("credential {} was issued to {issued_to}, not to {learner}", c.id),
+                None => format!("credential {} was issued to {issued_to}, not to {whom}", c.id),
             });
         }
     }
@@ -731,7 +867,23 @@ fn check_holder(
             "the operator's status statement names {named} as the holder now, not {learner}: a key link is missing from the bundle, or it is not this learner's"
         ));
     }
-    Ok(format!("{} credentials issued to {learner}, the holder the operator names", presented.len()))
+    if bundle.status.holders != bundle.holders {
+        let list = |dids: &[Did]| dids.iter().map(Did::as_str).collect::<Vec<_>>().join(", ");
+        return Err(format!(
+            "the operator's status statement names [{}] as the other holders now, not the bundle's [{}]: a key link is missing from the bundle, or a did is not this learner's",
+            list(&bundle.status.holders),
+            list(&bundle.holders)
+        ));
+    }
+    Ok(if bundle.holders.is_empty() {
+        format!("{} credentials issued to {learner}, the holder the operator names", presented.len())
+    } else {
+        format!(
+            "{} credentials held under the bundle's {} dids, the holders the operator names",
+            presented.len(),
+            proven.len()
+        )
+    })
 }
 
 fn check_status(
@@ -802,6 +954,10 @@ pub enum ShareError {
     NotTheLearners(EventId),
     #[error("{0} has no active credentials to share")]
     NothingToShare(Did),
+    #[error("{0} holds none of the chosen credentials: leave its key out, so the bundle does not tie it to the others")]
+    HoldsNoneChosen(Did),
+    #[error("holders: {0}")]
+    Holders(String),
     #[error("key {from} moved to {to}: share with the current key")]
     KeyMoved { from: Did, to: Did },
     #[error(transparent)]
@@ -821,6 +977,9 @@ pub struct ShareRequest {
     pub only: Option<Vec<EventId>>,
     pub audience: Option<String>,
     pub nonce: Option<String>,
+    /// The learner's other dids to present credentials held under too (a version 2 bundle, which
+    /// each of their keys signs); each must hold a chosen credential.
+    pub holders: Vec<Did>,
 }
 
 impl ShareRequest {
@@ -837,11 +996,17 @@ impl ShareRequest {
             let mut seen = BTreeSet::new();
             ids.into_iter().filter(|id| seen.insert(*id)).collect()
         });
-        Ok(ShareRequest { only, audience, nonce })
+        Ok(ShareRequest { only, audience, nonce, holders: Vec::new() })
+    }
+
+    /// The request, presenting credentials held under the learner's other dids `holders` too.
+    pub fn with_holders(self, holders: Vec<Did>) -> Self {
+        ShareRequest { holders, ..self }
     }
 }
 
-/// Builds and signs the learner's bundle from a ledger that holds the operator key.
+/// Builds and signs the learner's bundle from a ledger that holds the operator key (for a bundle of
+/// several dids, [`build_unsigned`], then [`Bundle::signed`] by each key).
 pub fn build<S: crate::store::Store>(
     ledger: &mut crate::ledger::Ledger<S>,
     learner: &SecretKey,
@@ -859,17 +1024,25 @@ pub fn build_unsigned<S: crate::store::Store>(
     request: &ShareRequest,
     now: OffsetDateTime,
 ) -> Result<Bundle, ShareError> {
+    let holders = request.holders.clone();
     let request = ShareRequest::new(request.only.clone(), request.audience.clone(), request.nonce.clone())?;
+    check_holders(learner, &holders).map_err(ShareError::Holders)?;
     let (size, checkpoint) = ledger.publish_checkpoint()?;
     let state = ledger.state();
-    if let Some(moved) = state.profiles.moved(learner) {
-        return Err(ShareError::KeyMoved { from: learner.clone(), to: state.profiles.current(&moved.to) });
+    let dids: Vec<&Did> = std::iter::once(learner).chain(&holders).collect();
+    // Each did's credentials (a did is a key no link moved away from, so no credential is twice).
+    let mut owned = Vec::with_capacity(dids.len());
+    for did in &dids {
+        if let Some(moved) = state.profiles.moved(did) {
+            return Err(ShareError::KeyMoved { from: (*did).clone(), to: state.profiles.current(&moved.to) });
+        }
+        owned.push(state.profiles.learner(did).map(|e| e.credentials.clone()).unwrap_or_default());
     }
-    let owned: Vec<_> = state.profiles.learner(learner).map(|e| e.credentials.clone()).unwrap_or_default();
+    let active = |id: &EventId| state.status.credential(id).is_some_and(|s| s.state == CredentialState::Active);
     let chosen: Vec<EventId> = match &request.only {
         Some(ids) => {
             for id in ids {
-                if !owned.iter().any(|c| &c.id == id) {
+                if !owned.iter().flatten().any(|c| &c.id == id) {
                     return Err(if state.status.credential(id).is_some() {
                         ShareError::NotTheLearners(*id)
                     } else {
@@ -879,14 +1052,21 @@ pub fn build_unsigned<S: crate::store::Store>(
             }
             ids.clone()
         }
-        None => owned
-            .iter()
-            .filter(|c| state.status.credential(&c.id).is_some_and(|s| s.state == CredentialState::Active))
-            .map(|c| c.id)
-            .collect(),
+        None => owned.iter().flatten().map(|c| c.id).filter(active).collect(),
     };
     if chosen.is_empty() {
         return Err(ShareError::NothingToShare(learner.clone()));
+    }
+    // A did that presents nothing is left out, not proven: proving it would only link it.
+    if !holders.is_empty() {
+        for (did, credentials) in dids.iter().zip(&owned) {
+            if !credentials.iter().any(|c| chosen.contains(&c.id)) {
+                return Err(match request.only {
+                    Some(_) => ShareError::HoldsNoneChosen((*did).clone()),
+                    None => ShareError::NothingToShare((*did).clone()),
+                });
+            }
+        }
     }
     let seqs = supporting_seqs(ledger, &chosen)?;
     let mut entries = Vec::with_capacity(seqs.len());
@@ -896,10 +1076,11 @@ pub fn build_unsigned<S: crate::store::Store>(
         ))?;
         entries.push(Entry { seq, record: record.to_value(), inclusion_proof: ledger.inclusion_proof(seq, size)? });
     }
-    let status = ledger.status_statement(learner, &chosen, now)?;
+    let status = ledger.status_statement(learner, &holders, &chosen, now)?;
     Ok(Bundle {
-        v: VERSION,
+        v: if holders.is_empty() { VERSION } else { VERSION_SEVERAL_DIDS },
         learner: learner.clone(),
+        holders,
         audience: request.audience.clone(),
         nonce: request.nonce.clone(),
         created_at: Timestamp::whole_seconds(now),
@@ -907,6 +1088,7 @@ pub fn build_unsigned<S: crate::store::Store>(
         entries,
         status,
         learner_sig: String::new(),
+        holder_sigs: BTreeMap::new(),
     })
 }
 
@@ -1076,5 +1258,304 @@ mod tests {
         assert_eq!((check.ran, check.ok, check.detail.as_str()), (false, false, NOT_RUN));
         assert_eq!(report.origin, None);
         assert_eq!(report.status_as_of, None);
+    }
+
+    /// Bundles across several of a learner's dids, on a small log: one college, a course issued
+    /// to each of the learner's dids `FIRST` and `SECOND`, one to a stranger, and a did `THIRD`
+    /// the learner holds nothing under.
+    mod several_dids {
+        use super::*;
+        use crate::event::{CourseCompleted, Event, Genesis, IssuerCategory, IssuerRegistered, Payload};
+        use crate::{Ledger, MemoryStore};
+        use time::macros::datetime;
+
+        const NOW: OffsetDateTime = datetime!(2026-09-01 12:00 UTC);
+        const ORIGIN: &str = "unlink.example.edu";
+        const OPERATOR: u8 = 0;
+        const COLLEGE: u8 = 1;
+        const FIRST: u8 = 10;
+        const SECOND: u8 = 11;
+        const THIRD: u8 = 12;
+        const STRANGER: u8 = 20;
+
+        fn key(n: u8) -> SecretKey {
+            let mut seed = [0x5e; 32];
+            seed[0] = n;
+            SecretKey::from_seed(&seed)
+        }
+
+        fn did(n: u8) -> Did {
+            key(n).did().clone()
+        }
+
+        struct Log {
+            ledger: Ledger<MemoryStore>,
+            tick: i64,
+            first: EventId,
+            second: EventId,
+        }
+
+        impl Log {
+            fn new() -> Log {
+                let mut ledger = Ledger::open(MemoryStore::new()).expect("open a memory ledger");
+                ledger.sign_checkpoints_with(key(OPERATOR)).expect("the operator signs checkpoints");
+                let mut log =
+                    Log { ledger, tick: 0, first: EventId::of_canonical(b"0"), second: EventId::of_canonical(b"0") };
+                log.append(OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
+                log.append(
+                    OPERATOR,
+                    Payload::IssuerRegistered(IssuerRegistered {
+                        issuer: did(COLLEGE),
+                        name: "Lakeside Community College".into(),
+                        category: IssuerCategory::College,
+                        ledger: None,
+                    }),
+                );
+                log.first = log.course(FIRST);
+                log.second = log.course(SECOND);
+                log.course(STRANGER);
+                log
+            }
+
+            fn append(&mut self, by: u8, payload: Payload) -> EventId {
+                self.tick += 1;
+                let at = Timestamp(NOW - Duration::hours(1) + Duration::seconds(self.tick));
+                let event = Event::new(did(by), at, payload.for_ledger(ORIGIN)).sign(&key(by), None).expect("sign");
+                let appended = self.ledger.append_values(vec![event.value().clone()], NOW, true).pop();
+                appended.expect("one result").expect("the ledger accepts the event").id
+            }
+
+            fn course(&mut self, learner: u8) -> EventId {
+                let n = self.tick;
+                self.append(
+                    COLLEGE,
+                    Payload::CourseCompleted(CourseCompleted {
+                        credential_uuid: format!("0b5e7a52-3c1d-4f7e-8a90-{n:012x}"),
+                        learner: did(learner),
+                        title: "Welding Fundamentals".into(),
+                        code: "WLD 100".into(),
+                        skills: vec![Skill { id: "51-4121.00".into(), label: None, level: None }],
+                        credits: 4.0,
+                        completed_on: "2026-05-01".parse().expect("a date"),
+                        ledger: None,
+                        vc_proof: None,
+                        vc: None,
+                    }),
+                )
+            }
+
+            /// The unsigned bundle of `learner`'s credentials and `holders`'.
+            fn share(&mut self, learner: u8, holders: &[u8], only: Option<Vec<EventId>>) -> Result<Bundle, ShareError> {
+                let request = ShareRequest { only, ..ShareRequest::default() }
+                    .with_holders(holders.iter().map(|n| did(*n)).collect());
+                build_unsigned(&mut self.ledger, &did(learner), &request, NOW)
+            }
+
+            /// FIRST's and SECOND's credentials, signed by both keys.
+            fn both(&mut self) -> Bundle {
+                let bundle = self.share(FIRST, &[SECOND], None).expect("share");
+                bundle.signed(&key(FIRST)).signed(&key(SECOND))
+            }
+        }
+
+        fn verify(bundle: &Bundle) -> Report {
+            let bytes = serde_json::to_vec(bundle).expect("JSON");
+            super::super::verify(&bytes, &Trust::operator(did(OPERATOR)), &VerifyOptions::default(), NOW)
+        }
+
+        /// The one check that failed, the others all passed (or could not run for lack of grounds).
+        fn only_failure(report: &Report, name: &str) -> String {
+            assert_eq!(report.verdict, "INVALID");
+            let failed: Vec<&Check> = report.checks.iter().filter(|c| c.ran && !c.ok).collect();
+            assert_eq!(failed.iter().map(|c| c.name).collect::<Vec<_>>(), [name], "{:#?}", report.checks);
+            failed[0].detail.clone()
+        }
+
+        /// The payload every key signs, of a bundle as it is.
+        fn payload(bundle: &Bundle) -> Vec<u8> {
+            signed_payload(&serde_json::to_value(bundle).expect("JSON")).expect("JSON")
+        }
+
+        #[test]
+        fn one_bundle_presents_credentials_of_two_dids_each_proven_by_its_signature() {
+            let mut log = Log::new();
+            let bundle = log.both();
+            assert_eq!((bundle.v, &bundle.learner, &bundle.holders[..]), (2, &did(FIRST), &[did(SECOND)][..]));
+            assert_eq!(bundle.holder_sigs.keys().collect::<Vec<_>>(), [did(SECOND).as_str()]);
+            assert_eq!(
+                (bundle.status.v, &bundle.status.holder, &bundle.status.holders[..]),
+                (2, &did(FIRST), &[did(SECOND)][..])
+            );
+            let stated: Vec<EventId> = bundle.status.credentials.iter().map(|l| l.credential).collect();
+            assert_eq!(stated, [log.first, log.second]);
+
+            let report = verify(&bundle);
+            assert!(report.is_valid(), "{:#?}", report.checks);
+            assert_eq!(report.holders, [did(SECOND)]);
+            assert_eq!(report.credentials.iter().map(|c| c.id).collect::<Vec<_>>(), [log.first, log.second]);
+            let check = |name| &report.checks.iter().find(|c| c.name == name).expect("listed").detail;
+            assert!(check("learner.signature").contains("1 other dids"), "{}", check("learner.signature"));
+            assert!(check("learner.holder").contains("2 dids"), "{}", check("learner.holder"));
+            // The keys sign the same payload, in any order.
+            let other_order =
+                log.share(FIRST, &[SECOND], None).expect("share").signed(&key(SECOND)).signed(&key(FIRST));
+            assert_eq!(other_order.holder_sigs, bundle.holder_sigs);
+            assert_eq!(other_order.learner_sig, bundle.learner_sig);
+        }
+
+        #[test]
+        fn a_bundle_of_one_did_stays_version_1_as_before() {
+            let mut log = Log::new();
+            let bundle = log.share(FIRST, &[], None).expect("share").signed(&key(FIRST));
+            assert_eq!((bundle.v, bundle.status.v), (VERSION, VERSION));
+            let value = serde_json::to_value(&bundle).expect("JSON");
+            for absent in [&value["holders"], &value["holder_sigs"], &value["status"]["holders"]] {
+                assert_eq!(absent, &Value::Null, "{value}");
+            }
+            // The learner's signature is over the bundle without `learner_sig`, as it always was.
+            let message = canonical::to_vec_without(&value, "learner_sig").expect("JSON");
+            assert!(crate::keys::verify_b64(&did(FIRST), &bundle.learner_sig, &message).is_ok());
+            let report = verify(&bundle);
+            assert!(report.is_valid(), "{:#?}", report.checks);
+            assert_eq!(serde_json::to_value(&report).expect("JSON").get("holders"), None);
+        }
+
+        #[test]
+        fn a_dropped_holder_signature_fails_the_signature_check() {
+            let mut log = Log::new();
+            let mut bundle = log.both();
+            bundle.holder_sigs.clear();
+            let detail = only_failure(&verify(&bundle), "learner.signature");
+            assert!(detail.contains("no signature by") && detail.contains(did(SECOND).as_str()), "{detail}");
+        }
+
+        #[test]
+        fn a_signature_by_the_wrong_key_fails_the_signature_check() {
+            let mut log = Log::new();
+            let bundle = log.both();
+            // A holder's signature made by another key.
+            let mut wrong = bundle.clone();
+            wrong.holder_sigs.insert(did(SECOND).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
+            let detail = only_failure(&verify(&wrong), "learner.signature");
+            assert!(detail.contains(&format!("not {}'s", did(SECOND))), "{detail}");
+            // The learner's, made by the holder's key.
+            let mut wrong = bundle.clone();
+            wrong.learner_sig = key(SECOND).sign_b64(&payload(&bundle));
+            let detail = only_failure(&verify(&wrong), "learner.signature");
+            assert!(detail.contains("learner_sig") && detail.contains(did(FIRST).as_str()), "{detail}");
+            // A signature under a did the bundle does not name.
+            let mut stranger = bundle.clone();
+            stranger.holder_sigs.insert(did(STRANGER).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
+            let detail = only_failure(&verify(&stranger), "learner.signature");
+            assert!(detail.contains(did(STRANGER).as_str()) && detail.contains("not one of"), "{detail}");
+            // Or under a name that is no did at all, quoted back cut short.
+            let mut garbage = bundle.clone();
+            garbage.holder_sigs.insert("x".repeat(5000), String::new());
+            let detail = only_failure(&verify(&garbage), "learner.signature");
+            assert!(detail.contains("not one of") && detail.len() < 200, "{detail}");
+            // A signature over another payload (the holder signed before the audience was set).
+            let mut rebound = bundle;
+            rebound.audience = Some("acme-hr".into());
+            let rebound = rebound.signed(&key(FIRST));
+            let detail = only_failure(&verify(&rebound), "learner.signature");
+            assert!(detail.contains(did(SECOND).as_str()), "{detail}");
+        }
+
+        #[test]
+        fn a_credential_moved_under_an_unproven_did_fails_the_holder_check() {
+            let mut log = Log::new();
+            let bundle = log.both();
+            // The forger keeps SECOND's credential but proves THIRD (a key they hold) instead.
+            let mut forged = bundle.clone();
+            forged.holders = vec![did(THIRD)];
+            forged.holder_sigs.clear();
+            let forged = forged.signed(&key(FIRST)).signed(&key(THIRD));
+            let report = verify(&forged);
+            let detail = only_failure(&report, "learner.holder");
+            assert!(
+                detail.contains(&log.second.to_string())
+                    && detail.contains(did(SECOND).as_str())
+                    && detail.contains("2 dids"),
+                "{detail}"
+            );
+            // Holders that match the credentials, and a statement naming others: the operator's
+            // statement is signed, so the holders it names are what the log said.
+            let mut relisted = bundle.clone();
+            relisted.status.holders = vec![did(THIRD)];
+            let relisted = relisted.status.clone().signed(&key(OPERATOR));
+            let mut forged = bundle;
+            forged.status = relisted;
+            forged.holder_sigs.clear();
+            let forged = forged.signed(&key(FIRST)).signed(&key(SECOND));
+            let detail = only_failure(&verify(&forged), "learner.holder");
+            assert!(detail.contains("status statement") && detail.contains(did(THIRD).as_str()), "{detail}");
+        }
+
+        #[test]
+        fn a_version_1_bundle_cannot_present_another_dids_credential() {
+            let mut log = Log::new();
+            let bundle = log.both();
+            // Dropping the holders to pass as version 1 leaves a version 2 statement.
+            let mut v1 = bundle.clone();
+            (v1.v, v1.holders, v1.holder_sigs) = (VERSION, Vec::new(), BTreeMap::new());
+            let detail = only_failure(&verify(&v1.signed(&key(FIRST))), "bundle.format");
+            assert!(detail.starts_with("status.holders: only in a version 2"), "{detail}");
+            // A version 1 bundle with the members of version 2.
+            let mut value =
+                serde_json::to_value(log.share(FIRST, &[], None).expect("share").signed(&key(FIRST))).expect("JSON");
+            value["holder_sigs"] = serde_json::json!({});
+            let bytes = serde_json::to_vec(&value).expect("JSON");
+            let report = super::super::verify(&bytes, &Trust::operator(did(OPERATOR)), &VerifyOptions::default(), NOW);
+            assert!(only_failure(&report, "bundle.format").starts_with("holder_sigs: only a version 2"));
+        }
+
+        #[test]
+        fn a_version_2_bundle_names_each_other_did_once() {
+            let mut log = Log::new();
+            let bundle = log.both();
+            type Edit = (&'static str, fn(&mut Bundle));
+            let edits: [Edit; 3] = [
+                ("names none", |b| b.holders.clear()),
+                ("named twice", |b| b.holders.push(b.holders[0].clone())),
+                ("named twice", |b| b.holders.push(b.learner.clone())),
+            ];
+            for (why, edit) in edits {
+                let mut edited = bundle.clone();
+                edit(&mut edited);
+                let detail = only_failure(&verify(&edited), "bundle.format");
+                assert!(detail.starts_with("holders: ") && detail.contains(why), "{why}: {detail}");
+            }
+            let mut older = bundle.clone();
+            older.status.v = VERSION;
+            let detail = only_failure(&verify(&older), "bundle.format");
+            assert!(detail.starts_with("status.v: 1, but the bundle is version 2"), "{detail}");
+            assert!(check_holders(&did(FIRST), &(100..115).map(did).collect::<Vec<_>>()).is_ok());
+            let many = check_holders(&did(FIRST), &(100..116).map(did).collect::<Vec<_>>()).unwrap_err();
+            assert!(many.contains("17 dids") && many.contains("16"), "{many}");
+        }
+
+        #[test]
+        fn share_refuses_a_did_that_would_be_proven_for_nothing() {
+            let mut log = Log::new();
+            // Chosen credentials all under FIRST: SECOND would only be linked.
+            let refused = log.share(FIRST, &[SECOND], Some(vec![log.first])).unwrap_err();
+            assert!(matches!(&refused, ShareError::HoldsNoneChosen(d) if d == &did(SECOND)), "{refused}");
+            assert!(refused.to_string().contains("leave its key out"), "{refused}");
+            // And the learner's own did likewise.
+            let refused = log.share(FIRST, &[SECOND], Some(vec![log.second])).unwrap_err();
+            assert!(matches!(&refused, ShareError::HoldsNoneChosen(d) if d == &did(FIRST)), "{refused}");
+            // A did that holds nothing at all.
+            let refused = log.share(FIRST, &[SECOND, THIRD], None).unwrap_err();
+            assert!(matches!(&refused, ShareError::NothingToShare(d) if d == &did(THIRD)), "{refused}");
+            // A did named twice, or the learner's among the holders.
+            for holders in [&[SECOND, SECOND][..], &[FIRST]] {
+                let refused = log.share(FIRST, holders, None).unwrap_err();
+                assert!(matches!(&refused, ShareError::Holders(why) if why.contains("named twice")), "{refused}");
+            }
+            // Someone else's credential is not the learner's, whichever keys they give.
+            let stranger = log.ledger.state().profiles.learner(&did(STRANGER)).expect("a learner").credentials[0].id;
+            let refused = log.share(FIRST, &[SECOND], Some(vec![log.first, log.second, stranger])).unwrap_err();
+            assert!(matches!(refused, ShareError::NotTheLearners(id) if id == stranger));
+        }
     }
 }

@@ -480,10 +480,12 @@ impl<S: Store> Ledger<S> {
     }
 
     /// The operator's signed statement of these credentials' status at the current log size, and
-    /// of the key `learner` holds them under now (`learner`, or the key it moved to).
+    /// of the key `learner` holds them under now (`learner`, or the key it moved to), and of the
+    /// current key of each of the learner's other dids `holders` (a version 2 statement).
     pub fn status_statement(
         &self,
         learner: &Did,
+        holders: &[Did],
         credentials: &[EventId],
         now: OffsetDateTime,
     ) -> Result<StatusStatement, ShareError> {
@@ -497,11 +499,12 @@ impl<S: Store> Ledger<S> {
             })
             .collect::<Result<_, ShareError>>()?;
         let statement = StatusStatement {
-            v: crate::bundle::VERSION,
+            v: if holders.is_empty() { crate::bundle::VERSION } else { crate::bundle::VERSION_SEVERAL_DIDS },
             origin: genesis.origin.clone(),
             size: self.len,
             issued_at: Timestamp::whole_seconds(now),
             holder: self.state.profiles.current(learner),
+            holders: holders.iter().map(|d| self.state.profiles.current(d)).collect(),
             credentials: lines,
             sig: String::new(),
         };

@@ -136,9 +136,11 @@ enum Command {
     Audit,
     /// Build a signed profile bundle for an employer.
     Share {
-        /// The learner's key file: the bundle is theirs and signed with it.
-        #[arg(long)]
-        learner_key: PathBuf,
+        /// The learner's key file: the bundle is theirs and signed with it. Give it again for each
+        /// other did the learner holds credentials under: one bundle presents them all, signed by
+        /// every key, with no key link on the log (the first key publishes and withdraws links).
+        #[arg(long, required = true)]
+        learner_key: Vec<PathBuf>,
         /// Only these credential ids, comma-separated (default: every active credential).
         #[arg(long, value_delimiter = ',')]
         only: Option<Vec<String>>,
@@ -754,9 +756,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Share { learner_key, only, audience, nonce, out: path, publish, expires_in, qr, unpublish } => {
-            let learner = SecretKey::read_file(&learner_key)?;
+            let keys = learner_keys(&learner_key)?;
+            let (learner, others) = keys.split_first().context("--learner-key: give the learner's key file")?;
             if let Some(link) = unpublish {
-                let revoked_at = cli::share::unpublish(&link, &learner, now())?;
+                let revoked_at = cli::share::unpublish(&link, learner, now())?;
                 out.emit(json!({"revoked_at": revoked_at}), || format!("withdrew the link (revoked at {revoked_at})"));
                 return Ok(ExitCode::SUCCESS);
             }
@@ -773,8 +776,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let only =
                 only.map(|ids| ids.iter().map(|id| id_arg("--only", id)).collect::<Result<Vec<_>>>()).transpose()?;
-            let request = ShareRequest::new(only, audience, nonce).map_err(flag_error)?;
-            let bundle = target.bundle(learner.did(), &request, now())?.signed(&learner);
+            let request = ShareRequest::new(only, audience, nonce)
+                .map_err(flag_error)?
+                .with_holders(others.iter().map(|k| k.did().clone()).collect());
+            let bundle = keys.iter().fold(target.bundle(learner.did(), &request, now())?, |b, key| b.signed(key));
             let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
             let mut lines = Vec::new();
             let mut value = json!({"credentials": shown, "records": records});
@@ -789,7 +794,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 value["out"] = json!(path);
             }
             if let Some(client) = client {
-                let published = cli::share::publish(client, &bundle, days, &learner, now())?;
+                let published = cli::share::publish(client, &bundle, days, learner, now())?;
                 if let Some(qr) = &qr {
                     std::fs::write(qr, &published.qr_svg).with_context(|| format!("writing {}", qr.display()))?;
                     lines.push(format!("wrote the QR code to {}", qr.display()));
@@ -982,6 +987,23 @@ fn verify_hint(keys: &Path) -> String {
 }
 
 /// A request value refused by the library, named as the flag that gave it.
+/// The learner's key files, each a different key (the first is the learner's, the others its
+/// other dids').
+fn learner_keys(paths: &[PathBuf]) -> Result<Vec<SecretKey>> {
+    if paths.len() > credledger::bundle::MAX_DIDS {
+        bail!("--learner-key: {} keys; one bundle presents at most {} dids", paths.len(), credledger::bundle::MAX_DIDS);
+    }
+    let mut keys: Vec<SecretKey> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let key = SecretKey::read_file(path)?;
+        if let Some(i) = keys.iter().position(|k| k.did() == key.did()) {
+            bail!("--learner-key: {} and {} are the same key ({})", paths[i].display(), path.display(), key.did());
+        }
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
 fn flag_error(e: BindingError) -> anyhow::Error {
     anyhow!("--{}: {}", e.field, e.reason)
 }

@@ -13,6 +13,7 @@
 //!   someone other than the operator (in logs crafted by hand, since the ledger refuses them),
 //!   another learner, another audience or nonce, another operator, proofs for another tree size,
 //!   and a status statement older than the verifier accepts.
+//! * Several dids of one learner (issue 16): a moved key and an unlinked wallet did in one bundle.
 //! * Ignored, each marked `bug:` with what goes wrong: a reinstated credential, an apprenticeship
 //!   completed after its learner moved keys (both refused by the verifier's own replay because
 //!   `build` leaves a record out), and a credential signed inside its key's `compromised_since`
@@ -62,6 +63,8 @@ const SPONSOR: u8 = 4;
 const ALICE: u8 = 10;
 const BOB: u8 = 11;
 const ALICE_NEW: u8 = 12;
+/// A did Alice's wallet made for one claim, never linked to her other keys.
+const ALICE_WALLET: u8 = 13;
 const STRANGER: u8 = 20;
 const OTHER_OPERATOR: u8 = 21;
 
@@ -497,6 +500,7 @@ impl Crafted {
             size,
             issued_at: Timestamp(NOW),
             holder: did(learner),
+            holders: Vec::new(),
             credentials,
             sig: String::new(),
         }
@@ -504,6 +508,7 @@ impl Crafted {
         Bundle {
             v: bundle::VERSION,
             learner: did(learner),
+            holders: Vec::new(),
             audience: None,
             nonce: None,
             created_at: Timestamp(NOW),
@@ -511,6 +516,7 @@ impl Crafted {
             entries,
             status,
             learner_sig: String::new(),
+            holder_sigs: BTreeMap::new(),
         }
         .signed(&key(learner))
     }
@@ -657,6 +663,32 @@ fn a_learner_who_moved_keys_shares_earlier_credentials_with_the_new_key() {
     });
     let detail = only_failure(&verify(&bytes), "learner.holder");
     assert_mentions(detail, &[&f.python.id.to_string(), did(ALICE).as_str(), did(ALICE_NEW).as_str()]);
+}
+
+/// Issue 16: a learner who moved keys also holds a credential under a wallet's fresh did, never
+/// linked: one bundle presents both, the moved credentials under the new key (with their link)
+/// and the wallet's under its did, each key signing.
+#[test]
+fn a_learner_who_moved_keys_shares_with_an_unlinked_wallet_did_too() {
+    let mut f = fixture();
+    let link = f.world.link(ALICE, ALICE_NEW);
+    let wallet = f.world.course(UNIVERSITY, ALICE_WALLET, "Machine Learning", "CS 4780", &[DATA_SCIENCE], 4.0);
+    let request = only(&[f.python.id, wallet.id]).with_holders(vec![did(ALICE_WALLET)]);
+    let bundle = bundle::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW).expect("share");
+    let bundle = bundle.signed(&key(ALICE_NEW)).signed(&key(ALICE_WALLET));
+    assert!(entry_seqs(&bundle).contains(&link.seq), "the key link is in the bundle");
+    assert_eq!(bundle.status.holders, [did(ALICE_WALLET)]);
+    let report = verify(&to_bytes(&bundle));
+    assert_valid(&report);
+    assert_eq!(presented_ids(&report), sorted(&[f.python.id, wallet.id]));
+
+    // The old key is no did to present under: it moved.
+    let request = only(&[f.python.id, wallet.id]).with_holders(vec![did(ALICE), did(ALICE_WALLET)]);
+    let refused = bundle::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW);
+    assert!(
+        matches!(&refused, Err(ShareError::KeyMoved { from, to }) if from == &did(ALICE) && to == &did(ALICE_NEW)),
+        "{refused:?}"
+    );
 }
 
 /// Issue 14: a learner whose key moved leaves the key link out, names the old key as the learner

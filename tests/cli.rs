@@ -931,3 +931,50 @@ fn a_demo_bundle_verifies_with_no_flags_through_the_demos_trust_file() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("not signed by a trusted operator"), "{}", out.stdout);
 }
+
+#[test]
+fn one_share_presents_credentials_held_under_two_dids_with_no_key_link_on_the_log() {
+    let fx = fixture();
+    let env = &fx.env;
+    // A wallet's fresh key for a second claim: the learner's second did.
+    let wallet = env.keygen("wallet-2");
+    let welding = env.ok(&course_line(&fx.issuer.path, &wallet.did, "Welding", "S2=Skill two")).id_and_seq().0;
+    let first = env.file("keys/learner.key");
+    let shared = env.ok(&format!("--json share --learner-key {first} --learner-key {} --out both.json", wallet.path));
+    assert_eq!(shared.json()["credentials"], 2, "{}", shared.stdout);
+    let bundle: Value = serde_json::from_str(&fs::read_to_string(env.file("both.json")).expect("the bundle")).unwrap();
+    assert_eq!((&bundle["v"], &bundle["learner"]), (&json!(2), &json!(fx.learner)));
+    assert_eq!(bundle["holders"], json!([wallet.did]));
+    assert_eq!(bundle["status"]["holders"], json!([wallet.did]), "the operator names each holder");
+    assert!(bundle["holder_sigs"][&wallet.did].as_str().is_some_and(|s| !s.is_empty()), "{bundle}");
+
+    let config: Value = serde_json::from_str(&fs::read_to_string(env.file("ledger/config.json")).unwrap()).unwrap();
+    let operator = config["operator"].as_str().expect("the operator's did");
+    let report = env.ok(&format!("--json verify both.json --operator {operator}")).json();
+    assert_eq!(report["verdict"], "VALID", "{report:#}");
+    assert_eq!(pluck(&report["credentials"], "id"), [&json!(fx.course), &json!(welding)]);
+    assert_eq!(report["holders"], json!([wallet.did]));
+
+    // Nothing on the log links the two dids: no key link, and each profile shows its own.
+    assert!(env.log().iter().all(|r| r["event"]["kind"] != "learner.key_linked"), "a key link was appended");
+    assert_eq!(pluck(&env.profile(&fx.learner)["credentials"], "id"), [&json!(fx.course)]);
+    assert_eq!(pluck(&env.profile(&wallet.did)["credentials"], "id"), [&json!(welding)]);
+
+    // Without the wallet key's signature, the wallet's credential is not proven.
+    let mut unproven = bundle.clone();
+    unproven["holder_sigs"] = json!({});
+    fs::write(env.file("unproven.json"), unproven.to_string()).expect("write");
+    let out = env.run(&format!("verify unproven.json --operator {operator}"));
+    assert_eq!(out.code, 1, "{out:?}");
+    let line = out.stdout.lines().find(|l| l.contains("learner.signature")).expect("the check is listed");
+    assert!(line.contains("no signature by") && line.contains(&wallet.did), "{line}");
+    // The same key twice is refused, naming both files.
+    let out = env.run(&format!("share --learner-key {first} --learner-key {first} --out twice.json"));
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.error_line().contains("--learner-key") && out.error_line().contains("same key"), "{out:?}");
+    // A key that holds none of the chosen credentials is left out, not proven.
+    let out = env
+        .run(&format!("share --learner-key {first} --learner-key {} --only {} --out one.json", wallet.path, fx.course));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.error_line().contains(&wallet.did) && out.error_line().contains("leave its key out"), "{out:?}");
+}

@@ -183,6 +183,12 @@ fn a_shared_bundle_verifies_offline_and_matches_its_schema() {
     }
 
     let bundle: Value = serde_json::from_str(&std::fs::read_to_string(f.path("b.json")).unwrap()).unwrap();
+    let errors = schema_errors(&bundle);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Where `bundle` departs from the published bundle schema.
+fn schema_errors(bundle: &Value) -> Vec<String> {
     let schema =
         |name: &str| -> Value { serde_json::from_str(credledger::schema::schema_text(name).unwrap()).unwrap() };
     let registry = jsonschema::Registry::new()
@@ -191,8 +197,30 @@ fn a_shared_bundle_verifies_offline_and_matches_its_schema() {
         .and_then(jsonschema::RegistryBuilder::prepare)
         .unwrap();
     let validator = jsonschema::options().with_registry(&registry).offline().build(&schema("bundle.schema")).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&bundle).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    validator.iter_errors(bundle).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+#[test]
+fn a_bundle_of_two_dids_verifies_offline_and_matches_its_schema() {
+    let f = Fixture::new();
+    let wallet = f.key("wallet.key");
+    let course = ["issue", "course", "--issuer-key", "college.key", "--learner", &wallet, "--title", "Networks"];
+    f.ok(&[&course[..], &["--code", "C2", "--skills", "S1", "--credits", "2", "--completed", "2026-05-02"]].concat());
+    f.ok(&["share", "--learner-key", "learner.key", "--learner-key", "wallet.key", "--out", "b.json"]);
+    let run = f.verify(&f.path("b.json"), &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(f.path("b.json")).unwrap()).unwrap();
+    assert_eq!(bundle["v"], 2);
+    let errors = schema_errors(&bundle);
     assert!(errors.is_empty(), "{errors:?}");
+    // The schema tells the versions apart: version 2 needs its holders, version 1 has none.
+    let mut without = bundle.clone();
+    without.as_object_mut().unwrap().remove("holder_sigs");
+    assert!(!schema_errors(&without).is_empty(), "version 2 without holder_sigs");
+    let mut v1 = bundle;
+    v1["v"] = 1.into();
+    v1["status"]["v"] = 1.into();
+    assert!(!schema_errors(&v1).is_empty(), "version 1 with holders");
 }
 
 #[test]

@@ -270,3 +270,61 @@ fn verdicts_are_in_plain_words_and_an_invalid_one_names_the_credential_that_fail
     assert!(!learner_page.body.contains("as of log record"), "{}", learner_page.body);
     assert!(learner_page.body.contains("id=\"publish\""), "the learner page offers publishing");
 }
+
+#[test]
+fn a_link_presents_credentials_held_under_two_dids_each_proven_by_its_key() {
+    let (env, server, first) = served();
+    // The learner claimed a second credential with a wallet's fresh key.
+    let wallet = env.keygen("wallet-2.key");
+    let issue =
+        ["issue", "course", "--issuer-key", env.issuer.path(), "--learner", &wallet.did, "--title", "Pipe Fitting"];
+    let facts = ["--code", "PF-101", "--skills", "esco:piping=Piping", "--credits", "2", "--completed", "2026-01-15"];
+    let second = env.ok(&[&issue[..], &facts, &["--emit"]].concat()).stdout.trim_end().to_owned();
+    server.append(&second);
+
+    let out = env.path("both.json");
+    let args = ["--json", "share", "--learner-key", env.learner.path(), "--learner-key", wallet.path(), "--publish"];
+    let answer = env.remote_ok(&server, &[&args[..], &["--out", out.to_str().unwrap()]].concat()).json();
+    let link = answer["link"].as_str().expect("a link");
+    let shown = page(&server, link);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("data-verdict=\"VALID\""), "{}", shown.body);
+    for title in ["Welding Basics", "Pipe Fitting"] {
+        assert!(shown.body.contains(title), "{title}: {}", shown.body);
+    }
+    assert!(shown.body.contains(&wallet.did), "the page names the other did it was presented under");
+
+    // POST /v1/verify checks each key's signature over the bundle as sent.
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let report = server.post("/v1/verify", bundle.to_string()).json();
+    assert_eq!(report["verdict"], "VALID", "{report:#}");
+    assert_eq!(report["credentials"].as_array().map(Vec::len), Some(2));
+    let mut unproven = bundle.clone();
+    unproven["holder_sigs"] = serde_json::json!({});
+    let report = server.post("/v1/verify", unproven.to_string()).json();
+    let failed: Vec<&Value> = report["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).collect();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["name"], "learner.signature");
+    assert!(failed[0]["detail"].as_str().unwrap().contains(&wallet.did), "{report:#}");
+    // Nor is it published.
+    let request = PublishRequest::signed(unproven, 7, now(), &learner_key(&env));
+    let refused = server.post("/v1/shares", serde_json::to_string(&request).unwrap());
+    let problem = assert_problem(&refused, 422, "bundle-invalid");
+    assert!(problem["detail"].as_str().unwrap().contains("learner.signature"), "{problem}");
+
+    // POST /v1/bundles names the field of a malformed holder, and refuses a did named twice.
+    let malformed = serde_json::json!({"learner": env.learner.did, "holders": ["did:key:z6Mk"]});
+    let problem = assert_problem(&server.post("/v1/bundles", malformed.to_string()), 422, "schema");
+    assert!(problem["detail"].as_str().unwrap().starts_with("holders[0]: "), "{problem}");
+    let twice = serde_json::json!({"learner": env.learner.did, "holders": [wallet.did, wallet.did]});
+    let problem = assert_problem(&server.post("/v1/bundles", twice.to_string()), 422, "cannot-share");
+    assert!(problem["detail"].as_str().unwrap().contains("named twice"), "{problem}");
+    let many = serde_json::json!({"learner": env.learner.did, "holders": vec![&wallet.did; 16]});
+    let problem = assert_problem(&server.post("/v1/bundles", many.to_string()), 422, "cannot-share");
+    assert!(problem["detail"].as_str().unwrap().contains("at most 16"), "{problem}");
+
+    // The log links nothing: no key link, each did's profile holds its own credential.
+    assert!(server.all_records().iter().all(|r| r["event"]["kind"] != "learner.key_linked"));
+    let profile = server.get(&format!("/v1/learners/{}/profile", env.learner.did)).json();
+    assert_eq!(profile["credentials"].as_array().unwrap().iter().map(|c| &c["id"]).collect::<Vec<_>>(), [&first]);
+}

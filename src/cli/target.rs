@@ -325,7 +325,10 @@ impl Target {
                 Ok(credledger::bundle::build_unsigned(&mut ledger, learner, request, now)?)
             }
             Target::Remote(client) => {
-                let body = json!({"learner": learner, "only": request.only, "audience": request.audience, "nonce": request.nonce});
+                let mut body = json!({"learner": learner, "only": request.only, "audience": request.audience, "nonce": request.nonce});
+                if !request.holders.is_empty() {
+                    body["holders"] = json!(request.holders);
+                }
                 Ok(serde_json::from_value(client.post_json("/v1/bundles", &body.to_string())?.body)?)
             }
         }

@@ -60,6 +60,7 @@ request_body! {
             "required": ["learner"],
             "properties": {
                 "learner": common["did"],
+                "holders": {"type": "array", "items": common["did"], "maxItems": 15, "description": "The learner's other dids whose credentials to present too (a version 2 bundle, which each of their keys signs)"},
                 "only": {"type": "array", "items": common["event_id"], "description": "Only these credentials (ids)"},
                 "audience": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Who the bundle is for"},
                 "nonce": {"type": "string", "minLength": 1, "maxLength": 200, "description": "The verifier's challenge"},

@@ -494,7 +494,7 @@ struct VerifyQuery {
 /// (`credentials.current`). 200 whatever the verdict.
 #[utoipa::path(post, path = "/v1/verify", request_body(content = openapi::Bundle, description = "A profile bundle; anything else is reported INVALID", content_type = "application/json"),
     params(("audience" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required audience (1 to 200 characters)"), ("nonce" = Option<String>, Query, min_length = 1, max_length = 200, description = "Required nonce (1 to 200 characters)"), ("max_age" = Option<i64>, Query, description = "Oldest status statement accepted, seconds")),
-    responses((status = 200, description = "{verdict, learner, origin, status_as_of, audience, nonce, checks, credentials, skills}"),
+    responses((status = 200, description = "{verdict, learner, holders (a bundle of several dids), origin, status_as_of, audience, nonce, checks, credentials, skills}"),
         (status = 400, description = "A malformed or out-of-limits query parameter", content_type = "application/problem+json")))]
 #[post("/v1/verify")]
 async fn verify(state: Data, q: Query<VerifyQuery>, payload: web::Payload) -> Reply {
@@ -557,25 +557,45 @@ fn current_statuses(view: &View<'_, dyn Store>, ids: &[EventId]) -> Result<Vec<S
 #[derive(Deserialize)]
 struct BundleRequest {
     learner: String,
+    #[serde(default)]
+    holders: Vec<String>,
     only: Option<Vec<String>>,
     audience: Option<String>,
     nonce: Option<String>,
 }
 
 /// Build a learner's profile bundle, not yet signed by the learner: `credledger --server URL
-/// share` signs it where the learner's key is.
-#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, only?, audience?, nonce?}; audience and nonce 1 to 200 characters", content_type = "application/json"),
+/// share` signs it where the learner's key is. With `holders` (the learner's other dids), a
+/// version 2 bundle of the credentials held under each, for every one of those keys to sign too.
+#[utoipa::path(post, path = "/v1/bundles", request_body(content = openapi::BundleRequest, description = "{learner, holders?, only?, audience?, nonce?}; audience and nonce 1 to 200 characters; at most 16 dids in all", content_type = "application/json"),
     responses((status = 200, description = "The bundle, learner_sig empty"), (status = 400, description = "Not JSON, or a malformed did or id", content_type = "application/problem+json"),
-        (status = 422, description = "Nothing to share, or an audience or nonce out of limits", content_type = "application/problem+json")))]
+        (status = 422, description = "Nothing to share, a holder that is not a did:key, named twice or holding none of the chosen credentials, or an audience or nonce out of limits", content_type = "application/problem+json")))]
 #[post("/v1/bundles")]
 async fn post_bundle(state: Data, payload: web::Payload) -> Reply {
     let bytes = body(&state, payload).await?;
     let req: BundleRequest =
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request("malformed-json", e.to_string()))?;
     let learner = did_param(&req.learner)?;
+    if req.holders.len() >= bundle::MAX_DIDS {
+        let detail =
+            format!("holders: {} dids; one bundle presents at most {} in all", req.holders.len() + 1, bundle::MAX_DIDS);
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", detail));
+    }
+    let holders = req
+        .holders
+        .iter()
+        .enumerate()
+        .map(|(i, did)| {
+            // A body field, not a path: well-formed JSON whose did is not a key is 422, like an event's.
+            did.parse().map_err(|e: crate::id::IdError| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", format!("holders[{i}]: {e}"))
+            })
+        })
+        .collect::<Result<Vec<Did>, _>>()?;
     let only = req.only.map(|ids| ids.iter().map(|id| id_param(id)).collect::<Result<Vec<_>, _>>()).transpose()?;
     let request = ShareRequest::new(only, req.audience, req.nonce)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", e.to_string()))?;
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "schema", e.to_string()))?
+        .with_holders(holders);
     let bundle = ask(&state, |reply| Job::Share { learner, request, reply })
         .await?
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-share", e.to_string()))?;

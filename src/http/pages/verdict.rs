@@ -188,6 +188,14 @@ pub fn fragment(report: &Report, today: Date) -> String {
     if let Some(learner) = &report.learner {
         let _ = write!(html, "<p class=\"muted\">Learner <code>{}</code></p>", esc(learner.as_str()));
     }
+    if !report.holders.is_empty() {
+        let dids: Vec<String> = report.holders.iter().map(|d| format!("<code>{}</code>", esc(d.as_str()))).collect();
+        let _ = write!(
+            html,
+            "<p class=\"muted\" id=\"holders\">Also presented under the learner's other keys, each signing the bundle: {}</p>",
+            dids.join(", ")
+        );
+    }
     for (what, value) in [("audience", &report.audience), ("nonce", &report.nonce)] {
         let required = report.checks.iter().any(|c| c.name == format!("request.{what}"));
         if let (Some(value), false) = (value, required) {
