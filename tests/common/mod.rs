@@ -4,6 +4,7 @@
 //! sleeps: every wait is bounded by [`PATIENCE`].
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod pg;
 pub mod tls;
 
