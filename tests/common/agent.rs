@@ -146,8 +146,7 @@ impl Wallet {
 
     /// The offer behind a claim link.
     pub fn offer(&self, claim_url: &str) -> CredentialOffer {
-        let Ok(OfferLocation::Reference(uri)) = oid4vci::locate_offer(claim_url) else { panic!("{claim_url}") };
-        let r = Server::read(self.http.get(&uri).call()).expect("GET offer");
+        let r = self.offer_answer(claim_url);
         assert_eq!(r.status, 200, "{r:?}");
         serde_json::from_str(&r.body).expect("an offer")
     }
@@ -195,11 +194,34 @@ impl Wallet {
 
     /// The whole flow: the credential.
     pub fn claim(&self, claim_url: &str, pin: Option<&str>) -> Value {
-        let session = self.redeem(claim_url, pin);
+        self.claim_with(&self.redeem(claim_url, pin))
+    }
+
+    /// A new nonce and the credential for `session`.
+    pub fn claim_with(&self, session: &Session) -> Value {
         let nonce = self.nonce(&session.issuer);
-        let r = self.credential_answer(&session, &session.issuer, &nonce);
+        let r = self.credential_answer(session, &session.issuer, &nonce);
         assert_eq!(r.status, 200, "{r:?}");
         r.json()["credentials"][0]["credential"].clone()
+    }
+
+    /// The answer to fetching a claim link's offer.
+    pub fn offer_answer(&self, claim_url: &str) -> Resp {
+        let Ok(OfferLocation::Reference(uri)) = oid4vci::locate_offer(claim_url) else { panic!("{claim_url}") };
+        Server::read(self.http.get(&uri).call()).expect("GET offer")
+    }
+
+    /// The credential endpoint's answer for this key proof, sent as draft 15's single `proof`.
+    pub fn credential_with_jwt(&self, session: &Session, jwt: &str) -> Resp {
+        let body = json!({"credential_configuration_id": oid4vci::CONFIGURATION_ID, "proof": {"proof_type": "jwt", "jwt": jwt}});
+        Server::read(
+            self.http
+                .post(format!("{}{}", session.issuer, oid4vci::CREDENTIAL_PATH))
+                .header("authorization", format!("Bearer {}", session.access_token))
+                .header("content-type", "application/json")
+                .send(body.to_string()),
+        )
+        .expect("POST credential")
     }
 }
 
