@@ -3,17 +3,14 @@
 //! ([`Wallet`]).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 
 use credledger::SecretKey;
 use credledger::oid4vci::{self, CredentialOffer, OfferLocation, key_proof};
 use serde_json::{Value, json};
 
-use super::{Env, PATIENCE, Resp, Server, agent};
+use super::{Env, Resp, Server, agent};
 
 /// The admin token the tests start agents with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -51,16 +48,7 @@ impl Agent {
             .spawn()
             .expect("spawn credledger agent");
         let mut agent = Agent { child, url: String::new(), dir, stderr, agent: agent() };
-        let stdout = agent.child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
+        let line = super::first_line(&mut agent.child);
         let Some(url) = line.trim_end().strip_prefix("listening on ") else {
             panic!("the agent's first line is not `listening on URL`: {line:?}; stderr: {}", agent.log());
         };
@@ -181,7 +169,14 @@ impl Wallet {
     /// The credential endpoint's answer for a proof signed over `nonce` for `aud`.
     pub fn credential_answer(&self, session: &Session, aud: &str, nonce: &str) -> Resp {
         let jwt = key_proof::sign(&self.key, aud, nonce, time::OffsetDateTime::now_utc());
-        let body = json!({"credential_configuration_id": oid4vci::CONFIGURATION_ID, "proofs": {"jwt": [jwt]}});
+        self.post_credential(
+            session,
+            json!({"credential_configuration_id": oid4vci::CONFIGURATION_ID, "proofs": {"jwt": [jwt]}}),
+        )
+    }
+
+    /// The credential endpoint's answer to `body`.
+    pub fn post_credential(&self, session: &Session, body: Value) -> Resp {
         Server::read(
             self.http
                 .post(format!("{}{}", session.issuer, oid4vci::CREDENTIAL_PATH))
@@ -213,15 +208,7 @@ impl Wallet {
 
     /// The credential endpoint's answer for this key proof, sent as draft 15's single `proof`.
     pub fn credential_with_jwt(&self, session: &Session, jwt: &str) -> Resp {
-        let body = json!({"credential_configuration_id": oid4vci::CONFIGURATION_ID, "proof": {"proof_type": "jwt", "jwt": jwt}});
-        Server::read(
-            self.http
-                .post(format!("{}{}", session.issuer, oid4vci::CREDENTIAL_PATH))
-                .header("authorization", format!("Bearer {}", session.access_token))
-                .header("content-type", "application/json")
-                .send(body.to_string()),
-        )
-        .expect("POST credential")
+        self.post_credential(session, json!({"credential_configuration_id": oid4vci::CONFIGURATION_ID, "proof": {"proof_type": "jwt", "jwt": jwt}}))
     }
 }
 
