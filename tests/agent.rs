@@ -318,4 +318,36 @@ fn the_agent_refuses_to_start_without_a_strong_admin_token() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--admin-token: at least 16"), "{stderr}");
     assert!(!stderr.contains("short"), "the token is never printed: {stderr}");
+
+    // A key that is no registered issuer's.
+    let stranger = env.keygen("stranger.key");
+    let out = std::process::Command::new(common::BIN)
+        .args(["--server", &ledger.url, "agent", "--issuer-key", stranger.path(), "--dir", "agent"])
+        .args(["--addr", "127.0.0.1:0"])
+        .env("CREDLEDGER_ADMIN_TOKEN", ADMIN_TOKEN)
+        .current_dir(env.tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&stranger.did) && stderr.contains("not a registered issuer"), "{stderr}");
+    assert!(!stderr.contains(ADMIN_TOKEN));
+}
+
+#[test]
+fn an_offer_without_a_pin_is_claimed_with_the_link_alone() {
+    let (env, ledger, agent) = setup(&[]);
+    fs::write(env.path("term.csv"), export(1)).unwrap();
+    let out = agent.import(&env, "term.csv", &["--no-pin", "--offers-out", "offers.csv"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("/claim/"), "claim links go to --offers-out only: {out:?}");
+    let rows = offers(&env.path("offers.csv"));
+    assert_eq!(rows[0]["pin"], "");
+    let wallet = Wallet::new();
+    let offer = wallet.offer(&rows[0]["claim_url"]);
+    assert_eq!(offer.grants.pre_authorized_code.tx_code, None);
+    let vc = wallet.claim(&rows[0]["claim_url"], None);
+    assert_eq!(vc["credentialSubject"]["id"], wallet.key.did().as_str());
+    let profile = ledger.get(&format!("/v1/learners/{}/profile", wallet.key.did())).json();
+    assert_eq!(profile["credentials"][0]["title"], "Welding 0");
 }
