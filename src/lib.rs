@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod agent;
 pub mod audit;
 pub mod bundle;
 pub mod canonical;
@@ -26,6 +27,7 @@ pub mod jsonld;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod oid4vci;
 pub mod projection;
 pub mod rdfc;
 pub mod record;

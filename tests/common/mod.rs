@@ -4,6 +4,7 @@
 //! sleeps: every wait is bounded by [`PATIENCE`].
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod pg;
 pub mod tls;
 
@@ -219,6 +220,21 @@ impl Env {
     }
 }
 
+/// The first line a child prints on its piped stdout (waiting at most [`PATIENCE`]); the rest is
+/// drained, so the child never writes to a closed pipe.
+pub fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    rx.recv_timeout(PATIENCE).unwrap_or_default()
+}
+
 /// A loopback port free now (bound, then released for a server to bind).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -356,17 +372,7 @@ impl Server {
             .expect("spawn credledger serve");
         // From here on the guard owns the process: a failed assertion still kills it.
         let mut server = Server { child, url: String::new(), agent: agent(), stderr };
-        let stdout = server.child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining, so the server never writes to a closed pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
+        let line = first_line(&mut server.child);
         let Some(url) = line.trim_end().strip_prefix("listening on ") else {
             panic!("the server's first line is not `listening on URL`: {line:?}; stderr: {}", server.log());
         };
