@@ -26,6 +26,7 @@ pub mod jsonld;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod oid4vci;
 pub mod projection;
 pub mod rdfc;
 pub mod record;
