@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod agent;
 pub mod audit;
 pub mod bundle;
 pub mod canonical;

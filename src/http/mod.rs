@@ -13,10 +13,10 @@ mod gate;
 pub mod limits;
 pub mod metrics;
 mod openapi;
-mod pages;
+pub(crate) mod pages;
 pub mod problem;
 mod routes;
-mod security;
+pub(crate) mod security;
 pub mod sequencer;
 mod sources;
 pub mod tls;
@@ -205,7 +205,7 @@ pub fn serve(
 /// Resolves on the first SIGINT or SIGTERM: either stops the server gracefully (actix's own
 /// handling forces a stop on SIGINT, dropping the requests in flight). The handlers are installed
 /// here, before the server starts, so no signal is missed in between.
-fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+pub(crate) fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
     let (mut interrupt, mut terminate) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     Ok(async move {

@@ -102,6 +102,11 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
+    /// For wallets of earlier drafts, which take their first nonce here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_nonce_expires_in: Option<u64>,
 }
 
 /// The nonce response (§7.2).
