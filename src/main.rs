@@ -25,7 +25,7 @@ use credledger::http::{ServerConfig, SharedStore};
 use credledger::projection::CredentialState;
 use credledger::store::dir::LedgerDir;
 use credledger::vc::VcReport;
-use credledger::{Did, Event, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
+use credledger::{Did, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -292,6 +292,9 @@ enum Command {
     },
     /// Serve the ledger over HTTP (the API, the /verify page) until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Run the institution's issuer agent (OID4VCI issuer, claim pages, CSV imports; needs
+    /// --server, the ledger), or `agent import` a student system's CSV export into one.
+    Agent(AgentArgs),
     /// Fill a new ledger with believable sample data, then show one learner's profile.
     Demo {
         /// Where the demo's key files go.
@@ -300,6 +303,65 @@ enum Command {
         /// The origin name of the new demo ledger.
         #[arg(long, default_value = "demo.credledger.dev")]
         origin: String,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct AgentArgs {
+    #[command(subcommand)]
+    command: Option<AgentCommand>,
+    /// The institution's issuer key file (a registered issuer's key on the ledger).
+    #[arg(long, required = true)]
+    issuer_key: Option<PathBuf>,
+    /// The agent's own directory: pending awards, offers and issued events (students' details
+    /// stay here, never on the ledger).
+    #[arg(long, required = true)]
+    dir: Option<PathBuf>,
+    /// The address to listen on (host:port; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    addr: String,
+    /// The URL wallets and students reach the agent at (default http://ADDR).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The bearer token of the admin endpoints (at least 16 characters); never printed.
+    #[arg(long, env = "CREDLEDGER_ADMIN_TOKEN", hide_env_values = true, required = true)]
+    admin_token: Option<String>,
+    /// How long a new offer can be claimed: 30d, 12h, 90m, 45s.
+    #[arg(long, default_value = "30d")]
+    offer_lifetime: String,
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Import a student system's CSV export into a running agent: pending awards and their offers.
+    Import {
+        /// The CSV file: header-named columns student_id, email, kind, title, code, credits,
+        /// hours, employer, completed, skills (`ID=Label;ID=Label`).
+        file: PathBuf,
+        /// The agent's URL.
+        #[arg(long)]
+        agent: String,
+        /// The agent's admin token.
+        #[arg(long, env = "CREDLEDGER_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+        /// Renames of the file's column names: "Student ID=student_id,E-mail=email".
+        #[arg(long)]
+        map: Option<String>,
+        /// Import the good rows and write the bad ones to --rejects-out (else nothing is imported
+        /// if any row is bad).
+        #[arg(long)]
+        skip_bad: bool,
+        /// Where the rejected rows go (default FILE's name with .rejects.csv).
+        #[arg(long)]
+        rejects_out: Option<PathBuf>,
+        /// Write student_id, email, claim_url, pin and award (new | imported before) here, for
+        /// mail merge (mode 0600).
+        #[arg(long)]
+        offers_out: Option<PathBuf>,
+        /// Offers without a PIN (the claim link alone claims the credential).
+        #[arg(long)]
+        no_pin: bool,
     },
 }
 
@@ -957,6 +1019,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             return serve(dir, &args);
         }
+        Command::Agent(args) => return agent(cli.server.as_deref(), args, &out),
         Command::Demo { keys, origin } => {
             let dir = target.dir("demo")?;
             cli::demo::prepare(dir, &origin)?;
@@ -978,6 +1041,62 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `agent`: run the issuer agent, or `agent import`.
+fn agent(server: Option<&str>, args: AgentArgs, out: &Output) -> Result<ExitCode> {
+    match args.command {
+        Some(AgentCommand::Import { file, agent, admin_token, map, skip_bad, rejects_out, offers_out, no_pin }) => {
+            let request = cli::agent::Import {
+                file: &file,
+                agent: &agent,
+                admin_token: &admin_token,
+                map: map.as_deref(),
+                skip_bad,
+                pin: !no_pin,
+                offers_out: offers_out.as_deref(),
+                rejects_out,
+            };
+            let body = cli::agent::import(request)?;
+            let mut shown = body.clone();
+            // Claim links and PINs go to --offers-out only.
+            if let Some(offers) = shown.get_mut("offers") {
+                *offers = json!(offers.as_array().map_or(0, Vec::len));
+            }
+            out.emit(shown, || cli::agent::summary(&body, offers_out.as_deref()));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let server = server.ok_or_else(|| {
+                anyhow::Error::new(UsageError("--server: required: the ledger the agent appends to".to_owned()))
+            })?;
+            init_logging();
+            let (Some(issuer_key), Some(dir), Some(admin_token)) = (args.issuer_key, args.dir, args.admin_token) else {
+                return Err(anyhow::Error::new(UsageError(
+                    "--issuer-key, --dir and --admin-token are required".to_owned(),
+                )));
+            };
+            cli::agent::start(cli::agent::Start {
+                server,
+                issuer_key: &issuer_key,
+                dir: &dir,
+                addr: &args.addr,
+                public_url: args.public_url.as_deref().map(public_url_arg).transpose()?,
+                admin_token,
+                offer_lifetime: cli::agent::lifetime_arg(&args.offer_lifetime)?,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Logs to stderr, at the level RUST_LOG names (default info).
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
 }
 
 /// `verify-vc`: the proofs and the status here, fetching what the credential points at through
@@ -1037,11 +1156,7 @@ const DEMO_ORIGIN: &str = "demo.credledger.dev";
 /// its latest checkpoint; with `--demo`, fills an empty demo ledger first.
 fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     let demo_keys = args.demo.then_some(args.keys.as_path());
-    tracing_subscriber::fmt()
-        .with_writer(io::stderr)
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logging();
     let store: SharedStore = dir.open_shared_store()?;
     let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
     let read_only = match ledger.check_against_checkpoint() {
@@ -1106,38 +1221,16 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How many random status indexes an issuing command tries before it gives up (each refused
-/// one was taken by another credential in the meantime); also how many times a command signs its
-/// status lists again when they changed meanwhile.
-const STATUS_INDEX_TRIES: usize = 8;
-
 /// Issues a credential: in standard form 2 (eddsa-rdfc-2022, the issuer's registered name, a
 /// random free index of the key's status list) where a ledger is in reach, with the key's lists
 /// signed in the same group when none is current at the ledger's public URL; form 1 where the
 /// event is only emitted for a log named by --origin. A refused index, or a list that changed
 /// meanwhile, is retried.
 fn issue(target: &Target, out: &Output, emit: bool, key: &SecretKey, payload: Payload) -> Result<ExitCode> {
-    for attempt in 1..=STATUS_INDEX_TRIES {
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a status index: {e}"))?;
-        let form = target.standard_form(key.did(), u32::from_le_bytes(random))?;
-        // An emitted event goes elsewhere: its lists are signed where it is appended
-        // (`issuer sign-status-lists`).
-        let lists = match (&form, payload.ledger()) {
-            (Some(form), Some(origin)) if !emit => {
-                let signing = Signing { base: &form.status_base, origin, at: Timestamp::whole_seconds(now()) };
-                signing.for_issuance(target, key, form.status_list)?
-            }
-            _ => Vec::new(),
-        };
-        let event = sign(key, payload.clone().with_standard_form(form))?;
-        match append_reporting(target, out, emit, [vec![event], lists].concat(), 1) {
-            Err(e)
-                if attempt < STATUS_INDEX_TRIES
-                    && (e.to_string().contains("body.vc.status_index:") || lists::changed_meanwhile(&e)) =>
-            {
-                continue;
-            }
+    for attempt in 1..=cli::issuance::TRIES {
+        let events = cli::issuance::sign(target, key, payload.clone(), emit, now())?;
+        match append_reporting(target, out, emit, events, 1) {
+            Err(e) if attempt < cli::issuance::TRIES && cli::issuance::sign_again(&e.to_string()) => continue,
             other => return other,
         }
     }
@@ -1151,9 +1244,7 @@ fn sign(key: &SecretKey, payload: Payload) -> Result<SignedEvent> {
 
 /// Signs an event by `key` (and `cosigner`, for a key link's new key), now.
 fn sign_with(key: &SecretKey, cosigner: Option<&SecretKey>, payload: Payload) -> Result<SignedEvent> {
-    let event = Event::new(key.did().clone(), Timestamp::whole_seconds(now()), payload);
-    let event = credledger::vc::attach_proof(event, key).map_err(|e| anyhow!("signing the credential: {e}"))?;
-    Ok(event.sign(key, cosigner)?)
+    cli::issuance::sign_event(key, cosigner, payload, now())
 }
 
 /// The key in `path`, or a new one written there (mode 0600) if the file does not exist.
@@ -1314,7 +1405,7 @@ fn status_change(
     let other_key = place.as_ref().map(|(signed_by, _)| signed_by).filter(|k| *k != list_key.did()).cloned();
     let place = place.filter(|_| other_key.is_none()).map(|(_, place)| place);
     let base = place.map(|_| target.status_base()).transpose()?;
-    for attempt in 1..=STATUS_INDEX_TRIES {
+    for attempt in 1..=cli::issuance::TRIES {
         let lists = match (place, &base) {
             (Some(place), Some(base)) => {
                 let signing = Signing { base, origin: &origin, at: Timestamp::whole_seconds(now()) };
@@ -1324,7 +1415,7 @@ fn status_change(
         };
         let event = sign(&key, kind(change.clone()))?;
         match append_reporting(target, out, a.emit, [vec![event], lists].concat(), 1) {
-            Err(e) if attempt < STATUS_INDEX_TRIES && lists::changed_meanwhile(&e) => continue,
+            Err(e) if attempt < cli::issuance::TRIES && lists::changed_meanwhile(&e) => continue,
             Ok(code) => {
                 if let Some(signed_by) = &other_key {
                     eprintln!(
@@ -1396,7 +1487,7 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
             let origin = origin_arg(target, origin)?;
             let base = target.status_base()?;
             let mut signed = 0;
-            for attempt in 1..=STATUS_INDEX_TRIES {
+            for attempt in 1..=cli::issuance::TRIES {
                 let signing = Signing { base: &base, origin: &origin, at: Timestamp::whole_seconds(now()) };
                 let events = signing.stale(target, &key)?;
                 signed = events.len();
@@ -1404,7 +1495,7 @@ fn issuer(cmd: IssuerCommand, target: &Target, dir: &LedgerDir, out: &Output) ->
                     break;
                 }
                 match append_group(target, events) {
-                    Err(e) if attempt < STATUS_INDEX_TRIES && lists::changed_meanwhile(&e) => continue,
+                    Err(e) if attempt < cli::issuance::TRIES && lists::changed_meanwhile(&e) => continue,
                     other => other.map(drop)?,
                 }
                 break;

@@ -20,9 +20,7 @@ type State = web::Data<AgentState>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/admin/imports")
-            .app_data(web::PayloadConfig::new(MAX_IMPORT))
-            .route(web::post().to(imports)),
+        web::resource("/admin/imports").app_data(web::PayloadConfig::new(MAX_IMPORT)).route(web::post().to(imports)),
     )
     .route("/admin/awards", web::get().to(awards))
     .route("/admin/awards/{award}/offer", web::post().to(reoffer))
@@ -55,7 +53,11 @@ fn authorized(state: &AgentState, request: &HttpRequest) -> Result<(), HttpRespo
 
 fn internal(e: impl std::fmt::Display) -> HttpResponse {
     tracing::error!("{e}");
-    actix_web::ResponseError::error_response(&Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the agent failed; see its log"))
+    actix_web::ResponseError::error_response(&Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the agent failed; see its log",
+    ))
 }
 
 /// The import's options, in the query.
@@ -105,15 +107,17 @@ enum Refusal {
     Internal(String),
 }
 
-fn import_csv(state: &AgentState, csv: &[u8], map: &ColumnMap, skip_bad: bool, with_pin: bool) -> Result<Value, Refusal> {
+fn import_csv(
+    state: &AgentState,
+    csv: &[u8],
+    map: &ColumnMap,
+    skip_bad: bool,
+    with_pin: bool,
+) -> Result<Value, Refusal> {
     let (mut good, mut bad): (Vec<(u64, Award)>, Vec<RowError>) = (Vec::new(), Vec::new());
-    let mut row = 1;
-    let read = import::read(csv, map, |result| {
-        row += 1;
-        match result {
-            Ok(award) => good.push((row, award)),
-            Err(errors) => bad.extend(errors),
-        }
+    let read = import::read(csv, map, |row, result| match result {
+        Ok(award) => good.push((row, award)),
+        Err(errors) => bad.extend(errors),
     });
     let rows = match read {
         Ok(rows) => rows,

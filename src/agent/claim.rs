@@ -84,7 +84,8 @@ fn gone(why: &str, redeemed: bool) -> String {
     } else {
         "Ask your institution to send you a new offer."
     };
-    let body = format!("<h1>This offer can no longer be claimed</h1><p>{}.</p><p>{next}</p>", esc(why.trim_end_matches('.')));
+    let body =
+        format!("<h1>This offer can no longer be claimed</h1><p>{}.</p><p>{next}</p>", esc(why.trim_end_matches('.')));
     page("Offer no longer available", Robots::NoIndex, &body, &[])
 }
 

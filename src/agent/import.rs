@@ -75,8 +75,7 @@ impl ColumnMap {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut map = BTreeMap::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (from, to) =
-                pair.split_once('=').ok_or_else(|| format!("map: `{}` is not FROM=TO", clip(pair, 60)))?;
+            let (from, to) = pair.split_once('=').ok_or_else(|| format!("map: `{}` is not FROM=TO", clip(pair, 60)))?;
             let to = to.trim();
             if !COLUMNS.contains(&to) {
                 return Err(format!("map: `{}` is not a column; the columns are {}", clip(to, 60), COLUMNS.join(", ")));
@@ -91,12 +90,12 @@ impl ColumnMap {
     }
 }
 
-/// Reads an export: `each` hears every row's award or its errors, in order. Fails as a whole
+/// Reads an export: `each` hears every row's number and its award or its errors, in order. Fails as a whole
 /// (row 1) when the header lacks a required column or is not CSV.
 pub fn read(
     input: impl Read,
     map: &ColumnMap,
-    mut each: impl FnMut(Result<Award, Vec<RowError>>),
+    mut each: impl FnMut(u64, Result<Award, Vec<RowError>>),
 ) -> Result<u64, RowError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
     let header_error = |column: &str, reason: String| RowError { row: 1, column: column.to_owned(), reason };
@@ -114,27 +113,31 @@ pub fn read(
     if let Some(missing) = REQUIRED.iter().find(|c| !at.contains_key(*c)) {
         return Err(header_error(
             missing,
-            format!("missing; the header names {} (rename others with --map)", headers.iter().collect::<Vec<_>>().join(", ")),
+            format!(
+                "missing; the header names {} (rename others with --map)",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
         ));
     }
     let mut rows = 0;
     let mut record = csv::StringRecord::new();
     loop {
-        let row = reader.position().line() + 1;
+        let next = reader.position().line() + 1;
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 rows += 1;
+                let row = record.position().map_or(next, |p| p.line());
                 let fields: BTreeMap<&str, (&str, &str)> = at
                     .iter()
                     .map(|(column, (index, name))| (*column, (record.get(*index).unwrap_or_default(), name.as_str())))
                     .collect();
-                each(award(row, &fields));
+                each(row, award(row, &fields));
             }
             Err(e) => {
                 rows += 1;
-                let row = e.position().map_or(row, |p| p.line());
-                each(Err(vec![RowError { row, column: "(row)".to_owned(), reason: format!("not CSV: {e}") }]));
+                let row = e.position().map_or(next, |p| p.line());
+                each(row, Err(vec![RowError { row, column: "(row)".to_owned(), reason: format!("not CSV: {e}") }]));
             }
         }
     }
@@ -341,7 +344,7 @@ mod tests {
 
     fn read_all(text: &str, map: &ColumnMap) -> (Vec<Award>, Vec<RowError>) {
         let (mut good, mut bad) = (Vec::new(), Vec::new());
-        read(text.as_bytes(), map, |r| match r {
+        read(text.as_bytes(), map, |_, r| match r {
             Ok(a) => good.push(a),
             Err(e) => bad.extend(e),
         })
@@ -392,7 +395,7 @@ mod tests {
         let text = "Student ID,E-mail,kind,title,completed,skills\nS1,a@b.edu,certificate,T,2026-01-01,x:1\n";
         let (good, bad) = read_all(text, &map);
         assert_eq!((good.len(), bad.len()), (1, 0));
-        let refused = read("Student ID,kind\n".as_bytes(), &ColumnMap::default(), |_| {}).unwrap_err();
+        let refused = read("Student ID,kind\n".as_bytes(), &ColumnMap::default(), |_, _| {}).unwrap_err();
         assert_eq!((refused.row, refused.column.as_str()), (1, "student_id"));
         assert!(ColumnMap::parse("A=nope").is_err());
     }

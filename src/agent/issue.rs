@@ -9,8 +9,8 @@
 use serde_json::Value;
 
 use super::store::{AgentStore, Issued, StoreError};
-use crate::id::{Did, EventId};
 use crate::event::Payload;
+use crate::id::{Did, EventId};
 
 /// How many times a claim signs again after the ledger refused a status index or a list that
 /// changed meanwhile.
@@ -74,7 +74,8 @@ pub fn claim(
                         i.appended = true;
                     }
                 })?;
-                let id: EventId = issued.credential.parse().map_err(|e: crate::id::IdError| ClaimError::Event(e.to_string()))?;
+                let id: EventId =
+                    issued.credential.parse().map_err(|e: crate::id::IdError| ClaimError::Event(e.to_string()))?;
                 return Ok(link.credential(&id)?);
             }
             Err(LinkError::Refused { reason, sign_again }) => {

@@ -146,12 +146,18 @@ async fn credential(state: State, request: HttpRequest, body: web::Bytes) -> Htt
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     let Some(presented) = presented else {
-        return refuse(StatusCode::UNAUTHORIZED, OAuthError::new("invalid_token", "an access token is required (Authorization: Bearer)"));
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            OAuthError::new("invalid_token", "an access token is required (Authorization: Bearer)"),
+        );
     };
     let grant = match state.store.grant(&offers::hash_of(presented)) {
         Ok(Some(grant)) => grant,
         Ok(None) => {
-            return refuse(StatusCode::UNAUTHORIZED, OAuthError::new("invalid_token", "not an access token this issuer gave"));
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                OAuthError::new("invalid_token", "not an access token this issuer gave"),
+            );
         }
         Err(e) => return internal(e),
     };

@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::import::Award;
@@ -281,7 +281,7 @@ mod tests {
             "student_id,email,kind,title,completed,skills\n{id},a@b.edu,certificate,First Aid,2026-01-01,x:1\n"
         );
         let mut awards = Vec::new();
-        super::super::import::read(text.as_bytes(), &Default::default(), |a| awards.push(a.unwrap())).unwrap();
+        super::super::import::read(text.as_bytes(), &Default::default(), |_, a| awards.push(a.unwrap())).unwrap();
         awards.pop().unwrap()
     }
 

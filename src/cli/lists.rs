@@ -112,5 +112,10 @@ impl Signing<'_> {
 
 /// Is `e` the ledger's refusal of a signed list whose bits changed meanwhile?
 pub fn changed_meanwhile(e: &anyhow::Error) -> bool {
-    e.to_string().contains("body.proof_value: not key")
+    changed_meanwhile_text(&e.to_string())
+}
+
+/// [`changed_meanwhile`] for the ledger's reason as text.
+pub fn changed_meanwhile_text(reason: &str) -> bool {
+    reason.contains("body.proof_value: not key")
 }
