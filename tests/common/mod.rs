@@ -338,14 +338,20 @@ pub fn agent() -> ureq::Agent {
 impl Server {
     /// Starts the server on 127.0.0.1:0, unless `extra` names its `--addr`.
     pub fn start(env: &Env, extra: &[&str]) -> Server {
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let stderr = env.path(&format!("serve-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
         let ledger = env.ledger();
         let addr: &[&str] = if extra.contains(&"--addr") { &[] } else { &["--addr", "127.0.0.1:0"] };
-        let child = Command::new(BIN)
-            .args(["--ledger", &ledger, "serve"])
-            .args(addr)
-            .args(extra)
+        let mut command = Command::new(BIN);
+        command.args(["--ledger", &ledger, "serve"]).args(addr).args(extra);
+        Server::spawn(env, "serve", command)
+    }
+
+    /// Starts `command` (a service role of the binary, `what` names its log file) in the env's
+    /// temp dir, learns its URL from its first stdout line (`listening on URL`) and waits until
+    /// its `/healthz` answers.
+    pub fn spawn(env: &Env, what: &str, mut command: Command) -> Server {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let stderr = env.path(&format!("{what}-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
+        let child = command
             .current_dir(env.tmp.path())
             .env_remove("CREDLEDGER_DIR")
             .env_remove("CREDLEDGER_SERVER")
@@ -353,7 +359,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&stderr).expect("create the server's log file"))
             .spawn()
-            .expect("spawn credledger serve");
+            .unwrap_or_else(|e| panic!("spawn credledger {what}: {e}"));
         // From here on the guard owns the process: a failed assertion still kills it.
         let mut server = Server { child, url: String::new(), agent: agent(), stderr };
         let stdout = server.child.stdout.take().expect("piped stdout");
@@ -368,7 +374,7 @@ impl Server {
         });
         let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
         let Some(url) = line.trim_end().strip_prefix("listening on ") else {
-            panic!("the server's first line is not `listening on URL`: {line:?}; stderr: {}", server.log());
+            panic!("the {what}'s first line is not `listening on URL`: {line:?}; stderr: {}", server.log());
         };
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         server.url = url.to_owned();
@@ -555,6 +561,7 @@ pub fn demo_env() -> Env {
     let learner = key_file(tmp.path().join("keys").join("learner-01.key"));
     Env { tmp, operator, issuer, learner }
 }
+pub mod agent;
 pub mod elsewhere;
 pub mod node;
 pub mod site;

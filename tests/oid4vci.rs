@@ -1,0 +1,152 @@
+//! Claiming offers from the issuer agent end to end, on loopback: a real `serve` (the ledger, at
+//! its public URL) and a real `credledger agent` for its issuer; a registrar's CSV imported with
+//! `agent import`; each offer claimed by a wallet, the credential issued to the wallet's did and
+//! appended to the ledger exactly once, then judged by verifier-core (`tests/interop/verify.mjs`).
+//!
+//! The wallets: `credledger claim` (the CLI's own), and a third-party OID4VCI client,
+//! `@sphereon/oid4vci-client`, run by `tests/oid4vci/wallet.mjs` with a fresh did:key per claim, as
+//! a phone's wallet that scanned the claim page's QR code. Its test skips, saying so, when
+//! `tests/oid4vci/node_modules` is absent (`npm ci` there; `.ci/run` does).
+
+mod common;
+
+use std::fs;
+
+use serde_json::Value;
+
+use common::agent::{self, OfferRow};
+use common::node::{self, referees};
+use common::*;
+
+/// A term's completions as the student system exports them: three students.
+const CSV: &str = "student_id,email,kind,title,code,credits,hours,employer,completed,skills\n\
+S1001,ada@students.example.edu,course,Intro to Welding,WLD-101,3,,,2026-05-15,esco:welding=Welding\n\
+S1002,grace@students.example.edu,course,Intro to Welding,WLD-101,3,,,2026-05-15,esco:welding=Welding\n\
+S1003,linus@students.example.edu,certificate,Forklift Safety,,,8,,2026-05-20,esco:forklift=Forklift operation\n";
+
+/// The ledger, the agent beside it, and the offers of the imported CSV.
+struct Campus {
+    env: Env,
+    ledger: Server,
+    agent: Server,
+    offers: Vec<OfferRow>,
+}
+
+fn campus() -> Campus {
+    let env = Env::new();
+    let ledger = env.serve_at_public_url();
+    let agent = agent::start(&env, &ledger, "agent");
+    let offers = agent::import(&env, &agent, "term", CSV);
+    assert_eq!(offers.len(), 3, "{offers:?}");
+    assert!(offers.iter().all(|o| o.pin.len() == 6 && o.claim_url.starts_with(&agent.url)), "{offers:?}");
+    Campus { env, ledger, agent, offers }
+}
+
+/// The records on the ledger that name `did` (credentials issued to it).
+fn issued_to(ledger: &Server, did: &str) -> Vec<Value> {
+    ledger.all_records().into_iter().filter(|r| r["event"]["body"]["learner"] == did).collect()
+}
+
+/// Writes `credential` to a file and has verifier-core (and @digitalbazaar/vc) judge it, its status
+/// read from the ledger's lists; asserts both accept it.
+fn assert_verifiers_accept(env: &Env, ledger: &Server, name: &str, credential: &Value) {
+    let file = env.path(name);
+    fs::write(&file, credential.to_string()).expect("write the credential");
+    let verdict = &referees(&[&file], &[&ledger.url], None)[0];
+    assert_eq!(verdict["verifierCore"]["signature"], true, "{verdict}");
+    assert_eq!(verdict["verifierCore"]["errors"], Value::Array(vec![]), "{verdict}");
+    assert_eq!(verdict["verifierCore"]["revoked"], false, "{verdict}");
+    assert_eq!((&verdict["vc"]["verified"], &verdict["vc"]["proof"]), (&true.into(), &true.into()), "{verdict}");
+}
+
+/// `credledger claim LINK --learner-key KEY [ARGS]`, http to loopback allowed.
+fn claim(env: &Env, link: &str, key: &KeyFile, args: &[&str]) -> Output {
+    let mut all = vec!["claim", link, "--learner-key", key.path(), "--allow-http-loopback"];
+    all.extend_from_slice(args);
+    env.run(&all)
+}
+
+#[test]
+fn credledger_claim_receives_the_credential_once_issued_to_its_key() {
+    let Campus { env, ledger, agent: _agent, offers } = campus();
+    let (offer, learner) = (&offers[0], &env.learner);
+    let before = ledger.all_records().len();
+
+    // Without the PIN the offer asks for, nothing is asked of the issuer.
+    let out = claim(&env, &offer.claim_url, learner, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("needs its PIN: --pin"), "{out:?}");
+    // A wrong PIN: the issuer's OAuth error, in its words.
+    let wrong = if offer.pin == "000000" { "111111" } else { "000000" };
+    let out = claim(&env, &offer.claim_url, learner, &["--pin", wrong]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("the issuer refused: invalid_grant"), "{out:?}");
+    assert_eq!(ledger.all_records().len(), before, "a refused claim appends nothing");
+
+    // The claim page's URL, the right PIN: the credential, verified here, saved.
+    let saved = env.path("claimed.json");
+    let out = claim(&env, &offer.claim_url, learner, &["--pin", &offer.pin, "--out", saved.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("issued to {}", learner.did)) && out.stdout.contains("VALID"), "{out:?}");
+    let credential: Value =
+        serde_json::from_str(&fs::read_to_string(&saved).expect("the saved credential")).expect("JSON");
+    assert_eq!(credential["credentialSubject"]["id"], learner.did.as_str(), "{credential}");
+    assert_eq!(issued_to(&ledger, &learner.did).len(), 1, "one credential event for the claimer");
+    let after = ledger.all_records().len();
+    assert!(after > before, "the claim appended the credential");
+
+    // The same offer again: refused with the issuer's reason, nothing appended.
+    let out = claim(&env, &offer.claim_url, learner, &["--pin", &offer.pin]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("can no longer be claimed") || out.stderr.contains("HTTP 410"), "{out:?}");
+    assert_eq!(ledger.all_records().len(), after, "a used offer appends nothing");
+    assert_eq!(issued_to(&ledger, &learner.did).len(), 1);
+
+    // What it received is exactly what verifiers see: verify-vc and verifier-core accept it.
+    let verdict = env.run(&["--json", "verify-vc", saved.to_str().expect("utf-8"), "--allow-http-loopback"]);
+    assert_eq!(verdict.code, 0, "{verdict:?}");
+    assert_eq!(verdict.json()["verdict"], "VALID");
+    assert_verifiers_accept(&env, &ledger, "claimed-copy.json", &credential);
+}
+
+#[test]
+fn a_third_party_wallet_claims_an_offer_once_with_a_fresh_did() {
+    if !node::installed("oid4vci", "@sphereon/oid4vci-client") {
+        eprintln!(
+            "SKIPPED: the OID4VCI wallet referee is not installed: run `npm ci --ignore-scripts` in {} (.ci/run does)",
+            node::project("oid4vci").display()
+        );
+        return;
+    }
+    let Campus { env, ledger, agent, offers } = campus();
+    let offer = &offers[1];
+    // What the phone's camera reads from the claim page's QR code: the page's deep link.
+    let page = agent.get(offer.claim_url.strip_prefix(&agent.url).expect("a claim URL of the agent"));
+    assert_eq!(page.status, 200, "{page:?}");
+    let deep_link = deep_link_of(&page.body);
+    let before = ledger.all_records().len();
+
+    let wallet = node::run(&node::project("oid4vci"), "wallet.mjs", &[&deep_link, &offer.pin], None);
+    assert!(wallet.ok, "the wallet's claim failed:\n{}\n{}", wallet.stdout, wallet.stderr);
+    let received: Value = serde_json::from_str(&wallet.stdout).expect("the wallet prints JSON");
+    let did = received["did"].as_str().expect("the wallet's did");
+    assert!(did.starts_with("did:key:z6Mk") && did != env.learner.did, "{did}");
+    let credential = &received["credential"];
+    assert_eq!(credential["credentialSubject"]["id"], did, "{credential}");
+    assert_eq!(issued_to(&ledger, did).len(), 1, "one credential event for the wallet's did");
+    let after = ledger.all_records().len();
+    assert!(after > before);
+    assert_verifiers_accept(&env, &ledger, "wallet.json", credential);
+
+    // The same offer again, by the same client: refused, nothing appended.
+    let again = node::run(&node::project("oid4vci"), "wallet.mjs", &[&deep_link, &offer.pin], None);
+    assert!(!again.ok, "a second claim of the same offer succeeded: {}", again.stdout);
+    assert_eq!(ledger.all_records().len(), after, "a used offer appends nothing");
+}
+
+/// The `openid-credential-offer://` link of a claim page (its `href`, entities undone).
+fn deep_link_of(page: &str) -> String {
+    let start = page.find("href=\"openid-credential-offer://").expect("the claim page links its offer") + 6;
+    let end = start + page[start..].find('"').expect("the end of the href");
+    page[start..end].replace("&amp;", "&")
+}
