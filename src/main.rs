@@ -967,10 +967,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Claim { url, learner_key, pin, out: path, allow_http_loopback } => {
-            use credledger::http::fetch::{Fetcher, MAX_ANSWER, Reach, TIMEOUT};
+            use credledger::http::fetch::{Fetcher, MAX_ANSWER, Reach};
             let key = SecretKey::read_file(&learner_key)?;
             let reach = Reach::Any { http_loopback: allow_http_loopback };
-            let fetcher = Fetcher::new(reach, None, TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
+            let fetcher = Fetcher::new(reach, None, cli::claim::TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
             let wallet = cli::claim::Wallet { fetcher: &fetcher, key: &key };
             let claimed = wallet.claim(&url, pin.as_deref(), now())?;
             let text = serde_json::to_string_pretty(&claimed.credential)?;

@@ -68,7 +68,7 @@ fn claim(env: &Env, link: &str, key: &KeyFile, args: &[&str]) -> Output {
 
 #[test]
 fn credledger_claim_receives_the_credential_once_issued_to_its_key() {
-    let Campus { env, ledger, agent: _agent, offers } = campus();
+    let Campus { env, ledger, agent, offers } = campus();
     let (offer, learner) = (&offers[0], &env.learner);
     let before = ledger.all_records().len();
 
@@ -76,9 +76,10 @@ fn credledger_claim_receives_the_credential_once_issued_to_its_key() {
     let out = claim(&env, &offer.claim_url, learner, &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("needs its PIN: --pin"), "{out:?}");
-    // A wrong PIN: the issuer's OAuth error, in its words.
+    // A wrong PIN, through the deep link the claim page shows: the issuer's OAuth error.
+    let page = agent.get(offer.claim_url.strip_prefix(&agent.url).expect("a claim URL of the agent"));
     let wrong = if offer.pin == "000000" { "111111" } else { "000000" };
-    let out = claim(&env, &offer.claim_url, learner, &["--pin", wrong]);
+    let out = claim(&env, &deep_link_of(&page.body), learner, &["--pin", wrong]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("the issuer refused: invalid_grant"), "{out:?}");
     assert_eq!(ledger.all_records().len(), before, "a refused claim appends nothing");
@@ -141,6 +142,7 @@ fn a_third_party_wallet_claims_an_offer_once_with_a_fresh_did() {
     // The same offer again, by the same client: refused, nothing appended.
     let again = node::run(&node::project("oid4vci"), "wallet.mjs", &[&deep_link, &offer.pin], None);
     assert!(!again.ok, "a second claim of the same offer succeeded: {}", again.stdout);
+    assert!(again.stderr.contains("http code 410"), "not refused as a used offer: {}", again.stderr);
     assert_eq!(ledger.all_records().len(), after, "a used offer appends nothing");
 }
 

@@ -18,6 +18,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+/// How long one request may take: the credential endpoint signs the credential and appends it to
+/// the ledger before it answers.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A received credential, checked here.
 pub struct Claimed {
     /// The signed credential, as the issuer sent it.
