@@ -859,11 +859,11 @@ fn the_claim_page_in_a_real_browser() {
     let axe = axe_source();
     let env = common::Env::new();
     let ledger = env.serve_at_public_url();
-    let agent = common::agent::start(&env, &ledger, "agent");
-    let offers = common::agent::import(&env, &agent, "term", CLAIM_CSV);
+    let agent = common::agent::Agent::start(&env, &ledger, "agent", &[]);
+    let offers = common::agent::import_offers(&env, &agent, "term", CLAIM_CSV);
     let (b, chromedriver) = browser(env.tmp.path());
 
-    b.goto(&offers[0].claim_url);
+    b.goto(&offers[0]["claim_url"]);
     assert_eq!(b.title(), "Claim your credential · credledger");
     let link = b.find("a[href^='openid-credential-offer://']");
     let href = b.attribute(&link, "href").expect("the wallet link's href");

@@ -14,7 +14,9 @@ use std::fs;
 
 use serde_json::Value;
 
-use common::agent::{self, OfferRow};
+use std::collections::BTreeMap;
+
+use common::agent::{Agent, import_offers};
 use common::node::{self, referees};
 use common::*;
 
@@ -28,17 +30,30 @@ S1003,linus@students.example.edu,certificate,Forklift Safety,,,8,,2026-05-20,esc
 struct Campus {
     env: Env,
     ledger: Server,
-    agent: Server,
-    offers: Vec<OfferRow>,
+    agent: Agent,
+    offers: Vec<Offer>,
+}
+
+/// One row of the offers file: what the mail merge sends a student.
+struct Offer {
+    claim_url: String,
+    pin: String,
+}
+
+impl From<BTreeMap<String, String>> for Offer {
+    fn from(mut row: BTreeMap<String, String>) -> Self {
+        let mut field = |name: &str| row.remove(name).unwrap_or_else(|| panic!("the offers file has no {name}"));
+        Offer { claim_url: field("claim_url"), pin: field("pin") }
+    }
 }
 
 fn campus() -> Campus {
     let env = Env::new();
     let ledger = env.serve_at_public_url();
-    let agent = agent::start(&env, &ledger, "agent");
-    let offers = agent::import(&env, &agent, "term", CSV);
-    assert_eq!(offers.len(), 3, "{offers:?}");
-    assert!(offers.iter().all(|o| o.pin.len() == 6 && o.claim_url.starts_with(&agent.url)), "{offers:?}");
+    let agent = Agent::start(&env, &ledger, "agent", &[]);
+    let offers: Vec<Offer> = import_offers(&env, &agent, "term", CSV).into_iter().map(Offer::from).collect();
+    assert_eq!(offers.len(), 3);
+    assert!(offers.iter().all(|o| o.pin.len() == 6 && o.claim_url.starts_with(&agent.url)));
     Campus { env, ledger, agent, offers }
 }
 

@@ -119,29 +119,35 @@ pub fn read(
             ),
         ));
     }
+    Ok(records(&mut reader, |row, record| match record {
+        Ok(record) => {
+            let fields: BTreeMap<&str, (&str, &str)> = at
+                .iter()
+                .map(|(column, (index, name))| (*column, (record.get(*index).unwrap_or_default(), name.as_str())))
+                .collect();
+            each(row, award(row, &fields));
+        }
+        Err(e) => each(row, Err(vec![RowError { row, column: "(row)".to_owned(), reason: format!("not CSV: {e}") }])),
+    }))
+}
+
+/// Each record after the header with its row number (the line it starts on, the header's being
+/// 1), or why it could not be read: how many there were.
+pub fn records<R: Read>(
+    reader: &mut csv::Reader<R>,
+    mut each: impl FnMut(u64, Result<&csv::StringRecord, csv::Error>),
+) -> u64 {
     let mut rows = 0;
     let mut record = csv::StringRecord::new();
     loop {
         let next = reader.position().line() + 1;
         match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                rows += 1;
-                let row = record.position().map_or(next, |p| p.line());
-                let fields: BTreeMap<&str, (&str, &str)> = at
-                    .iter()
-                    .map(|(column, (index, name))| (*column, (record.get(*index).unwrap_or_default(), name.as_str())))
-                    .collect();
-                each(row, award(row, &fields));
-            }
-            Err(e) => {
-                rows += 1;
-                let row = e.position().map_or(next, |p| p.line());
-                each(row, Err(vec![RowError { row, column: "(row)".to_owned(), reason: format!("not CSV: {e}") }]));
-            }
+            Ok(false) => return rows,
+            Ok(true) => each(record.position().map_or(next, |p| p.line()), Ok(&record)),
+            Err(e) => each(e.position().map_or(next, |p| p.line()), Err(e)),
         }
+        rows += 1;
     }
-    Ok(rows)
 }
 
 /// One row's award, or every error in it.

@@ -65,6 +65,7 @@ pub fn claim(
     learner: &Did,
     uuid: impl Fn() -> String,
 ) -> Result<Value, ClaimError> {
+    let _one_at_a_time = store.issuing();
     for attempt in 1..=SIGN_TRIES {
         let issued = signed(store, link, award, learner, &uuid)?;
         match link.append(&issued.events) {
@@ -116,19 +117,15 @@ fn signed(
         events,
         appended: false,
     };
-    // Kept before it is posted; if another claim of the same award kept one first, that one wins.
-    let kept = store
-        .update_award(award, |e| e.issued.get_or_insert_with(|| issued.clone()).clone())?
-        .ok_or_else(|| ClaimError::UnknownAward(award.to_owned()))?;
-    if kept.learner != learner.as_str() {
-        return Err(ClaimError::OtherLearner(kept.learner));
-    }
-    Ok(kept)
+    // Kept (durably) before it is posted.
+    store.update_award(award, |e| e.issued = Some(issued.clone()))?;
+    Ok(issued)
 }
 
 /// Posts every kept credential the ledger does not have yet (after a restart, or while the
 /// ledger was down): how many it now has.
 pub fn resubmit(store: &AgentStore, link: &dyn LedgerLink) -> Result<usize, StoreError> {
+    let _one_at_a_time = store.issuing();
     let mut posted = 0;
     for entry in store.awards()? {
         let Some(issued) = entry.issued.filter(|i| !i.appended) else { continue };
@@ -152,4 +149,113 @@ pub fn resubmit(store: &AgentStore, link: &dyn LedgerLink) -> Result<usize, Stor
         }
     }
     Ok(posted)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::agent::import::{self, Award};
+    use crate::event::Timestamp;
+    use crate::keys::SecretKey;
+
+    /// A ledger that answers as it is told, and remembers what it was asked.
+    #[derive(Default)]
+    struct Scripted {
+        appends: Mutex<Vec<Result<(), LinkError>>>,
+        signed: Mutex<usize>,
+        posted: Mutex<Vec<Vec<Value>>>,
+    }
+
+    impl LedgerLink for Scripted {
+        fn sign(&self, payload: Payload) -> Result<Vec<Value>, LinkError> {
+            let mut n = self.signed.lock().unwrap();
+            *n += 1;
+            Ok(vec![json!({"kind": payload.kind(), "n": *n, "body": serde_json::to_value(&payload).unwrap()})])
+        }
+        fn origin(&self) -> Result<String, LinkError> {
+            Ok("test.example".to_owned())
+        }
+        fn append(&self, events: &[Value]) -> Result<(), LinkError> {
+            self.posted.lock().unwrap().push(events.to_vec());
+            let mut script = self.appends.lock().unwrap();
+            if script.is_empty() { Ok(()) } else { script.remove(0) }
+        }
+        fn credential(&self, id: &EventId) -> Result<Value, LinkError> {
+            Ok(json!({"id": id.to_string()}))
+        }
+    }
+
+    fn store_with_award() -> (tempfile::TempDir, AgentStore, Award) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open(dir.path()).unwrap();
+        let text = "student_id,email,kind,title,completed,skills\nS1,a@b.edu,certificate,First Aid,2026-01-01,x:1\n";
+        let mut awards = Vec::new();
+        import::read(text.as_bytes(), &Default::default(), |_, a| awards.push(a.unwrap())).unwrap();
+        let now = Timestamp(time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
+        store
+            .import(awards.clone(), now, |a| {
+                crate::agent::offers::Offer::create(&a.id, [1; 32], None, now, time::Duration::days(1))
+            })
+            .unwrap();
+        (dir, store, awards.pop().unwrap())
+    }
+
+    #[test]
+    fn a_claim_while_the_ledger_is_down_posts_the_same_kept_events_later() {
+        let (_dir, store, award) = store_with_award();
+        let link = Scripted::default();
+        link.appends.lock().unwrap().push(Err(LinkError::Unavailable("down".to_owned())));
+        let learner = SecretKey::from_seed(&[3; 32]).did().clone();
+        let uuid = || "00000000-0000-4000-8000-000000000001".to_owned();
+
+        let first = claim(&store, &link, &award.id, &learner, uuid);
+        assert!(matches!(first, Err(ClaimError::Link(LinkError::Unavailable(_)))));
+        let kept = store.award(&award.id).unwrap().unwrap().issued.unwrap();
+        assert!(!kept.appended);
+        // A retry (or the resubmitter after a restart) posts the kept events: never signed again.
+        let vc = claim(&store, &link, &award.id, &learner, uuid).unwrap();
+        assert_eq!(vc["id"], kept.credential);
+        assert_eq!(*link.signed.lock().unwrap(), 1);
+        let posted = link.posted.lock().unwrap().clone();
+        assert_eq!(posted, [kept.events.clone(), kept.events.clone()]);
+        assert!(store.award(&award.id).unwrap().unwrap().issued.unwrap().appended);
+
+        // Another key is refused; the same key gets the same credential.
+        let other = SecretKey::from_seed(&[4; 32]).did().clone();
+        assert!(matches!(claim(&store, &link, &award.id, &other, uuid), Err(ClaimError::OtherLearner(_))));
+        assert_eq!(claim(&store, &link, &award.id, &learner, uuid).unwrap(), vc);
+        assert_eq!(*link.signed.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn kept_events_are_resubmitted_and_a_refusal_of_the_moment_is_signed_again() {
+        let (_dir, store, award) = store_with_award();
+        let link = Scripted::default();
+        let learner = SecretKey::from_seed(&[3; 32]).did().clone();
+        let uuid = || "00000000-0000-4000-8000-000000000001".to_owned();
+        link.appends.lock().unwrap().push(Err(LinkError::Unavailable("down".to_owned())));
+        assert!(claim(&store, &link, &award.id, &learner, uuid).is_err());
+        assert_eq!(resubmit(&store, &link).unwrap(), 1);
+        assert_eq!(resubmit(&store, &link).unwrap(), 0, "posted once");
+        assert_eq!(*link.signed.lock().unwrap(), 1);
+
+        let (_dir, store, award) = store_with_award();
+        let link = Scripted::default();
+        let taken = LinkError::Refused { reason: "body.vc.status_index: taken".to_owned(), sign_again: true };
+        link.appends.lock().unwrap().push(Err(taken));
+        claim(&store, &link, &award.id, &learner, uuid).unwrap();
+        assert_eq!(*link.signed.lock().unwrap(), 2);
+        let final_refusal = LinkError::Refused { reason: "unknown issuer".to_owned(), sign_again: false };
+        let (_dir, store, award) = store_with_award();
+        link.appends.lock().unwrap().push(Err(final_refusal));
+        assert!(matches!(
+            claim(&store, &link, &award.id, &learner, uuid),
+            Err(ClaimError::Link(LinkError::Refused { .. }))
+        ));
+        assert!(store.award(&award.id).unwrap().unwrap().issued.is_none(), "nothing kept that the ledger refused");
+    }
 }

@@ -74,6 +74,7 @@ pub enum Imported {
 pub struct AgentStore {
     tree: sled::Db,
     lock: Mutex<()>,
+    issuing: Mutex<()>,
 }
 
 impl std::fmt::Debug for AgentStore {
@@ -86,7 +87,13 @@ impl AgentStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("creating {}: {e}", dir.display())))?;
-        Ok(AgentStore { tree: sled::open(dir.join("agent.sled"))?, lock: Mutex::new(()) })
+        Ok(AgentStore { tree: sled::open(dir.join("agent.sled"))?, lock: Mutex::new(()), issuing: Mutex::new(()) })
+    }
+
+    /// Held while a credential is signed, kept and posted: one issuance at a time, so an award
+    /// is never signed twice, even by two claims at once.
+    pub fn issuing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.issuing.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {

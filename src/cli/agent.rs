@@ -266,24 +266,18 @@ fn write_rejects(csv: &[u8], rejected: &[RowError], path: &Path) -> Result<()> {
     let mut header = reader.headers()?.clone();
     header.push_field("errors");
     writer.write_record(&header)?;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let row = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(row, |p| p.line());
-                let errors: Vec<String> =
-                    rejected.iter().filter(|e| e.row == line).map(|e| format!("{}: {}", e.column, e.reason)).collect();
-                if !errors.is_empty() {
-                    let mut out = record.clone();
-                    out.push_field(&errors.join("; "));
-                    writer.write_record(&out)?;
-                }
-            }
-            Err(_) => continue,
+    let mut failed = Ok(());
+    credledger::agent::import::records(&mut reader, |row, record| {
+        let Ok(record) = record else { return };
+        let errors: Vec<String> =
+            rejected.iter().filter(|e| e.row == row).map(|e| format!("{}: {}", e.column, e.reason)).collect();
+        if !errors.is_empty() && failed.is_ok() {
+            let mut out = record.clone();
+            out.push_field(&errors.join("; "));
+            failed = writer.write_record(&out);
         }
-    }
+    });
+    failed?;
     writer.flush()?;
     Ok(())
 }

@@ -224,7 +224,7 @@ pub fn issuer_metadata(issuer: &str) -> Value {
             CONFIGURATION_ID: {
                 "format": FORMAT,
                 "credential_definition": {
-                    "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+                    "@context": crate::vc::OB_CONTEXT,
                     "type": ["VerifiableCredential", "OpenBadgeCredential"]
                 },
                 "cryptographic_binding_methods_supported": ["did:key"],

@@ -4,6 +4,7 @@
 //! sleeps: every wait is bounded by [`PATIENCE`].
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod pg;
 pub mod tls;
 
@@ -219,6 +220,21 @@ impl Env {
     }
 }
 
+/// The first line a child prints on its piped stdout (waiting at most [`PATIENCE`]); the rest is
+/// drained, so the child never writes to a closed pipe.
+pub fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    rx.recv_timeout(PATIENCE).unwrap_or_default()
+}
+
 /// A loopback port free now (bound, then released for a server to bind).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -338,20 +354,14 @@ pub fn agent() -> ureq::Agent {
 impl Server {
     /// Starts the server on 127.0.0.1:0, unless `extra` names its `--addr`.
     pub fn start(env: &Env, extra: &[&str]) -> Server {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let stderr = env.path(&format!("serve-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
         let ledger = env.ledger();
         let addr: &[&str] = if extra.contains(&"--addr") { &[] } else { &["--addr", "127.0.0.1:0"] };
-        let mut command = Command::new(BIN);
-        command.args(["--ledger", &ledger, "serve"]).args(addr).args(extra);
-        Server::spawn(env, "serve", command)
-    }
-
-    /// Starts `command` (a service role of the binary, `what` names its log file) in the env's
-    /// temp dir, learns its URL from its first stdout line (`listening on URL`) and waits until
-    /// its `/healthz` answers.
-    pub fn spawn(env: &Env, what: &str, mut command: Command) -> Server {
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let stderr = env.path(&format!("{what}-{}.log", STARTED.fetch_add(1, Ordering::Relaxed)));
-        let child = command
+        let child = Command::new(BIN)
+            .args(["--ledger", &ledger, "serve"])
+            .args(addr)
+            .args(extra)
             .current_dir(env.tmp.path())
             .env_remove("CREDLEDGER_DIR")
             .env_remove("CREDLEDGER_SERVER")
@@ -359,22 +369,12 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&stderr).expect("create the server's log file"))
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn credledger {what}: {e}"));
+            .expect("spawn credledger serve");
         // From here on the guard owns the process: a failed assertion still kills it.
         let mut server = Server { child, url: String::new(), agent: agent(), stderr };
-        let stdout = server.child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining, so the server never writes to a closed pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(PATIENCE).unwrap_or_default();
+        let line = first_line(&mut server.child);
         let Some(url) = line.trim_end().strip_prefix("listening on ") else {
-            panic!("the {what}'s first line is not `listening on URL`: {line:?}; stderr: {}", server.log());
+            panic!("the server's first line is not `listening on URL`: {line:?}; stderr: {}", server.log());
         };
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         server.url = url.to_owned();
@@ -561,7 +561,6 @@ pub fn demo_env() -> Env {
     let learner = key_file(tmp.path().join("keys").join("learner-01.key"));
     Env { tmp, operator, issuer, learner }
 }
-pub mod agent;
 pub mod elsewhere;
 pub mod node;
 pub mod site;
