@@ -12,12 +12,13 @@ mod common;
 
 use std::fs;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use std::collections::BTreeMap;
 
 use common::agent::{Agent, import_offers};
 use common::node::{self, referees};
+use common::site::Site;
 use common::*;
 
 /// A term's completions as the student system exports them: three students.
@@ -87,6 +88,10 @@ fn credledger_claim_receives_the_credential_once_issued_to_its_key() {
     let (offer, learner) = (&offers[0], &env.learner);
     let before = ledger.all_records().len();
 
+    // Plain http to the agent, unless told it is on this machine: refused before connecting.
+    let out = env.run(&["claim", &offer.claim_url, "--learner-key", learner.path(), "--pin", &offer.pin]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("only https URLs are fetched"), "{out:?}");
     // Without the PIN the offer asks for, nothing is asked of the issuer.
     let out = claim(&env, &offer.claim_url, learner, &[]);
     assert_eq!(out.code, 1, "{out:?}");
@@ -166,4 +171,65 @@ fn deep_link_of(page: &str) -> String {
     let start = page.find("href=\"openid-credential-offer://").expect("the claim page links its offer") + 6;
     let end = start + page[start..].find('"').expect("the end of the href");
     page[start..end].replace("&amp;", "&")
+}
+
+/// An issuer that answers every step of the flow with fixed answers, its credential endpoint
+/// with `credential`; the claim link of its offer.
+fn issuer_answering(site: &Site, credential: &Value) -> String {
+    let issuer = site.url("");
+    let offer = json!({
+        "credential_issuer": issuer,
+        "credential_configuration_ids": ["OpenBadgeCredential"],
+        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {"pre-authorized_code": "code"}},
+    });
+    site.put_json("/offer", &offer);
+    let configuration = json!({"format": "ldp_vc"});
+    site.put_json(
+        "/.well-known/openid-credential-issuer",
+        &json!({
+            "credential_issuer": issuer,
+            "credential_endpoint": site.url("/credential"),
+            "nonce_endpoint": site.url("/nonce"),
+            "token_endpoint": site.url("/token"),
+            "credential_configurations_supported": {"OpenBadgeCredential": configuration},
+        }),
+    );
+    site.put_json("/token", &json!({"access_token": "t", "token_type": "Bearer", "expires_in": 600}));
+    site.put_json("/nonce", &json!({"c_nonce": "n"}));
+    site.put_json("/credential", &json!({"credentials": [{"credential": credential}]}));
+    site.url("/offer")
+}
+
+#[test]
+fn credledger_claim_keeps_no_credential_that_does_not_verify_or_is_anothers() {
+    let env = Env::new();
+    let ledger = env.serve_at_public_url();
+    let id = env.issue_course(&ledger, "Intro to Welding");
+    let genuine = ledger.get(&format!("/v1/credentials/{id}/vc")).json();
+    let site = Site::http();
+    let saved = env.path("kept.json");
+    let claim_from = |credential: &Value, key: &KeyFile| {
+        let link = issuer_answering(&site, credential);
+        claim(&env, &link, key, &["--out", saved.to_str().expect("utf-8")])
+    };
+
+    // Genuine, but issued to the env's learner, not to the claimer's key.
+    let stranger = env.keygen("stranger.key");
+    let out = claim_from(&genuine, &stranger);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("issued to {}, not to this key's {}", env.learner.did, stranger.did)),
+        "{out:?}"
+    );
+    // Issued to the claimer, but changed after it was signed.
+    let mut tampered = genuine.clone();
+    tampered["credentialSubject"]["achievement"]["name"] = "Advanced Welding".into();
+    let out = claim_from(&tampered, &env.learner);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("the issuer sent a credential that does not verify: proof.signature"), "{out:?}");
+    assert!(!saved.exists(), "nothing kept");
+    // The same issuer, the genuine credential to its learner: kept.
+    let out = claim_from(&genuine, &env.learner);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(saved.exists());
 }
