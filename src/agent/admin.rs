@@ -127,19 +127,10 @@ fn import_csv(
         return Err(Refusal::Rows(bad, "nothing was imported"));
     }
     let (numbers, awards): (Vec<u64>, Vec<Award>) = good.into_iter().unzip();
-    let mut failed = None;
-    let now = state.now();
-    let outcome = state.store.import(awards, now, |award| match new_offer(state, &award.id, with_pin) {
-        Ok(offer) => offer,
-        Err(e) => {
-            failed = Some(e);
-            Offer::create(&award.id, [0; 32], None, now, time::Duration::ZERO)
-        }
-    });
-    if let Some(e) = failed {
-        return Err(Refusal::Internal(e.to_string()));
-    }
-    let outcome = outcome.map_err(|e| Refusal::Internal(e.to_string()))?;
+    let outcome = state
+        .store
+        .import(awards, state.now(), |award| new_offer(state, &award.id, with_pin))
+        .map_err(|e| Refusal::Internal(e.to_string()))?;
     let new = outcome.iter().filter(|(_, imported, _)| *imported == Imported::New).count();
     let offers: Vec<Value> = numbers
         .iter()

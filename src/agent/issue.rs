@@ -198,7 +198,7 @@ mod tests {
         let now = Timestamp(time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
         store
             .import(awards.clone(), now, |a| {
-                crate::agent::offers::Offer::create(&a.id, [1; 32], None, now, time::Duration::days(1))
+                Ok(crate::agent::offers::Offer::create(&a.id, [1; 32], None, now, time::Duration::days(1)))
             })
             .unwrap();
         (dir, store, awards.pop().unwrap())

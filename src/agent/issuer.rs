@@ -197,7 +197,10 @@ async fn credential(state: State, request: HttpRequest, body: web::Bytes) -> Htt
     })
     .await;
     match claimed {
-        Ok(Ok(vc)) => fresh(CredentialResponse { credentials: vec![IssuedCredential { credential: vc }] }),
+        Ok(Ok(vc)) => {
+            let credential = request.format.is_some().then(|| vc.clone());
+            fresh(CredentialResponse { credentials: vec![IssuedCredential { credential: vc }], credential })
+        }
         Ok(Err(ClaimError::Link(LinkError::Unavailable(why)))) => {
             tracing::warn!("the ledger is not reachable; the credential is kept and posted later: {why}");
             let mut answer = refuse(

@@ -131,12 +131,13 @@ impl AgentStore {
     }
 
     /// Adds the awards not already here, each with its new offer (made by `offer_of` only for a
-    /// new one), in one atomic write: which were new.
+    /// new one), in one atomic write: which were new. If an offer cannot be made, nothing is
+    /// written.
     pub fn import(
         &self,
         awards: Vec<Award>,
         now: Timestamp,
-        mut offer_of: impl FnMut(&Award) -> NewOffer,
+        mut offer_of: impl FnMut(&Award) -> std::io::Result<NewOffer>,
     ) -> Result<Vec<(AwardEntry, Imported, Option<NewOffer>)>, StoreError> {
         let _guard = self.guard();
         let mut batch = sled::Batch::default();
@@ -152,7 +153,7 @@ impl AgentStore {
                     outcome.push((entry, Imported::Before, None));
                 }
                 None => {
-                    let new = offer_of(&award);
+                    let new = offer_of(&award).map_err(|e| StoreError(format!("making an offer: {e}")))?;
                     let key = new.token.hash();
                     Self::put(&mut batch, format!("{OFFER}{key}"), &new.offer)?;
                     batch.insert(format!("{CODE}{}", new.offer.code_hash).as_bytes(), key.as_bytes());
@@ -303,7 +304,7 @@ mod tests {
         let mut n = 0u8;
         let mut offer_of = |a: &Award| {
             n += 1;
-            Offer::create(&a.id, [n; 32], Some([n; 8]), now(), OFFER_LIFETIME)
+            Ok(Offer::create(&a.id, [n; 32], Some([n; 8]), now(), OFFER_LIFETIME))
         };
         let first = store.import(vec![award("S1"), award("S1")], now(), &mut offer_of).unwrap();
         assert_eq!(first.iter().map(|o| o.1).collect::<Vec<_>>(), [Imported::New, Imported::Before]);

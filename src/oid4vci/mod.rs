@@ -92,7 +92,8 @@ pub struct TokenRequest {
     pub grant_type: String,
     #[serde(rename = "pre-authorized_code", default, skip_serializing_if = "Option::is_none")]
     pub pre_authorized_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The PIN (`user_pin` in drafts before 13's successor, read as the same).
+    #[serde(default, alias = "user_pin", skip_serializing_if = "Option::is_none")]
     pub tx_code: Option<String>,
 }
 
@@ -120,6 +121,9 @@ pub struct NonceResponse {
 pub struct CredentialRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_configuration_id: Option<String>,
+    /// Drafts before 15 name the format instead (and take the credential as `credential`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proofs: Option<Proofs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +150,7 @@ impl CredentialRequest {
     pub fn with_proof(jwt: String) -> Self {
         CredentialRequest {
             credential_configuration_id: Some(CONFIGURATION_ID.to_owned()),
+            format: None,
             proofs: Some(Proofs { jwt: vec![jwt] }),
             proof: None,
         }
@@ -153,6 +158,12 @@ impl CredentialRequest {
 
     /// The one `jwt` key proof of the request, or an OAuth error naming what is wrong.
     pub fn the_proof(&self) -> Result<&str, OAuthError> {
+        if let Some(format) = self.format.as_deref().filter(|f| *f != FORMAT) {
+            return Err(OAuthError::new(
+                "unsupported_credential_format",
+                format!("format: `{}` is not offered; `{FORMAT}` is", crate::text::clip(format, 60)),
+            ));
+        }
         match self.credential_configuration_id.as_deref() {
             Some(CONFIGURATION_ID) | None => {}
             Some(other) => {
@@ -183,10 +194,13 @@ impl CredentialRequest {
     }
 }
 
-/// The credential response (1.0 §8.3): the issued credentials.
+/// The credential response (1.0 §8.3): the issued credentials; for a request of the drafts
+/// before 15 (which name a `format`), the credential also as `credential`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialResponse {
     pub credentials: Vec<IssuedCredential>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Value>,
 }
 
 /// One issued credential.
@@ -338,5 +352,16 @@ mod tests {
         assert_eq!(none.the_proof().unwrap_err().error, "invalid_proof");
         let other: CredentialRequest = serde_json::from_value(json!({"credential_configuration_id": "X"})).unwrap();
         assert_eq!(other.the_proof().unwrap_err().error, "unknown_credential_configuration");
+        let jwt_vc: CredentialRequest =
+            serde_json::from_value(json!({"format": "jwt_vc_json", "proof": {"proof_type": "jwt", "jwt": "k"}}))
+                .unwrap();
+        assert_eq!(jwt_vc.the_proof().unwrap_err().error, "unsupported_credential_format");
+    }
+
+    #[test]
+    fn a_draft_wallets_user_pin_is_the_tx_code() {
+        let request: TokenRequest =
+            serde_urlencoded::from_str("grant_type=g&pre-authorized_code=c&user_pin=123456").unwrap();
+        assert_eq!(request.tx_code.as_deref(), Some("123456"));
     }
 }
