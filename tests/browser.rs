@@ -525,6 +525,16 @@ fn assert_fits(b: &Browser, css: &str, what: &str) {
     assert!(fit["scroll"].as_u64() <= fit["width"].as_u64(), "{what}: the page scrolls sideways: {fit}");
 }
 
+/// Fails listing every violation axe-core found, if any.
+fn assert_accessible(inaccessible: &[String]) {
+    assert!(
+        inaccessible.is_empty(),
+        "axe-core found {} accessibility violations:\n{}",
+        inaccessible.len(),
+        inaccessible.join("\n")
+    );
+}
+
 /// ChromeDriver on a free port and a headless Chromium session in it (its profile under `t`).
 /// Drop the browser before ChromeDriver (the tuple's order does).
 fn browser(t: &Path) -> (Browser, Proc) {
@@ -840,12 +850,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.resize(1280);
     b.screenshot("share-link");
     inaccessible.extend(b.accessibility(&axe, "a share link"));
-    assert!(
-        inaccessible.is_empty(),
-        "axe-core found {} accessibility violations:\n{}",
-        inaccessible.len(),
-        inaccessible.join("\n")
-    );
+    assert_accessible(&inaccessible);
     drop(b);
     drop(chromedriver);
 }
@@ -885,12 +890,7 @@ fn the_claim_page_in_a_real_browser() {
     b.goto(&format!("{}/claim/no-such-offer", agent.url));
     assert_eq!(b.title(), "No such offer · credledger");
     inaccessible.extend(b.accessibility(&axe, "an unknown offer's page"));
-    assert!(
-        inaccessible.is_empty(),
-        "axe-core found {} accessibility violations:\n{}",
-        inaccessible.len(),
-        inaccessible.join("\n")
-    );
+    assert_accessible(&inaccessible);
     drop(b);
     drop(chromedriver);
 }
