@@ -364,4 +364,12 @@ mod tests {
             serde_urlencoded::from_str("grant_type=g&pre-authorized_code=c&user_pin=123456").unwrap();
         assert_eq!(request.tx_code.as_deref(), Some("123456"));
     }
+
+    #[test]
+    fn a_token_request_with_the_pin_under_both_names_is_read() {
+        // What @sphereon/oid4vci-client 0.20.1 sends: the PIN as `user_pin` and as `tx_code`.
+        let form = "grant_type=g&pre-authorized_code=c&user_pin=123456&tx_code=123456";
+        let request: TokenRequest = serde_urlencoded::from_str(form).unwrap();
+        assert_eq!(request.tx_code.as_deref(), Some("123456"));
+    }
 }
