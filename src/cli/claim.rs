@@ -63,18 +63,23 @@ pub struct Wallet<'a> {
 }
 
 impl Wallet<'_> {
-    /// The JSON document at `url` (answered 200), read as `T`.
+    /// The JSON document at `url`, read as `T`; or the issuer's OAuth error (a used or expired
+    /// offer's is `410`).
     fn get<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T> {
-        let document = self.fetcher.get_json(url).map_err(|why| anyhow!("fetching the {what} ({url}): {why}"))?;
-        serde_json::from_value(document).with_context(|| format!("the {what} at {url}"))
+        self.exchange(&format!("fetching the {what}"), Request { url, ..Request::default() })
     }
 
     /// POSTs to an OAuth/OID4VCI endpoint; its answer read as `T`, or the OAuth error it gave.
     fn post<T: DeserializeOwned>(&self, step: &str, request: Request<'_>) -> Result<T> {
+        self.exchange(step, request)
+    }
+
+    /// One request of the flow: its 200 answer read as `T`, or what the issuer said instead.
+    fn exchange<T: DeserializeOwned>(&self, step: &str, request: Request<'_>) -> Result<T> {
         let url = request.url;
         let answer = self.fetcher.send(request).map_err(|why| anyhow!("{step} ({url}): {why}"))?;
         if answer.status != 200 {
-            bail!("{step}: the issuer refused: {}", oauth_error(&answer));
+            bail!("{step}: the issuer refused (HTTP {}): {}", answer.status, oauth_error(&answer));
         }
         let json = answer.json().map_err(|why| anyhow!("{step} ({url}): {why}"))?;
         serde_json::from_value(json).with_context(|| format!("{step}: the answer of {url}"))
