@@ -52,12 +52,13 @@ fn authorized(state: &AgentState, request: &HttpRequest) -> Result<(), HttpRespo
 }
 
 fn internal(e: impl std::fmt::Display) -> HttpResponse {
+    actix_web::ResponseError::error_response(&failed(e))
+}
+
+/// The problem of a failure inside the agent (logged; the answer says only that it failed).
+fn failed(e: impl std::fmt::Display) -> Problem {
     tracing::error!("{e}");
-    actix_web::ResponseError::error_response(&Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the agent failed; see its log",
-    ))
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the agent failed; see its log")
 }
 
 /// The import's options, in the query.
@@ -190,21 +191,34 @@ fn shown(state: &AgentState, entry: &AwardEntry) -> Value {
     })
 }
 
-async fn awards(state: State, request: HttpRequest) -> HttpResponse {
-    if let Err(refused) = authorized(&state, &request) {
-        return refused;
-    }
-    match state.store.awards() {
-        Ok(all) => HttpResponse::Ok().json(all.iter().map(|e| shown(&state, e)).collect::<Vec<_>>()),
+/// Runs `work` on the blocking pool (the store is I/O) and answers with its JSON or problem.
+async fn blocking(
+    state: &State,
+    work: impl FnOnce(&AgentState) -> Result<(StatusCode, Value), Problem> + Send + 'static,
+) -> HttpResponse {
+    let worker = state.clone();
+    match web::block(move || work(&worker)).await {
+        Ok(Ok((status, body))) => {
+            HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+        }
+        Ok(Err(problem)) => actix_web::ResponseError::error_response(&problem),
         Err(e) => internal(e),
     }
 }
 
-fn no_award(award: &str) -> HttpResponse {
-    actix_web::ResponseError::error_response(&Problem::not_found(format!(
-        "award: no award {}",
-        crate::text::clip(award, 80)
-    )))
+fn no_award(award: &str) -> Problem {
+    Problem::not_found(format!("award: no award {}", crate::text::clip(award, 80)))
+}
+
+async fn awards(state: State, request: HttpRequest) -> HttpResponse {
+    if let Err(refused) = authorized(&state, &request) {
+        return refused;
+    }
+    blocking(&state, |state| {
+        let all = state.store.awards().map_err(failed)?;
+        Ok((StatusCode::OK, Value::Array(all.iter().map(|e| shown(state, e)).collect())))
+    })
+    .await
 }
 
 async fn reoffer(state: State, request: HttpRequest, award: web::Path<String>) -> HttpResponse {
@@ -212,38 +226,34 @@ async fn reoffer(state: State, request: HttpRequest, award: web::Path<String>) -
         return refused;
     }
     let award = award.into_inner();
-    let entry = match state.store.award(&award) {
-        Ok(Some(entry)) => entry,
-        Ok(None) => return no_award(&award),
-        Err(e) => return internal(e),
-    };
-    if let Some(issued) = &entry.issued {
-        return actix_web::ResponseError::error_response(&Problem::new(
-            StatusCode::CONFLICT,
-            "already-issued",
-            format!("award: its credential {} was already issued; it is not offered again", issued.credential),
-        ));
-    }
-    let with_pin = entry
-        .offer
-        .as_deref()
-        .and_then(|key| state.store.offer(key).ok().flatten())
-        .is_none_or(|o| o.pin_hash.is_some());
-    let offer = match new_offer(&state, &award, with_pin) {
-        Ok(offer) => offer,
-        Err(e) => return internal(e),
-    };
-    match state.store.reoffer(&award, &offer) {
-        Ok(Some(entry)) => HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
-            "award_id": award,
-            "student_id": entry.award.student_id,
-            "email": entry.award.email,
-            "claim_url": claim_url(&state, &offer),
-            "pin": offer.pin,
-        })),
-        Ok(None) => no_award(&award),
-        Err(e) => internal(e),
-    }
+    blocking(&state, move |state| {
+        let entry = state.store.award(&award).map_err(failed)?.ok_or_else(|| no_award(&award))?;
+        if let Some(issued) = &entry.issued {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "already-issued",
+                format!("award: its credential {} was already issued; it is not offered again", issued.credential),
+            ));
+        }
+        let with_pin = entry
+            .offer
+            .as_deref()
+            .and_then(|key| state.store.offer(key).ok().flatten())
+            .is_none_or(|o| o.pin_hash.is_some());
+        let offer = new_offer(state, &award, with_pin).map_err(failed)?;
+        let entry = state.store.reoffer(&award, &offer).map_err(failed)?.ok_or_else(|| no_award(&award))?;
+        Ok((
+            StatusCode::CREATED,
+            json!({
+                "award_id": award,
+                "student_id": entry.award.student_id,
+                "email": entry.award.email,
+                "claim_url": claim_url(state, &offer),
+                "pin": offer.pin,
+            }),
+        ))
+    })
+    .await
 }
 
 async fn cancel(state: State, request: HttpRequest, award: web::Path<String>) -> HttpResponse {
@@ -251,9 +261,9 @@ async fn cancel(state: State, request: HttpRequest, award: web::Path<String>) ->
         return refused;
     }
     let award = award.into_inner();
-    match state.store.cancel(&award) {
-        Ok(Some(entry)) => HttpResponse::Ok().json(shown(&state, &entry)),
-        Ok(None) => no_award(&award),
-        Err(e) => internal(e),
-    }
+    blocking(&state, move |state| {
+        let entry = state.store.cancel(&award).map_err(failed)?.ok_or_else(|| no_award(&award))?;
+        Ok((StatusCode::OK, shown(state, &entry)))
+    })
+    .await
 }

@@ -25,7 +25,9 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 async fn claim_page(state: web::Data<AgentState>, token: web::Path<String>) -> HttpResponse {
     use actix_web::http::StatusCode;
     let token = Secret(token.into_inner());
-    let offer = match state.store.offer(&token.hash()) {
+    let (worker, key) = (state.clone(), token.hash());
+    let found = web::block(move || worker.store.offer(&key).map_err(|e| e.to_string())).await;
+    let offer = match found.map_err(|e| e.to_string()).and_then(|r| r) {
         Ok(Some(offer)) => offer,
         Ok(None) => return html(StatusCode::NOT_FOUND, unknown()),
         Err(e) => {

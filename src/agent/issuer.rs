@@ -59,7 +59,12 @@ async fn authorization_server_metadata(state: State) -> HttpResponse {
 /// The offer of a claim link's token, by reference.
 async fn offer(state: State, token: web::Path<String>) -> HttpResponse {
     let token = Secret(token.into_inner());
-    match state.store.offer(&token.hash()) {
+    let (worker, key) = (state.clone(), token.hash());
+    match web::block(move || worker.store.offer(&key))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
         Ok(Some(offer)) => match offer.claimable(state.now()) {
             Ok(()) => {
                 let code = offers::code_of(&token).0;
@@ -93,15 +98,15 @@ async fn token(state: State, form: Result<web::Form<TokenRequest>, actix_web::Er
     let expires_at = crate::event::Timestamp(now.0 + offers::TOKEN_LIFETIME);
     let store = state.clone();
     let redeemed = web::block(move || {
-        store.store.redeem(&code, request.pin(), now, &access.hash(), expires_at).map(|r| (r, access))
+        let redeemed = store.store.redeem(&code, request.pin(), now, &access.hash(), expires_at)?;
+        // For wallets of earlier drafts, a first nonce with the token.
+        let nonce = redeemed.is_ok().then(|| new_nonce(&store).ok()).flatten();
+        Ok::<_, super::store::StoreError>((redeemed, access, nonce))
     })
     .await;
     match redeemed {
-        Ok(Ok((Ok(()), access))) => {
-            let (c_nonce, c_nonce_expires_in) = match new_nonce(&state) {
-                Ok(nonce) => (Some(nonce), Some(offers::NONCE_LIFETIME.whole_seconds() as u64)),
-                Err(_) => (None, None),
-            };
+        Ok(Ok((Ok(()), access, c_nonce))) => {
+            let c_nonce_expires_in = c_nonce.as_ref().map(|_| offers::NONCE_LIFETIME.whole_seconds() as u64);
             fresh(TokenResponse {
                 access_token: access.0,
                 token_type: "Bearer".to_owned(),
@@ -110,7 +115,7 @@ async fn token(state: State, form: Result<web::Form<TokenRequest>, actix_web::Er
                 c_nonce_expires_in,
             })
         }
-        Ok(Ok((Err(e), _))) => bad(e),
+        Ok(Ok((Err(e), _, _))) => bad(e),
         Ok(Err(e)) => internal(e),
         Err(e) => internal(e),
     }
@@ -136,87 +141,79 @@ async fn nonce(state: State) -> HttpResponse {
     }
 }
 
-/// The credential, for a live access token and a key proof over a live nonce.
+/// A refusal: its status and OAuth error.
+type Refusal = (StatusCode, OAuthError);
+
+fn server_error(e: impl std::fmt::Display) -> Refusal {
+    tracing::error!("{e}");
+    (StatusCode::INTERNAL_SERVER_ERROR, OAuthError::new("server_error", "the issuer failed; try again later"))
+}
+
+/// The credential, for a live access token and a key proof over a live nonce (all of it on the
+/// blocking pool: the store and the ledger are I/O).
 async fn credential(state: State, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let now = state.now();
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            OAuthError::new("invalid_token", "an access token is required (Authorization: Bearer)"),
-        );
-    };
-    let grant = match state.store.grant(&offers::hash_of(presented)) {
-        Ok(Some(grant)) => grant,
-        Ok(None) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                OAuthError::new("invalid_token", "not an access token this issuer gave"),
-            );
-        }
-        Err(e) => return internal(e),
-    };
-    if let Err(e) = grant.check(now) {
-        return refuse(StatusCode::UNAUTHORIZED, e);
-    }
-    let request: CredentialRequest = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(e) => return bad(OAuthError::new("invalid_credential_request", format!("the request body: {e}"))),
-    };
-    let jwt = match request.the_proof() {
-        Ok(jwt) => jwt.to_owned(),
-        Err(e) => return bad(e),
-    };
-    let (learner, nonce) = match key_proof::verify(&jwt, &state.public_url, now.0) {
-        Ok(checked) => checked,
-        Err(e) => return bad(OAuthError::new("invalid_proof", e.to_string())),
-    };
-    match state.store.take_nonce(&offers::hash_of(&nonce)) {
-        Ok(Some(expires_at)) => {
-            if let Err(e) = offers::nonce_live(expires_at, now) {
-                return bad(e);
+        .map(|v| v.trim().to_owned());
+    let worker = state.clone();
+    match web::block(move || issue_credential(&worker, presented.as_deref(), &body)).await {
+        Ok(Ok(response)) => fresh(response),
+        Ok(Err((status, error))) => {
+            let mut answer = refuse(status, error);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                answer.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
             }
+            answer
         }
-        Ok(None) => {
-            return bad(OAuthError::new(
-                "invalid_nonce",
-                "proof nonce: not a live c_nonce of this issuer (unknown, used or expired); ask the nonce endpoint for a new one",
-            ));
-        }
-        Err(e) => return internal(e),
+        Err(e) => internal(e),
     }
-    let store = state.clone();
-    let award = grant.award.clone();
-    let claimed = web::block(move || {
-        super::issue::claim(&store.store, &*store.link, &award, &learner, || uuid::Uuid::new_v4().to_string())
-    })
-    .await;
-    match claimed {
-        Ok(Ok(vc)) => {
+}
+
+fn issue_credential(state: &AgentState, presented: Option<&str>, body: &[u8]) -> Result<CredentialResponse, Refusal> {
+    let now = state.now();
+    let unauthorized = |why: &str| (StatusCode::UNAUTHORIZED, OAuthError::new("invalid_token", why));
+    let presented = presented.ok_or_else(|| unauthorized("an access token is required (Authorization: Bearer)"))?;
+    let grant = state
+        .store
+        .grant(&offers::hash_of(presented))
+        .map_err(server_error)?
+        .ok_or_else(|| unauthorized("not an access token this issuer gave"))?;
+    grant.check(now).map_err(|e| (StatusCode::UNAUTHORIZED, e))?;
+    let bad = |e: OAuthError| (StatusCode::BAD_REQUEST, e);
+    let request: CredentialRequest = serde_json::from_slice(body)
+        .map_err(|e| bad(OAuthError::new("invalid_credential_request", format!("the request body: {e}"))))?;
+    let jwt = request.the_proof().map_err(bad)?;
+    let (learner, nonce) = key_proof::verify(jwt, &state.public_url, now.0)
+        .map_err(|e| bad(OAuthError::new("invalid_proof", e.to_string())))?;
+    let expires_at = state.store.take_nonce(&offers::hash_of(&nonce)).map_err(server_error)?.ok_or_else(|| {
+        bad(OAuthError::new(
+            "invalid_nonce",
+            "proof nonce: not a live c_nonce of this issuer (unknown, used or expired); ask the nonce endpoint for a new one",
+        ))
+    })?;
+    offers::nonce_live(expires_at, now).map_err(bad)?;
+    let uuid = || uuid::Uuid::new_v4().to_string();
+    match super::issue::claim(&state.store, &*state.link, &grant.award, &learner, uuid) {
+        Ok(vc) => {
             let credential = request.format.is_some().then(|| vc.clone());
-            fresh(CredentialResponse { credentials: vec![IssuedCredential { credential: vc }], credential })
+            Ok(CredentialResponse { credentials: vec![IssuedCredential { credential: vc }], credential })
         }
-        Ok(Err(ClaimError::Link(LinkError::Unavailable(why)))) => {
+        Err(ClaimError::Link(LinkError::Unavailable(why))) => {
             tracing::warn!("the ledger is not reachable; the credential is kept and posted later: {why}");
-            let mut answer = refuse(
+            Err((
                 StatusCode::SERVICE_UNAVAILABLE,
                 OAuthError::new(
                     "temporarily_unavailable",
                     "the ledger is not reachable now; your credential is kept: ask again in a minute",
                 ),
-            );
-            answer.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
-            answer
+            ))
         }
-        Ok(Err(e @ (ClaimError::OtherLearner(_) | ClaimError::Link(LinkError::Refused { .. })))) => {
-            bad(OAuthError::new("credential_request_denied", e.to_string()))
+        Err(e @ (ClaimError::OtherLearner(_) | ClaimError::Link(LinkError::Refused { .. }))) => {
+            Err(bad(OAuthError::new("credential_request_denied", e.to_string())))
         }
-        Ok(Err(e)) => internal(e),
-        Err(e) => internal(e),
+        Err(e) => Err(server_error(e)),
     }
 }
