@@ -191,11 +191,16 @@ fn shown(state: &AgentState, entry: &AwardEntry) -> Value {
     })
 }
 
-/// Runs `work` on the blocking pool (the store is I/O) and answers with its JSON or problem.
-async fn blocking(
+/// For a request with the admin token, runs `work` on the blocking pool (the store is I/O) and
+/// answers with its JSON or problem.
+async fn admin(
     state: &State,
+    request: &HttpRequest,
     work: impl FnOnce(&AgentState) -> Result<(StatusCode, Value), Problem> + Send + 'static,
 ) -> HttpResponse {
+    if let Err(refused) = authorized(state, request) {
+        return refused;
+    }
     let worker = state.clone();
     match web::block(move || work(&worker)).await {
         Ok(Ok((status, body))) => {
@@ -211,10 +216,7 @@ fn no_award(award: &str) -> Problem {
 }
 
 async fn awards(state: State, request: HttpRequest) -> HttpResponse {
-    if let Err(refused) = authorized(&state, &request) {
-        return refused;
-    }
-    blocking(&state, |state| {
+    admin(&state, &request, |state| {
         let all = state.store.awards().map_err(failed)?;
         Ok((StatusCode::OK, Value::Array(all.iter().map(|e| shown(state, e)).collect())))
     })
@@ -222,11 +224,8 @@ async fn awards(state: State, request: HttpRequest) -> HttpResponse {
 }
 
 async fn reoffer(state: State, request: HttpRequest, award: web::Path<String>) -> HttpResponse {
-    if let Err(refused) = authorized(&state, &request) {
-        return refused;
-    }
     let award = award.into_inner();
-    blocking(&state, move |state| {
+    admin(&state, &request, move |state| {
         let entry = state.store.award(&award).map_err(failed)?.ok_or_else(|| no_award(&award))?;
         if let Some(issued) = &entry.issued {
             return Err(Problem::new(
@@ -257,11 +256,8 @@ async fn reoffer(state: State, request: HttpRequest, award: web::Path<String>) -
 }
 
 async fn cancel(state: State, request: HttpRequest, award: web::Path<String>) -> HttpResponse {
-    if let Err(refused) = authorized(&state, &request) {
-        return refused;
-    }
     let award = award.into_inner();
-    blocking(&state, move |state| {
+    admin(&state, &request, move |state| {
         let entry = state.store.cancel(&award).map_err(failed)?.ok_or_else(|| no_award(&award))?;
         Ok((StatusCode::OK, shown(state, &entry)))
     })
