@@ -166,6 +166,26 @@ enum Command {
         #[arg(long, value_name = "LINK", conflicts_with_all = ["publish", "out", "only", "audience", "nonce"])]
         unpublish: Option<String>,
     },
+    /// Claim a credential an issuer agent offers (OID4VCI, pre-authorized code): the claim
+    /// page's URL, the openid-credential-offer:// link or the offer's URL. The credential is
+    /// issued to --learner-key's did, verified here, then printed (or written to --out).
+    Claim {
+        /// The claim link the institution sent.
+        url: String,
+        /// The learner's key file: the credential is issued to its did, proved by its signature.
+        #[arg(long)]
+        learner_key: PathBuf,
+        /// The PIN (transaction code) sent with the link, if the offer asks for one.
+        #[arg(long)]
+        pin: Option<String>,
+        /// Write the credential to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also talk to `http://` URLs on loopback addresses (an agent on this machine, tests);
+        /// every other URL stays https only.
+        #[arg(long)]
+        allow_http_loopback: bool,
+    },
     /// Verify a bundle offline: every check by name, then VALID or INVALID.
     Verify {
         /// The bundle file (as `share` writes it).
@@ -950,6 +970,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if !report.passed() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Claim { url, learner_key, pin, out: path, allow_http_loopback } => {
+            use credledger::http::fetch::{Fetcher, MAX_ANSWER, Reach};
+            let key = SecretKey::read_file(&learner_key)?;
+            let reach = Reach::Any { http_loopback: allow_http_loopback };
+            let fetcher = Fetcher::new(reach, None, cli::claim::TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
+            let wallet = cli::claim::Wallet { fetcher: &fetcher, key: &key };
+            let claimed = wallet.claim(&url, pin.as_deref(), now())?;
+            let text = serde_json::to_string_pretty(&claimed.credential)?;
+            let Some(path) = path else {
+                println!("{text}");
+                return Ok(ExitCode::SUCCESS);
+            };
+            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+            let issuer = claimed.report.issuer.as_ref().map_or_else(String::new, |i| format!(" from {}", i.describe()));
+            let value = json!({"out": path, "holder": claimed.holder, "report": claimed.report});
+            out.emit(value, || {
+                format!(
+                    "wrote {}: a credential{issuer} issued to {}, {}",
+                    path.display(),
+                    claimed.holder,
+                    claimed.report.verdict.as_str()
+                )
+            });
         }
         Command::ExportVc { id } => {
             let vc = target.standard_credential(&id_arg("<ID>", &id)?)?;

@@ -15,6 +15,9 @@
 //! link. It comes from tests/browser/node_modules (`npm ci` in tests/browser; `.ci/run` does it)
 //! and is injected into the page through WebDriver, never served by credledger, so the strict CSP
 //! stays as it is. The test fails listing every violation: page, width, rule, impact, target.
+//!
+//! The issuer agent's claim page (`/claim/{offer}`) is judged the same way, behind a real `serve`
+//! and `agent` (`tests/common/agent.rs`), at both widths.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
@@ -24,6 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -520,6 +525,33 @@ fn assert_fits(b: &Browser, css: &str, what: &str) {
     assert!(fit["scroll"].as_u64() <= fit["width"].as_u64(), "{what}: the page scrolls sideways: {fit}");
 }
 
+/// Fails listing every violation axe-core found, if any.
+fn assert_accessible(inaccessible: &[String]) {
+    assert!(
+        inaccessible.is_empty(),
+        "axe-core found {} accessibility violations:\n{}",
+        inaccessible.len(),
+        inaccessible.join("\n")
+    );
+}
+
+/// ChromeDriver on a free port and a headless Chromium session in it (its profile under `t`).
+/// Drop the browser before ChromeDriver (the tuple's order does).
+fn browser(t: &Path) -> (Browser, Proc) {
+    let port = free_port();
+    let chromedriver = Proc::spawn(
+        "chromedriver",
+        Command::new(CHROMEDRIVER).arg(format!("--port={port}")).stdout(Stdio::null()),
+        t.join("chromedriver.log"),
+    );
+    let driver = Driver::new(port);
+    poll(STARTUP, || driver.ready().then_some(()))
+        .unwrap_or_else(|| panic!("ChromeDriver was not ready within {STARTUP:?}\n{}", chromedriver.log_tail()));
+    let profile = t.join("chromium-profile");
+    fs::create_dir(&profile).expect("a browser profile directory");
+    (Browser::start(driver, &profile), chromedriver)
+}
+
 #[test]
 fn verify_and_learner_pages_in_a_real_browser() {
     require_browser();
@@ -577,18 +609,7 @@ fn verify_and_learner_pages_in_a_real_browser() {
 
     // Declared in this order so that they drop in reverse: the session, ChromeDriver, the server.
     let (_server, url) = start_server(&ledger, t.join("server.log"));
-    let port = free_port();
-    let chromedriver = Proc::spawn(
-        "chromedriver",
-        Command::new(CHROMEDRIVER).arg(format!("--port={port}")).stdout(Stdio::null()),
-        t.join("chromedriver.log"),
-    );
-    let driver = Driver::new(port);
-    poll(STARTUP, || driver.ready().then_some(()))
-        .unwrap_or_else(|| panic!("ChromeDriver was not ready within {STARTUP:?}\n{}", chromedriver.log_tail()));
-    let profile = t.join("chromium-profile");
-    fs::create_dir(&profile).expect("a browser profile directory");
-    let b = Browser::start(driver, &profile);
+    let (b, chromedriver) = browser(t);
 
     b.goto(&format!("{url}/"));
     inaccessible.extend(b.accessibility(&axe, "the front door"));
@@ -829,12 +850,51 @@ fn verify_and_learner_pages_in_a_real_browser() {
     b.resize(1280);
     b.screenshot("share-link");
     inaccessible.extend(b.accessibility(&axe, "a share link"));
-    assert!(
-        inaccessible.is_empty(),
-        "axe-core found {} accessibility violations:\n{}",
-        inaccessible.len(),
-        inaccessible.join("\n")
-    );
+    assert_accessible(&inaccessible);
     drop(b);
     drop(chromedriver);
 }
+
+/// The claim page a student opens from the registrar's email (`/claim/{offer}` on the issuer
+/// agent): at a desktop's and a phone's width, the QR code and the wallet link are on screen
+/// without sideways scrolling, the QR code large enough to scan, and axe-core finds nothing.
+#[test]
+fn the_claim_page_in_a_real_browser() {
+    require_browser();
+    let axe = axe_source();
+    let env = common::Env::new();
+    let ledger = env.serve_at_public_url();
+    let agent = common::agent::Agent::start(&env, &ledger, "agent", &[]);
+    let offers = common::agent::import_offers(&env, &agent, "term", CLAIM_CSV);
+    let (b, chromedriver) = browser(env.tmp.path());
+
+    b.goto(&offers[0]["claim_url"]);
+    assert_eq!(b.title(), "Claim your credential · credledger");
+    let link = b.find("a[href^='openid-credential-offer://']");
+    let href = b.attribute(&link, "href").expect("the wallet link's href");
+    assert!(href.contains("credential_offer_uri="), "{href}");
+    let mut inaccessible = b.accessibility(&axe, "the claim page");
+    for (width, name) in [(1280, "claim"), (390, "claim-390")] {
+        b.resize(width);
+        let what = format!("the claim page at {width} px");
+        assert_fits(&b, ".qr svg, a[href^='openid-credential-offer://']", &what);
+        let qr = b.exec(
+            "const r = document.querySelector('.qr svg').getBoundingClientRect(); return [r.width, r.height]",
+            vec![],
+        );
+        let side = qr[0].as_f64().unwrap_or_default().min(qr[1].as_f64().unwrap_or_default());
+        assert!(side >= 150.0, "{what}: the QR code is {qr} px, too small to scan");
+        b.screenshot(name);
+    }
+    // A used or unknown offer's page says so, accessibly too.
+    b.goto(&format!("{}/claim/no-such-offer", agent.url));
+    assert_eq!(b.title(), "No such offer · credledger");
+    inaccessible.extend(b.accessibility(&axe, "an unknown offer's page"));
+    assert_accessible(&inaccessible);
+    drop(b);
+    drop(chromedriver);
+}
+
+/// One completion, as a student system exports it.
+const CLAIM_CSV: &str = "student_id,email,kind,title,code,credits,hours,employer,completed,skills\n\
+S1001,ada@students.example.edu,course,Intro to Welding,WLD-101,3,,,2026-05-15,esco:welding=Welding\n";

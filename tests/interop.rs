@@ -12,60 +12,13 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use common::node::referees;
 use common::site::Site;
 use common::tls::TestCertificate;
 use common::*;
-
-/// `tests/interop/`, with its packages installed.
-fn interop_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop");
-    assert!(
-        dir.join("node_modules").join("@digitalbazaar").join("vc").exists(),
-        "the Node referees are not installed: run `npm ci --ignore-scripts` in {} (.ci/run does)",
-        dir.display()
-    );
-    dir
-}
-
-/// Runs `node SCRIPT ARGS` in `tests/interop/`, trusting the test CA if any; its stdout.
-fn node(script: &str, args: &[&str], ca: Option<&Path>) -> String {
-    let mut command = Command::new("node");
-    command.arg(script).args(args).current_dir(interop_dir()).stdin(Stdio::null());
-    if let Some(ca) = ca {
-        command.env("NODE_EXTRA_CA_CERTS", ca);
-    }
-    let out = command.output().unwrap_or_else(|e| panic!("running node {script}: {e} (is Node.js installed?)"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "node {script} {args:?}: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Contexts our exports use that the referees' packages do not carry: served to their loaders
-/// from our pinned copies (`src/jsonld/contexts/`), as the published URL would answer.
-const PINNED_CONTEXTS: [(&str, &str); 1] =
-    [("https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json", "clr-v2p0-2.0.1.json")];
-
-/// The referees' verdicts on each file, in order.
-fn referees(files: &[&Path], origins: &[&str], ca: Option<&Path>) -> Vec<Value> {
-    let mut args: Vec<String> = origins.iter().flat_map(|o| ["--origin".to_owned(), (*o).to_owned()]).collect();
-    let contexts = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("jsonld").join("contexts");
-    for (url, file) in PINNED_CONTEXTS {
-        args.extend(["--context".to_owned(), format!("{url}={}", contexts.join(file).display())]);
-    }
-    args.extend(files.iter().map(|f| f.to_str().expect("utf-8").to_owned()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = node("verify.mjs", &args, ca);
-    out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
 
 /// `credledger --json verify-vc FILE FLAGS`: the exit code and the report.
 fn credledger_verdict(env: &Env, file: &Path, flags: &[&str]) -> (i32, Value) {
@@ -95,7 +48,7 @@ fn signed_elsewhere(env: &Env, certificate: &TestCertificate, list_suite: &str) 
     let site = Site::https(certificate);
     let out = env.path("signed");
     fs::create_dir_all(&out).expect("mkdir");
-    node("sign.mjs", &[out.to_str().expect("utf-8"), &site.origin], Some(&certificate.ca));
+    node::interop("sign.mjs", &[out.to_str().expect("utf-8"), &site.origin], Some(&certificate.ca));
     let read =
         |name: &str| -> Value { serde_json::from_str(&fs::read_to_string(out.join(name)).expect(name)).expect("JSON") };
     site.put_json("/.well-known/did.json", &read("did.json"));

@@ -89,7 +89,7 @@ async fn token(state: State, form: Result<web::Form<TokenRequest>, actix_web::Er
             format!("grant_type: only {} is supported", oid4vci::PRE_AUTHORIZED_GRANT),
         ));
     }
-    let Some(code) = request.pre_authorized_code.filter(|c| !c.is_empty()) else {
+    let Some(code) = request.pre_authorized_code.clone().filter(|c| !c.is_empty()) else {
         return bad(OAuthError::new("invalid_request", "pre-authorized_code: required"));
     };
     let Ok(bytes) = random32() else { return internal("no randomness") };
@@ -98,7 +98,7 @@ async fn token(state: State, form: Result<web::Form<TokenRequest>, actix_web::Er
     let expires_at = crate::event::Timestamp(now.0 + offers::TOKEN_LIFETIME);
     let store = state.clone();
     let redeemed = web::block(move || {
-        let redeemed = store.store.redeem(&code, request.tx_code.as_deref(), now, &access.hash(), expires_at)?;
+        let redeemed = store.store.redeem(&code, request.pin(), now, &access.hash(), expires_at)?;
         // For wallets of earlier drafts, a first nonce with the token.
         let nonce = redeemed.is_ok().then(|| new_nonce(&store).ok()).flatten();
         Ok::<_, super::store::StoreError>((redeemed, access, nonce))

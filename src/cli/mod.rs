@@ -1,9 +1,10 @@
 //! The command line's own pieces: where a command acts ([`target`]), how results read
-//! ([`render`]), the status lists it signs ([`lists`]) with a credential ([`issuance`]), the issuer agent's ledger and import client ([`agent`]), a standard credential's status over https ([`status`]), the demo ([`demo`]), and
-//! the measurements ([`bench`], [`load`]). The work itself is the library's.
+//! ([`render`]), the status lists it signs ([`lists`]) with a credential ([`issuance`]), the issuer agent's ledger and import client ([`agent`]), a standard credential's status over https ([`status`]), the demo ([`demo`]),
+//! the measurements ([`bench`], [`load`]), and the OID4VCI wallet ([`claim`]). The work itself is the library's.
 
 pub mod agent;
 pub mod bench;
+pub mod claim;
 pub mod demo;
 pub mod issuance;
 pub mod lists;

@@ -1,6 +1,6 @@
 //! Fetching what verifying a credential needs from other hosts (did:web documents, status lists,
-//! v1 statuses), guarded: https only, no redirects followed, a timeout, a size limit, no proxy,
-//! and the answer read as strict JSON.
+//! v1 statuses) and what `claim` exchanges with an issuer agent (OID4VCI), guarded: https only,
+//! no redirects followed, a timeout, a size limit, no proxy, and JSON read strictly.
 //!
 //! Where the fetch may go is a [`Reach`]. The CLI may fetch from any https host ([`Reach::Any`];
 //! `http://` only to a loopback address, and only when told `--allow-http-loopback`). The server
@@ -220,6 +220,19 @@ impl Fetcher {
 
     /// The JSON document at `url`, or why it was not fetched or not read.
     pub fn get_json(&self, url: &str) -> Result<Value, String> {
+        let accept =
+            "application/json, application/ld+json, application/did+json, application/vc+ld+json;q=0.9, */*;q=0.1";
+        let answer = self.send(Request { url, accept, ..Request::default() })?;
+        if answer.status != 200 {
+            return Err(format!("answered HTTP {}", answer.status));
+        }
+        answer.json()
+    }
+
+    /// One request under the same guards, answered with any status: its status and body (up to
+    /// the size limit). A redirect is an error, never followed.
+    pub fn send(&self, request: Request<'_>) -> Result<Answer, String> {
+        let Request { url, accept, content_type, bearer, body } = request;
         let uri: Uri = url.parse().map_err(|_| "not a URL".to_owned())?;
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
@@ -239,9 +252,24 @@ impl Fetcher {
                 return Err(format!("{host}:{port} is not on this server's fetch allowlist (serve --fetch-allow)"));
             }
         }
-        let accept =
-            "application/json, application/ld+json, application/did+json, application/vc+ld+json;q=0.9, */*;q=0.1";
-        let mut response = self.agent.get(url).header("accept", accept).call().map_err(|e| describe(&e))?;
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let sent = match body {
+            None => {
+                let mut get = self.agent.get(url).header("accept", accept);
+                if let Some(authorization) = &authorization {
+                    get = get.header("authorization", authorization);
+                }
+                get.call()
+            }
+            Some(body) => {
+                let mut post = self.agent.post(url).header("accept", accept).header("content-type", content_type);
+                if let Some(authorization) = &authorization {
+                    post = post.header("authorization", authorization);
+                }
+                post.send(body)
+            }
+        };
+        let mut response = sent.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         if (300..400).contains(&status) {
             let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
@@ -250,14 +278,42 @@ impl Fetcher {
                 text::clip(to, text::QUOTE)
             ));
         }
-        if status != 200 {
-            return Err(format!("answered HTTP {status}"));
-        }
-        let bytes = response.body_mut().with_config().limit(self.max_answer).read_to_vec().map_err(|e| match e {
+        let body = response.body_mut().with_config().limit(self.max_answer).read_to_vec().map_err(|e| match e {
             ureq::Error::BodyExceedsLimit(_) => format!("the answer is larger than {} bytes", self.max_answer),
             other => describe(&other),
         })?;
-        canonical::parse_strict(&bytes).map_err(|e| format!("the answer is not JSON ({e})"))
+        Ok(Answer { status, body })
+    }
+}
+
+/// A request [`Fetcher::send`] makes: a GET, or a POST of `body` as `content_type`; with a bearer
+/// token if given.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub accept: &'a str,
+    pub content_type: &'a str,
+    pub bearer: Option<&'a str>,
+    pub body: Option<&'a [u8]>,
+}
+
+impl Default for Request<'_> {
+    fn default() -> Self {
+        Request { url: "", accept: "application/json", content_type: "application/json", bearer: None, body: None }
+    }
+}
+
+/// What [`Fetcher::send`] got back.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body read as strict JSON.
+    pub fn json(&self) -> Result<Value, String> {
+        canonical::parse_strict(&self.body).map_err(|e| format!("the answer is not JSON ({e})"))
     }
 }
 

@@ -92,9 +92,18 @@ pub struct TokenRequest {
     pub grant_type: String,
     #[serde(rename = "pre-authorized_code", default, skip_serializing_if = "Option::is_none")]
     pub pre_authorized_code: Option<String>,
-    /// The PIN (`user_pin` in drafts before 13's successor, read as the same).
-    #[serde(default, alias = "user_pin", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_code: Option<String>,
+    /// The PIN as drafts before 13 name it; wallets may send both names (Sphereon's does).
+    #[serde(default, skip_serializing)]
+    pub user_pin: Option<String>,
+}
+
+impl TokenRequest {
+    /// The PIN the wallet sent: `tx_code`, else the drafts' `user_pin`.
+    pub fn pin(&self) -> Option<&str> {
+        self.tx_code.as_deref().or(self.user_pin.as_deref())
+    }
 }
 
 /// The token response (§6.2).
@@ -362,6 +371,14 @@ mod tests {
     fn a_draft_wallets_user_pin_is_the_tx_code() {
         let request: TokenRequest =
             serde_urlencoded::from_str("grant_type=g&pre-authorized_code=c&user_pin=123456").unwrap();
-        assert_eq!(request.tx_code.as_deref(), Some("123456"));
+        assert_eq!(request.pin(), Some("123456"));
+    }
+
+    #[test]
+    fn a_token_request_with_the_pin_under_both_names_is_read() {
+        // What @sphereon/oid4vci-client 0.20.1 sends: the PIN as `user_pin` and as `tx_code`.
+        let form = "grant_type=g&pre-authorized_code=c&user_pin=123456&tx_code=123456";
+        let request: TokenRequest = serde_urlencoded::from_str(form).unwrap();
+        assert_eq!(request.pin(), Some("123456"));
     }
 }

@@ -228,3 +228,18 @@ pub fn offers(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, 
     let mut reader = csv::Reader::from_path(path).expect("offers.csv");
     reader.deserialize().map(|r| r.expect("a row")).collect()
 }
+
+/// Imports `csv` (its text, written to `<tmp>/NAME.csv`) into `agent` with `agent import
+/// --offers-out`, asserting success: the offers for mail merge, one map per row.
+pub fn import_offers(
+    env: &Env,
+    agent: &Agent,
+    name: &str,
+    csv: &str,
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    let (file, offers_out) = (env.path(&format!("{name}.csv")), env.path(&format!("{name}-offers.csv")));
+    fs::write(&file, csv).expect("write the CSV");
+    let out = agent.import(env, file.to_str().expect("utf-8"), &["--offers-out", offers_out.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 0, "agent import: {out:?}");
+    offers(&offers_out)
+}

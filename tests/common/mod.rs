@@ -562,4 +562,5 @@ pub fn demo_env() -> Env {
     Env { tmp, operator, issuer, learner }
 }
 pub mod elsewhere;
+pub mod node;
 pub mod site;
