@@ -58,6 +58,7 @@ pub fn live(link: &str, claim_url: &str, with_pin: bool, expires: &str) -> Resul
     } else {
         ""
     };
+    let pin_flag = if with_pin { " --pin PIN" } else { "" };
     let body = format!(
         "<h1>Your credential is ready</h1>\
          <p>Your institution is offering you a digital credential. Add it to a digital wallet on your phone; \
@@ -71,7 +72,7 @@ pub fn live(link: &str, claim_url: &str, with_pin: bool, expires: &str) -> Resul
          <li>Accept the credential.</li></ol>\
          <h2>Without a wallet app</h2>\
          <p>Claim it with the credledger command line, with a key file you keep:</p>\
-         <pre><code>credledger claim {claim} --learner-key my.key</code></pre>\
+         <pre><code>credledger claim {claim} --learner-key my.key{pin_flag}</code></pre>\
          <p>This offer can be used once, until {expires}. Keep this link and your PIN to yourself.</p>",
         link = esc(link),
         claim = esc(claim_url),
@@ -108,6 +109,9 @@ mod tests {
         assert!(html.contains(&esc(&link)));
         assert!(html.contains("<svg"));
         assert!(html.contains("PIN"));
+        assert!(html.contains("--learner-key my.key --pin PIN"), "the command line names the PIN it needs");
+        let without = live(&link, "https://agent.example.edu/claim/abc", false, "2026-12-31 10:00 UTC").unwrap();
+        assert!(without.contains("--learner-key my.key</code>"), "no --pin for an offer without one");
         assert!(!html.contains("style=") && !html.contains("<script") && !html.contains("<style"));
     }
 }
