@@ -13,6 +13,14 @@ use credledger::{Event, Payload, SecretKey, SignedEvent};
 
 use crate::cli::target::Target;
 
+/// A key's list as the ledger has it now: its bits, whether its latest signed list certified them
+/// for this public URL, and when that latest list was signed.
+pub struct ListNow {
+    pub bits: Bitstring,
+    pub current: bool,
+    pub signed_at: Option<Timestamp>,
+}
+
 /// Where the lists are signed for: the public URL, the log's origin and the signing time.
 pub struct Signing<'a> {
     pub base: &'a str,
@@ -21,11 +29,24 @@ pub struct Signing<'a> {
 }
 
 impl Signing<'_> {
-    /// `key`'s signed list `list` for `purpose`, certifying `bits`.
-    pub fn event(&self, key: &SecretKey, purpose: Purpose, list: u32, bits: &Bitstring) -> Result<SignedEvent> {
+    /// `key`'s signed list `list` for `purpose`, certifying `bits`, dated after the list's latest
+    /// signing (`after`): within one second a list can return to bits it had, and the same bits
+    /// signed at the same second would be an event already on the log, which the ledger takes as
+    /// appended (idempotency) while the list it serves stays the later, stale one.
+    pub fn event(
+        &self,
+        key: &SecretKey,
+        purpose: Purpose,
+        list: u32,
+        bits: &Bitstring,
+        after: Option<Timestamp>,
+    ) -> Result<SignedEvent> {
+        let at = match after {
+            Some(latest) if latest >= self.at => Timestamp(latest.0 + time::Duration::SECOND),
+            _ => self.at,
+        };
         let place = KeyList { base: self.base, key: key.did(), purpose, list };
-        let proof_value =
-            place.sign(bits, &self.at, key).map_err(|e| anyhow!("signing the {purpose} list {list}: {e}"))?;
+        let proof_value = place.sign(bits, &at, key).map_err(|e| anyhow!("signing the {purpose} list {list}: {e}"))?;
         let body = StatusListSigned {
             status_base: self.base.to_owned(),
             purpose,
@@ -33,7 +54,7 @@ impl Signing<'_> {
             proof_value,
             ledger: Some(self.origin.to_owned()),
         };
-        Ok(Event::new(key.did().clone(), self.at, Payload::StatusListSigned(body)).sign(key, None)?)
+        Ok(Event::new(key.did().clone(), at, Payload::StatusListSigned(body)).sign(key, None)?)
     }
 
     /// The lists to sign with a new credential of `key` in list `list`: each purpose's, unless
@@ -41,12 +62,12 @@ impl Signing<'_> {
     pub fn for_issuance(&self, target: &Target, key: &SecretKey, list: u32) -> Result<Vec<SignedEvent>> {
         let mut events = Vec::new();
         for purpose in Purpose::ALL {
-            let bits = match target.list_now(key.did(), purpose, list, self.base)? {
-                Some((_, true)) => continue,
-                Some((bits, false)) => bits,
-                None => Bitstring::new(MIN_ENTRIES),
+            let (bits, after) = match target.list_now(key.did(), purpose, list, self.base)? {
+                Some(ListNow { current: true, .. }) => continue,
+                Some(now) => (now.bits, now.signed_at),
+                None => (Bitstring::new(MIN_ENTRIES), None),
             };
-            events.push(self.event(key, purpose, list, &bits)?);
+            events.push(self.event(key, purpose, list, &bits, after)?);
         }
         Ok(events)
     }
@@ -63,14 +84,18 @@ impl Signing<'_> {
     ) -> Result<Vec<SignedEvent>> {
         let mut events = Vec::new();
         for purpose in Purpose::ALL {
-            let Some((mut bits, current)) = target.list_now(key.did(), purpose, list, self.base)? else { continue };
+            let Some(ListNow { mut bits, current, signed_at }) =
+                target.list_now(key.did(), purpose, list, self.base)?
+            else {
+                continue;
+            };
             let set = after == CredentialState::set_by(purpose);
             let before = bits.get(index as usize);
             bits.set(index as usize, set);
             if current && before == Some(set) {
                 continue;
             }
-            events.push(self.event(key, purpose, list, &bits)?);
+            events.push(self.event(key, purpose, list, &bits, signed_at)?);
         }
         Ok(events)
     }
@@ -85,8 +110,11 @@ impl Signing<'_> {
     /// [`Signing::stale`] on a ledger this process holds open: its state says what the lists are.
     pub fn stale_in(&self, status: &Status, key: &SecretKey) -> Result<Vec<SignedEvent>> {
         self.stale_of(key, &status.lists_of(key.did()), |purpose, list| {
-            let current = status.is_current(key.did(), purpose, list, self.base);
-            Ok(Some((status.list_bits(key.did(), purpose, list), current)))
+            Ok(Some(ListNow {
+                bits: status.list_bits(key.did(), purpose, list),
+                current: status.is_current(key.did(), purpose, list, self.base),
+                signed_at: status.signed_list(key.did(), purpose, list).map(|s| s.created_at),
+            }))
         })
     }
 
@@ -96,13 +124,13 @@ impl Signing<'_> {
         &self,
         key: &SecretKey,
         lists: &[u32],
-        list_now: impl Fn(Purpose, u32) -> Result<Option<(Bitstring, bool)>>,
+        list_now: impl Fn(Purpose, u32) -> Result<Option<ListNow>>,
     ) -> Result<Vec<SignedEvent>> {
         let mut events = Vec::new();
         for &list in lists {
             for purpose in Purpose::ALL {
-                if let Some((bits, false)) = list_now(purpose, list)? {
-                    events.push(self.event(key, purpose, list, &bits)?);
+                if let Some(ListNow { bits, current: false, signed_at }) = list_now(purpose, list)? {
+                    events.push(self.event(key, purpose, list, &bits, signed_at)?);
                 }
             }
         }
@@ -118,4 +146,30 @@ pub fn changed_meanwhile(e: &anyhow::Error) -> bool {
 /// [`changed_meanwhile`] for the ledger's reason as text.
 pub fn changed_meanwhile_text(reason: &str) -> bool {
     reason.contains("body.proof_value: not key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list that returns, within one second, to bits it had is signed anew, dated after the
+    /// list's latest signing: never the event already on the log (which the ledger would take as
+    /// appended, leaving the list it serves stale).
+    #[test]
+    fn a_list_is_dated_after_its_latest_signing() {
+        let key = SecretKey::generate().unwrap();
+        let at = Timestamp::whole_seconds(time::macros::datetime!(2026-12-03 20:00:00 UTC));
+        let signing = Signing { base: "https://ledger.example", origin: "ledger.example", at };
+        let clear = Bitstring::new(MIN_ENTRIES);
+        let first = signing.event(&key, Purpose::Suspension, 0, &clear, None).unwrap();
+        assert_eq!(first.event.created_at, at);
+        // Set, then clear again, all within the same second.
+        let again = signing.event(&key, Purpose::Suspension, 0, &clear, Some(at)).unwrap();
+        assert_ne!(again.id(), first.id(), "the same bits at the same second: the same event");
+        assert_eq!(again.event.created_at, Timestamp(at.0 + time::Duration::SECOND));
+        // A list signed in an earlier second is no reason to date later.
+        let later = Signing { at: Timestamp(at.0 + time::Duration::minutes(1)), ..signing };
+        let next = later.event(&key, Purpose::Suspension, 0, &clear, Some(at)).unwrap();
+        assert_eq!(next.event.created_at, later.at);
+    }
 }

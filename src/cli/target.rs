@@ -1,6 +1,7 @@
 //! Where a command acts: the ledger directory on this machine, or a running ledger over HTTP
 //! (`--server URL`). Either way events are signed here, with key files that never leave.
 
+use crate::cli::lists::ListNow;
 use anyhow::{Context, Result, anyhow, bail};
 use credledger::bundle::{Bundle, ShareRequest};
 use credledger::event::StandardForm;
@@ -193,7 +194,7 @@ impl Target {
 
     /// `key`'s list `list` for `purpose` as the log has it now, and whether its latest signed
     /// list is those bits at `base`; `None` when no credential of `key` is in that list.
-    pub fn list_now(&self, key: &Did, purpose: Purpose, list: u32, base: &str) -> Result<Option<(Bitstring, bool)>> {
+    pub fn list_now(&self, key: &Did, purpose: Purpose, list: u32, base: &str) -> Result<Option<ListNow>> {
         match self {
             Target::Local(dir) => {
                 let ledger = Self::open(dir)?;
@@ -201,7 +202,11 @@ impl Target {
                 if !status.has_list(key, list) {
                     return Ok(None);
                 }
-                Ok(Some((status.list_bits(key, purpose, list), status.is_current(key, purpose, list, base))))
+                Ok(Some(ListNow {
+                    bits: status.list_bits(key, purpose, list),
+                    current: status.is_current(key, purpose, list, base),
+                    signed_at: status.signed_list(key, purpose, list).map(|s| s.created_at),
+                }))
             }
             Target::Remote(client) => {
                 let answer = match client.get_json(&format!("/v1/status-lists/{key}/{purpose}/{list}/unsigned")) {
@@ -211,7 +216,9 @@ impl Target {
                 let encoded = answer["encodedList"].as_str().context("the server's answer has no encodedList")?;
                 let bits = Bitstring::decode(encoded).map_err(|e| anyhow!("the server's list: {e}"))?;
                 let current = answer["current"] == true && answer["status_base"] == base;
-                Ok(Some((bits, current)))
+                let signed_at = serde_json::from_value(answer["signed_at"].clone())
+                    .map_err(|e| anyhow!("the server's list: signed_at: {e}"))?;
+                Ok(Some(ListNow { bits, current, signed_at }))
             }
         }
     }

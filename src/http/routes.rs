@@ -724,7 +724,7 @@ async fn key_status_lists(state: Data, key: web::Path<String>) -> Reply {
 /// credential of these bits at `url`, issued by the key, valid from its event's `created_at`).
 #[utoipa::path(get, path = "/v1/status-lists/{key}/{purpose}/{list}/unsigned",
     params(("key" = String, Path, description = "The signing key's did:key"), ("purpose" = Purpose, Path, description = "revocation or suspension"), ("list" = u32, Path, maximum = 65535, description = "The key's list number")),
-    responses((status = 200, description = "{url, status_base, key, purpose, list, encodedList, size, current}: the bits as of a log of `size` records, and whether the latest signed list is them at this server's public URL"),
+    responses((status = 200, description = "{url, status_base, key, purpose, list, encodedList, size, current, signed_at}: the bits as of a log of `size` records, whether the latest signed list is them at this server's public URL, and when that list was signed (null if never; sign the next one later)"),
         (status = 404, description = "The key holds no credential in this list (`not-found`)", content_type = "application/problem+json")))]
 #[get("/v1/status-lists/{key}/{purpose}/{list}/unsigned")]
 async fn unsigned_status_list(state: Data, path: web::Path<(String, String, String)>) -> Reply {
@@ -743,6 +743,7 @@ async fn unsigned_status_list(state: Data, path: web::Path<(String, String, Stri
         "encodedList": found.bits.encode(),
         "size": found.applied,
         "current": found.is_current(base),
+        "signed_at": found.signed.as_ref().map(|s| s.created_at),
     })))
 }
 
