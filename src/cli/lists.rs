@@ -32,7 +32,8 @@ impl Signing<'_> {
     /// `key`'s signed list `list` for `purpose`, certifying `bits`, dated after the list's latest
     /// signing (`after`): within one second a list can return to bits it had, and the same bits
     /// signed at the same second would be an event already on the log, which the ledger takes as
-    /// appended (idempotency) while the list it serves stays the later, stale one.
+    /// appended (idempotency) while the list it serves stays the later, stale one. So a list
+    /// signed again within its latest signing's second waits for the next second.
     pub fn event(
         &self,
         key: &SecretKey,
@@ -42,7 +43,7 @@ impl Signing<'_> {
         after: Option<Timestamp>,
     ) -> Result<SignedEvent> {
         let at = match after {
-            Some(latest) if latest >= self.at => Timestamp(latest.0 + time::Duration::SECOND),
+            Some(latest) if latest >= self.at => second_after(latest),
             _ => self.at,
         };
         let place = KeyList { base: self.base, key: key.did(), purpose, list };
@@ -138,6 +139,24 @@ impl Signing<'_> {
     }
 }
 
+/// How long a signer waits at most for the second after a list's latest signing; a list dated
+/// further ahead (by a clock running fast) is followed by one dated a second after it.
+const MOST_WAIT: time::Duration = time::Duration::seconds(3);
+
+/// The first whole second after `latest`: waited for, so a list is never dated ahead of the
+/// signer's clock (a verifier would find it not yet valid), unless `latest` itself is ahead.
+fn second_after(latest: Timestamp) -> Timestamp {
+    let next = latest.0 + time::Duration::SECOND;
+    let wait = next - time::OffsetDateTime::now_utc();
+    if wait > MOST_WAIT {
+        return Timestamp(next);
+    }
+    if wait.is_positive() {
+        std::thread::sleep(wait.unsigned_abs());
+    }
+    Timestamp::whole_seconds(time::OffsetDateTime::now_utc()).max(Timestamp(next))
+}
+
 /// Is `e` the ledger's refusal of a signed list whose bits changed meanwhile?
 pub fn changed_meanwhile(e: &anyhow::Error) -> bool {
     changed_meanwhile_text(&e.to_string())
@@ -166,7 +185,8 @@ mod tests {
         // Set, then clear again, all within the same second.
         let again = signing.event(&key, Purpose::Suspension, 0, &clear, Some(at)).unwrap();
         assert_ne!(again.id(), first.id(), "the same bits at the same second: the same event");
-        assert_eq!(again.event.created_at, Timestamp(at.0 + time::Duration::SECOND));
+        assert!(again.event.created_at > at, "dated after the latest signing");
+        assert!(again.event.created_at.0 <= time::OffsetDateTime::now_utc(), "never ahead of the clock");
         // A list signed in an earlier second is no reason to date later.
         let later = Signing { at: Timestamp(at.0 + time::Duration::minutes(1)), ..signing };
         let next = later.event(&key, Purpose::Suspension, 0, &clear, Some(at)).unwrap();
