@@ -62,9 +62,9 @@ pub fn pin_of(random: [u8; 8]) -> String {
 }
 
 /// The PIN as kept: keyed by the code, so the hash cannot be searched without the code.
-fn pin_hash(code: &str, pin: &str) -> String {
+fn pin_hash(code: &str, pin: &str) -> blake3::Hash {
     let key = blake3::hash(code.as_bytes());
-    blake3::keyed_hash(key.as_bytes(), pin.as_bytes()).to_hex().to_string()
+    blake3::keyed_hash(key.as_bytes(), pin.as_bytes())
 }
 
 /// Where an offer stands.
@@ -113,7 +113,7 @@ impl Offer {
         let offer = Offer {
             award: award.to_owned(),
             code_hash: code.hash(),
-            pin_hash: pin.as_deref().map(|p| pin_hash(&code.0, p)),
+            pin_hash: pin.as_deref().map(|p| pin_hash(&code.0, p).to_hex().to_string()),
             created_at: now,
             expires_at: Timestamp(now.0 + lifetime),
             failed_pins: 0,
@@ -147,7 +147,8 @@ impl Offer {
             let Some(pin) = pin.filter(|p| !p.is_empty()) else {
                 return (self, Err(OAuthError::new("invalid_request", "tx_code: this offer needs its PIN")));
             };
-            if !constant_eq(&pin_hash(code, pin), expected) {
+            // blake3::Hash compares in constant time.
+            if blake3::Hash::from_hex(expected).ok() != Some(pin_hash(code, pin)) {
                 self.failed_pins += 1;
                 let left = PIN_ATTEMPTS.saturating_sub(self.failed_pins);
                 let why = if left == 0 {
@@ -163,11 +164,6 @@ impl Offer {
         self.state = OfferState::Redeemed;
         (self, Ok(()))
     }
-}
-
-/// Equality of two hex hashes without an early exit.
-fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// An access token's grant, kept under the token's hash.
