@@ -21,6 +21,17 @@ pub struct ListNow {
     pub signed_at: Option<Timestamp>,
 }
 
+impl ListNow {
+    /// `key`'s list `list` for `purpose` in a ledger's status projection, for `base`.
+    pub fn of(status: &Status, key: &credledger::Did, purpose: Purpose, list: u32, base: &str) -> Self {
+        ListNow {
+            bits: status.list_bits(key, purpose, list),
+            current: status.is_current(key, purpose, list, base),
+            signed_at: status.signed_list(key, purpose, list).map(|s| s.created_at),
+        }
+    }
+}
+
 /// Where the lists are signed for: the public URL, the log's origin and the signing time.
 pub struct Signing<'a> {
     pub base: &'a str,
@@ -111,11 +122,7 @@ impl Signing<'_> {
     /// [`Signing::stale`] on a ledger this process holds open: its state says what the lists are.
     pub fn stale_in(&self, status: &Status, key: &SecretKey) -> Result<Vec<SignedEvent>> {
         self.stale_of(key, &status.lists_of(key.did()), |purpose, list| {
-            Ok(Some(ListNow {
-                bits: status.list_bits(key.did(), purpose, list),
-                current: status.is_current(key.did(), purpose, list, self.base),
-                signed_at: status.signed_list(key.did(), purpose, list).map(|s| s.created_at),
-            }))
+            Ok(Some(ListNow::of(status, key.did(), purpose, list, self.base)))
         })
     }
 

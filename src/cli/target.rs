@@ -202,11 +202,7 @@ impl Target {
                 if !status.has_list(key, list) {
                     return Ok(None);
                 }
-                Ok(Some(ListNow {
-                    bits: status.list_bits(key, purpose, list),
-                    current: status.is_current(key, purpose, list, base),
-                    signed_at: status.signed_list(key, purpose, list).map(|s| s.created_at),
-                }))
+                Ok(Some(ListNow::of(status, key, purpose, list, base)))
             }
             Target::Remote(client) => {
                 let answer = match client.get_json(&format!("/v1/status-lists/{key}/{purpose}/{list}/unsigned")) {
