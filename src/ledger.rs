@@ -109,6 +109,17 @@ pub enum ProveError {
 /// How many times an append is sequenced again after another writer appended first.
 const MAX_APPEND_ATTEMPTS: u32 = 64;
 
+/// The checks of an append that are independent of the log: JSON, schema, types and signatures,
+/// on every core when there are several events. Pure: what [`Ledger::append_verified`] takes.
+pub fn verify_events(events: Vec<Value>) -> Vec<Result<SignedEvent, EventError>> {
+    if events.len() > 1 {
+        use rayon::prelude::*;
+        events.into_par_iter().map(SignedEvent::verify).collect()
+    } else {
+        events.into_iter().map(SignedEvent::verify).collect()
+    }
+}
+
 /// Why a batch was not committed.
 #[derive(Debug, thiserror::Error)]
 enum CommitError {
@@ -273,14 +284,20 @@ impl<S: Store> Ledger<S> {
         now: OffsetDateTime,
         atomic: bool,
     ) -> Vec<Result<Appended, AppendError>> {
+        self.append_verified(verify_events(events), now, atomic)
+    }
+
+    /// [`append_values`](Self::append_values) for events [`verify_events`] checked already
+    /// (possibly on another thread, while this ledger committed the group before): the checks
+    /// that depend on the log (duplicates, rules) and the commit.
+    pub fn append_verified(
+        &mut self,
+        verified: Vec<Result<SignedEvent, EventError>>,
+        now: OffsetDateTime,
+        atomic: bool,
+    ) -> Vec<Result<Appended, AppendError>> {
         let recorded_at = Timestamp::whole_seconds(now);
-        // Signatures (and schemas) are independent of the log: check them on every core first.
-        let mut verified: Vec<Option<Result<SignedEvent, EventError>>> = if events.len() > 1 {
-            use rayon::prelude::*;
-            events.into_par_iter().map(|e| Some(SignedEvent::verify(e))).collect()
-        } else {
-            events.into_iter().map(|e| Some(SignedEvent::verify(e))).collect()
-        };
+        let mut verified: Vec<Option<Result<SignedEvent, EventError>>> = verified.into_iter().map(Some).collect();
         // Another writer sharing the store (a second node) may append first: then catch up with
         // what it wrote and sequence again, against the new state.
         let mut attempts = 0;

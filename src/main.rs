@@ -219,12 +219,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Measure this machine: raw Ed25519 verifies/s, durable appends/s, replay, audit, bundle
-    /// verification and HTTP appends, each with its ratio to the raw verify rate.
+    /// Measure this machine: raw Ed25519 verifies/s, durable bulk appends, rebuild, audit, bundle
+    /// verification, HTTP appends and (with --memory) submit's peak memory, with ratios to the raw
+    /// verify rate.
     Bench {
-        /// How many events to append and replay.
-        #[arg(long, default_value_t = 20_000)]
+        /// How many events to append, rebuild and audit.
+        #[arg(long, default_value_t = 60_000)]
         events: usize,
+        /// Also measure the peak memory of `submit`: FIRST events into a new ledger, then SECOND
+        /// more in a second process (e.g. 200000,600000).
+        #[arg(long, value_name = "FIRST,SECOND", value_parser = cli::bench::parse_memory)]
+        memory: Option<(usize, usize)>,
     },
     /// Copy the log from one store to another without changing a byte (sled:DIR is a ledger
     /// directory's store, postgres:URL a database), then audit the copy. The target must be empty.
@@ -779,7 +784,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reinstate(a) => {
             return status_change(&target, &out, a, (Payload::CredentialReinstated, CredentialState::Active));
         }
-        Command::Submit { file, atomic } => return submit(&target, &out, &file, atomic),
+        Command::Submit { file, atomic } => return cli::submit::run(&target, out.json, &file, atomic, now()),
         Command::Log { from, limit } => {
             let records = target.records(from, limit.unwrap_or(usize::MAX))?;
             out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
@@ -938,8 +943,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 format!("wrote {written} events to {}", path.display())
             });
         }
-        Command::Bench { events } => {
-            let report = cli::bench::run(events)?;
+        Command::Bench { events, memory } => {
+            let report = cli::bench::run(cli::bench::BenchOptions { events, memory })?;
             out.emit(serde_json::to_value(&report)?, || cli::bench::table(&report));
         }
         Command::Migrate { from, to } => {
@@ -1582,147 +1587,6 @@ fn append_group(target: &Target, events: Vec<SignedEvent>) -> Result<Vec<credled
         bail!("rejected: {e}");
     }
     outcomes.into_iter().collect::<std::result::Result<_, _>>().map_err(|_| anyhow!("rejected: not appended"))
-}
-
-/// The events in a file, each with its line number: one JSON event, a JSON array, or JSON Lines.
-/// JSON Lines are read one line at a time, so a large file never sits in memory whole.
-/// Each event of a file with its line number, or why that line is not one.
-type Lines = Box<dyn Iterator<Item = (usize, std::result::Result<Value, String>)>>;
-
-fn read_events(file: &Path) -> Result<Lines> {
-    use std::io::BufRead;
-    let open = || std::fs::File::open(file).with_context(|| format!("reading {}", file.display()));
-    let mut first = String::new();
-    io::BufReader::new(open()?).read_line(&mut first)?;
-    let parse = |line: &str| credledger::canonical::parse_strict(line.as_bytes()).map_err(|e| e.to_string());
-    if first.trim().is_empty() || first.trim_start().starts_with('[') || parse(&first).is_err() {
-        // One JSON document (an event or an array of events), or a file that is neither.
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        return Ok(match credledger::canonical::parse_strict(&bytes) {
-            Ok(Value::Array(events)) => Box::new(events.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v)))),
-            Ok(event) => Box::new(std::iter::once((1, Ok(event)))),
-            Err(e) => Box::new(std::iter::once((1, Err(e.to_string())))),
-        });
-    }
-    let lines = io::BufReader::new(open()?).lines().enumerate();
-    Ok(Box::new(lines.filter_map(move |(i, line)| match line {
-        Ok(line) if line.trim().is_empty() => None,
-        Ok(line) => Some((i + 1, parse(&line))),
-        Err(e) => Some((i + 1, Err(e.to_string()))),
-    })))
-}
-
-/// How many lines a file has (for the progress bar), read in blocks.
-fn count_lines(file: &Path) -> Result<u64> {
-    use std::io::Read;
-    let mut reader = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let (mut buf, mut lines) = (vec![0u8; 1 << 16], 0u64);
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(lines.max(1));
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-}
-
-/// One line's fate in a `submit`.
-struct Submitted {
-    line: usize,
-    outcome: std::result::Result<credledger::Appended, String>,
-}
-
-fn submit(target: &Target, out: &Output, file: &Path, atomic: bool) -> Result<ExitCode> {
-    let mut events = read_events(file)?.peekable();
-    if events.peek().is_none() {
-        bail!("{}: no events in the file", file.display());
-    }
-    let progress = cli::progress::bar(count_lines(file)?, out.json, "appending");
-    let mut report: Vec<Submitted> = Vec::new();
-    let mut waiting: Vec<usize> = Vec::new();
-    // Groups of events, as they are read; the lines of each group wait for its outcomes.
-    let mut malformed = Vec::new();
-    let group = if atomic { usize::MAX } else { cli::target::GROUP };
-    let mut chunks = std::iter::from_fn(|| {
-        let mut chunk = Vec::new();
-        for (line, parsed) in events.by_ref() {
-            match parsed {
-                Ok(value) => {
-                    chunk.push(value);
-                    waiting.push(line);
-                }
-                Err(e) => malformed.push(Submitted { line, outcome: Err(e) }),
-            }
-            if chunk.len() >= group {
-                break;
-            }
-        }
-        (!chunk.is_empty()).then_some(chunk)
-    });
-    if atomic {
-        // All or nothing: read everything first, and refuse it all if any line is malformed.
-        let all: Vec<Vec<Value>> = chunks.by_ref().collect();
-        let _ = chunks;
-        if malformed.is_empty() {
-            let mut lines = waiting.drain(..);
-            target.append(all, true, now(), &mut |outcomes| {
-                report
-                    .extend(outcomes.into_iter().map(|outcome| Submitted { line: lines.next().unwrap_or(0), outcome }));
-            })?;
-        } else {
-            report.extend(waiting.drain(..).map(|line| Submitted { line, outcome: Err(String::new()) }));
-        }
-    } else {
-        let mut pending: Vec<std::result::Result<credledger::Appended, String>> = Vec::new();
-        target.append(&mut chunks, false, now(), &mut |outcomes| {
-            pending.extend(outcomes);
-            progress.set_position(pending.len() as u64);
-        })?;
-        let _ = chunks;
-        for (i, outcome) in pending.into_iter().enumerate() {
-            report.push(Submitted { line: waiting.get(i).copied().unwrap_or(0), outcome });
-        }
-    }
-    progress.finish_and_clear();
-    report.extend(malformed);
-    report.sort_by_key(|s| s.line);
-    let failed = report.iter().filter(|s| s.outcome.is_err()).count();
-    let refused_all = atomic && failed > 0;
-    for s in &report {
-        if let Err(e) = &s.outcome {
-            if !e.is_empty() {
-                eprintln!("line {}: rejected: {e}", s.line);
-            }
-        }
-    }
-    let failed = report.iter().filter(|s| matches!(&s.outcome, Err(e) if !e.is_empty())).count();
-    let count = |new: bool| report.iter().filter(|s| matches!(&s.outcome, Ok(a) if a.new == new)).count();
-    let (appended, present) = if refused_all { (0, 0) } else { (count(true), count(false)) };
-    let entries: Vec<Value> = report
-        .iter()
-        .map(|s| match &s.outcome {
-            Ok(a) if refused_all => json!({"line": s.line, "id": a.id, "appended": false}),
-            Ok(a) => json!({"line": s.line, "id": a.id, "seq": a.seq, "new": a.new}),
-            Err(e) if e.is_empty() => json!({"line": s.line, "appended": false}),
-            Err(e) => json!({"line": s.line, "error": e}),
-        })
-        .collect();
-    let summary = json!({"appended": appended, "already_present": present, "rejected": failed, "events": entries});
-    out.emit(summary, || {
-        let mut lines: Vec<String> = report
-            .iter()
-            .filter(|_| !refused_all)
-            .filter_map(|s| s.outcome.as_ref().ok().map(|a| (s.line, a)))
-            .map(|(line, a)| {
-                let note = if a.new { "" } else { " (already on the log)" };
-                format!("line {line}: seq {} id {}{note}", a.seq, a.id)
-            })
-            .collect();
-        let note = if refused_all { " (--atomic: nothing appended)" } else { "" };
-        lines.push(format!("{appended} appended, {present} already on the log, {failed} rejected{note}"));
-        lines.join("\n")
-    });
-    Ok(if failed > 0 || refused_all { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Where `verify` looks for trusted operator keys when given none, in order: yours, then the

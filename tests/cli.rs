@@ -535,6 +535,40 @@ fn emit_prints_a_signed_event_without_a_ledger_and_submit_is_idempotent() {
 // Bad input: exit 1, one line naming the field or reason, nothing changed
 
 #[test]
+fn submit_reports_every_line_in_order_as_its_group_commits() {
+    let fx = fixture();
+    let env = &fx.env;
+    let out = env.run_with_ledger(
+        &env.file("nowhere"),
+        &(fx.course_line("Streamed", "S8") + " --emit --origin test.credledger.dev"),
+    );
+    let event = out.stdout.trim().to_owned();
+    // A new event, a line that is not JSON, and the same event again.
+    let file = env.write("mixed.jsonl", &format!("{event}\nnot json\n{event}\n"));
+
+    let report = env.run(&format!("--json submit {file}"));
+    assert_eq!(report.code, 1, "a line was refused: {report:?}");
+    let json = report.json();
+    assert_eq!(pluck(&json["events"], "line"), [1, 2, 3], "{json}");
+    assert_eq!(json["events"][0]["new"], true, "{json}");
+    assert!(json["events"][1]["error"].as_str().is_some_and(|e| !e.is_empty()), "{json}");
+    assert_eq!(json["events"][2]["new"], false, "{json}");
+    assert_eq!(json["events"][2]["id"], json["events"][0]["id"], "{json}");
+    assert_eq!(
+        (json["appended"].clone(), json["already_present"].clone(), json["rejected"].clone()),
+        (1.into(), 1.into(), 1.into())
+    );
+    assert!(json["peak_memory_bytes"].as_u64().is_some_and(|b| b > 0), "Linux tells a process its peak memory: {json}");
+    assert!(report.stderr.contains("line 2: rejected"), "{report:?}");
+
+    let text = env.run(&format!("submit {file}"));
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert!(lines[0].starts_with("line 1: seq 5 id ") && lines[0].ends_with("(already on the log)"), "{text:?}");
+    assert!(lines[1].starts_with("line 3: seq 5 id "), "{text:?}");
+    assert_eq!(lines[2], "0 appended, 2 already on the log, 1 rejected", "{text:?}");
+}
+
+#[test]
 fn malformed_json_is_rejected() {
     let fx = fixture();
     let file = fx.env.write("bad.json", "{\"v\": 1, \"kind\": ");

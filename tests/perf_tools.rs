@@ -51,9 +51,10 @@ fn bench_measures_every_row() {
     let names: Vec<&str> = report["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     for expected in [
         "raw Ed25519 verify",
-        "durable appends",
-        "replay, no signature",
-        "audit",
+        "durable bulk appends (sled, all checks): events",
+        "durable bulk appends: signatures verified",
+        "rebuild",
+        "audit: signatures verified",
         "bundle verification, 20",
         "POST /v1/events",
     ] {

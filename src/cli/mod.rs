@@ -1,5 +1,5 @@
 //! The command line's own pieces: where a command acts ([`target`]), how results read
-//! ([`render`]), the status lists it signs ([`lists`]) with a credential ([`issuance`]), the issuer agent's ledger and import client ([`agent`]), a standard credential's status over https ([`status`]), the demo ([`demo`]),
+//! ([`render`]), the status lists it signs ([`lists`]) with a credential ([`issuance`]), the issuer agent's ledger and import client ([`agent`]), a standard credential's status over https ([`status`]), the demo ([`demo`]), a file of events appended ([`submit`]),
 //! the measurements ([`bench`], [`load`]), and the OID4VCI wallet ([`claim`]). The work itself is the library's.
 
 pub mod agent;
@@ -13,4 +13,5 @@ pub mod progress;
 pub mod render;
 pub mod share;
 pub mod status;
+pub mod submit;
 pub mod target;

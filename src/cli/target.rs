@@ -88,11 +88,30 @@ impl Target {
         match self {
             Target::Local(dir) => {
                 let mut ledger = Self::open_for_append(dir)?;
-                for chunk in chunks {
-                    let results = ledger.append_values(chunk, now, atomic);
-                    done(results.into_iter().map(|r| r.map_err(|e| e.to_string())).collect());
-                }
-                Ok(())
+                // A pipeline: this thread checks the signatures of the next chunk while another
+                // commits the chunk before it (a durable flush, mostly waiting on the disk).
+                std::thread::scope(|scope| {
+                    let (checked, to_commit) = std::sync::mpsc::sync_channel(1);
+                    let (committed, outcomes) = std::sync::mpsc::channel::<Vec<Outcome>>();
+                    let committer = scope.spawn(move || {
+                        for verified in to_commit {
+                            let results = ledger.append_verified(verified, now, atomic);
+                            let outcome = results.into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
+                            if committed.send(outcome).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    for chunk in chunks {
+                        if checked.send(credledger::ledger::verify_events(chunk)).is_err() {
+                            break;
+                        }
+                        outcomes.try_iter().for_each(&mut *done);
+                    }
+                    drop(checked);
+                    outcomes.iter().for_each(&mut *done);
+                    committer.join().map_err(|_| anyhow!("the committing thread panicked"))
+                })
             }
             Target::Remote(client) => {
                 for chunk in chunks {

@@ -26,7 +26,7 @@ use crate::http::sequencer::Job;
 use crate::http::sources::Sources;
 use crate::http::vc_api;
 use crate::id::{Did, EventId, Hash32};
-use crate::ledger::{LedgerError, ProveError};
+use crate::ledger::{LedgerError, ProveError, verify_events};
 use crate::merkle;
 use crate::projection::Record;
 use crate::share::{self, LinkState, PublishRequest, Published, RevokeRequest, ShareError, TOKEN_BYTES, Token};
@@ -325,9 +325,16 @@ async fn post_events(state: Data, q: Query<AppendQuery>, payload: web::Payload) 
         return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-many-events", detail));
     }
     let atomic = q.atomic.unwrap_or(false);
-    // The events' ids (of their canonical bytes), to name them if the answer is still pending.
-    let ids: Vec<Option<EventId>> =
-        events.iter().map(|e| canonical::to_vec(e).ok().map(|bytes| EventId::of_canonical(&bytes))).collect();
+    // What does not depend on the log (schemas, signatures) is checked here, on the blocking
+    // pool, while the sequencer commits other requests' groups: it only sequences and commits.
+    let (ids, events) = web::block(move || {
+        // The events' ids (of their canonical bytes), to name them if the answer is still pending.
+        let ids: Vec<Option<EventId>> =
+            events.iter().map(|e| canonical::to_vec(e).ok().map(|bytes| EventId::of_canonical(&bytes))).collect();
+        (ids, verify_events(events))
+    })
+    .await
+    .map_err(|_| Problem::unavailable("the check was cancelled"))?;
     let mut results = match wait(&state, |reply| Job::Append { events, atomic, reply }).await? {
         Waited::Answered(results) => results,
         Waited::TimedOut => {

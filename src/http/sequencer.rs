@@ -9,27 +9,32 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bundle::{self, Bundle, ShareError, ShareRequest};
+use crate::event::{EventError, SignedEvent};
 use crate::http::metrics::Metrics;
 use crate::id::Did;
+#[cfg(doc)]
+use crate::ledger::verify_events;
 use crate::ledger::{AppendError, Appended, Ledger};
 use crate::store::Store;
 
 /// Work for the writer.
 #[derive(Debug)]
 pub enum Job {
-    /// Append these events, each judged on its own, or with `atomic` all of them or none;
-    /// reply with one result per event.
-    Append { events: Vec<Value>, atomic: bool, reply: Reply },
+    /// Append these events (their log-independent checks done: [`verify_events`]), each judged
+    /// on its own, or with `atomic` all of them or none; reply with one result per event.
+    Append { events: Vec<Verified>, atomic: bool, reply: Reply },
     /// Build a learner's bundle, unsigned (the learner signs it where their key is).
     Share { learner: Did, request: ShareRequest, reply: oneshot::Sender<Result<Bundle, ShareError>> },
     /// Commit what is waiting and stop (the server has finished every request).
     Stop,
 }
+
+/// An event as [`verify_events`] checked it.
+pub type Verified = Result<SignedEvent, EventError>;
 
 /// Where an append job's results go.
 pub type Reply = oneshot::Sender<Vec<Result<Appended, AppendError>>>;
@@ -91,7 +96,7 @@ pub fn start<S: Store + 'static>(
     (tx, handle)
 }
 
-type Waiting = Vec<(Vec<Value>, Reply)>;
+type Waiting = Vec<(Vec<Verified>, Reply)>;
 
 /// Appends every waiting job's events in one group (`atomic`: all or none) and answers each job
 /// with its results. Jobs whose client has gone are skipped.
@@ -102,9 +107,9 @@ fn commit<S: Store>(ledger: &mut Ledger<S>, jobs: Waiting, atomic: bool, metrics
         return;
     }
     let sizes: Vec<usize> = jobs.iter().map(|(events, _)| events.len()).collect();
-    let (events, replies): (Vec<Vec<Value>>, Vec<_>) = jobs.into_iter().unzip();
+    let (events, replies): (Vec<Vec<Verified>>, Vec<_>) = jobs.into_iter().unzip();
     let mut results =
-        ledger.append_values(events.into_iter().flatten().collect(), OffsetDateTime::now_utc(), atomic).into_iter();
+        ledger.append_verified(events.into_iter().flatten().collect(), OffsetDateTime::now_utc(), atomic).into_iter();
     let (mut new, mut duplicates) = (0, 0);
     for (size, reply) in sizes.into_iter().zip(replies) {
         let mine: Vec<_> = results.by_ref().take(size).collect();
