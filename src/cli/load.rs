@@ -1,7 +1,8 @@
 //! `credledger load`: a bounded load test over loopback. It starts its own server on a fresh
 //! ledger at 127.0.0.1 (or several server nodes on one empty PostgreSQL database), then for a
 //! fixed time mixes appends (each appender posts its own generated institutions' events one by
-//! one, in order), profile reads and bundle verifications from several clients, spread over the
+//! one, in order, signed before the clock starts), profile reads and bundle verifications from
+//! several clients, spread over the
 //! nodes; then it checks that every acknowledged event is on the log exactly once with dense
 //! seqs, and audits the ledger. It reports throughput and p50/p99 latency per kind.
 
