@@ -693,12 +693,12 @@ fn verify_bundle(
     }
 
     // Every event's signature, as its author made it, on every core. (`Record::parse` checked the
-    // types and every did:key; `reverify` does the rest of `SignedEvent::verify`.)
+    // types and every did:key; `admission::reverify` does the rest of `admission::verify`.)
     let signatures = {
         use rayon::prelude::*;
         let failures: Vec<(Seq, String)> = records
             .par_iter()
-            .filter_map(|r| r.event.reverify().err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
+            .filter_map(|r| crate::admission::reverify(&r.event).err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
             .collect();
         // The first failure in seq order, as a sequential check would name it.
         failures.into_iter().next().map_or(Ok(()), |(seq, why)| {

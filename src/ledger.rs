@@ -1,8 +1,8 @@
 //! The ledger: the append pipeline and the reads, generic over [`Store`]. It owns no I/O of its
 //! own and no clock: the time of an append comes in as a parameter.
 //!
-//! Append: decode → schema → signatures → duplicate? → rules → sequence → Merkle tree →
-//! checkpoint → store → projections. A batch is checked event by event against the state the
+//! Append: decode → schema → signatures → standard proof ([`admission`]) → duplicate? → rules →
+//! sequence → Merkle tree → checkpoint → store → projections. A batch is checked event by event against the state the
 //! earlier events of the batch leave, then committed with one atomic, durable write that holds
 //! the records, the Merkle nodes they complete, the operator-signed checkpoint of the new tree
 //! (when the ledger holds the operator key) and the projection entries they change. An event
@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::admission;
 use crate::bundle::{ShareError, StatusLine, StatusStatement};
 use crate::canonical::{self, CanonicalError};
 use crate::checkpoint::Checkpoint;
@@ -274,12 +275,13 @@ impl<S: Store> Ledger<S> {
         atomic: bool,
     ) -> Vec<Result<Appended, AppendError>> {
         let recorded_at = Timestamp::whole_seconds(now);
-        // Signatures (and schemas) are independent of the log: check them on every core first.
+        // Admission (schemas, signatures, standard proofs) is independent of the log: check it on
+        // every core first.
         let mut verified: Vec<Option<Result<SignedEvent, EventError>>> = if events.len() > 1 {
             use rayon::prelude::*;
-            events.into_par_iter().map(|e| Some(SignedEvent::verify(e))).collect()
+            events.into_par_iter().map(|e| Some(admission::verify(e))).collect()
         } else {
-            events.into_iter().map(|e| Some(SignedEvent::verify(e))).collect()
+            events.into_iter().map(|e| Some(admission::verify(e))).collect()
         };
         // Another writer sharing the store (a second node) may append first: then catch up with
         // what it wrote and sequence again, against the new state.

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod admission;
 pub mod agent;
 pub mod audit;
 pub mod bundle;

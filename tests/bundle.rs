@@ -1376,6 +1376,29 @@ fn an_event_whose_signature_does_not_verify_fails_the_signature_check() {
 }
 
 #[test]
+fn an_event_whose_standard_proof_is_not_its_own_fails_the_signature_check() {
+    // The operator puts a course on the log that its issuer signed over the standard proof of
+    // another of its credentials: the event's signature verifies, its `vc_proof` does not.
+    let proved = |n| {
+        let course = course_by(COLLEGE, ALICE, n).event;
+        credledger::vc::attach_proof(course, &key(COLLEGE)).expect("the issuer's proof")
+    };
+    let mut swapped = proved(2);
+    let other = match proved(3).payload {
+        Payload::CourseCompleted(c) => c.vc_proof,
+        _ => None,
+    };
+    if let Payload::CourseCompleted(c) = &mut swapped.payload {
+        c.vc_proof = other;
+    }
+    let swapped = swapped.sign(&key(COLLEGE), None).expect("sign");
+    let log = Crafted::new(vec![genesis_by(OPERATOR), registered_by(OPERATOR, COLLEGE, 1), swapped]);
+    let bundle = log.bundle(&[0, 1, 2], OPERATOR, ALICE);
+    let detail = only_failure(&verify(&to_bytes(&bundle)), "events.signatures");
+    assert_mentions(detail, &["seq 2", "body.vc_proof", "not the author's"]);
+}
+
+#[test]
 
 fn a_credential_signed_after_its_keys_compromise_is_invalid() {
     let mut world = World::new();
