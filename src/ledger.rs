@@ -14,7 +14,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::admission;
-use crate::bundle::{ShareError, StatusLine, StatusStatement};
 use crate::canonical::{self, CanonicalError};
 use crate::checkpoint::Checkpoint;
 use crate::event::{EventError, SignedEvent, Timestamp};
@@ -481,36 +480,9 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// The operator's signed statement of these credentials' status at the current log size, and
-    /// of the key `learner` holds them under now (`learner`, or the key it moved to), and of the
-    /// current key of each of the learner's other dids `holders` (a version 2 statement).
-    pub fn status_statement(
-        &self,
-        learner: &Did,
-        holders: &[Did],
-        credentials: &[EventId],
-        now: OffsetDateTime,
-    ) -> Result<StatusStatement, ShareError> {
-        let signer = self.signer.as_ref().ok_or(ShareError::NoOperatorKey)?;
-        let genesis = self.state.registry.genesis().ok_or(ShareError::EmptyLog)?;
-        let lines = credentials
-            .iter()
-            .map(|id| {
-                let status = self.state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
-                Ok(StatusLine::of(status))
-            })
-            .collect::<Result<_, ShareError>>()?;
-        let statement = StatusStatement {
-            v: if holders.is_empty() { crate::bundle::VERSION } else { crate::bundle::VERSION_SEVERAL_DIDS },
-            origin: genesis.origin.clone(),
-            size: self.len,
-            issued_at: Timestamp::whole_seconds(now),
-            holder: self.state.profiles.current(learner),
-            holders: holders.iter().map(|d| self.state.profiles.current(d)).collect(),
-            credentials: lines,
-            sig: String::new(),
-        };
-        Ok(statement.signed(signer))
+    /// The operator's key, when this ledger holds it.
+    pub(crate) fn operator_key(&self) -> Option<&SecretKey> {
+        self.signer.as_ref()
     }
 
     /// A read-only view of the committed ledger (records, proofs, checkpoints, stored projections).

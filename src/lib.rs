@@ -35,6 +35,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod share;
+pub mod share_build;
 pub mod status_list;
 pub mod store;
 pub mod text;

@@ -136,7 +136,7 @@ pub fn run(events: usize) -> Result<Report> {
             continue;
         }
         let request = ShareRequest { only: Some(active[..count].to_vec()), ..ShareRequest::default() };
-        let shared = bundle::build_unsigned(&mut ledger, &featured, &request, now)?;
+        let shared = credledger::share_build::build_unsigned(&mut ledger, &featured, &request, now)?;
         bundles.push((serde_json::to_vec(&shared.signed(&learner_key))?, count, name, target));
     }
     drop(ledger);

@@ -13,10 +13,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bundle::{self, Bundle, ShareError, ShareRequest};
+use crate::bundle::{Bundle, ShareRequest};
 use crate::http::metrics::Metrics;
 use crate::id::Did;
 use crate::ledger::{AppendError, Appended, Ledger};
+use crate::share_build::{self, ShareError};
 use crate::store::Store;
 
 /// Work for the writer.
@@ -72,7 +73,7 @@ pub fn start<S: Store + 'static>(
                             // Commit what came before, so the bundle sees it.
                             commit(&mut ledger, std::mem::take(&mut appends), false, &metrics);
                             waiting = 0;
-                            let _ = reply.send(bundle::build_unsigned(
+                            let _ = reply.send(share_build::build_unsigned(
                                 &mut ledger,
                                 &learner,
                                 &request,
