@@ -615,6 +615,44 @@ fn presented(r: &Record, state: Option<&Projections>, statement: &StatusStatemen
     })
 }
 
+/// What the bundle's checks learn as they go, each from those before it: the checkpoint and its
+/// operator, the records it includes, the state they replay to, the credentials they present.
+struct Ctx<'a> {
+    bundle: &'a Bundle,
+    unsigned: &'a [u8],
+    options: &'a VerifyOptions,
+    now: OffsetDateTime,
+    checkpoint: Checkpoint,
+    operator: Did,
+    records: Vec<Record>,
+    state: Projections,
+    presented: Vec<PresentedCredential>,
+}
+
+/// One of the bundle's checks: its result, recorded under its name, or `None` when this verifier
+/// did not ask for it. It may note on the report the record at fault, and what it learned in `Ctx`.
+type BundleCheck = fn(&mut Ctx, &mut Report) -> Option<Result<String, String>>;
+
+/// Whether a failed check stops the ones after it (they are then listed as not run).
+#[derive(Clone, Copy, PartialEq)]
+enum OnFailure {
+    Stop,
+    GoOn,
+}
+
+/// The checks after the checkpoint's signature, in the order the report lists them.
+const BUNDLE_CHECKS: &[(&str, BundleCheck, OnFailure)] = &[
+    ("entries.inclusion", entries_inclusion, OnFailure::Stop),
+    ("events.signatures", events_signatures, OnFailure::Stop),
+    ("issuer.authority", issuer_authority, OnFailure::GoOn),
+    ("credentials.status", credentials_status, OnFailure::GoOn),
+    ("status.age", status_age, OnFailure::GoOn),
+    ("learner.holder", learner_holder, OnFailure::GoOn),
+    ("learner.signature", learner_signature, OnFailure::GoOn),
+    ("request.audience", request_audience, OnFailure::GoOn),
+    ("request.nonce", request_nonce, OnFailure::GoOn),
+];
+
 fn verify_bundle(
     bundle: &Bundle,
     unsigned: &[u8],
@@ -623,32 +661,55 @@ fn verify_bundle(
     now: OffsetDateTime,
     report: &mut Report,
 ) {
-    // The checkpoint, signed by a trusted operator.
+    let signed = checkpoint_signature(bundle, trust);
+    let outcome = signed.as_ref().map(|(c, operator)| {
+        report.origin = Some(c.origin.clone());
+        format!("`{}` at size {}, signed by {operator}", c.origin, c.size)
+    });
+    report.record("checkpoint.signature", outcome.map_err(Clone::clone));
+    let Ok((checkpoint, operator)) = signed else { return };
+    let mut ctx = Ctx {
+        bundle,
+        unsigned,
+        options,
+        now,
+        checkpoint,
+        operator,
+        records: Vec::new(),
+        state: Projections::default(),
+        presented: Vec::new(),
+    };
+    for &(name, check, on_failure) in BUNDLE_CHECKS {
+        let Some(result) = check(&mut ctx, report) else { continue };
+        let failed = result.is_err();
+        report.record(name, result);
+        if failed && on_failure == OnFailure::Stop {
+            return;
+        }
+    }
+    report.credentials = ctx.presented;
+}
+
+/// The checkpoint, signed by a trusted operator: it and the operator's key.
+fn checkpoint_signature(bundle: &Bundle, trust: &Trust) -> Result<(Checkpoint, Did), String> {
     let origin = Checkpoint::parse_unverified(&bundle.checkpoint).map(|c| c.origin).unwrap_or_default();
     let signed = trust
         .keys_for(&origin)
         .find_map(|key| Checkpoint::verify(&bundle.checkpoint, key).ok().map(|c| (c, key.clone())));
-    let Some((checkpoint, operator)) = signed else {
-        let why = match Checkpoint::parse_unverified(&bundle.checkpoint) {
-            Err(e) => e.to_string(),
-            Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
-        };
-        report.record("checkpoint.signature", Err(why));
-        return;
-    };
-    report.record(
-        "checkpoint.signature",
-        Ok(format!("`{}` at size {}, signed by {operator}", checkpoint.origin, checkpoint.size)),
-    );
-    report.origin = Some(checkpoint.origin.clone());
+    signed.ok_or_else(|| match Checkpoint::parse_unverified(&bundle.checkpoint) {
+        Err(e) => e.to_string(),
+        Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
+    })
+}
 
-    // Every record is in that tree.
-    let mut records = Vec::new();
+/// Every record is in the checkpoint's tree.
+fn entries_inclusion(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let checkpoint = &ctx.checkpoint;
     let mut inclusion =
-        Ok(format!("{} records included in the tree of size {}", bundle.entries.len(), checkpoint.size));
+        Ok(format!("{} records included in the tree of size {}", ctx.bundle.entries.len(), checkpoint.size));
     let mut last_seq = None;
     let mut at_fault = None;
-    for entry in &bundle.entries {
+    for entry in &ctx.bundle.entries {
         let failed = |why: String| Err(format!("entry seq {}: {why}", entry.seq));
         let bytes = match canonical::to_vec(&entry.record) {
             Ok(bytes) => bytes,
@@ -678,7 +739,7 @@ fn verify_bundle(
             break;
         }
         match Record::parse(&bytes) {
-            Ok(record) => records.push(record),
+            Ok(record) => ctx.records.push(record),
             Err(e) => {
                 at_fault = Some(entry.seq);
                 inclusion = failed(e.to_string());
@@ -686,50 +747,45 @@ fn verify_bundle(
             }
         }
     }
-    let included = inclusion.is_ok();
     if let Some(seq) = at_fault {
         report.blame(seq);
     }
-    report.record("entries.inclusion", inclusion);
-    if !included {
-        return;
-    }
+    Some(inclusion)
+}
 
-    // Every event's signature, as its author made it, on every core. (`Record::parse` checked the
-    // types and every did:key; `admission::reverify` does the rest of `admission::verify`.)
-    let signatures = {
-        use rayon::prelude::*;
-        let failures: Vec<(Seq, String)> = records
-            .par_iter()
-            .filter_map(|r| crate::admission::reverify(&r.event).err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
-            .collect();
-        // The first failure in seq order, as a sequential check would name it.
-        failures.into_iter().next().map_or(Ok(()), |(seq, why)| {
-            report.blame(seq);
-            Err(why)
-        })
-    };
-    let signed_ok = signatures.is_ok();
-    report.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
-    if !signed_ok {
-        return;
-    }
+/// Every event's signature, as its author made it, on every core. (`Record::parse` checked the
+/// types and every did:key; `admission::reverify` does the rest of `admission::verify`.)
+fn events_signatures(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    use rayon::prelude::*;
+    let failures: Vec<(Seq, String)> = ctx
+        .records
+        .par_iter()
+        .filter_map(|r| crate::admission::reverify(&r.event).err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
+        .collect();
+    // The first failure in seq order, as a sequential check would name it.
+    let signatures = failures.into_iter().next().map_or(Ok(()), |(seq, why)| {
+        report.blame(seq);
+        Err(why)
+    });
+    Some(signatures.map(|()| format!("{} event signatures verify", ctx.records.len())))
+}
 
-    // The records, replayed through the ledger's rules: genesis names this operator, every
-    // issuer was registered by it, and every key was authorized when it signed.
-    let mut state = Projections::default();
+/// The records, replayed through the ledger's rules: genesis names this operator, every issuer
+/// was registered by it, and every key was authorized when it signed. The credentials the
+/// records present are read from the state they replay to.
+fn issuer_authority(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
     let mut authority = Ok(String::new());
-    for record in &records {
-        if let Err(e) = rules::check(record, &state) {
+    for record in &ctx.records {
+        if let Err(e) = rules::check(record, &ctx.state) {
             authority = Err(format!("seq {} ({}): {e}", record.seq, record.event.event.payload.kind()));
             report.blame(record.seq);
             break;
         }
-        state.apply(record, &mut Changes::default());
+        ctx.state.apply(record, &mut Changes::default());
     }
     if authority.is_ok() {
-        authority = match state.registry.genesis() {
-            Some(g) if g.operator == operator && g.origin == checkpoint.origin => {
+        authority = match ctx.state.registry.genesis() {
+            Some(g) if g.operator == ctx.operator && g.origin == ctx.checkpoint.origin => {
                 Ok(format!("every signer was authorized at its place in the log of `{}`", g.origin))
             }
             Some(g) => {
@@ -738,62 +794,71 @@ fn verify_bundle(
             None => Err("the bundle does not include the log's genesis record".into()),
         };
     }
-    report.record("issuer.authority", authority);
+    ctx.presented = ctx.records.iter().filter_map(|r| presented(r, Some(&ctx.state), &ctx.bundle.status)).collect();
+    Some(authority)
+}
 
-    let presented: Vec<PresentedCredential> =
-        records.iter().filter_map(|r| presented(r, Some(&state), &bundle.status)).collect();
-
-    // The operator's status statement, at the checkpoint's size, covers exactly the credentials
-    // presented, and each is active.
-    let statement_signed = signed_by(&bundle.status, "sig", &bundle.status.sig, &operator);
+/// The operator's status statement, at the checkpoint's size, covers exactly the credentials
+/// presented, and each is active.
+fn credentials_status(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let bundle = ctx.bundle;
+    let statement_signed = signed_by(&bundle.status, "sig", &bundle.status.sig, &ctx.operator);
     if statement_signed {
         report.status_as_of = Some(bundle.status.issued_at);
     }
-    let status = check_status(bundle, &checkpoint, statement_signed, &presented, &state);
+    let status = check_status(bundle, &ctx.checkpoint, statement_signed, &ctx.presented, &ctx.state);
     if let Err(why) = &status {
-        report.blame_named(why, &presented);
+        report.blame_named(why, &ctx.presented);
     }
-    report.record("credentials.status", status);
-    if let Some(max_age) = options.max_age {
-        let age = now - bundle.status.issued_at.0;
-        let result = if age <= max_age {
-            Ok(format!(
-                "status issued at {} ({}s ago, within the {}s allowed)",
-                bundle.status.issued_at,
-                age.whole_seconds(),
-                max_age.whole_seconds()
-            ))
-        } else {
-            Err(format!(
-                "status issued at {} is older than the {}s allowed",
-                bundle.status.issued_at,
-                max_age.whole_seconds()
-            ))
-        };
-        report.record("status.age", result);
-    }
+    Some(status)
+}
 
-    let holder = check_holder(bundle, &presented, &records, &state);
+/// The status statement is no older than this verifier allows, when it says how old.
+fn status_age(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    let max_age = ctx.options.max_age?;
+    let issued_at = ctx.bundle.status.issued_at;
+    let age = ctx.now - issued_at.0;
+    Some(if age <= max_age {
+        Ok(format!(
+            "status issued at {} ({}s ago, within the {}s allowed)",
+            issued_at,
+            age.whole_seconds(),
+            max_age.whole_seconds()
+        ))
+    } else {
+        Err(format!("status issued at {} is older than the {}s allowed", issued_at, max_age.whole_seconds()))
+    })
+}
+
+fn learner_holder(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let holder = check_holder(ctx.bundle, &ctx.presented, &ctx.records, &ctx.state);
     if let Err(why) = &holder {
-        report.blame_named(why, &presented);
+        report.blame_named(why, &ctx.presented);
     }
-    report.record("learner.holder", holder);
-    report.record("learner.signature", check_signatures(bundle, unsigned));
+    Some(holder)
+}
 
-    // Bound to this verifier's request.
-    for (name, wanted, got) in
-        [("request.audience", &options.audience, &bundle.audience), ("request.nonce", &options.nonce, &bundle.nonce)]
-    {
-        if let Some(wanted) = wanted {
-            let result = match got {
-                Some(got) if got == wanted => Ok(format!("`{got}`")),
-                Some(got) => Err(format!("bundle is bound to `{got}`, not `{wanted}`")),
-                None => Err(format!("bundle is not bound to `{wanted}`")),
-            };
-            report.record(name, result);
-        }
-    }
-    report.credentials = presented;
+fn learner_signature(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    Some(check_signatures(ctx.bundle, ctx.unsigned))
+}
+
+/// Bound to this verifier's request: the audience it asked for, when it asked for one.
+fn request_audience(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    check_bound(ctx.options.audience.as_ref(), ctx.bundle.audience.as_ref())
+}
+
+/// Bound to this verifier's request: the nonce it gave, when it gave one.
+fn request_nonce(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    check_bound(ctx.options.nonce.as_ref(), ctx.bundle.nonce.as_ref())
+}
+
+fn check_bound(wanted: Option<&String>, got: Option<&String>) -> Option<Result<String, String>> {
+    let wanted = wanted?;
+    Some(match got {
+        Some(got) if got == wanted => Ok(format!("`{got}`")),
+        Some(got) => Err(format!("bundle is bound to `{got}`, not `{wanted}`")),
+        None => Err(format!("bundle is not bound to `{wanted}`")),
+    })
 }
 
 /// The learner's signature, and each holder's, over the bundle as sent (`payload`): a holder
