@@ -166,7 +166,7 @@ fn replay_and_bundle_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify a bundle offline");
     for count in [1, 20, 200].into_iter().filter(|n| *n <= active.len()) {
         let request = ShareRequest { only: Some(active[..count].to_vec()), ..ShareRequest::default() };
-        let shared = bundle::build_unsigned(&mut ledger, learner.did(), &request, now).unwrap();
+        let shared = credledger::share_build::build_unsigned(&mut ledger, learner.did(), &request, now).unwrap();
         let bytes = serde_json::to_vec(&shared.signed(&learner)).unwrap();
         group.bench_function(format!("{count} credentials"), |b| {
             b.iter(|| assert!(bundle::verify(black_box(&bytes), &trust, &VerifyOptions::default(), now).is_valid()))

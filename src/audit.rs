@@ -61,15 +61,15 @@ impl fmt::Display for AuditReport {
 type Checked = (Vec<u8>, Result<Record, crate::record::RecordError>, Option<Result<(), crate::event::EventError>>);
 
 /// Reads and verifies `chunk`'s records on every core: each needs nothing from the others.
-/// `Record::parse` checks types and every did:key as untrusted input; `reverify` adds the
-/// schema and signatures: together, `SignedEvent::verify`.
+/// `Record::parse` checks types and every did:key as untrusted input; `admission::reverify` adds
+/// the schema, the signatures and the standard proof: together, `admission::verify`.
 fn check_chunk(chunk: Vec<Vec<u8>>) -> Vec<Checked> {
     use rayon::prelude::*;
     chunk
         .into_par_iter()
         .map(|bytes| {
             let record = Record::parse(&bytes);
-            let verified = record.as_ref().ok().map(|r| r.event.reverify());
+            let verified = record.as_ref().ok().map(|r| crate::admission::reverify(&r.event));
             (bytes, record, verified)
         })
         .collect()

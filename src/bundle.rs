@@ -19,6 +19,9 @@
 //! is what the operator's statement says it was when the bundle was made ([`Report::status_as_of`]);
 //! a verifier that keeps the log the bundle is of adds the credentials' status now with
 //! [`Report::with_current_status`], from statuses it looked up itself.
+//!
+//! Building a bundle from a ledger is the read side's: [`crate::share_build`]. This module reads
+//! no ledger, store or view.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,7 +81,7 @@ fn check_binding(field: &'static str, value: Option<&str>) -> Result<(), Binding
 
 /// Refuses a list of the learner's other dids that repeats one (or the learner's), or that makes
 /// more than [`MAX_DIDS`] in all; the reason, for the caller to name the field.
-fn check_holders(learner: &Did, holders: &[Did]) -> Result<(), String> {
+pub(crate) fn check_holders(learner: &Did, holders: &[Did]) -> Result<(), String> {
     let dids = holders.len() + 1;
     if dids > MAX_DIDS {
         return Err(format!("{dids} dids, more than the {MAX_DIDS} one bundle presents"));
@@ -179,7 +182,7 @@ fn unsigned_bytes<T: Serialize>(value: &T, field: &str) -> Option<Vec<u8>> {
 }
 
 /// What the learner and every holder sign: JCS(bundle without the signature members).
-fn signed_payload(bundle: &Value) -> Result<Vec<u8>, canonical::CanonicalError> {
+pub(crate) fn signed_payload(bundle: &Value) -> Result<Vec<u8>, canonical::CanonicalError> {
     let mut rest = bundle.clone();
     if let Some(map) = rest.as_object_mut() {
         for member in SIGNATURE_MEMBERS {
@@ -612,6 +615,44 @@ fn presented(r: &Record, state: Option<&Projections>, statement: &StatusStatemen
     })
 }
 
+/// What the bundle's checks learn as they go, each from those before it: the checkpoint and its
+/// operator, the records it includes, the state they replay to, the credentials they present.
+struct Ctx<'a> {
+    bundle: &'a Bundle,
+    unsigned: &'a [u8],
+    options: &'a VerifyOptions,
+    now: OffsetDateTime,
+    checkpoint: Checkpoint,
+    operator: Did,
+    records: Vec<Record>,
+    state: Projections,
+    presented: Vec<PresentedCredential>,
+}
+
+/// One of the bundle's checks: its result, recorded under its name, or `None` when this verifier
+/// did not ask for it. It may note on the report the record at fault, and what it learned in `Ctx`.
+type BundleCheck = fn(&mut Ctx, &mut Report) -> Option<Result<String, String>>;
+
+/// Whether a failed check stops the ones after it (they are then listed as not run).
+#[derive(Clone, Copy, PartialEq)]
+enum OnFailure {
+    Stop,
+    GoOn,
+}
+
+/// The checks after the checkpoint's signature, in the order the report lists them.
+const BUNDLE_CHECKS: &[(&str, BundleCheck, OnFailure)] = &[
+    ("entries.inclusion", entries_inclusion, OnFailure::Stop),
+    ("events.signatures", events_signatures, OnFailure::Stop),
+    ("issuer.authority", issuer_authority, OnFailure::GoOn),
+    ("credentials.status", credentials_status, OnFailure::GoOn),
+    ("status.age", status_age, OnFailure::GoOn),
+    ("learner.holder", learner_holder, OnFailure::GoOn),
+    ("learner.signature", learner_signature, OnFailure::GoOn),
+    ("request.audience", request_audience, OnFailure::GoOn),
+    ("request.nonce", request_nonce, OnFailure::GoOn),
+];
+
 fn verify_bundle(
     bundle: &Bundle,
     unsigned: &[u8],
@@ -620,32 +661,55 @@ fn verify_bundle(
     now: OffsetDateTime,
     report: &mut Report,
 ) {
-    // The checkpoint, signed by a trusted operator.
+    let signed = checkpoint_signature(bundle, trust);
+    let outcome = signed.as_ref().map(|(c, operator)| {
+        report.origin = Some(c.origin.clone());
+        format!("`{}` at size {}, signed by {operator}", c.origin, c.size)
+    });
+    report.record("checkpoint.signature", outcome.map_err(Clone::clone));
+    let Ok((checkpoint, operator)) = signed else { return };
+    let mut ctx = Ctx {
+        bundle,
+        unsigned,
+        options,
+        now,
+        checkpoint,
+        operator,
+        records: Vec::new(),
+        state: Projections::default(),
+        presented: Vec::new(),
+    };
+    for &(name, check, on_failure) in BUNDLE_CHECKS {
+        let Some(result) = check(&mut ctx, report) else { continue };
+        let failed = result.is_err();
+        report.record(name, result);
+        if failed && on_failure == OnFailure::Stop {
+            return;
+        }
+    }
+    report.credentials = ctx.presented;
+}
+
+/// The checkpoint, signed by a trusted operator: it and the operator's key.
+fn checkpoint_signature(bundle: &Bundle, trust: &Trust) -> Result<(Checkpoint, Did), String> {
     let origin = Checkpoint::parse_unverified(&bundle.checkpoint).map(|c| c.origin).unwrap_or_default();
     let signed = trust
         .keys_for(&origin)
         .find_map(|key| Checkpoint::verify(&bundle.checkpoint, key).ok().map(|c| (c, key.clone())));
-    let Some((checkpoint, operator)) = signed else {
-        let why = match Checkpoint::parse_unverified(&bundle.checkpoint) {
-            Err(e) => e.to_string(),
-            Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
-        };
-        report.record("checkpoint.signature", Err(why));
-        return;
-    };
-    report.record(
-        "checkpoint.signature",
-        Ok(format!("`{}` at size {}, signed by {operator}", checkpoint.origin, checkpoint.size)),
-    );
-    report.origin = Some(checkpoint.origin.clone());
+    signed.ok_or_else(|| match Checkpoint::parse_unverified(&bundle.checkpoint) {
+        Err(e) => e.to_string(),
+        Ok(c) => format!("checkpoint of `{}` is not signed by a trusted operator key", c.origin),
+    })
+}
 
-    // Every record is in that tree.
-    let mut records = Vec::new();
+/// Every record is in the checkpoint's tree.
+fn entries_inclusion(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let checkpoint = &ctx.checkpoint;
     let mut inclusion =
-        Ok(format!("{} records included in the tree of size {}", bundle.entries.len(), checkpoint.size));
+        Ok(format!("{} records included in the tree of size {}", ctx.bundle.entries.len(), checkpoint.size));
     let mut last_seq = None;
     let mut at_fault = None;
-    for entry in &bundle.entries {
+    for entry in &ctx.bundle.entries {
         let failed = |why: String| Err(format!("entry seq {}: {why}", entry.seq));
         let bytes = match canonical::to_vec(&entry.record) {
             Ok(bytes) => bytes,
@@ -675,7 +739,7 @@ fn verify_bundle(
             break;
         }
         match Record::parse(&bytes) {
-            Ok(record) => records.push(record),
+            Ok(record) => ctx.records.push(record),
             Err(e) => {
                 at_fault = Some(entry.seq);
                 inclusion = failed(e.to_string());
@@ -683,50 +747,45 @@ fn verify_bundle(
             }
         }
     }
-    let included = inclusion.is_ok();
     if let Some(seq) = at_fault {
         report.blame(seq);
     }
-    report.record("entries.inclusion", inclusion);
-    if !included {
-        return;
-    }
+    Some(inclusion)
+}
 
-    // Every event's signature, as its author made it, on every core. (`Record::parse` checked the
-    // types and every did:key; `reverify` does the rest of `SignedEvent::verify`.)
-    let signatures = {
-        use rayon::prelude::*;
-        let failures: Vec<(Seq, String)> = records
-            .par_iter()
-            .filter_map(|r| r.event.reverify().err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
-            .collect();
-        // The first failure in seq order, as a sequential check would name it.
-        failures.into_iter().next().map_or(Ok(()), |(seq, why)| {
-            report.blame(seq);
-            Err(why)
-        })
-    };
-    let signed_ok = signatures.is_ok();
-    report.record("events.signatures", signatures.map(|()| format!("{} event signatures verify", records.len())));
-    if !signed_ok {
-        return;
-    }
+/// Every event's signature, as its author made it, on every core. (`Record::parse` checked the
+/// types and every did:key; `admission::reverify` does the rest of `admission::verify`.)
+fn events_signatures(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    use rayon::prelude::*;
+    let failures: Vec<(Seq, String)> = ctx
+        .records
+        .par_iter()
+        .filter_map(|r| crate::admission::reverify(&r.event).err().map(|e| (r.seq, format!("seq {}: {e}", r.seq))))
+        .collect();
+    // The first failure in seq order, as a sequential check would name it.
+    let signatures = failures.into_iter().next().map_or(Ok(()), |(seq, why)| {
+        report.blame(seq);
+        Err(why)
+    });
+    Some(signatures.map(|()| format!("{} event signatures verify", ctx.records.len())))
+}
 
-    // The records, replayed through the ledger's rules: genesis names this operator, every
-    // issuer was registered by it, and every key was authorized when it signed.
-    let mut state = Projections::default();
+/// The records, replayed through the ledger's rules: genesis names this operator, every issuer
+/// was registered by it, and every key was authorized when it signed. The credentials the
+/// records present are read from the state they replay to.
+fn issuer_authority(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
     let mut authority = Ok(String::new());
-    for record in &records {
-        if let Err(e) = rules::check(record, &state) {
+    for record in &ctx.records {
+        if let Err(e) = rules::check(record, &ctx.state) {
             authority = Err(format!("seq {} ({}): {e}", record.seq, record.event.event.payload.kind()));
             report.blame(record.seq);
             break;
         }
-        state.apply(record, &mut Changes::default());
+        ctx.state.apply(record, &mut Changes::default());
     }
     if authority.is_ok() {
-        authority = match state.registry.genesis() {
-            Some(g) if g.operator == operator && g.origin == checkpoint.origin => {
+        authority = match ctx.state.registry.genesis() {
+            Some(g) if g.operator == ctx.operator && g.origin == ctx.checkpoint.origin => {
                 Ok(format!("every signer was authorized at its place in the log of `{}`", g.origin))
             }
             Some(g) => {
@@ -735,62 +794,71 @@ fn verify_bundle(
             None => Err("the bundle does not include the log's genesis record".into()),
         };
     }
-    report.record("issuer.authority", authority);
+    ctx.presented = ctx.records.iter().filter_map(|r| presented(r, Some(&ctx.state), &ctx.bundle.status)).collect();
+    Some(authority)
+}
 
-    let presented: Vec<PresentedCredential> =
-        records.iter().filter_map(|r| presented(r, Some(&state), &bundle.status)).collect();
-
-    // The operator's status statement, at the checkpoint's size, covers exactly the credentials
-    // presented, and each is active.
-    let statement_signed = signed_by(&bundle.status, "sig", &bundle.status.sig, &operator);
+/// The operator's status statement, at the checkpoint's size, covers exactly the credentials
+/// presented, and each is active.
+fn credentials_status(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let bundle = ctx.bundle;
+    let statement_signed = signed_by(&bundle.status, "sig", &bundle.status.sig, &ctx.operator);
     if statement_signed {
         report.status_as_of = Some(bundle.status.issued_at);
     }
-    let status = check_status(bundle, &checkpoint, statement_signed, &presented, &state);
+    let status = check_status(bundle, &ctx.checkpoint, statement_signed, &ctx.presented, &ctx.state);
     if let Err(why) = &status {
-        report.blame_named(why, &presented);
+        report.blame_named(why, &ctx.presented);
     }
-    report.record("credentials.status", status);
-    if let Some(max_age) = options.max_age {
-        let age = now - bundle.status.issued_at.0;
-        let result = if age <= max_age {
-            Ok(format!(
-                "status issued at {} ({}s ago, within the {}s allowed)",
-                bundle.status.issued_at,
-                age.whole_seconds(),
-                max_age.whole_seconds()
-            ))
-        } else {
-            Err(format!(
-                "status issued at {} is older than the {}s allowed",
-                bundle.status.issued_at,
-                max_age.whole_seconds()
-            ))
-        };
-        report.record("status.age", result);
-    }
+    Some(status)
+}
 
-    let holder = check_holder(bundle, &presented, &records, &state);
+/// The status statement is no older than this verifier allows, when it says how old.
+fn status_age(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    let max_age = ctx.options.max_age?;
+    let issued_at = ctx.bundle.status.issued_at;
+    let age = ctx.now - issued_at.0;
+    Some(if age <= max_age {
+        Ok(format!(
+            "status issued at {} ({}s ago, within the {}s allowed)",
+            issued_at,
+            age.whole_seconds(),
+            max_age.whole_seconds()
+        ))
+    } else {
+        Err(format!("status issued at {} is older than the {}s allowed", issued_at, max_age.whole_seconds()))
+    })
+}
+
+fn learner_holder(ctx: &mut Ctx, report: &mut Report) -> Option<Result<String, String>> {
+    let holder = check_holder(ctx.bundle, &ctx.presented, &ctx.records, &ctx.state);
     if let Err(why) = &holder {
-        report.blame_named(why, &presented);
+        report.blame_named(why, &ctx.presented);
     }
-    report.record("learner.holder", holder);
-    report.record("learner.signature", check_signatures(bundle, unsigned));
+    Some(holder)
+}
 
-    // Bound to this verifier's request.
-    for (name, wanted, got) in
-        [("request.audience", &options.audience, &bundle.audience), ("request.nonce", &options.nonce, &bundle.nonce)]
-    {
-        if let Some(wanted) = wanted {
-            let result = match got {
-                Some(got) if got == wanted => Ok(format!("`{got}`")),
-                Some(got) => Err(format!("bundle is bound to `{got}`, not `{wanted}`")),
-                None => Err(format!("bundle is not bound to `{wanted}`")),
-            };
-            report.record(name, result);
-        }
-    }
-    report.credentials = presented;
+fn learner_signature(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    Some(check_signatures(ctx.bundle, ctx.unsigned))
+}
+
+/// Bound to this verifier's request: the audience it asked for, when it asked for one.
+fn request_audience(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    check_bound(ctx.options.audience.as_ref(), ctx.bundle.audience.as_ref())
+}
+
+/// Bound to this verifier's request: the nonce it gave, when it gave one.
+fn request_nonce(ctx: &mut Ctx, _: &mut Report) -> Option<Result<String, String>> {
+    check_bound(ctx.options.nonce.as_ref(), ctx.bundle.nonce.as_ref())
+}
+
+fn check_bound(wanted: Option<&String>, got: Option<&String>) -> Option<Result<String, String>> {
+    let wanted = wanted?;
+    Some(match got {
+        Some(got) if got == wanted => Ok(format!("`{got}`")),
+        Some(got) => Err(format!("bundle is bound to `{got}`, not `{wanted}`")),
+        None => Err(format!("bundle is not bound to `{wanted}`")),
+    })
 }
 
 /// The learner's signature, and each holder's, over the bundle as sent (`payload`): a holder
@@ -940,36 +1008,6 @@ fn check_status(
     ))
 }
 
-/// Why a bundle could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ShareError {
-    #[error("the ledger has no operator key here, so it cannot sign the status statement")]
-    NoOperatorKey,
-    #[error("the log is empty")]
-    EmptyLog,
-    #[error("no credential {0} on this ledger")]
-    UnknownCredential(EventId),
-    #[error("credential {0} was not issued to this learner")]
-    NotTheLearners(EventId),
-    #[error("{0} has no active credentials to share")]
-    NothingToShare(Did),
-    #[error("{0} holds none of the chosen credentials: leave its key out, so the bundle does not tie it to the others")]
-    HoldsNoneChosen(Did),
-    #[error("holders: {0}")]
-    Holders(String),
-    #[error("key {from} moved to {to}: share with the current key")]
-    KeyMoved { from: Did, to: Did },
-    #[error(transparent)]
-    Binding(#[from] BindingError),
-    #[error(transparent)]
-    Append(#[from] crate::ledger::AppendError),
-    #[error(transparent)]
-    Ledger(#[from] crate::ledger::LedgerError),
-    #[error(transparent)]
-    Prove(#[from] crate::ledger::ProveError),
-}
-
 /// What the learner chose to share. Build it with [`ShareRequest::new`]; [`build`] checks it again.
 #[derive(Clone, Debug, Default)]
 pub struct ShareRequest {
@@ -1003,145 +1041,6 @@ impl ShareRequest {
     pub fn with_holders(self, holders: Vec<Did>) -> Self {
         ShareRequest { holders, ..self }
     }
-}
-
-/// Builds and signs the learner's bundle from a ledger that holds the operator key (for a bundle of
-/// several dids, [`build_unsigned`], then [`Bundle::signed`] by each key).
-pub fn build<S: crate::store::Store>(
-    ledger: &mut crate::ledger::Ledger<S>,
-    learner: &SecretKey,
-    request: &ShareRequest,
-    now: OffsetDateTime,
-) -> Result<Bundle, ShareError> {
-    Ok(build_unsigned(ledger, learner.did(), request, now)?.signed(learner))
-}
-
-/// Builds the learner's bundle without the learner's signature, for the learner to sign where
-/// their key is (`credledger --server URL share`).
-pub fn build_unsigned<S: crate::store::Store>(
-    ledger: &mut crate::ledger::Ledger<S>,
-    learner: &Did,
-    request: &ShareRequest,
-    now: OffsetDateTime,
-) -> Result<Bundle, ShareError> {
-    let holders = request.holders.clone();
-    let request = ShareRequest::new(request.only.clone(), request.audience.clone(), request.nonce.clone())?;
-    check_holders(learner, &holders).map_err(ShareError::Holders)?;
-    let (size, checkpoint) = ledger.publish_checkpoint()?;
-    let state = ledger.state();
-    let dids: Vec<&Did> = std::iter::once(learner).chain(&holders).collect();
-    // Each did's credentials (a did is a key no link moved away from, so no credential is twice).
-    let mut owned = Vec::with_capacity(dids.len());
-    for did in &dids {
-        if let Some(moved) = state.profiles.moved(did) {
-            return Err(ShareError::KeyMoved { from: (*did).clone(), to: state.profiles.current(&moved.to) });
-        }
-        owned.push(state.profiles.learner(did).map(|e| e.credentials.clone()).unwrap_or_default());
-    }
-    let active = |id: &EventId| state.status.credential(id).is_some_and(|s| s.state == CredentialState::Active);
-    let chosen: Vec<EventId> = match &request.only {
-        Some(ids) => {
-            for id in ids {
-                if !owned.iter().flatten().any(|c| &c.id == id) {
-                    return Err(if state.status.credential(id).is_some() {
-                        ShareError::NotTheLearners(*id)
-                    } else {
-                        ShareError::UnknownCredential(*id)
-                    });
-                }
-            }
-            ids.clone()
-        }
-        None => owned.iter().flatten().map(|c| c.id).filter(active).collect(),
-    };
-    if chosen.is_empty() {
-        return Err(ShareError::NothingToShare(learner.clone()));
-    }
-    // A did that presents nothing is left out, not proven: proving it would only link it.
-    if !holders.is_empty() {
-        for (did, credentials) in dids.iter().zip(&owned) {
-            if !credentials.iter().any(|c| chosen.contains(&c.id)) {
-                return Err(match request.only {
-                    Some(_) => ShareError::HoldsNoneChosen((*did).clone()),
-                    None => ShareError::NothingToShare((*did).clone()),
-                });
-            }
-        }
-    }
-    let seqs = supporting_seqs(ledger, &chosen)?;
-    let mut entries = Vec::with_capacity(seqs.len());
-    for seq in seqs {
-        let record = ledger.records(seq, 1)?.pop().ok_or(crate::ledger::LedgerError::Store(
-            crate::store::StoreError::Corrupt(format!("record {seq} is missing")),
-        ))?;
-        entries.push(Entry { seq, record: record.to_value(), inclusion_proof: ledger.inclusion_proof(seq, size)? });
-    }
-    let status = ledger.status_statement(learner, &holders, &chosen, now)?;
-    Ok(Bundle {
-        v: if holders.is_empty() { VERSION } else { VERSION_SEVERAL_DIDS },
-        learner: learner.clone(),
-        holders,
-        audience: request.audience.clone(),
-        nonce: request.nonce.clone(),
-        created_at: Timestamp::whole_seconds(now),
-        checkpoint,
-        entries,
-        status,
-        learner_sig: String::new(),
-        holder_sigs: BTreeMap::new(),
-    })
-}
-
-/// The seqs a verifier needs to replay the chosen credentials through the rules and projections:
-/// the credentials, every event that changed their status, the genesis, and for the issuer of every
-/// key that signed any of these, every record that decides its keys' void windows (its
-/// registration and suspension, every key addition, revocation and declaration of compromise;
-/// their signers are its own keys or the operator); plus apprenticeship starts and learner key
-/// links.
-fn supporting_seqs<S: crate::store::Store>(
-    ledger: &crate::ledger::Ledger<S>,
-    chosen: &[EventId],
-) -> Result<BTreeSet<Seq>, ShareError> {
-    let state = ledger.state();
-    let mut seqs = BTreeSet::new();
-    let mut pending: Vec<Seq> = vec![0];
-    for id in chosen {
-        let status = state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
-        pending.push(status.issued_seq);
-        pending.extend(status.changes.iter().map(|c| c.seq));
-    }
-    let mut issuers = BTreeSet::new();
-    while let Some(seq) = pending.pop() {
-        if !seqs.insert(seq) {
-            continue;
-        }
-        let Some(record) = ledger.records(seq, 1)?.pop() else {
-            continue;
-        };
-        let event = &record.event.event;
-        // The author's authority at this seq, and the void windows of its issuer's keys.
-        if let Some(issuer) = state.registry.issuer_of_key(&event.author) {
-            if issuers.insert(issuer.did.as_str().to_owned()) {
-                pending.extend(issuer.record_seqs());
-            }
-        }
-        // What the event refers to.
-        if let crate::event::Payload::ApprenticeshipCompleted(c) = &event.payload {
-            if let Some(started) = c.apprenticeship.and_then(|id| ledger.record_by_id(&id).ok().flatten()) {
-                pending.push(started.seq);
-            }
-        }
-        let learner = match &event.payload {
-            crate::event::Payload::ApprenticeshipStarted(a) => Some(&a.learner),
-            payload => payload.credential().map(|c| c.learner),
-        };
-        let mut did = learner.cloned();
-        while let Some(moved) = did.as_ref().and_then(|d| state.profiles.moved(d)) {
-            pending.push(moved.seq);
-            did = Some(moved.to.clone());
-        }
-    }
-    Ok(seqs)
 }
 
 #[cfg(test)]
@@ -1258,304 +1157,5 @@ mod tests {
         assert_eq!((check.ran, check.ok, check.detail.as_str()), (false, false, NOT_RUN));
         assert_eq!(report.origin, None);
         assert_eq!(report.status_as_of, None);
-    }
-
-    /// Bundles across several of a learner's dids, on a small log: one college, a course issued
-    /// to each of the learner's dids `FIRST` and `SECOND`, one to a stranger, and a did `THIRD`
-    /// the learner holds nothing under.
-    mod several_dids {
-        use super::*;
-        use crate::event::{CourseCompleted, Event, Genesis, IssuerCategory, IssuerRegistered, Payload};
-        use crate::{Ledger, MemoryStore};
-        use time::macros::datetime;
-
-        const NOW: OffsetDateTime = datetime!(2026-09-01 12:00 UTC);
-        const ORIGIN: &str = "unlink.example.edu";
-        const OPERATOR: u8 = 0;
-        const COLLEGE: u8 = 1;
-        const FIRST: u8 = 10;
-        const SECOND: u8 = 11;
-        const THIRD: u8 = 12;
-        const STRANGER: u8 = 20;
-
-        fn key(n: u8) -> SecretKey {
-            let mut seed = [0x5e; 32];
-            seed[0] = n;
-            SecretKey::from_seed(&seed)
-        }
-
-        fn did(n: u8) -> Did {
-            key(n).did().clone()
-        }
-
-        struct Log {
-            ledger: Ledger<MemoryStore>,
-            tick: i64,
-            first: EventId,
-            second: EventId,
-        }
-
-        impl Log {
-            fn new() -> Log {
-                let mut ledger = Ledger::open(MemoryStore::new()).expect("open a memory ledger");
-                ledger.sign_checkpoints_with(key(OPERATOR)).expect("the operator signs checkpoints");
-                let mut log =
-                    Log { ledger, tick: 0, first: EventId::of_canonical(b"0"), second: EventId::of_canonical(b"0") };
-                log.append(OPERATOR, Payload::Genesis(Genesis { origin: ORIGIN.into(), operator: did(OPERATOR) }));
-                log.append(
-                    OPERATOR,
-                    Payload::IssuerRegistered(IssuerRegistered {
-                        issuer: did(COLLEGE),
-                        name: "Lakeside Community College".into(),
-                        category: IssuerCategory::College,
-                        ledger: None,
-                    }),
-                );
-                log.first = log.course(FIRST);
-                log.second = log.course(SECOND);
-                log.course(STRANGER);
-                log
-            }
-
-            fn append(&mut self, by: u8, payload: Payload) -> EventId {
-                self.tick += 1;
-                let at = Timestamp(NOW - Duration::hours(1) + Duration::seconds(self.tick));
-                let event = Event::new(did(by), at, payload.for_ledger(ORIGIN)).sign(&key(by), None).expect("sign");
-                let appended = self.ledger.append_values(vec![event.value().clone()], NOW, true).pop();
-                appended.expect("one result").expect("the ledger accepts the event").id
-            }
-
-            fn course(&mut self, learner: u8) -> EventId {
-                let n = self.tick;
-                self.append(
-                    COLLEGE,
-                    Payload::CourseCompleted(CourseCompleted {
-                        credential_uuid: format!("0b5e7a52-3c1d-4f7e-8a90-{n:012x}"),
-                        learner: did(learner),
-                        title: "Welding Fundamentals".into(),
-                        code: "WLD 100".into(),
-                        skills: vec![Skill { id: "51-4121.00".into(), label: None, level: None }],
-                        credits: 4.0,
-                        completed_on: "2026-05-01".parse().expect("a date"),
-                        ledger: None,
-                        vc_proof: None,
-                        vc: None,
-                    }),
-                )
-            }
-
-            /// The unsigned bundle of `learner`'s credentials and `holders`'.
-            fn share(&mut self, learner: u8, holders: &[u8], only: Option<Vec<EventId>>) -> Result<Bundle, ShareError> {
-                let request = ShareRequest { only, ..ShareRequest::default() }
-                    .with_holders(holders.iter().map(|n| did(*n)).collect());
-                build_unsigned(&mut self.ledger, &did(learner), &request, NOW)
-            }
-
-            /// FIRST's and SECOND's credentials, signed by both keys.
-            fn both(&mut self) -> Bundle {
-                let bundle = self.share(FIRST, &[SECOND], None).expect("share");
-                bundle.signed(&key(FIRST)).signed(&key(SECOND))
-            }
-        }
-
-        fn verify(bundle: &Bundle) -> Report {
-            let bytes = serde_json::to_vec(bundle).expect("JSON");
-            super::super::verify(&bytes, &Trust::operator(did(OPERATOR)), &VerifyOptions::default(), NOW)
-        }
-
-        /// The one check that failed, the others all passed (or could not run for lack of grounds).
-        fn only_failure(report: &Report, name: &str) -> String {
-            assert_eq!(report.verdict, "INVALID");
-            let failed: Vec<&Check> = report.checks.iter().filter(|c| c.ran && !c.ok).collect();
-            assert_eq!(failed.iter().map(|c| c.name).collect::<Vec<_>>(), [name], "{:#?}", report.checks);
-            failed[0].detail.clone()
-        }
-
-        /// The payload every key signs, of a bundle as it is.
-        fn payload(bundle: &Bundle) -> Vec<u8> {
-            signed_payload(&serde_json::to_value(bundle).expect("JSON")).expect("JSON")
-        }
-
-        #[test]
-        fn one_bundle_presents_credentials_of_two_dids_each_proven_by_its_signature() {
-            let mut log = Log::new();
-            let bundle = log.both();
-            assert_eq!((bundle.v, &bundle.learner, &bundle.holders[..]), (2, &did(FIRST), &[did(SECOND)][..]));
-            assert_eq!(bundle.holder_sigs.keys().collect::<Vec<_>>(), [did(SECOND).as_str()]);
-            assert_eq!(
-                (bundle.status.v, &bundle.status.holder, &bundle.status.holders[..]),
-                (2, &did(FIRST), &[did(SECOND)][..])
-            );
-            let stated: Vec<EventId> = bundle.status.credentials.iter().map(|l| l.credential).collect();
-            assert_eq!(stated, [log.first, log.second]);
-
-            let report = verify(&bundle);
-            assert!(report.is_valid(), "{:#?}", report.checks);
-            assert_eq!(report.holders, [did(SECOND)]);
-            assert_eq!(report.credentials.iter().map(|c| c.id).collect::<Vec<_>>(), [log.first, log.second]);
-            let check = |name| &report.checks.iter().find(|c| c.name == name).expect("listed").detail;
-            assert!(check("learner.signature").contains("1 other dids"), "{}", check("learner.signature"));
-            assert!(check("learner.holder").contains("2 dids"), "{}", check("learner.holder"));
-            // The keys sign the same payload, in any order.
-            let other_order =
-                log.share(FIRST, &[SECOND], None).expect("share").signed(&key(SECOND)).signed(&key(FIRST));
-            assert_eq!(other_order.holder_sigs, bundle.holder_sigs);
-            assert_eq!(other_order.learner_sig, bundle.learner_sig);
-        }
-
-        #[test]
-        fn a_bundle_of_one_did_stays_version_1_as_before() {
-            let mut log = Log::new();
-            let bundle = log.share(FIRST, &[], None).expect("share").signed(&key(FIRST));
-            assert_eq!((bundle.v, bundle.status.v), (VERSION, VERSION));
-            let value = serde_json::to_value(&bundle).expect("JSON");
-            for absent in [&value["holders"], &value["holder_sigs"], &value["status"]["holders"]] {
-                assert_eq!(absent, &Value::Null, "{value}");
-            }
-            // The learner's signature is over the bundle without `learner_sig`, as it always was.
-            let message = canonical::to_vec_without(&value, "learner_sig").expect("JSON");
-            assert!(crate::keys::verify_b64(&did(FIRST), &bundle.learner_sig, &message).is_ok());
-            let report = verify(&bundle);
-            assert!(report.is_valid(), "{:#?}", report.checks);
-            assert_eq!(serde_json::to_value(&report).expect("JSON").get("holders"), None);
-        }
-
-        #[test]
-        fn a_dropped_holder_signature_fails_the_signature_check() {
-            let mut log = Log::new();
-            let mut bundle = log.both();
-            bundle.holder_sigs.clear();
-            let detail = only_failure(&verify(&bundle), "learner.signature");
-            assert!(detail.contains("no signature by") && detail.contains(did(SECOND).as_str()), "{detail}");
-        }
-
-        #[test]
-        fn a_signature_by_the_wrong_key_fails_the_signature_check() {
-            let mut log = Log::new();
-            let bundle = log.both();
-            // A holder's signature made by another key.
-            let mut wrong = bundle.clone();
-            wrong.holder_sigs.insert(did(SECOND).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
-            let detail = only_failure(&verify(&wrong), "learner.signature");
-            assert!(detail.contains(&format!("not {}'s", did(SECOND))), "{detail}");
-            // The learner's, made by the holder's key.
-            let mut wrong = bundle.clone();
-            wrong.learner_sig = key(SECOND).sign_b64(&payload(&bundle));
-            let detail = only_failure(&verify(&wrong), "learner.signature");
-            assert!(detail.contains("learner_sig") && detail.contains(did(FIRST).as_str()), "{detail}");
-            // A signature under a did the bundle does not name.
-            let mut stranger = bundle.clone();
-            stranger.holder_sigs.insert(did(STRANGER).to_string(), key(STRANGER).sign_b64(&payload(&bundle)));
-            let detail = only_failure(&verify(&stranger), "learner.signature");
-            assert!(detail.contains(did(STRANGER).as_str()) && detail.contains("not one of"), "{detail}");
-            // Or under a name that is no did at all, quoted back cut short.
-            let mut garbage = bundle.clone();
-            garbage.holder_sigs.insert("x".repeat(5000), String::new());
-            let detail = only_failure(&verify(&garbage), "learner.signature");
-            assert!(detail.contains("not one of") && detail.len() < 200, "{detail}");
-            // A signature over another payload (the holder signed before the audience was set).
-            let mut rebound = bundle;
-            rebound.audience = Some("acme-hr".into());
-            let rebound = rebound.signed(&key(FIRST));
-            let detail = only_failure(&verify(&rebound), "learner.signature");
-            assert!(detail.contains(did(SECOND).as_str()), "{detail}");
-        }
-
-        #[test]
-        fn a_credential_moved_under_an_unproven_did_fails_the_holder_check() {
-            let mut log = Log::new();
-            let bundle = log.both();
-            // The forger keeps SECOND's credential but proves THIRD (a key they hold) instead.
-            let mut forged = bundle.clone();
-            forged.holders = vec![did(THIRD)];
-            forged.holder_sigs.clear();
-            let forged = forged.signed(&key(FIRST)).signed(&key(THIRD));
-            let report = verify(&forged);
-            let detail = only_failure(&report, "learner.holder");
-            assert!(
-                detail.contains(&log.second.to_string())
-                    && detail.contains(did(SECOND).as_str())
-                    && detail.contains("2 dids"),
-                "{detail}"
-            );
-            // Holders that match the credentials, and a statement naming others: the operator's
-            // statement is signed, so the holders it names are what the log said.
-            let mut relisted = bundle.clone();
-            relisted.status.holders = vec![did(THIRD)];
-            let relisted = relisted.status.clone().signed(&key(OPERATOR));
-            let mut forged = bundle;
-            forged.status = relisted;
-            forged.holder_sigs.clear();
-            let forged = forged.signed(&key(FIRST)).signed(&key(SECOND));
-            let detail = only_failure(&verify(&forged), "learner.holder");
-            assert!(detail.contains("status statement") && detail.contains(did(THIRD).as_str()), "{detail}");
-        }
-
-        #[test]
-        fn a_version_1_bundle_cannot_present_another_dids_credential() {
-            let mut log = Log::new();
-            let bundle = log.both();
-            // Dropping the holders to pass as version 1 leaves a version 2 statement.
-            let mut v1 = bundle.clone();
-            (v1.v, v1.holders, v1.holder_sigs) = (VERSION, Vec::new(), BTreeMap::new());
-            let detail = only_failure(&verify(&v1.signed(&key(FIRST))), "bundle.format");
-            assert!(detail.starts_with("status.holders: only in a version 2"), "{detail}");
-            // A version 1 bundle with the members of version 2.
-            let mut value =
-                serde_json::to_value(log.share(FIRST, &[], None).expect("share").signed(&key(FIRST))).expect("JSON");
-            value["holder_sigs"] = serde_json::json!({});
-            let bytes = serde_json::to_vec(&value).expect("JSON");
-            let report = super::super::verify(&bytes, &Trust::operator(did(OPERATOR)), &VerifyOptions::default(), NOW);
-            assert!(only_failure(&report, "bundle.format").starts_with("holder_sigs: only a version 2"));
-        }
-
-        #[test]
-        fn a_version_2_bundle_names_each_other_did_once() {
-            let mut log = Log::new();
-            let bundle = log.both();
-            type Edit = (&'static str, fn(&mut Bundle));
-            let edits: [Edit; 3] = [
-                ("names none", |b| b.holders.clear()),
-                ("named twice", |b| b.holders.push(b.holders[0].clone())),
-                ("named twice", |b| b.holders.push(b.learner.clone())),
-            ];
-            for (why, edit) in edits {
-                let mut edited = bundle.clone();
-                edit(&mut edited);
-                let detail = only_failure(&verify(&edited), "bundle.format");
-                assert!(detail.starts_with("holders: ") && detail.contains(why), "{why}: {detail}");
-            }
-            let mut older = bundle.clone();
-            older.status.v = VERSION;
-            let detail = only_failure(&verify(&older), "bundle.format");
-            assert!(detail.starts_with("status.v: 1, but the bundle is version 2"), "{detail}");
-            assert!(check_holders(&did(FIRST), &(100..115).map(did).collect::<Vec<_>>()).is_ok());
-            let many = check_holders(&did(FIRST), &(100..116).map(did).collect::<Vec<_>>()).unwrap_err();
-            assert!(many.contains("17 dids") && many.contains("16"), "{many}");
-        }
-
-        #[test]
-        fn share_refuses_a_did_that_would_be_proven_for_nothing() {
-            let mut log = Log::new();
-            // Chosen credentials all under FIRST: SECOND would only be linked.
-            let refused = log.share(FIRST, &[SECOND], Some(vec![log.first])).unwrap_err();
-            assert!(matches!(&refused, ShareError::HoldsNoneChosen(d) if d == &did(SECOND)), "{refused}");
-            assert!(refused.to_string().contains("leave its key out"), "{refused}");
-            // And the learner's own did likewise.
-            let refused = log.share(FIRST, &[SECOND], Some(vec![log.second])).unwrap_err();
-            assert!(matches!(&refused, ShareError::HoldsNoneChosen(d) if d == &did(FIRST)), "{refused}");
-            // A did that holds nothing at all.
-            let refused = log.share(FIRST, &[SECOND, THIRD], None).unwrap_err();
-            assert!(matches!(&refused, ShareError::NothingToShare(d) if d == &did(THIRD)), "{refused}");
-            // A did named twice, or the learner's among the holders.
-            for holders in [&[SECOND, SECOND][..], &[FIRST]] {
-                let refused = log.share(FIRST, holders, None).unwrap_err();
-                assert!(matches!(&refused, ShareError::Holders(why) if why.contains("named twice")), "{refused}");
-            }
-            // Someone else's credential is not the learner's, whichever keys they give.
-            let stranger = log.ledger.state().profiles.learner(&did(STRANGER)).expect("a learner").credentials[0].id;
-            let refused = log.share(FIRST, &[SECOND], Some(vec![log.first, log.second, stranger])).unwrap_err();
-            assert!(matches!(refused, ShareError::NotTheLearners(id) if id == stranger));
-        }
     }
 }

@@ -16,7 +16,6 @@ use crate::canonical::{self, CanonicalError};
 use crate::id::{Did, EventId, text_serde};
 use crate::keys::{SecretKey, SignatureFault};
 use crate::schema::{self, SchemaError};
-use crate::status_list::Purpose;
 
 /// The envelope version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -305,6 +304,44 @@ pub struct StatusChange {
     /// The origin of the log this event is for (see [`Payload::ledger`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
+}
+
+/// What a status list's set bit means (`status_list`'s lists, a `status_list.signed` event's).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Revocation,
+    Suspension,
+}
+
+impl Purpose {
+    /// Both purposes, in the order a credential lists its entries.
+    pub const ALL: [Purpose; 2] = [Purpose::Revocation, Purpose::Suspension];
+
+    /// The `statusPurpose` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Revocation => "revocation",
+            Purpose::Suspension => "suspension",
+        }
+    }
+}
+
+impl std::str::FromStr for Purpose {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "revocation" => Ok(Purpose::Revocation),
+            "suspension" => Ok(Purpose::Suspension),
+            _ => Err(format!("`{}` is not a status purpose (revocation or suspension)", crate::text::clip(s, 40))),
+        }
+    }
+}
+
+impl std::fmt::Display for Purpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `status_list.signed`: the author key's `eddsa-rdfc-2022` proof of its status list `list` for
@@ -693,8 +730,8 @@ impl SignedEvent {
         Ok(SignedEvent { event, value, canonical, id })
     }
 
-    /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`, and a credential's
-    /// `vc_proof` as the author's eddsa-jcs-2022 proof of the credential the event stands for.
+    /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`. A credential's `vc_proof`
+    /// is not the event's own: [`admission`](crate::admission) checks it after these.
     pub fn check_signatures(&self) -> Result<(), EventError> {
         let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
         let message = canonical_without_sig(&self.value)?;
@@ -706,7 +743,7 @@ impl SignedEvent {
             }
             verify_one("body.to_sig", &link.to_sig, &link.to, &canonical_without_sig(&unsigned)?)?;
         }
-        crate::vc::check_event_proof(&self.event).map_err(EventError::Signature)
+        Ok(())
     }
 
     /// The id: BLAKE3 of the canonical signed bytes.

@@ -1,8 +1,8 @@
 //! The ledger: the append pipeline and the reads, generic over [`Store`]. It owns no I/O of its
 //! own and no clock: the time of an append comes in as a parameter.
 //!
-//! Append: decode → schema → signatures → duplicate? → rules → sequence → Merkle tree →
-//! checkpoint → store → projections. A batch is checked event by event against the state the
+//! Append: decode → schema → signatures → standard proof ([`admission`]) → duplicate? → rules →
+//! sequence → Merkle tree → checkpoint → store → projections. A batch is checked event by event against the state the
 //! earlier events of the batch leave, then committed with one atomic, durable write that holds
 //! the records, the Merkle nodes they complete, the operator-signed checkpoint of the new tree
 //! (when the ledger holds the operator key) and the projection entries they change. An event
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::bundle::{ShareError, StatusLine, StatusStatement};
+use crate::admission;
 use crate::canonical::{self, CanonicalError};
 use crate::checkpoint::Checkpoint;
 use crate::event::{EventError, SignedEvent, Timestamp};
@@ -109,14 +109,15 @@ pub enum ProveError {
 /// How many times an append is sequenced again after another writer appended first.
 const MAX_APPEND_ATTEMPTS: u32 = 64;
 
-/// The checks of an append that are independent of the log: JSON, schema, types and signatures,
-/// on every core when there are several events. Pure: what [`Ledger::append_verified`] takes.
+/// The checks of an append that are independent of the log (admission: JSON, schema, types,
+/// signatures, standard proofs), on every core when there are several events. Pure: what
+/// [`Ledger::append_verified`] takes.
 pub fn verify_events(events: Vec<Value>) -> Vec<Result<SignedEvent, EventError>> {
     if events.len() > 1 {
         use rayon::prelude::*;
-        events.into_par_iter().map(SignedEvent::verify).collect()
+        events.into_par_iter().map(admission::verify).collect()
     } else {
-        events.into_iter().map(SignedEvent::verify).collect()
+        events.into_iter().map(admission::verify).collect()
     }
 }
 
@@ -496,36 +497,9 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// The operator's signed statement of these credentials' status at the current log size, and
-    /// of the key `learner` holds them under now (`learner`, or the key it moved to), and of the
-    /// current key of each of the learner's other dids `holders` (a version 2 statement).
-    pub fn status_statement(
-        &self,
-        learner: &Did,
-        holders: &[Did],
-        credentials: &[EventId],
-        now: OffsetDateTime,
-    ) -> Result<StatusStatement, ShareError> {
-        let signer = self.signer.as_ref().ok_or(ShareError::NoOperatorKey)?;
-        let genesis = self.state.registry.genesis().ok_or(ShareError::EmptyLog)?;
-        let lines = credentials
-            .iter()
-            .map(|id| {
-                let status = self.state.status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
-                Ok(StatusLine::of(status))
-            })
-            .collect::<Result<_, ShareError>>()?;
-        let statement = StatusStatement {
-            v: if holders.is_empty() { crate::bundle::VERSION } else { crate::bundle::VERSION_SEVERAL_DIDS },
-            origin: genesis.origin.clone(),
-            size: self.len,
-            issued_at: Timestamp::whole_seconds(now),
-            holder: self.state.profiles.current(learner),
-            holders: holders.iter().map(|d| self.state.profiles.current(d)).collect(),
-            credentials: lines,
-            sig: String::new(),
-        };
-        Ok(statement.signed(signer))
+    /// The operator's key, when this ledger holds it.
+    pub(crate) fn operator_key(&self) -> Option<&SecretKey> {
+        self.signer.as_ref()
     }
 
     /// A read-only view of the committed ledger (records, proofs, checkpoints, stored projections).

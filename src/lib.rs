@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod admission;
 pub mod agent;
 pub mod audit;
 pub mod bundle;
@@ -34,6 +35,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod share;
+pub mod share_build;
 pub mod status_list;
 pub mod store;
 pub mod text;

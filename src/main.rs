@@ -135,37 +135,7 @@ enum Command {
     /// Recompute the tree and every projection from the log; report any difference.
     Audit,
     /// Build a signed profile bundle for an employer.
-    Share {
-        /// The learner's key file: the bundle is theirs and signed with it. Give it again for each
-        /// other did the learner holds credentials under: one bundle presents them all, signed by
-        /// every key, with no key link on the log (the first key publishes and withdraws links).
-        #[arg(long, required = true)]
-        learner_key: Vec<PathBuf>,
-        /// Only these credential ids, comma-separated (default: every active credential).
-        #[arg(long, value_delimiter = ',')]
-        only: Option<Vec<String>>,
-        /// Bind the bundle to its audience, e.g. the employer's name (1 to 200 characters).
-        #[arg(long)]
-        audience: Option<String>,
-        /// Bind the bundle to a nonce the verifier gave you (1 to 200 characters).
-        #[arg(long)]
-        nonce: Option<String>,
-        /// Write the signed bundle to this file (needed unless --publish or --unpublish).
-        #[arg(long, required_unless_present_any = ["publish", "unpublish"])]
-        out: Option<PathBuf>,
-        /// Publish the signed bundle on the server (--server URL) as a share link, and print it.
-        #[arg(long)]
-        publish: bool,
-        /// How many days the published link works: 1 to 365 (default 30).
-        #[arg(long, value_name = "DAYS", requires = "publish")]
-        expires_in: Option<u32>,
-        /// Write the published link's QR code, an SVG image, to this file.
-        #[arg(long, value_name = "FILE", requires = "publish")]
-        qr: Option<PathBuf>,
-        /// Withdraw a share link (as `--publish` printed it), signed with --learner-key.
-        #[arg(long, value_name = "LINK", conflicts_with_all = ["publish", "out", "only", "audience", "nonce"])]
-        unpublish: Option<String>,
-    },
+    Share(ShareArgs),
     /// Claim a credential an issuer agent offers (OID4VCI, pre-authorized code): the claim
     /// page's URL, the openid-credential-offer:// link or the offer's URL. The credential is
     /// issued to --learner-key's did, verified here, then printed (or written to --out).
@@ -311,6 +281,39 @@ enum Command {
         #[arg(long, default_value = "demo.credledger.dev")]
         origin: String,
     },
+}
+
+#[derive(Args)]
+struct ShareArgs {
+    /// The learner's key file: the bundle is theirs and signed with it. Give it again for each
+    /// other did the learner holds credentials under: one bundle presents them all, signed by
+    /// every key, with no key link on the log (the first key publishes and withdraws links).
+    #[arg(long, required = true)]
+    learner_key: Vec<PathBuf>,
+    /// Only these credential ids, comma-separated (default: every active credential).
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Bind the bundle to its audience, e.g. the employer's name (1 to 200 characters).
+    #[arg(long)]
+    audience: Option<String>,
+    /// Bind the bundle to a nonce the verifier gave you (1 to 200 characters).
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Write the signed bundle to this file (needed unless --publish or --unpublish).
+    #[arg(long, required_unless_present_any = ["publish", "unpublish"])]
+    out: Option<PathBuf>,
+    /// Publish the signed bundle on the server (--server URL) as a share link, and print it.
+    #[arg(long)]
+    publish: bool,
+    /// How many days the published link works: 1 to 365 (default 30).
+    #[arg(long, value_name = "DAYS", requires = "publish")]
+    expires_in: Option<u32>,
+    /// Write the published link's QR code, an SVG image, to this file.
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    qr: Option<PathBuf>,
+    /// Withdraw a share link (as `--publish` printed it), signed with --learner-key.
+    #[arg(long, value_name = "LINK", conflicts_with_all = ["publish", "out", "only", "audience", "nonce"])]
+    unpublish: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -737,319 +740,450 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => Target::Local(dir.clone()),
     };
     match cli.command {
-        Command::Init { origin, public_url } => {
-            let dir = target.dir("init")?;
-            let public_url = public_url.map(|url| public_url_arg(&url)).transpose()?;
-            let (config, operator) = dir.create(&origin, false)?;
-            if let Some(url) = &public_url {
-                dir.set_public_url(url)?;
-            }
-            let genesis = credledger::event::Genesis { origin: origin.clone(), operator: config.operator.clone() };
-            let genesis = sign(&operator, Payload::Genesis(genesis))?;
-            let mut ledger = Target::open_for_append(dir)?;
-            ledger.append(genesis.canonical(), now()).context("appending genesis")?;
-            out.emit(json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}), || {
-                let (path, key) = (dir.path().display(), dir.operator_key_path());
-                format!("{}\ncreated ledger `{origin}` at {path}; operator key in {}", config.operator, key.display())
-            });
-        }
-        Command::Keygen { out: path } => {
-            let key = SecretKey::generate()?;
-            key.write_file(&path)?;
-            out.emit(json!({"did": key.did(), "file": path}), || {
-                format!("{}\nwrote {} (mode 0600)", key.did(), path.display())
-            });
-        }
-        Command::Issuer(cmd) => return issuer(cmd, &target, &dir, &out),
+        Command::Init { origin, public_url } => init(&target, &out, origin, public_url),
+        Command::Keygen { out: path } => keygen(&out, path),
+        Command::Issuer(cmd) => issuer(cmd, &target, &dir, &out),
         Command::Learner(LearnerCommand::LinkKey { old_key, new_key, emit, origin }) => {
-            let ledger = Some(origin_arg(&target, origin)?);
-            let old = SecretKey::read_file(&old_key)?;
-            let new = key_file_or_new(&new_key)?;
-            let link = KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig: String::new(), ledger };
-            let event = sign_with(&old, Some(&new), Payload::KeyLinked(link))?;
-            return append_or_emit(&target, &out, emit, vec![event]);
+            link_key(&target, &out, old_key, new_key, emit, origin)
         }
-        Command::Issue(cmd) => {
-            let origin = origin_arg(&target, cmd.common().origin.clone())?;
-            let (key_file, emit, payload) = issue_payload(cmd, &origin)?;
-            let key = SecretKey::read_file(&key_file)?;
-            return issue(&target, &out, emit, &key, payload);
-        }
-        Command::Revoke(a) => {
-            return status_change(&target, &out, a, (Payload::CredentialRevoked, CredentialState::Revoked));
-        }
+        Command::Issue(cmd) => issue_credential(&target, &out, cmd),
+        Command::Revoke(a) => status_change(&target, &out, a, (Payload::CredentialRevoked, CredentialState::Revoked)),
         Command::Suspend(a) => {
-            return status_change(&target, &out, a, (Payload::CredentialSuspended, CredentialState::Suspended));
+            status_change(&target, &out, a, (Payload::CredentialSuspended, CredentialState::Suspended))
         }
         Command::Reinstate(a) => {
-            return status_change(&target, &out, a, (Payload::CredentialReinstated, CredentialState::Active));
+            status_change(&target, &out, a, (Payload::CredentialReinstated, CredentialState::Active))
         }
-        Command::Submit { file, atomic } => return cli::submit::run(&target, out.json, &file, atomic, now()),
-        Command::Log { from, limit } => {
-            let records = target.records(from, limit.unwrap_or(usize::MAX))?;
-            out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
-        }
-        Command::Profile { did } => {
-            let profile = target.profile(&did_arg("<DID>", &did)?)?;
-            out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
-        }
-        Command::Rebuild => {
-            let mut ledger = Target::open(target.dir("rebuild")?)?;
-            let progress = cli::progress::bar(ledger.len(), out.json, "rebuilding");
-            let differed = ledger.rebuild_with_progress(|done| progress.set_position(done))?;
-            progress.finish_and_clear();
-            let note = if differed {
-                "the stored projections differed and were replaced"
-            } else {
-                "identical to the stored projections"
-            };
-            out.emit(json!({"records": ledger.len(), "differed": differed}), || {
-                format!("rebuilt projections from {} records: {note}", ledger.len())
-            });
-        }
-        Command::Checkpoint => {
-            let text = target.checkpoint()?;
-            let size = text.lines().nth(1).and_then(|s| s.parse::<u64>().ok());
-            out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
-        }
-        Command::Prove { seq, size, from, to } => {
-            let value = match (seq, from, to) {
-                (Some(seq), _, _) => target.inclusion(seq, size)?,
-                (None, Some(from), Some(to)) => target.consistency(from, to)?,
-                _ => bail!("prove takes --seq N [--size M], or --from M --to N"),
-            };
-            out.emit(value.clone(), || {
-                let path =
-                    value["path"].as_array().map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"));
-                let path = path.unwrap_or_default();
-                match value.get("seq") {
-                    Some(seq) => format!(
-                        "inclusion of seq {seq} in the tree of size {}\nleaf {}\n{path}",
-                        value["size"],
-                        value["leaf_hash"].as_str().unwrap_or_default()
-                    ),
-                    None => format!("consistency of size {} with size {}\n{path}", value["from"], value["to"]),
-                }
-            });
-        }
-        Command::Audit => {
-            let ledger = Target::open(target.dir("audit")?)?;
-            let progress = cli::progress::bar(ledger.len(), out.json, "auditing");
-            let report = credledger::audit::audit(&ledger, |done| progress.set_position(done))?;
-            progress.finish_and_clear();
-            out.emit(serde_json::to_value(&report)?, || report.to_string());
-            if !report.problems.is_empty() {
-                return Ok(ExitCode::from(1));
-            }
-        }
-        Command::Share { learner_key, only, audience, nonce, out: path, publish, expires_in, qr, unpublish } => {
-            let keys = learner_keys(&learner_key)?;
-            let (learner, others) = keys.split_first().context("--learner-key: give the learner's key file")?;
-            if let Some(link) = unpublish {
-                let revoked_at = cli::share::unpublish(&link, learner, now())?;
-                out.emit(json!({"revoked_at": revoked_at}), || format!("withdrew the link (revoked at {revoked_at})"));
-                return Ok(ExitCode::SUCCESS);
-            }
-            let client = match (&target, publish) {
-                (Target::Remote(client), true) => Some(client),
-                (Target::Local(_), true) => {
-                    bail!("--publish needs --server URL: the ledger server that keeps the link")
-                }
-                (_, false) => None,
-            };
-            let days = expires_in.unwrap_or(credledger::share::DEFAULT_DAYS);
-            if !(1..=credledger::share::MAX_DAYS).contains(&days) {
-                bail!("--expires-in: {days} days; a link works 1 to {} days", credledger::share::MAX_DAYS);
-            }
-            let only =
-                only.map(|ids| ids.iter().map(|id| id_arg("--only", id)).collect::<Result<Vec<_>>>()).transpose()?;
-            let request = ShareRequest::new(only, audience, nonce)
-                .map_err(flag_error)?
-                .with_holders(others.iter().map(|k| k.did().clone()).collect());
-            let bundle = keys.iter().fold(target.bundle(learner.did(), &request, now())?, |b, key| b.signed(key));
-            let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
-            let mut lines = Vec::new();
-            let mut value = json!({"credentials": shown, "records": records});
-            if let Some(path) = &path {
-                let text = serde_json::to_string_pretty(&bundle)?;
-                std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-                let size = bundle.status.size;
-                lines.push(format!(
-                    "wrote {} ({shown} credentials, {records} records with inclusion proofs, checkpoint size {size})",
-                    path.display()
-                ));
-                value["out"] = json!(path);
-            }
-            if let Some(client) = client {
-                let published = cli::share::publish(client, &bundle, days, learner, now())?;
-                if let Some(qr) = &qr {
-                    std::fs::write(qr, &published.qr_svg).with_context(|| format!("writing {}", qr.display()))?;
-                    lines.push(format!("wrote the QR code to {}", qr.display()));
-                    value["qr"] = json!(qr);
-                }
-                lines.push(format!("share link (works until {}):\n{}", published.expires_at, published.link));
-                value["link"] = json!(published.link);
-                value["expires_at"] = json!(published.expires_at);
-            }
-            out.emit(value, || lines.join("\n"));
-        }
+        Command::Submit { file, atomic } => cli::submit::run(&target, out.json, &file, atomic, now()),
+        Command::Log { from, limit } => log(&target, &out, from, limit),
+        Command::Profile { did } => profile(&target, &out, did),
+        Command::Rebuild => rebuild(&target, &out),
+        Command::Checkpoint => checkpoint(&target, &out),
+        Command::Prove { seq, size, from, to } => prove(&target, &out, seq, size, from, to),
+        Command::Audit => audit(&target, &out),
+        Command::Share(args) => share(&target, &out, args),
         Command::Verify { bundle, operator, trust, audience, nonce, max_age } => {
-            let trust = match (operator, trust) {
-                (Some(did), _) => Trust::operator(did_arg("--operator", &did)?),
-                (None, Some(path)) => read_trust(&path)?,
-                (None, None) => match DEFAULT_TRUST.iter().map(Path::new).find(|p| p.exists()) {
-                    Some(path) => {
-                        eprintln!("trusting the operators in {}", path.display());
-                        read_trust(path)?
-                    }
-                    None => bail!(
-                        "verify needs the operator's key: --operator DID or --trust FILE (or {})",
-                        DEFAULT_TRUST.join(" or ")
-                    ),
-                },
-            };
-            let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let options =
-                VerifyOptions::new(audience, nonce, max_age.map(time::Duration::seconds)).map_err(flag_error)?;
-            let report = credledger::bundle::verify(&bytes, &trust, &options, now());
-            out.emit(serde_json::to_value(&report)?, || report_text(&report));
-            if !report.is_valid() {
-                return Ok(ExitCode::from(1));
-            }
+            verify(&out, bundle, operator, trust, audience, nonce, max_age)
         }
-        Command::GenEvents { count, seed, out: path } => {
-            let dir = target.dir("gen-events")?;
-            let config = dir.config()?;
-            // A fixed start, so the same seed gives the same events.
-            let start = time::macros::datetime!(2026-01-01 00:00 UTC);
-            let learners = (count / 10).max(50) as usize;
-            let mut generator =
-                credledger::generate::Generator::new(dir.operator_key()?, &config.origin, seed, start, learners);
-            let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-            let mut writer = io::BufWriter::new(file);
-            let progress = cli::progress::bar(count, out.json, "signing");
-            let mut written = 0;
-            while written < count {
-                for event in generator.next_chunk((count - written).min(1_000))? {
-                    writer.write_all(event.canonical())?;
-                    writer.write_all(b"\n")?;
-                    written += 1;
-                }
-                progress.set_position(written);
-            }
-            writer.flush()?;
-            progress.finish_and_clear();
-            out.emit(json!({"events": written, "out": path, "seed": seed}), || {
-                format!("wrote {written} events to {}", path.display())
-            });
-        }
-        Command::Bench { events, memory } => {
-            let report = cli::bench::run(cli::bench::BenchOptions { events, memory })?;
-            out.emit(serde_json::to_value(&report)?, || cli::bench::table(&report));
-        }
-        Command::Migrate { from, to } => {
-            let (source, target_store) = (store_arg("from", &from)?, store_arg("to", &to)?);
-            let progress = cli::progress::bar(source.len()?, out.json, "copying");
-            let copied = credledger::store::migrate::migrate(&*source, &*target_store, |n| progress.set_position(n))?;
-            progress.finish_and_clear();
-            let audit = Ledger::open(target_store)?.audit()?;
-            out.emit(json!({"migrated": copied, "audit": audit}), || {
-                format!(
-                    "copied {} records, {} checkpoints, {} projection entries from {} to {}\n{audit}",
-                    copied.records,
-                    copied.checkpoints,
-                    copied.entries,
-                    credledger::store::postgres::redacted(&from),
-                    credledger::store::postgres::redacted(&to)
-                )
-            });
-            if !audit.problems.is_empty() {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        Command::GenEvents { count, seed, out: path } => gen_events(&target, &out, count, seed, path),
+        Command::Bench { events, memory } => bench(&out, cli::bench::BenchOptions { events, memory }),
+        Command::Migrate { from, to } => migrate(&out, from, to),
         Command::Load { seconds, appenders, readers, verifiers, nodes } => {
-            let database_url = cli.database_url.clone();
-            let options = cli::load::LoadOptions { seconds, appenders, readers, verifiers, nodes, database_url };
-            let report = cli::load::run(&options)?;
-            out.emit(serde_json::to_value(&report)?, || cli::load::table(&report));
-            if !report.passed() {
-                return Ok(ExitCode::from(1));
-            }
+            load(&out, cli.database_url.clone(), seconds, appenders, readers, verifiers, nodes)
         }
         Command::Claim { url, learner_key, pin, out: path, allow_http_loopback } => {
-            use credledger::http::fetch::{Fetcher, MAX_ANSWER, Reach};
-            let key = SecretKey::read_file(&learner_key)?;
-            let reach = Reach::Any { http_loopback: allow_http_loopback };
-            let fetcher = Fetcher::new(reach, None, cli::claim::TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
-            let wallet = cli::claim::Wallet { fetcher: &fetcher, key: &key };
-            let claimed = wallet.claim(&url, pin.as_deref(), now())?;
-            let text = serde_json::to_string_pretty(&claimed.credential)?;
-            let Some(path) = path else {
-                println!("{text}");
-                return Ok(ExitCode::SUCCESS);
-            };
-            std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-            let issuer = claimed.report.issuer.as_ref().map_or_else(String::new, |i| format!(" from {}", i.describe()));
-            let value = json!({"out": path, "holder": claimed.holder, "report": claimed.report});
-            out.emit(value, || {
-                format!(
-                    "wrote {}: a credential{issuer} issued to {}, {}",
-                    path.display(),
-                    claimed.holder,
-                    claimed.report.verdict.as_str()
-                )
-            });
+            claim(&out, url, learner_key, pin, path, allow_http_loopback)
         }
-        Command::ExportVc { id } => {
-            let vc = target.standard_credential(&id_arg("<ID>", &id)?)?;
-            println!("{}", serde_json::to_string_pretty(&vc)?);
-        }
-        Command::ExportClr { did } => {
-            let clr = target.clr(&did_arg("<DID>", &did)?, now())?;
-            println!("{}", serde_json::to_string_pretty(&clr)?);
-        }
+        Command::ExportVc { id } => export_vc(&target, id),
+        Command::ExportClr { did } => export_clr(&target, did),
         Command::VerifyVc { file, key, offline, ca_cert, allow_http_loopback } => {
-            let reach = credledger::http::fetch::Reach::Any { http_loopback: allow_http_loopback };
-            let fetch = (!offline).then_some((reach, ca_cert));
-            let report = verify_vc(&target, &file, key, fetch)?;
-            out.emit(serde_json::to_value(&report)?, || cli::render::vc_report_text(&report));
-            if !report.is_valid() {
-                return Ok(ExitCode::from(1));
-            }
+            verify_credential(&target, &out, file, key, offline, ca_cert, allow_http_loopback)
         }
-        Command::Serve(args) => {
-            let dir = target.dir("serve")?;
-            match (args.store.as_deref(), dir.database_url()) {
-                (Some("postgres"), None) => bail!("--store postgres needs --database-url URL"),
-                (Some("sled"), Some(_)) => bail!("--store sled and --database-url contradict each other"),
-                _ => {}
-            }
-            if args.demo {
-                cli::demo::prepare(dir, DEMO_ORIGIN)?;
-            }
-            return serve(dir, &args);
-        }
-        Command::Agent(args) => return agent(cli.server.as_deref(), args, &out),
-        Command::Demo { keys, origin } => {
-            let dir = target.dir("demo")?;
-            cli::demo::prepare(dir, &origin)?;
-            let mut ledger = Target::open_for_append(dir)?;
-            let learner = cli::demo::fill(&mut ledger, dir, &keys, &dir.config()?.public_url(), now())?;
-            let profile = ledger.profile(&learner);
-            let operator = dir.config()?.operator;
-            out.emit(serde_json::to_value(&profile)?, || {
-                let d = dir.path().display();
-                let (key, trust) = (keys.join("learner-01.key"), keys.join(cli::demo::TRUST));
-                format!(
-                    "{}\n\nThe operator is {operator}; {} trusts it.\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}\n     credledger --ledger {d} share --learner-key {} --out bundle.json\n     {}",
-                    profile_text(&profile),
-                    trust.display(),
-                    key.display(),
-                    verify_hint(&keys)
-                )
-            });
-        }
+        Command::Serve(args) => serve_ledger(&target, args),
+        Command::Agent(args) => agent(cli.server.as_deref(), args, &out),
+        Command::Demo { keys, origin } => demo(&target, &out, keys, origin),
     }
+}
+
+fn link_key(
+    target: &Target,
+    out: &Output,
+    old_key: PathBuf,
+    new_key: PathBuf,
+    emit: bool,
+    origin: Option<String>,
+) -> Result<ExitCode> {
+    let ledger = Some(origin_arg(target, origin)?);
+    let old = SecretKey::read_file(&old_key)?;
+    let new = key_file_or_new(&new_key)?;
+    let link = KeyLinked { from: old.did().clone(), to: new.did().clone(), to_sig: String::new(), ledger };
+    let event = sign_with(&old, Some(&new), Payload::KeyLinked(link))?;
+    append_or_emit(target, out, emit, vec![event])
+}
+
+fn issue_credential(target: &Target, out: &Output, cmd: IssueCommand) -> Result<ExitCode> {
+    let origin = origin_arg(target, cmd.common().origin.clone())?;
+    let (key_file, emit, payload) = issue_payload(cmd, &origin)?;
+    let key = SecretKey::read_file(&key_file)?;
+    issue(target, out, emit, &key, payload)
+}
+
+fn init(target: &Target, out: &Output, origin: String, public_url: Option<String>) -> Result<ExitCode> {
+    let dir = target.dir("init")?;
+    let public_url = public_url.map(|url| public_url_arg(&url)).transpose()?;
+    let (config, operator) = dir.create(&origin, false)?;
+    if let Some(url) = &public_url {
+        dir.set_public_url(url)?;
+    }
+    let genesis = credledger::event::Genesis { origin: origin.clone(), operator: config.operator.clone() };
+    let genesis = sign(&operator, Payload::Genesis(genesis))?;
+    let mut ledger = Target::open_for_append(dir)?;
+    ledger.append(genesis.canonical(), now()).context("appending genesis")?;
+    out.emit(json!({"operator": config.operator, "origin": origin, "ledger": dir.path()}), || {
+        let (path, key) = (dir.path().display(), dir.operator_key_path());
+        format!("{}\ncreated ledger `{origin}` at {path}; operator key in {}", config.operator, key.display())
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(out: &Output, path: PathBuf) -> Result<ExitCode> {
+    let key = SecretKey::generate()?;
+    key.write_file(&path)?;
+    out.emit(json!({"did": key.did(), "file": path}), || {
+        format!("{}\nwrote {} (mode 0600)", key.did(), path.display())
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log(target: &Target, out: &Output, from: u64, limit: Option<usize>) -> Result<ExitCode> {
+    let records = target.records(from, limit.unwrap_or(usize::MAX))?;
+    out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profile(target: &Target, out: &Output, did: String) -> Result<ExitCode> {
+    let profile = target.profile(&did_arg("<DID>", &did)?)?;
+    out.emit(serde_json::to_value(&profile)?, || profile_text(&profile));
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rebuild(target: &Target, out: &Output) -> Result<ExitCode> {
+    let mut ledger = Target::open(target.dir("rebuild")?)?;
+    let progress = cli::progress::bar(ledger.len(), out.json, "rebuilding");
+    let differed = ledger.rebuild_with_progress(|done| progress.set_position(done))?;
+    progress.finish_and_clear();
+    let note = if differed {
+        "the stored projections differed and were replaced"
+    } else {
+        "identical to the stored projections"
+    };
+    out.emit(json!({"records": ledger.len(), "differed": differed}), || {
+        format!("rebuilt projections from {} records: {note}", ledger.len())
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn checkpoint(target: &Target, out: &Output) -> Result<ExitCode> {
+    let text = target.checkpoint()?;
+    let size = text.lines().nth(1).and_then(|s| s.parse::<u64>().ok());
+    out.emit(json!({"size": size, "checkpoint": text}), || text.clone());
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prove(
+    target: &Target,
+    out: &Output,
+    seq: Option<u64>,
+    size: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+) -> Result<ExitCode> {
+    let value = match (seq, from, to) {
+        (Some(seq), _, _) => target.inclusion(seq, size)?,
+        (None, Some(from), Some(to)) => target.consistency(from, to)?,
+        _ => bail!("prove takes --seq N [--size M], or --from M --to N"),
+    };
+    out.emit(value.clone(), || {
+        let path = value["path"].as_array().map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"));
+        let path = path.unwrap_or_default();
+        match value.get("seq") {
+            Some(seq) => format!(
+                "inclusion of seq {seq} in the tree of size {}\nleaf {}\n{path}",
+                value["size"],
+                value["leaf_hash"].as_str().unwrap_or_default()
+            ),
+            None => format!("consistency of size {} with size {}\n{path}", value["from"], value["to"]),
+        }
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit(target: &Target, out: &Output) -> Result<ExitCode> {
+    let ledger = Target::open(target.dir("audit")?)?;
+    let progress = cli::progress::bar(ledger.len(), out.json, "auditing");
+    let report = credledger::audit::audit(&ledger, |done| progress.set_position(done))?;
+    progress.finish_and_clear();
+    out.emit(serde_json::to_value(&report)?, || report.to_string());
+    if !report.problems.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn share(target: &Target, out: &Output, args: ShareArgs) -> Result<ExitCode> {
+    let ShareArgs { learner_key, only, audience, nonce, out: path, publish, expires_in, qr, unpublish } = args;
+    let keys = learner_keys(&learner_key)?;
+    let (learner, others) = keys.split_first().context("--learner-key: give the learner's key file")?;
+    if let Some(link) = unpublish {
+        let revoked_at = cli::share::unpublish(&link, learner, now())?;
+        out.emit(json!({"revoked_at": revoked_at}), || format!("withdrew the link (revoked at {revoked_at})"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = match (&target, publish) {
+        (Target::Remote(client), true) => Some(client),
+        (Target::Local(_), true) => {
+            bail!("--publish needs --server URL: the ledger server that keeps the link")
+        }
+        (_, false) => None,
+    };
+    let days = expires_in.unwrap_or(credledger::share::DEFAULT_DAYS);
+    if !(1..=credledger::share::MAX_DAYS).contains(&days) {
+        bail!("--expires-in: {days} days; a link works 1 to {} days", credledger::share::MAX_DAYS);
+    }
+    let only = only.map(|ids| ids.iter().map(|id| id_arg("--only", id)).collect::<Result<Vec<_>>>()).transpose()?;
+    let request = ShareRequest::new(only, audience, nonce)
+        .map_err(flag_error)?
+        .with_holders(others.iter().map(|k| k.did().clone()).collect());
+    let bundle = keys.iter().fold(target.bundle(learner.did(), &request, now())?, |b, key| b.signed(key));
+    let (shown, records) = (bundle.status.credentials.len(), bundle.entries.len());
+    let mut lines = Vec::new();
+    let mut value = json!({"credentials": shown, "records": records});
+    if let Some(path) = &path {
+        let text = serde_json::to_string_pretty(&bundle)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        let size = bundle.status.size;
+        lines.push(format!(
+            "wrote {} ({shown} credentials, {records} records with inclusion proofs, checkpoint size {size})",
+            path.display()
+        ));
+        value["out"] = json!(path);
+    }
+    if let Some(client) = client {
+        let published = cli::share::publish(client, &bundle, days, learner, now())?;
+        if let Some(qr) = &qr {
+            std::fs::write(qr, &published.qr_svg).with_context(|| format!("writing {}", qr.display()))?;
+            lines.push(format!("wrote the QR code to {}", qr.display()));
+            value["qr"] = json!(qr);
+        }
+        lines.push(format!("share link (works until {}):\n{}", published.expires_at, published.link));
+        value["link"] = json!(published.link);
+        value["expires_at"] = json!(published.expires_at);
+    }
+    out.emit(value, || lines.join("\n"));
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(
+    out: &Output,
+    bundle: PathBuf,
+    operator: Option<String>,
+    trust: Option<PathBuf>,
+    audience: Option<String>,
+    nonce: Option<String>,
+    max_age: Option<i64>,
+) -> Result<ExitCode> {
+    let trust = match (operator, trust) {
+        (Some(did), _) => Trust::operator(did_arg("--operator", &did)?),
+        (None, Some(path)) => read_trust(&path)?,
+        (None, None) => match DEFAULT_TRUST.iter().map(Path::new).find(|p| p.exists()) {
+            Some(path) => {
+                eprintln!("trusting the operators in {}", path.display());
+                read_trust(path)?
+            }
+            None => bail!(
+                "verify needs the operator's key: --operator DID or --trust FILE (or {})",
+                DEFAULT_TRUST.join(" or ")
+            ),
+        },
+    };
+    let bytes = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let options = VerifyOptions::new(audience, nonce, max_age.map(time::Duration::seconds)).map_err(flag_error)?;
+    let report = credledger::bundle::verify(&bytes, &trust, &options, now());
+    out.emit(serde_json::to_value(&report)?, || report_text(&report));
+    if !report.is_valid() {
+        return Ok(ExitCode::from(1));
+    }
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn gen_events(target: &Target, out: &Output, count: u64, seed: u64, path: PathBuf) -> Result<ExitCode> {
+    let dir = target.dir("gen-events")?;
+    let config = dir.config()?;
+    // A fixed start, so the same seed gives the same events.
+    let start = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let learners = (count / 10).max(50) as usize;
+    let mut generator =
+        credledger::generate::Generator::new(dir.operator_key()?, &config.origin, seed, start, learners);
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = io::BufWriter::new(file);
+    let progress = cli::progress::bar(count, out.json, "signing");
+    let mut written = 0;
+    while written < count {
+        for event in generator.next_chunk((count - written).min(1_000))? {
+            writer.write_all(event.canonical())?;
+            writer.write_all(b"\n")?;
+            written += 1;
+        }
+        progress.set_position(written);
+    }
+    writer.flush()?;
+    progress.finish_and_clear();
+    out.emit(json!({"events": written, "out": path, "seed": seed}), || {
+        format!("wrote {written} events to {}", path.display())
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(out: &Output, options: cli::bench::BenchOptions) -> Result<ExitCode> {
+    let report = cli::bench::run(options)?;
+    out.emit(serde_json::to_value(&report)?, || cli::bench::table(&report));
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrate(out: &Output, from: String, to: String) -> Result<ExitCode> {
+    let (source, target_store) = (store_arg("from", &from)?, store_arg("to", &to)?);
+    let progress = cli::progress::bar(source.len()?, out.json, "copying");
+    let copied = credledger::store::migrate::migrate(&*source, &*target_store, |n| progress.set_position(n))?;
+    progress.finish_and_clear();
+    let audit = Ledger::open(target_store)?.audit()?;
+    out.emit(json!({"migrated": copied, "audit": audit}), || {
+        format!(
+            "copied {} records, {} checkpoints, {} projection entries from {} to {}\n{audit}",
+            copied.records,
+            copied.checkpoints,
+            copied.entries,
+            credledger::store::postgres::redacted(&from),
+            credledger::store::postgres::redacted(&to)
+        )
+    });
+    if !audit.problems.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(
+    out: &Output,
+    database_url: Option<String>,
+    seconds: u64,
+    appenders: usize,
+    readers: usize,
+    verifiers: usize,
+    nodes: usize,
+) -> Result<ExitCode> {
+    let options = cli::load::LoadOptions { seconds, appenders, readers, verifiers, nodes, database_url };
+    let report = cli::load::run(&options)?;
+    out.emit(serde_json::to_value(&report)?, || cli::load::table(&report));
+    if !report.passed() {
+        return Ok(ExitCode::from(1));
+    }
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn claim(
+    out: &Output,
+    url: String,
+    learner_key: PathBuf,
+    pin: Option<String>,
+    path: Option<PathBuf>,
+    allow_http_loopback: bool,
+) -> Result<ExitCode> {
+    use credledger::http::fetch::{Fetcher, MAX_ANSWER, Reach};
+    let key = SecretKey::read_file(&learner_key)?;
+    let reach = Reach::Any { http_loopback: allow_http_loopback };
+    let fetcher = Fetcher::new(reach, None, cli::claim::TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
+    let wallet = cli::claim::Wallet { fetcher: &fetcher, key: &key };
+    let claimed = wallet.claim(&url, pin.as_deref(), now())?;
+    let text = serde_json::to_string_pretty(&claimed.credential)?;
+    let Some(path) = path else {
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    let issuer = claimed.report.issuer.as_ref().map_or_else(String::new, |i| format!(" from {}", i.describe()));
+    let value = json!({"out": path, "holder": claimed.holder, "report": claimed.report});
+    out.emit(value, || {
+        format!(
+            "wrote {}: a credential{issuer} issued to {}, {}",
+            path.display(),
+            claimed.holder,
+            claimed.report.verdict.as_str()
+        )
+    });
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_vc(target: &Target, id: String) -> Result<ExitCode> {
+    let vc = target.standard_credential(&id_arg("<ID>", &id)?)?;
+    println!("{}", serde_json::to_string_pretty(&vc)?);
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_clr(target: &Target, did: String) -> Result<ExitCode> {
+    let clr = target.clr(&did_arg("<DID>", &did)?, now())?;
+    println!("{}", serde_json::to_string_pretty(&clr)?);
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_credential(
+    target: &Target,
+    out: &Output,
+    file: PathBuf,
+    key: Option<String>,
+    offline: bool,
+    ca_cert: Option<PathBuf>,
+    allow_http_loopback: bool,
+) -> Result<ExitCode> {
+    let reach = credledger::http::fetch::Reach::Any { http_loopback: allow_http_loopback };
+    let fetch = (!offline).then_some((reach, ca_cert));
+    let report = verify_vc(target, &file, key, fetch)?;
+    out.emit(serde_json::to_value(&report)?, || cli::render::vc_report_text(&report));
+    if !report.is_valid() {
+        return Ok(ExitCode::from(1));
+    }
+
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve_ledger(target: &Target, args: ServeArgs) -> Result<ExitCode> {
+    let dir = target.dir("serve")?;
+    match (args.store.as_deref(), dir.database_url()) {
+        (Some("postgres"), None) => bail!("--store postgres needs --database-url URL"),
+        (Some("sled"), Some(_)) => bail!("--store sled and --database-url contradict each other"),
+        _ => {}
+    }
+    if args.demo {
+        cli::demo::prepare(dir, DEMO_ORIGIN)?;
+    }
+    serve(dir, &args)
+}
+
+fn demo(target: &Target, out: &Output, keys: PathBuf, origin: String) -> Result<ExitCode> {
+    let dir = target.dir("demo")?;
+    cli::demo::prepare(dir, &origin)?;
+    let mut ledger = Target::open_for_append(dir)?;
+    let learner = cli::demo::fill(&mut ledger, dir, &keys, &dir.config()?.public_url(), now())?;
+    let profile = ledger.profile(&learner);
+    let operator = dir.config()?.operator;
+    out.emit(serde_json::to_value(&profile)?, || {
+            let d = dir.path().display();
+            let (key, trust) = (keys.join("learner-01.key"), keys.join(cli::demo::TRUST));
+            format!(
+                "{}\n\nThe operator is {operator}; {} trusts it.\nTry: credledger --ledger {d} log\n     credledger --ledger {d} issuer list\n     credledger --ledger {d} profile {learner}\n     credledger --ledger {d} share --learner-key {} --out bundle.json\n     {}",
+                profile_text(&profile),
+                trust.display(),
+                key.display(),
+                verify_hint(&keys)
+            )
+        });
+
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use crate::event::Purpose;
 use crate::event::Timestamp;
 use crate::id::{Did, Hash32};
 use crate::keys::SecretKey;
@@ -29,44 +29,6 @@ pub const LIST_SIZE: u32 = MIN_ENTRIES as u32;
 /// The largest list read, in bytes once decompressed (16 Mi entries): a few bytes of GZIP can
 /// claim gigabytes, and a verifier must not be made to allocate them.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
-
-/// What a list's set bit means.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Purpose {
-    Revocation,
-    Suspension,
-}
-
-impl Purpose {
-    /// Both purposes, in the order a credential lists its entries.
-    pub const ALL: [Purpose; 2] = [Purpose::Revocation, Purpose::Suspension];
-
-    /// The `statusPurpose` string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Revocation => "revocation",
-            Purpose::Suspension => "suspension",
-        }
-    }
-}
-
-impl std::str::FromStr for Purpose {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "revocation" => Ok(Purpose::Revocation),
-            "suspension" => Ok(Purpose::Suspension),
-            _ => Err(format!("`{}` is not a status purpose (revocation or suspension)", crate::text::clip(s, 40))),
-        }
-    }
-}
-
-impl std::fmt::Display for Purpose {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The URL of `key`'s list `list` for `purpose` on the ledger whose public URL is `base`.
 pub fn list_url(base: &str, key: &Did, purpose: Purpose, list: u32) -> String {

@@ -12,6 +12,8 @@ use time::macros::datetime;
 struct Tampered {
     inner: MemoryStore,
     record: Option<Seq>,
+    /// A record's bytes replaced whole.
+    swap: Option<(Seq, Vec<u8>)>,
     node: Option<NodeId>,
     entry: Option<String>,
 }
@@ -36,6 +38,10 @@ impl Store for Tampered {
         let mut records = self.inner.records(from, limit)?;
         if let Some(seq) = self.record.filter(|s| (from..from + records.len() as u64).contains(s)) {
             flip(&mut records[(seq - from) as usize]);
+        }
+        if let Some((seq, bytes)) = self.swap.as_ref().filter(|(s, _)| (from..from + records.len() as u64).contains(s))
+        {
+            records[(seq - from) as usize] = bytes.clone();
         }
         Ok(records)
     }
@@ -145,4 +151,31 @@ fn a_changed_projection_entry_is_reported() {
     let ledger = demo_ledger(|s| s.entry = Some("registry/genesis".into()));
     let report = ledger.audit().unwrap();
     assert!(report.problems.iter().any(|p| p.what.contains("`registry/genesis` differs")), "{report}");
+}
+
+#[test]
+fn a_credential_signed_over_another_credentials_standard_proof_is_reported() {
+    // A credential record replaced by one its issuer signed over the standard proof of another
+    // of its credentials: the event's signature verifies, its `vc_proof` does not.
+    let honest = demo_ledger(|_| {});
+    let records = honest.records(0, honest.len() as usize).unwrap();
+    let proof_of = |r: &credledger::Record| r.event.value()["body"]["vc_proof"].as_str().map(str::to_owned);
+    let target = records.iter().find(|r| proof_of(r).is_some()).expect("a credential with a standard proof");
+    let author = &target.event.event.author;
+    let other = records
+        .iter()
+        .find(|r| r.seq != target.seq && &r.event.event.author == author && proof_of(r).is_some())
+        .expect("another credential by the same key");
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let sample = demo::build(&SecretKey::from_seed(&[1; 32]), "audit.test.example", [2; 32], now).unwrap();
+    let key = sample.keys.iter().map(|(_, k)| k).find(|k| k.did() == author).expect("the demo's key");
+    let mut value = target.event.value().clone();
+    value["body"]["vc_proof"] = proof_of(other).into();
+    let event = credledger::SignedEvent::from_stored(value).unwrap().event.sign(key, None).unwrap();
+    let swapped = credledger::Record { seq: target.seq, recorded_at: target.recorded_at, event };
+
+    let seq = target.seq;
+    let report = demo_ledger(|s| s.swap = Some((seq, swapped.canonical()))).audit().unwrap();
+    let flagged = report.problems.iter().any(|p| p.seq == Some(seq) && p.what.contains("body.vc_proof"));
+    assert!(flagged, "{report}");
 }

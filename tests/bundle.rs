@@ -1,5 +1,5 @@
 //! Profile bundles end to end, at the library level: real ledgers (memory store, operator-signed
-//! checkpoints, signed events), `bundle::build`, the JSON a learner hands over, and
+//! checkpoints, signed events), `share_build::build`, the JSON a learner hands over, and
 //! `bundle::verify` as an employer runs it offline.
 //!
 //! * What must verify: a fresh bundle (every check ok), one bound to the verifier's audience and
@@ -25,8 +25,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 
 use credledger::bundle::{
-    self, Bundle, Entry, Report, ShareError, ShareRequest, StatusLine, StatusStatement, Trust, TrustedOperator,
-    VerifyOptions,
+    self, Bundle, Entry, Report, ShareRequest, StatusLine, StatusStatement, Trust, TrustedOperator, VerifyOptions,
 };
 use credledger::checkpoint::Checkpoint;
 use credledger::demo;
@@ -38,6 +37,7 @@ use credledger::id::Hash32;
 use credledger::merkle::{self, MemoryTree};
 use credledger::projection::CredentialState;
 use credledger::rules::RuleError;
+use credledger::share_build::{self, ShareError};
 use credledger::{AppendError, Did, Event, EventId, Ledger, MemoryStore, Payload, Record, SecretKey, Seq, SignedEvent};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -218,7 +218,7 @@ impl World {
     }
 
     fn try_share(&mut self, learner: u8, request: &ShareRequest) -> Result<Bundle, ShareError> {
-        bundle::build(&mut self.ledger, &key(learner), request, NOW)
+        share_build::build(&mut self.ledger, &key(learner), request, NOW)
     }
 }
 
@@ -293,7 +293,7 @@ impl DemoWorld {
             .find(|(n, _)| n == learner)
             .map(|(_, k)| k)
             .unwrap_or_else(|| panic!("no demo key {learner}"));
-        bundle::build(&mut self.ledger, learner, request, NOW).expect("share a bundle")
+        share_build::build(&mut self.ledger, learner, request, NOW).expect("share a bundle")
     }
 }
 
@@ -674,7 +674,7 @@ fn a_learner_who_moved_keys_shares_with_an_unlinked_wallet_did_too() {
     let link = f.world.link(ALICE, ALICE_NEW);
     let wallet = f.world.course(UNIVERSITY, ALICE_WALLET, "Machine Learning", "CS 4780", &[DATA_SCIENCE], 4.0);
     let request = only(&[f.python.id, wallet.id]).with_holders(vec![did(ALICE_WALLET)]);
-    let bundle = bundle::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW).expect("share");
+    let bundle = share_build::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW).expect("share");
     let bundle = bundle.signed(&key(ALICE_NEW)).signed(&key(ALICE_WALLET));
     assert!(entry_seqs(&bundle).contains(&link.seq), "the key link is in the bundle");
     assert_eq!(bundle.status.holders, [did(ALICE_WALLET)]);
@@ -684,7 +684,7 @@ fn a_learner_who_moved_keys_shares_with_an_unlinked_wallet_did_too() {
 
     // The old key is no did to present under: it moved.
     let request = only(&[f.python.id, wallet.id]).with_holders(vec![did(ALICE), did(ALICE_WALLET)]);
-    let refused = bundle::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW);
+    let refused = share_build::build_unsigned(&mut f.world.ledger, &did(ALICE_NEW), &request, NOW);
     assert!(
         matches!(&refused, Err(ShareError::KeyMoved { from, to }) if from == &did(ALICE) && to == &did(ALICE_NEW)),
         "{refused:?}"
@@ -1373,6 +1373,29 @@ fn an_event_whose_signature_does_not_verify_fails_the_signature_check() {
     let bundle = log.bundle(&[0, 1, 2], OPERATOR, ALICE);
     let detail = only_failure(&verify(&to_bytes(&bundle)), "events.signatures");
     assert_mentions(detail, &["seq 2", "sig", "does not verify"]);
+}
+
+#[test]
+fn an_event_whose_standard_proof_is_not_its_own_fails_the_signature_check() {
+    // The operator puts a course on the log that its issuer signed over the standard proof of
+    // another of its credentials: the event's signature verifies, its `vc_proof` does not.
+    let proved = |n| {
+        let course = course_by(COLLEGE, ALICE, n).event;
+        credledger::vc::attach_proof(course, &key(COLLEGE)).expect("the issuer's proof")
+    };
+    let mut swapped = proved(2);
+    let other = match proved(3).payload {
+        Payload::CourseCompleted(c) => c.vc_proof,
+        _ => None,
+    };
+    if let Payload::CourseCompleted(c) = &mut swapped.payload {
+        c.vc_proof = other;
+    }
+    let swapped = swapped.sign(&key(COLLEGE), None).expect("sign");
+    let log = Crafted::new(vec![genesis_by(OPERATOR), registered_by(OPERATOR, COLLEGE, 1), swapped]);
+    let bundle = log.bundle(&[0, 1, 2], OPERATOR, ALICE);
+    let detail = only_failure(&verify(&to_bytes(&bundle)), "events.signatures");
+    assert_mentions(detail, &["seq 2", "body.vc_proof", "not the author's"]);
 }
 
 #[test]

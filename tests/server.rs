@@ -1148,3 +1148,43 @@ fn serve_demo_writes_the_trust_file_so_a_shared_bundle_verifies_with_no_flags() 
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.lines().last().unwrap_or_default().starts_with("VALID"), "{}", out.stdout);
 }
+
+#[test]
+fn an_event_signed_over_another_credentials_standard_proof_is_refused_on_every_append_path() {
+    let env = Env::new();
+    let swapped = with_proof_of(
+        &env.emit_course(&env.issuer, "Welding I"),
+        &env.emit_course(&env.issuer, "Welding II"),
+        &env.issuer,
+    );
+    let names_the_proof = |text: &str| text.contains("body.vc_proof") && text.contains("not the author's");
+    fs::write(env.path("swapped.jsonl"), format!("{swapped}\n")).expect("write");
+
+    // `submit` on the ledger directory.
+    let refused = env.run(&["submit", "swapped.jsonl"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("line 1: rejected") && names_the_proof(&refused.stderr), "{refused:?}");
+
+    let server = env.serve(&[]);
+    let (before, _) = server.checkpoint(&env.operator);
+    let records_before = server.all_records();
+    let unchanged = |what: &str| {
+        assert_eq!(server.size(&env.operator), before.size, "{what} changed the checkpoint's size");
+        assert_eq!(server.all_records(), records_before, "{what} changed the log");
+    };
+    // One event, then in an array, over HTTP.
+    let p = assert_problem(&server.post_events(&swapped), 422, "bad-signature");
+    assert!(p["detail"].as_str().is_some_and(names_the_proof), "{p}");
+    unchanged("one event");
+    let answer = server.post_events(format!("[{swapped}]")).json();
+    assert_eq!(answer["rejected"], 1, "{answer}");
+    let result = &answer["results"][0];
+    assert!(result["type"].as_str().is_some_and(|t| t.ends_with("/problems/bad-signature")), "{result}");
+    assert!(result["detail"].as_str().is_some_and(names_the_proof), "{result}");
+    unchanged("an array");
+    // `submit` through the server.
+    let refused = env.remote(&server, &["submit", "swapped.jsonl"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("line 1: rejected") && names_the_proof(&refused.stderr), "{refused:?}");
+    unchanged("submit");
+}

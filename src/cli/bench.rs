@@ -197,7 +197,7 @@ pub fn run(options: BenchOptions) -> Result<Report> {
             continue;
         }
         let request = ShareRequest { only: Some(active[..count].to_vec()), ..ShareRequest::default() };
-        let shared = bundle::build_unsigned(&mut ledger, &featured, &request, now)?;
+        let shared = credledger::share_build::build_unsigned(&mut ledger, &featured, &request, now)?;
         bundles.push((serde_json::to_vec(&shared.signed(&learner_key))?, count, name, target));
     }
     drop(ledger);

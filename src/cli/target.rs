@@ -344,7 +344,7 @@ impl Target {
         match self {
             Target::Local(dir) => {
                 let mut ledger = Self::open_signing(dir)?;
-                Ok(credledger::bundle::build_unsigned(&mut ledger, learner, request, now)?)
+                Ok(credledger::share_build::build_unsigned(&mut ledger, learner, request, now)?)
             }
             Target::Remote(client) => {
                 let mut body = json!({"learner": learner, "only": request.only, "audience": request.audience, "nonce": request.nonce});

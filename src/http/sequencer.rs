@@ -12,13 +12,14 @@ use std::thread::JoinHandle;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bundle::{self, Bundle, ShareError, ShareRequest};
+use crate::bundle::{Bundle, ShareRequest};
 use crate::event::{EventError, SignedEvent};
 use crate::http::metrics::Metrics;
 use crate::id::Did;
 #[cfg(doc)]
 use crate::ledger::verify_events;
 use crate::ledger::{AppendError, Appended, Ledger};
+use crate::share_build::{self, ShareError};
 use crate::store::Store;
 
 /// Work for the writer.
@@ -77,7 +78,7 @@ pub fn start<S: Store + 'static>(
                             // Commit what came before, so the bundle sees it.
                             commit(&mut ledger, std::mem::take(&mut appends), false, &metrics);
                             waiting = 0;
-                            let _ = reply.send(bundle::build_unsigned(
+                            let _ = reply.send(share_build::build_unsigned(
                                 &mut ledger,
                                 &learner,
                                 &request,

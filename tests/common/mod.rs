@@ -308,6 +308,18 @@ pub fn with_body_field(event: &str, field: &str, value: Value) -> String {
     v.to_string()
 }
 
+/// `event`, a credential `key` signed, with the standard proof of `other` (another credential
+/// of `key`'s) as its `body.vc_proof`, signed again by `key`: its `sig` verifies, its standard
+/// proof does not.
+pub fn with_proof_of(event: &str, other: &str, key: &KeyFile) -> String {
+    let mut value: Value = serde_json::from_str(event).expect("an event");
+    let other: Value = serde_json::from_str(other).expect("an event");
+    value["body"]["vc_proof"] = other["body"]["vc_proof"].clone();
+    let unsigned = credledger::SignedEvent::from_stored(value).expect("an event's types").event;
+    let key = credledger::SecretKey::read_file(&key.path).expect("the key file");
+    unsigned.sign(&key, None).expect("sign").value().to_string()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server
 // ---------------------------------------------------------------------------------------------
