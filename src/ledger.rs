@@ -9,6 +9,7 @@
 //! that fails any check leaves the log, the tree and the projections exactly as they were.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -32,7 +33,8 @@ const REPLAY_CHUNK: usize = 1024;
 
 /// A ledger over a store.
 pub struct Ledger<S: Store> {
-    store: S,
+    /// Shared with the state, which reads the profiles through it.
+    store: Arc<S>,
     state: Projections,
     len: u64,
     frontier: Frontier,
@@ -136,12 +138,14 @@ pub enum LedgerError {
 }
 
 impl<S: Store> Ledger<S> {
-    /// Opens the ledger: loads the stored projections and catches them up with the log, in memory.
+    /// Opens the ledger: loads the stored projections a writer holds in memory (the profiles are
+    /// read through the store) and catches them up with the log, in memory.
     /// Opening never writes: a read-only command changes nothing, and on a shared store a reader
     /// never puts back entries older than what another writer committed. The appending paths
     /// write the catch-up ([`Ledger::store_catch_up`], or with their first append), fenced.
     pub fn open(store: S) -> Result<Self, LedgerError> {
-        let state = Projections::load(store.entries()?)?;
+        let store = Arc::new(store);
+        let state = Self::load_state(&store)?;
         let mut ledger = Ledger {
             store,
             state,
@@ -153,6 +157,20 @@ impl<S: Store> Ledger<S> {
         };
         ledger.catch_up_stored()?;
         Ok(ledger)
+    }
+
+    /// The stored projections a writer holds in memory, reading the profiles through `store`.
+    fn load_state(store: &Arc<S>) -> Result<Projections, LedgerError> {
+        let mut held = Vec::new();
+        for prefix in projection::HELD_IN_MEMORY {
+            held.extend(store.entries_with_prefix(prefix)?);
+        }
+        Ok(Projections::open(held, store.clone())?)
+    }
+
+    /// The first read through the store that failed while folding, as an error.
+    fn fault(&self) -> Result<(), StoreError> {
+        self.state.take_fault().map_or(Ok(()), |why| Err(StoreError::Backend(why)))
     }
 
     /// Publishes a signed checkpoint with every append from now on, signed by `operator`, which
@@ -181,7 +199,8 @@ impl<S: Store> Ledger<S> {
         if was_behind || self.state.applied() > from {
             self.unstored = Some(changes);
         }
-        folded
+        folded?;
+        Ok(self.fault()?)
     }
 
     /// Folds every record the state does not reflect yet into it, noting the entries that change,
@@ -205,7 +224,10 @@ impl<S: Store> Ledger<S> {
         while let Some(changes) = self.unstored.clone() {
             let batch = Batch { entries: self.state.changed_entries(changes), ..Batch::at(self.len) };
             match self.store.commit(batch) {
-                Ok(()) => self.unstored = None,
+                Ok(()) => {
+                    self.unstored = None;
+                    self.state.stored();
+                }
                 Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => {
                     attempts += 1;
                     self.follow_store()?;
@@ -339,6 +361,19 @@ impl<S: Store> Ledger<S> {
                 }
             }
         };
+        if let Err(fault) = self.fault() {
+            // A read through the store failed while staging: the state may be wrong.
+            self.put_back_state();
+            let message = fault.to_string();
+            take_errors(verified, &mut results);
+            // Even a refusal may come of the failed read: only what is known stands.
+            let failed = |r: Result<Appended, AppendError>| match r {
+                Ok(a) if !a.new => Ok(a),
+                Err(AppendError::Event(e)) => Err(AppendError::Event(e)),
+                _ => Err(AppendError::NotCommitted(message.clone())),
+            };
+            return Some(results.into_iter().map(failed).collect());
+        }
         if batch.records.is_empty() {
             take_errors(verified, &mut results);
             return Some(results);
@@ -363,6 +398,7 @@ impl<S: Store> Ledger<S> {
             Ok(()) => {
                 self.len += count;
                 self.unstored = None;
+                self.state.stored();
                 take_errors(verified, &mut results);
                 Some(results)
             }
@@ -417,7 +453,15 @@ impl<S: Store> Ledger<S> {
         if self.store.len()? <= self.len {
             return Ok(());
         }
-        self.fold_to_end(&mut Changes::default())
+        // The entries those records change are stored already (the other writer wrote them).
+        let mut changes = Changes::default();
+        let folded = self.fold_to_end(&mut changes).and_then(|()| Ok(self.fault()?));
+        if folded.is_err() {
+            self.needs_reload = true;
+        } else if self.unstored.is_none() {
+            self.state.stored();
+        }
+        folded
     }
 
     /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
@@ -567,7 +611,7 @@ impl<S: Store> Ledger<S> {
     /// Replaces the state in memory (and the length and frontier) with what the store holds: the
     /// stored projections, caught up with the log.
     fn reset_state(&mut self) -> Result<(), LedgerError> {
-        self.state = Projections::load(self.store.entries()?)?;
+        self.state = Self::load_state(&self.store)?;
         self.catch_up_stored()?;
         self.needs_reload = false;
         Ok(())
@@ -667,6 +711,8 @@ impl<S: Store> Ledger<S> {
             }
         }
         self.state = fresh;
+        // The store holds every entry now: the profiles leave memory and are read through it.
+        self.state.stored_in(self.store.clone());
         self.unstored = None;
         self.needs_reload = false;
         // The state is at the end of the log it was fenced by: the length and frontier follow.
@@ -677,6 +723,12 @@ impl<S: Store> Ledger<S> {
     /// The store underneath.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// How many projection entries the state holds in memory that it reads through the store
+    /// (written and not yet stored, or cached): bounded, whatever the log's length.
+    pub fn entries_held(&self) -> usize {
+        self.state.profiles.held()
     }
 }
 
