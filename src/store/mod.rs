@@ -271,9 +271,17 @@ pub enum StoreError {
 /// A store's projection entries are what a writer's state reads through ([`crate::projection::entries`]).
 impl<S: Store + ?Sized> crate::projection::EntrySource for S {
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Store::entry(self, key).map_err(|e| e.to_string())
+        Store::entry(self, key).map_err(read_failure)
     }
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
-        Store::entries_with_prefix(self, prefix).map_err(|e| e.to_string())
+        Store::entries_with_prefix(self, prefix).map_err(read_failure)
+    }
+}
+
+/// What a failed read says, for the ledger to report as [`StoreError::Backend`] (not twice "storage failed").
+fn read_failure(e: StoreError) -> String {
+    match e {
+        StoreError::Backend(why) => why,
+        other => other.to_string(),
     }
 }
