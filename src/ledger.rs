@@ -344,6 +344,8 @@ impl<S: Store> Ledger<S> {
         let mut batch = Batch::at(self.len);
         // What the store lacks goes with this batch: the positions it writes cover it.
         let mut changes = self.unstored.clone().unwrap_or_default();
+        let credentials = verified.iter().filter_map(|v| v.as_ref()?.as_ref().ok()?.event.payload.credential());
+        self.state.profiles.prefetch(credentials.map(|c| c.learner));
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),

@@ -18,6 +18,8 @@ pub trait EntrySource: Send + Sync {
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     /// The stored entries whose keys start with `prefix`, in key order.
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String>;
+    /// The stored entries under these keys (those that exist): one query on a database.
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String>;
 }
 
 /// How many entries each of the cache's two generations holds: the cache holds at most twice this.
@@ -119,6 +121,31 @@ impl Entries {
             };
         }
         found.into_iter().collect()
+    }
+
+    /// Reads the entries under `keys` that are neither written nor cached into the cache, with one
+    /// read of the source (a batch's reads, asked for at once).
+    pub fn prefetch(&self, keys: impl IntoIterator<Item = String>) {
+        let Some(source) = &self.source else { return };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut missing: Vec<String> =
+            keys.into_iter().filter(|k| !self.written.contains_key(k) && cache.get(k).is_none()).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return;
+        }
+        let found = match source.entries_for(&missing) {
+            Ok(found) => found,
+            Err(e) => return self.note_fault(e),
+        };
+        let mut found: HashMap<String, Vec<u8>> = found.into_iter().collect();
+        for key in missing {
+            match found.remove(&key).map(|bytes| decode(&key, &bytes)).transpose() {
+                Ok(v) => cache.put(key, v),
+                Err(e) => self.note_fault(e),
+            }
+        }
     }
 
     /// Writes (`Some`) or deletes (`None`) the entry under `key`.
@@ -228,6 +255,10 @@ mod tests {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect())
         }
+        fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+            *self.reads.lock().unwrap() += 1;
+            Ok(keys.iter().filter_map(|k| Some((k.clone(), self.entries.get(k)?.clone()))).collect())
+        }
     }
 
     fn source(pairs: &[(&str, &str)]) -> Arc<Counted> {
@@ -259,6 +290,20 @@ mod tests {
             entries.get(&format!("p/missing/{i}"));
         }
         assert!(entries.held() <= 2 * CACHE_GENERATION, "the cache holds {}", entries.held());
+    }
+
+    #[test]
+    fn a_prefetch_reads_what_is_neither_written_nor_cached_at_once() {
+        let stored = source(&[("p/a", "1"), ("p/b", "2")]);
+        let mut entries = Entries::over(stored.clone());
+        entries.put("p/w".into(), Some(9.into()));
+        assert_eq!(entries.get("p/a"), Some(1.into()));
+        entries.prefetch(["p/a", "p/b", "p/c", "p/w", "p/b"].map(String::from));
+        assert_eq!(*stored.reads.lock().unwrap(), 2, "one read for the entry, one for the prefetch");
+        assert_eq!(entries.get("p/b"), Some(2.into()));
+        assert_eq!(entries.get("p/c"), None);
+        assert_eq!(entries.get("p/w"), Some(9.into()));
+        assert_eq!(*stored.reads.lock().unwrap(), 2, "what was prefetched is read from the cache, missing or not");
     }
 
     #[test]

@@ -108,6 +108,12 @@ impl Profiles {
         self.entries.held()
     }
 
+    /// Reads at once what following these learners' key moves first asks of the store (one
+    /// query on a database for a batch, not one per credential).
+    pub fn prefetch<'a>(&self, learners: impl IntoIterator<Item = &'a Did>) {
+        self.entries.prefetch(learners.into_iter().map(|did| format!("{MOVED_PREFIX}{did}")));
+    }
+
     /// The did a learner uses now: follows `learner.key_linked` moves from `did`.
     pub fn current(&self, did: &Did) -> Did {
         let mut did = did.clone();

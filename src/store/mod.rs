@@ -276,6 +276,9 @@ impl<S: Store + ?Sized> crate::projection::EntrySource for S {
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         Store::entries_with_prefix(self, prefix).map_err(read_failure)
     }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        Store::entries_for(self, keys).map_err(read_failure)
+    }
 }
 
 /// What a failed read says, for the ledger to report as [`StoreError::Backend`] (not twice "storage failed").
