@@ -455,13 +455,14 @@ impl<S: Store> Ledger<S> {
         if self.store.len()? <= self.len {
             return Ok(());
         }
-        // The entries those records change are stored already (the other writer wrote them).
-        let mut changes = Changes::default();
-        let folded = self.fold_to_end(&mut changes).and_then(|()| Ok(self.fault()?));
+        // The entries those records change are stored already (the other writer wrote them, with
+        // whatever this writer's catch-up lacked). The profiles read through a store past those
+        // records while folding them: what they wrote is dropped and read again.
+        let folded = self.fold_to_end(&mut Changes::default());
+        self.state.stored_elsewhere();
+        let _ = self.state.take_fault();
         if folded.is_err() {
             self.needs_reload = true;
-        } else if self.unstored.is_none() {
-            self.state.stored();
         }
         folded
     }

@@ -165,6 +165,15 @@ impl Entries {
         }
     }
 
+    /// Another writer stored the entries of what was just folded, read against a store already
+    /// past it: with a source, what was written and cached is dropped, and read again.
+    pub fn stored_elsewhere(&mut self) {
+        if self.source.is_some() {
+            self.written.clear();
+            *self.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = Cache::default();
+        }
+    }
+
     /// Reads through `source` from now on, the store holding everything written.
     pub fn stored_in(&mut self, source: Arc<dyn EntrySource>) {
         self.source = Some(source);

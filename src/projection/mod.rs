@@ -184,6 +184,13 @@ impl Projections {
         self.profiles.entries_mut().stored();
     }
 
+    /// Another writer stored the entries of the records just folded (see
+    /// [`entries::Entries::stored_elsewhere`]): the registry and status folded them in memory,
+    /// and never read the profiles; what the profiles wrote is dropped.
+    pub fn stored_elsewhere(&mut self) {
+        self.profiles.entries_mut().stored_elsewhere();
+    }
+
     /// Reads through `source` from now on, which holds every entry (after a rebuild wrote them).
     pub fn stored_in(&mut self, source: Arc<dyn EntrySource>) {
         self.profiles.entries_mut().stored_in(source);
