@@ -119,7 +119,7 @@ impl Profiles {
         let mut did = did.clone();
         // Rules let a key move once, so the chain ends; `seen` guards stored data.
         let mut seen = BTreeSet::new();
-        while seen.insert(did.clone()) {
+        while seen.insert(did.as_str().to_owned()) {
             match self.moved(&did) {
                 Some(next) => did = next.to,
                 None => break,
