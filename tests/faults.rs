@@ -211,15 +211,34 @@ fn append_group<S: Store>(ledger: &mut Ledger<S>, group: &[Value]) -> Vec<Result
     ledger.append_values(group.to_vec(), NOW, false)
 }
 
-#[test]
-fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fault_clears() {
+type Faulty = Ledger<FaultyStore<MemoryStore>>;
+
+/// Generated events, and two ledgers to append them to: one over a [`FaultyStore`] and a
+/// reference that never fails, to be fed the same groups at the same time.
+fn faulty_and_reference() -> (Vec<Value>, Arc<Faults>, Faulty, Ledger<MemoryStore>) {
     let (operator, values) = events(60);
-    // A reference ledger that never fails, fed the same groups at the same time.
     let mut reference = Ledger::open(MemoryStore::new()).expect("open");
     reference.sign_checkpoints_with(operator.clone()).expect("operator");
     let faults = Faults::new();
     let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
     ledger.sign_checkpoints_with(operator).expect("operator");
+    (values, faults, ledger, reference)
+}
+
+/// Appends group `n` to both, once the faults cleared, and compares them.
+fn append_to_both(ledger: &mut Faulty, reference: &mut Ledger<MemoryStore>, group: &[Value], n: usize) {
+    for result in append_group(ledger, group) {
+        result.expect("accepted once the fault cleared");
+    }
+    for result in append_group(reference, group) {
+        result.expect("accepted by the reference");
+    }
+    assert_eq!(snapshot(ledger), snapshot(reference), "after group {n}");
+}
+
+#[test]
+fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fault_clears() {
+    let (values, faults, mut ledger, mut reference) = faulty_and_reference();
 
     for (n, group) in values.chunks(7).enumerate() {
         // Every third group meets a failing disk: at once, or after the group's own write.
@@ -239,13 +258,7 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
             assert_eq!(snapshot(&ledger), before, "a failed rebuild left a trace (group {n})");
             faults.heal();
         }
-        for result in append_group(&mut ledger, group) {
-            result.expect("accepted once the fault cleared");
-        }
-        for result in append_group(&mut reference, group) {
-            result.expect("accepted by the reference");
-        }
-        assert_eq!(snapshot(&ledger), snapshot(&reference), "after group {n}");
+        append_to_both(&mut ledger, &mut reference, group, n);
     }
     assert!(faults.failed.load(Ordering::SeqCst) > 0, "faults were injected");
     let report = ledger.audit().expect("audit runs");
@@ -287,12 +300,7 @@ fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_sto
 
 #[test]
 fn a_failed_read_of_a_profile_entry_refuses_the_batch_and_leaves_the_ledger_as_it_was() {
-    let (operator, values) = events(60);
-    let mut reference = Ledger::open(MemoryStore::new()).expect("open");
-    reference.sign_checkpoints_with(operator.clone()).expect("operator");
-    let faults = Faults::new();
-    let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
-    ledger.sign_checkpoints_with(operator).expect("operator");
+    let (values, faults, mut ledger, mut reference) = faulty_and_reference();
     let mut refused = 0;
     for (n, group) in values.chunks(7).enumerate() {
         if n % 2 == 1 {
@@ -317,13 +325,7 @@ fn a_failed_read_of_a_profile_entry_refuses_the_batch_and_leaves_the_ledger_as_i
                 assert!(stored(&after) == stored(&before), "a failed read left a trace (group {n})");
             }
         }
-        for result in append_group(&mut ledger, group) {
-            result.expect("accepted once reads work");
-        }
-        for result in append_group(&mut reference, group) {
-            result.expect("accepted by the reference");
-        }
-        assert_eq!(snapshot(&ledger), snapshot(&reference), "after group {n}");
+        append_to_both(&mut ledger, &mut reference, group, n);
     }
     assert!(refused > 0, "some group needed a profile read");
     let report = ledger.audit().expect("audit runs");
