@@ -9,6 +9,7 @@
 //! that fails any check leaves the log, the tree and the projections exactly as they were.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -32,7 +33,8 @@ const REPLAY_CHUNK: usize = 1024;
 
 /// A ledger over a store.
 pub struct Ledger<S: Store> {
-    store: S,
+    /// Shared with the state, which reads the profiles through it.
+    store: Arc<S>,
     state: Projections,
     len: u64,
     frontier: Frontier,
@@ -148,12 +150,14 @@ pub enum LedgerError {
 }
 
 impl<S: Store> Ledger<S> {
-    /// Opens the ledger: loads the stored projections and catches them up with the log, in memory.
+    /// Opens the ledger: loads the stored projections a writer holds in memory (the profiles are
+    /// read through the store) and catches them up with the log, in memory.
     /// Opening never writes: a read-only command changes nothing, and on a shared store a reader
     /// never puts back entries older than what another writer committed. The appending paths
     /// write the catch-up ([`Ledger::store_catch_up`], or with their first append), fenced.
     pub fn open(store: S) -> Result<Self, LedgerError> {
-        let state = Projections::load(store.entries()?)?;
+        let store = Arc::new(store);
+        let state = Self::load_state(&store)?;
         let mut ledger = Ledger {
             store,
             state,
@@ -165,6 +169,20 @@ impl<S: Store> Ledger<S> {
         };
         ledger.catch_up_stored()?;
         Ok(ledger)
+    }
+
+    /// The stored projections a writer holds in memory, reading the profiles through `store`.
+    fn load_state(store: &Arc<S>) -> Result<Projections, LedgerError> {
+        let mut held = Vec::new();
+        for prefix in projection::HELD_IN_MEMORY {
+            held.extend(store.entries_with_prefix(prefix)?);
+        }
+        Ok(Projections::open(held, store.clone())?)
+    }
+
+    /// The first read through the store that failed while folding, as an error.
+    fn fault(&self) -> Result<(), StoreError> {
+        self.state.take_fault().map_or(Ok(()), |why| Err(StoreError::Backend(why)))
     }
 
     /// Publishes a signed checkpoint with every append from now on, signed by `operator`, which
@@ -193,7 +211,8 @@ impl<S: Store> Ledger<S> {
         if was_behind || self.state.applied() > from {
             self.unstored = Some(changes);
         }
-        folded
+        folded?;
+        Ok(self.fault()?)
     }
 
     /// Folds every record the state does not reflect yet into it, noting the entries that change,
@@ -217,7 +236,10 @@ impl<S: Store> Ledger<S> {
         while let Some(changes) = self.unstored.clone() {
             let batch = Batch { entries: self.state.changed_entries(changes), ..Batch::at(self.len) };
             match self.store.commit(batch) {
-                Ok(()) => self.unstored = None,
+                Ok(()) => {
+                    self.unstored = None;
+                    self.state.stored();
+                }
                 Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => {
                     attempts += 1;
                     self.follow_store()?;
@@ -340,6 +362,8 @@ impl<S: Store> Ledger<S> {
         let mut batch = Batch::at(self.len);
         // What the store lacks goes with this batch: the positions it writes cover it.
         let mut changes = self.unstored.clone().unwrap_or_default();
+        let credentials = verified.iter().filter_map(|v| v.as_ref()?.as_ref().ok()?.event.payload.credential());
+        self.state.profiles.prefetch(credentials.map(|c| c.learner));
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
@@ -357,6 +381,19 @@ impl<S: Store> Ledger<S> {
                 }
             }
         };
+        if let Err(fault) = self.fault() {
+            // A read through the store failed while staging: the state may be wrong.
+            self.put_back_state();
+            let message = fault.to_string();
+            take_errors(verified, &mut results);
+            // Even a refusal may come of the failed read: only what is known stands.
+            let failed = |r: Result<Appended, AppendError>| match r {
+                Ok(a) if !a.new => Ok(a),
+                Err(AppendError::Event(e)) => Err(AppendError::Event(e)),
+                _ => Err(AppendError::NotCommitted(message.clone())),
+            };
+            return Some(results.into_iter().map(failed).collect());
+        }
         if batch.records.is_empty() {
             take_errors(verified, &mut results);
             return Some(results);
@@ -381,6 +418,7 @@ impl<S: Store> Ledger<S> {
             Ok(()) => {
                 self.len += count;
                 self.unstored = None;
+                self.state.stored();
                 take_errors(verified, &mut results);
                 Some(results)
             }
@@ -435,7 +473,16 @@ impl<S: Store> Ledger<S> {
         if self.store.len()? <= self.len {
             return Ok(());
         }
-        self.fold_to_end(&mut Changes::default())
+        // The entries those records change are stored already (the other writer wrote them, with
+        // whatever this writer's catch-up lacked). The profiles read through a store past those
+        // records while folding them: what they wrote is dropped and read again.
+        let folded = self.fold_to_end(&mut Changes::default());
+        self.state.stored_elsewhere();
+        let _ = self.state.take_fault();
+        if folded.is_err() {
+            self.needs_reload = true;
+        }
+        folded
     }
 
     /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
@@ -558,7 +605,7 @@ impl<S: Store> Ledger<S> {
     /// Replaces the state in memory (and the length and frontier) with what the store holds: the
     /// stored projections, caught up with the log.
     fn reset_state(&mut self) -> Result<(), LedgerError> {
-        self.state = Projections::load(self.store.entries()?)?;
+        self.state = Self::load_state(&self.store)?;
         self.catch_up_stored()?;
         self.needs_reload = false;
         Ok(())
@@ -658,6 +705,8 @@ impl<S: Store> Ledger<S> {
             }
         }
         self.state = fresh;
+        // The store holds every entry now: the profiles leave memory and are read through it.
+        self.state.stored_in(self.store.clone());
         self.unstored = None;
         self.needs_reload = false;
         // The state is at the end of the log it was fenced by: the length and frontier follow.
@@ -668,6 +717,12 @@ impl<S: Store> Ledger<S> {
     /// The store underneath.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// How many projection entries the state holds in memory that it reads through the store
+    /// (written and not yet stored, or cached): bounded, whatever the log's length.
+    pub fn entries_held(&self) -> usize {
+        self.state.profiles.held()
     }
 }
 

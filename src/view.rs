@@ -143,8 +143,8 @@ impl<S: Store + ?Sized> View<'_, S> {
         entries.extend(self.0.entries_with_prefix("position/")?);
         let learner = Projections::load(entries.clone())?;
         let entry = learner.profiles.learner(&current);
-        let credentials = entry.map(|e| e.credentials.as_slice()).unwrap_or_default();
-        let apprenticeships = entry.map(|e| e.apprenticeships.as_slice()).unwrap_or_default();
+        let credentials = entry.as_ref().map(|e| e.credentials.as_slice()).unwrap_or_default();
+        let apprenticeships = entry.as_ref().map(|e| e.apprenticeships.as_slice()).unwrap_or_default();
         let status_keys: Vec<String> = credentials
             .iter()
             .map(|c| format!("status/credential/{}", c.id))

@@ -44,6 +44,10 @@ struct Faults {
     stalled: Mutex<bool>,
     released: Condvar,
     stalls: AtomicU64,
+    /// Reads of projection entries fail while this is set.
+    reads_fail: AtomicBool,
+    /// `profile/` entries handed out by reads.
+    profile_entries_read: AtomicU64,
 }
 
 impl Faults {
@@ -86,7 +90,24 @@ impl Faults {
         self.writes_left.store(n, Ordering::SeqCst);
     }
 
+    /// Fails every read of projection entries from now on, until [`Faults::heal`].
+    fn fail_reads(&self) {
+        self.reads_fail.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes one read of projection entries, noting the profile entries it hands out.
+    fn read(&self, entries: Result<Vec<(String, Vec<u8>)>, StoreError>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        if self.reads_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("injected fault: input/output error".into()));
+        }
+        let entries = entries?;
+        let profiles = entries.iter().filter(|(k, _)| k.starts_with("profile/")).count() as u64;
+        self.profile_entries_read.fetch_add(profiles, Ordering::SeqCst);
+        Ok(entries)
+    }
+
     fn heal(&self) {
+        self.reads_fail.store(false, Ordering::SeqCst);
         self.writes_left.store(NEVER, Ordering::SeqCst);
         self.after_apply.store(false, Ordering::SeqCst);
     }
@@ -146,7 +167,14 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.latest_checkpoint()
     }
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.inner.entries()
+        self.faults.read(self.inner.entries())
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.faults.read(self.inner.entries_with_prefix(prefix))
+    }
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let found = self.inner.entry(key)?.map(|v| (key.to_owned(), v));
+        Ok(self.faults.read(Ok(found.into_iter().collect()))?.pop().map(|(_, v)| v))
     }
 }
 
@@ -183,15 +211,34 @@ fn append_group<S: Store>(ledger: &mut Ledger<S>, group: &[Value]) -> Vec<Result
     ledger.append_values(group.to_vec(), NOW, false)
 }
 
-#[test]
-fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fault_clears() {
+type Faulty = Ledger<FaultyStore<MemoryStore>>;
+
+/// Generated events, and two ledgers to append them to: one over a [`FaultyStore`] and a
+/// reference that never fails, to be fed the same groups at the same time.
+fn faulty_and_reference() -> (Vec<Value>, Arc<Faults>, Faulty, Ledger<MemoryStore>) {
     let (operator, values) = events(60);
-    // A reference ledger that never fails, fed the same groups at the same time.
     let mut reference = Ledger::open(MemoryStore::new()).expect("open");
     reference.sign_checkpoints_with(operator.clone()).expect("operator");
     let faults = Faults::new();
     let mut ledger = Ledger::open(FaultyStore { inner: MemoryStore::new(), faults: faults.clone() }).expect("open");
     ledger.sign_checkpoints_with(operator).expect("operator");
+    (values, faults, ledger, reference)
+}
+
+/// Appends group `n` to both, once the faults cleared, and compares them.
+fn append_to_both(ledger: &mut Faulty, reference: &mut Ledger<MemoryStore>, group: &[Value], n: usize) {
+    for result in append_group(ledger, group) {
+        result.expect("accepted once the fault cleared");
+    }
+    for result in append_group(reference, group) {
+        result.expect("accepted by the reference");
+    }
+    assert_eq!(snapshot(ledger), snapshot(reference), "after group {n}");
+}
+
+#[test]
+fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fault_clears() {
+    let (values, faults, mut ledger, mut reference) = faulty_and_reference();
 
     for (n, group) in values.chunks(7).enumerate() {
         // Every third group meets a failing disk: at once, or after the group's own write.
@@ -211,15 +258,76 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
             assert_eq!(snapshot(&ledger), before, "a failed rebuild left a trace (group {n})");
             faults.heal();
         }
-        for result in append_group(&mut ledger, group) {
-            result.expect("accepted once the fault cleared");
-        }
-        for result in append_group(&mut reference, group) {
-            result.expect("accepted by the reference");
-        }
-        assert_eq!(snapshot(&ledger), snapshot(&reference), "after group {n}");
+        append_to_both(&mut ledger, &mut reference, group, n);
     }
     assert!(faults.failed.load(Ordering::SeqCst) > 0, "faults were injected");
+    let report = ledger.audit().expect("audit runs");
+    assert!(report.problems.is_empty(), "{report}");
+}
+
+#[test]
+fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_store() {
+    let (operator, values) = events(60);
+    let faults = Faults::new();
+    let inner = Arc::new(MemoryStore::new());
+    let mut first = Ledger::open(FaultyStore { inner: inner.clone(), faults: faults.clone() }).expect("open");
+    first.sign_checkpoints_with(operator.clone()).expect("operator");
+    for result in append_group(&mut first, &values) {
+        result.expect("accepted");
+    }
+    let learners: Vec<_> = values
+        .iter()
+        .filter_map(|v| v["body"]["learner"].as_str())
+        .map(|d| d.parse().expect("a did"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(learners.len() > 5, "the events reach several learners");
+    let profiles: Vec<_> = learners.iter().map(|d| first.profile(d)).collect();
+    assert!(profiles.iter().any(|p| !p.credentials.is_empty()), "some learner holds a credential");
+    let stored = snapshot(&first);
+    drop(first);
+
+    faults.profile_entries_read.store(0, Ordering::SeqCst);
+    let mut reopened = Ledger::open(FaultyStore { inner, faults: faults.clone() }).expect("reopen");
+    assert_eq!(faults.profile_entries_read.load(Ordering::SeqCst), 0, "opening read profile entries");
+    reopened.sign_checkpoints_with(operator).expect("operator");
+    for (learner, profile) in learners.iter().zip(&profiles) {
+        assert_eq!(&reopened.profile(learner), profile, "{learner}'s profile, read through the store");
+    }
+    assert_eq!(snapshot(&reopened), stored);
+}
+
+#[test]
+fn a_failed_read_of_a_profile_entry_refuses_the_batch_and_leaves_the_ledger_as_it_was() {
+    let (values, faults, mut ledger, mut reference) = faulty_and_reference();
+    let mut refused = 0;
+    for (n, group) in values.chunks(7).enumerate() {
+        if n % 2 == 1 {
+            let before = snapshot(&ledger);
+            faults.fail_reads();
+            let results = append_group(&mut ledger, group);
+            faults.heal();
+            assert_eq!(results.len(), group.len());
+            // A group that needs no profile read (registry events) may commit; one that does is
+            // refused whole, naming the cause, and leaves no trace.
+            if results.iter().any(Result::is_err) {
+                refused += 1;
+                for result in &results {
+                    let error = result.as_ref().expect_err("nothing commits after a failed read");
+                    assert_eq!(error.code(), "unavailable", "{error}");
+                    assert!(error.to_string().contains("input/output error"), "the cause is named: {error}");
+                }
+                // The log and the store are as they were; the state in memory, which could not
+                // be read back while reads failed, is reloaded before the next append.
+                let after = snapshot(&ledger);
+                let stored = |s: &Snapshot| (s.len, s.root, s.stored_entries.clone(), s.checkpoint.clone());
+                assert!(stored(&after) == stored(&before), "a failed read left a trace (group {n})");
+            }
+        }
+        append_to_both(&mut ledger, &mut reference, group, n);
+    }
+    assert!(refused > 0, "some group needed a profile read");
     let report = ledger.audit().expect("audit runs");
     assert!(report.problems.is_empty(), "{report}");
 }

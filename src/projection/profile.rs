@@ -2,13 +2,15 @@
 //! issued to them and the apprenticeships they started; and [`Profile`], the rendered view that
 //! joins it with credential status and issuer names and aggregates skills with their evidence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::event::{CredentialKind, Date, Payload, Skill};
 use crate::id::{Did, EventId, Seq};
+use crate::projection::entries::{Entries, EntrySource};
 use crate::projection::registry::Registry;
 use crate::projection::status::{CredentialState, Status};
 use crate::projection::{Changes, Context, Projection, Record};
@@ -57,11 +59,12 @@ pub struct LearnerEntry {
     pub apprenticeships: Vec<EventId>,
 }
 
-/// Learners' entries, and which keys moved to which.
+/// Learners' entries, and which keys moved to which. None of them is held in memory by the
+/// ledger's writer: applying a record writes its entries through, and the reads go through to
+/// the store with a bounded cache ([`Entries`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Profiles {
-    learners: BTreeMap<Did, LearnerEntry>,
-    moved_to: BTreeMap<Did, Moved>,
+    entries: Entries,
 }
 
 /// A learner's keys moved from and apprenticeships started.
@@ -71,7 +74,7 @@ const LEARNER_PREFIX: &str = "profile/learner/";
 const CREDENTIAL_PREFIX: &str = "profile/credential/";
 
 /// What a learner's `profile/learner/` entry holds (the credentials are entries of their own).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct LearnerMeta {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     earlier_keys: Vec<Did>,
@@ -85,50 +88,99 @@ fn credential_key(learner: &Did, seq: Seq) -> String {
 const MOVED_PREFIX: &str = "profile/moved/";
 
 impl Profiles {
+    /// Profiles read through `source` (the store), holding nothing in memory but a bounded cache.
+    pub fn over(source: Arc<dyn EntrySource>) -> Self {
+        Profiles { entries: Entries::over(source) }
+    }
+
+    /// The entries the store now holds leave memory (see [`Entries::stored`]).
+    pub(crate) fn entries_mut(&mut self) -> &mut Entries {
+        &mut self.entries
+    }
+
+    /// The entries, for their faults and size.
+    pub(crate) fn entries(&self) -> &Entries {
+        &self.entries
+    }
+
+    /// How many entries are held in memory (written and not yet stored, or cached).
+    pub fn held(&self) -> usize {
+        self.entries.held()
+    }
+
+    /// Reads at once what following these learners' key moves first asks of the store (one
+    /// query on a database for a batch, not one per credential).
+    pub fn prefetch<'a>(&self, learners: impl IntoIterator<Item = &'a Did>) {
+        self.entries.prefetch(learners.into_iter().map(|did| format!("{MOVED_PREFIX}{did}")));
+    }
+
     /// The did a learner uses now: follows `learner.key_linked` moves from `did`.
     pub fn current(&self, did: &Did) -> Did {
-        let mut did = did;
-        // Rules let a key move once, so the chain ends; the bound guards stored data.
-        for _ in 0..=self.moved_to.len() {
-            match self.moved_to.get(did) {
-                Some(next) => did = &next.to,
+        let mut did = did.clone();
+        // Rules let a key move once, so the chain ends; `seen` guards stored data.
+        let mut seen = BTreeSet::new();
+        while seen.insert(did.as_str().to_owned()) {
+            match self.moved(&did) {
+                Some(next) => did = next.to,
                 None => break,
             }
         }
-        did.clone()
+        did
     }
 
     /// Has this key been moved away from?
     pub fn has_moved(&self, did: &Did) -> bool {
-        self.moved_to.contains_key(did)
+        self.moved(did).is_some()
     }
 
     /// Where `did` moved, if it did.
-    pub fn moved(&self, did: &Did) -> Option<&Moved> {
-        self.moved_to.get(did)
+    pub fn moved(&self, did: &Did) -> Option<Moved> {
+        self.entries.get(&format!("{MOVED_PREFIX}{did}")).and_then(|v| serde_json::from_value(v).ok())
+    }
+
+    /// The `profile/learner/` entry of the learner using `did` now (`did` is current).
+    fn meta(&self, current: &Did) -> Option<LearnerMeta> {
+        self.entries.get(&format!("{LEARNER_PREFIX}{current}")).and_then(|v| serde_json::from_value(v).ok())
+    }
+
+    /// The credential entries of the learner using `did` now (`did` is current), in seq order.
+    fn credential_entries(&self, current: &Did) -> Vec<(String, Value)> {
+        self.entries.with_prefix(&format!("{CREDENTIAL_PREFIX}{current}/"))
     }
 
     /// The stored entry of the learner now using `did`, if any credential reached them.
-    pub fn learner(&self, did: &Did) -> Option<&LearnerEntry> {
-        self.learners.get(&self.current(did))
+    pub fn learner(&self, did: &Did) -> Option<LearnerEntry> {
+        let learner = self.current(did);
+        let meta = self.meta(&learner);
+        let credentials = self.credential_entries(&learner);
+        if meta.is_none() && credentials.is_empty() {
+            return None;
+        }
+        let meta = meta.unwrap_or_default();
+        Some(LearnerEntry {
+            earlier_keys: meta.earlier_keys,
+            credentials: credentials.into_iter().filter_map(|(_, v)| serde_json::from_value(v).ok()).collect(),
+            apprenticeships: meta.apprenticeships,
+        })
     }
 
     /// Does the learner now using `did` hold a credential or an apprenticeship?
     pub fn holds_anything(&self, did: &Did) -> bool {
-        self.learner(did).is_some_and(|e| !e.credentials.is_empty() || !e.apprenticeships.is_empty())
+        let learner = self.current(did);
+        self.meta(&learner).is_some_and(|m| !m.apprenticeships.is_empty())
+            || !self.credential_entries(&learner).is_empty()
     }
 
     /// How many keys the learner now using `did` has had: their earlier keys and the current one.
     pub fn key_count(&self, did: &Did) -> usize {
-        self.learner(did).map_or(1, |e| e.earlier_keys.len() + 1)
+        self.meta(&self.current(did)).map_or(1, |m| m.earlier_keys.len() + 1)
     }
 
     /// The learner's profile, joined with status and issuer names. `as_of_seq` is the last seq
     /// the projections reflect.
     pub fn render(&self, did: &Did, status: &Status, registry: &Registry, as_of_seq: Option<Seq>) -> Profile {
         let learner = self.current(did);
-        let empty = LearnerEntry::default();
-        let entry = self.learners.get(&learner).unwrap_or(&empty);
+        let entry = self.learner(&learner).unwrap_or_default();
         let mut skills: BTreeMap<&str, ProfileSkill> = BTreeMap::new();
         let mut totals = Totals::default();
         let credentials = entry
@@ -190,11 +242,17 @@ impl Profiles {
         }
     }
 
-    /// The entry of the learner now using `did`; notes that its `profile/learner/` entry changed.
-    fn learner_mut(&mut self, did: &Did, changes: &mut Changes) -> &mut LearnerEntry {
-        let learner = self.current(did);
-        changes.touch(format!("{LEARNER_PREFIX}{learner}"));
-        self.learners.entry(learner).or_default()
+    /// Writes the `profile/learner/` entry of `learner` (current), noting that it changed; a
+    /// learner with only credentials has no entry of this kind.
+    fn put_meta(&mut self, learner: &Did, meta: &LearnerMeta, changes: &mut Changes) {
+        let key = format!("{LEARNER_PREFIX}{learner}");
+        let value = if meta.earlier_keys.is_empty() && meta.apprenticeships.is_empty() {
+            None
+        } else {
+            serde_json::to_value(meta).ok()
+        };
+        changes.touch(key.clone());
+        self.entries.put(key, value);
     }
 }
 
@@ -225,83 +283,73 @@ impl Projection for Profiles {
                 employer,
                 valid_until,
             };
-            let learner = self.current(c.learner);
-            changes.touch(credential_key(&learner, record.seq));
-            self.learners.entry(learner).or_default().credentials.push(summary);
+            let key = credential_key(&self.current(c.learner), record.seq);
+            changes.touch(key.clone());
+            self.entries.put(key, serde_json::to_value(summary).ok());
             return;
         }
         match payload {
             Payload::ApprenticeshipStarted(a) if context.author_issuer.is_some() => {
-                self.learner_mut(&a.learner, changes).apprenticeships.push(event.id());
+                let learner = self.current(&a.learner);
+                let mut meta = self.meta(&learner).unwrap_or_default();
+                meta.apprenticeships.push(event.id());
+                self.put_meta(&learner, &meta, changes);
             }
             Payload::KeyLinked(link) => {
                 let from = self.current(&link.from);
                 let to = self.current(&link.to);
-                let moved = self.learners.remove(&from).unwrap_or_default();
-                changes.touch(format!("{LEARNER_PREFIX}{from}"));
-                for c in &moved.credentials {
-                    changes.touch(credential_key(&from, c.seq));
-                    changes.touch(credential_key(&to, c.seq));
+                // What `from` held leaves it, then joins what `to` holds (read after, as `to`
+                // may be `from` when a bundle's selection leaves the rules unable to tell).
+                let moved = self.meta(&from).unwrap_or_default();
+                let credentials = self.credential_entries(&from);
+                self.put_meta(&from, &LearnerMeta::default(), changes);
+                for (key, _) in &credentials {
+                    changes.touch(key.clone());
+                    self.entries.put(key.clone(), None);
                 }
-                let target = self.learner_mut(&to, changes);
+                let mut target = self.meta(&to).unwrap_or_default();
+                for (key, value) in credentials {
+                    let seq = key.rsplit_once('/').map_or("", |(_, seq)| seq);
+                    let key = format!("{CREDENTIAL_PREFIX}{to}/{seq}");
+                    changes.touch(key.clone());
+                    self.entries.put(key, Some(value));
+                }
                 target.earlier_keys.extend(moved.earlier_keys);
                 target.earlier_keys.push(from.clone());
-                target.credentials.extend(moved.credentials);
-                target.credentials.sort_by_key(|c| c.seq);
                 target.apprenticeships.extend(moved.apprenticeships);
-                self.moved_to.insert(from.clone(), Moved { to, seq: record.seq });
-                changes.touch(format!("{MOVED_PREFIX}{from}"));
+                self.put_meta(&to, &target, changes);
+                let key = format!("{MOVED_PREFIX}{from}");
+                changes.touch(key.clone());
+                self.entries.put(key, serde_json::to_value(Moved { to, seq: record.seq }).ok());
             }
             _ => {}
         }
     }
 
     fn entry(&self, key: &str) -> Option<Value> {
-        if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
-            let e = self.learners.get(&did.parse().ok()?)?;
-            // A learner with only credentials has no entry of this kind.
-            if e.earlier_keys.is_empty() && e.apprenticeships.is_empty() {
-                return None;
-            }
-            let meta = LearnerMeta { earlier_keys: e.earlier_keys.clone(), apprenticeships: e.apprenticeships.clone() };
-            return serde_json::to_value(meta).ok();
-        }
-        if let Some(rest) = key.strip_prefix(CREDENTIAL_PREFIX) {
-            let (did, seq) = rest.rsplit_once('/')?;
-            let (did, seq): (Did, Seq) = (did.parse().ok()?, seq.parse().ok()?);
-            let credentials = &self.learners.get(&did)?.credentials;
-            let found = credentials.binary_search_by_key(&seq, |c| c.seq).ok()?;
-            return serde_json::to_value(&credentials[found]).ok();
-        }
-        let did: Did = key.strip_prefix(MOVED_PREFIX)?.parse().ok()?;
-        self.moved_to.get(&did).and_then(|m| serde_json::to_value(m).ok())
+        self.entries.get(key)
     }
 
     fn keys(&self) -> Vec<String> {
-        let with_meta =
-            self.learners.iter().filter(|(_, e)| !e.earlier_keys.is_empty() || !e.apprenticeships.is_empty());
-        let learners = with_meta.map(|(d, _)| format!("{LEARNER_PREFIX}{d}"));
-        let credentials =
-            self.learners.iter().flat_map(|(d, e)| e.credentials.iter().map(move |c| credential_key(d, c.seq)));
-        let moved = self.moved_to.keys().map(|d| format!("{MOVED_PREFIX}{d}"));
-        learners.chain(credentials).chain(moved).collect()
+        self.entries.with_prefix(&format!("{}/", Self::NAME)).into_iter().map(|(k, _)| k).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
+        // Each entry must read back as what it is before it is kept.
         if let Some(did) = key.strip_prefix(LEARNER_PREFIX) {
-            let did = did.parse().map_err(serde::de::Error::custom)?;
-            let meta: LearnerMeta = serde_json::from_value(value)?;
-            let entry = self.learners.entry(did).or_default();
-            entry.earlier_keys = meta.earlier_keys;
-            entry.apprenticeships = meta.apprenticeships;
+            did.parse::<Did>().map_err(serde::de::Error::custom)?;
+            serde_json::from_value::<LearnerMeta>(value.clone())?;
         } else if let Some(rest) = key.strip_prefix(CREDENTIAL_PREFIX) {
-            let did = rest.rsplit_once('/').map_or(rest, |(d, _)| d).parse().map_err(serde::de::Error::custom)?;
-            // Entries load in key order, which is seq order for each learner.
-            self.learners.entry(did).or_default().credentials.push(serde_json::from_value(value)?);
+            let did = rest.rsplit_once('/').map_or(rest, |(d, _)| d);
+            did.parse::<Did>().map_err(serde::de::Error::custom)?;
+            serde_json::from_value::<CredentialSummary>(value.clone())?;
         } else if let Some(did) = key.strip_prefix(MOVED_PREFIX) {
-            let did = did.parse().map_err(serde::de::Error::custom)?;
-            self.moved_to.insert(did, serde_json::from_value(value)?);
+            did.parse::<Did>().map_err(serde::de::Error::custom)?;
+            serde_json::from_value::<Moved>(value.clone())?;
+        } else {
+            return Ok(());
         }
+        self.entries.put(key.to_owned(), Some(value));
         Ok(())
     }
 }

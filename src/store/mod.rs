@@ -73,8 +73,9 @@ impl Batch {
     }
 }
 
-/// The log's storage.
-pub trait Store: Send + Sync {
+/// The log's storage. A store owns what it reads (`'static`): a ledger's state shares it to read
+/// projection entries through ([`crate::projection::EntrySource`]).
+pub trait Store: Send + Sync + 'static {
     /// Writes the batch atomically (all of it or none) and durably (on disk when this returns
     /// `Ok`). Fails with [`StoreError::Conflict`], writing nothing, unless the log is exactly
     /// `batch.log_len` long and the records start there ([`Batch::check_fence`]). Fails with
@@ -265,4 +266,25 @@ pub enum StoreError {
     /// Stored bytes are not what was written.
     #[error("storage is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// A store's projection entries are what a writer's state reads through ([`crate::projection::entries`]).
+impl<S: Store + ?Sized> crate::projection::EntrySource for S {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Store::entry(self, key).map_err(read_failure)
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        Store::entries_with_prefix(self, prefix).map_err(read_failure)
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        Store::entries_for(self, keys).map_err(read_failure)
+    }
+}
+
+/// What a failed read says, for the ledger to report as [`StoreError::Backend`] (not twice "storage failed").
+fn read_failure(e: StoreError) -> String {
+    match e {
+        StoreError::Backend(why) => why,
+        other => other.to_string(),
+    }
 }

@@ -1,0 +1,341 @@
+//! A projection's entries written through and read through: the writes not yet stored (an
+//! overlay, which the reads see first), over a bounded cache of what was read from an
+//! [`EntrySource`] (the store, for the ledger's writer). Without a source (a fold in memory: a
+//! bundle's records, a rebuild, the tests) the overlay simply holds every entry.
+//!
+//! The core stays sans-I/O: the source is a trait the ledger implements over its store. A read
+//! that fails is remembered as a fault ([`Entries::take_fault`]) and answers "no entry"; the
+//! ledger then refuses the whole batch and reloads, so a failed read never commits anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+/// Where stored entries are read from.
+pub trait EntrySource: Send + Sync {
+    /// The stored entry under `key`.
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// The stored entries whose keys start with `prefix`, in key order.
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String>;
+    /// The stored entries under these keys (those that exist): one query on a database.
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String>;
+}
+
+/// How many entries each of the cache's two generations holds: the cache holds at most twice this.
+const CACHE_GENERATION: usize = 8192;
+
+/// Entries: an overlay of writes over a source read through a bounded cache.
+#[derive(Default)]
+pub struct Entries {
+    /// Entries written and not yet stored (`None`: deleted), in key order.
+    written: BTreeMap<String, Option<Value>>,
+    source: Option<Arc<dyn EntrySource>>,
+    cache: Mutex<Cache>,
+    /// The first read from the source that failed since the last [`Entries::take_fault`].
+    fault: Mutex<Option<String>>,
+}
+
+/// Two generations of entries read from the source: a hit in the older one moves it to the
+/// younger; when the younger is full, it becomes the older and the older is dropped.
+#[derive(Default)]
+struct Cache {
+    young: HashMap<String, Option<Value>>,
+    old: HashMap<String, Option<Value>>,
+}
+
+impl Cache {
+    fn get(&mut self, key: &str) -> Option<Option<Value>> {
+        if let Some(v) = self.young.get(key) {
+            return Some(v.clone());
+        }
+        let v = self.old.remove(key)?;
+        self.put(key.to_owned(), v.clone());
+        Some(v)
+    }
+
+    fn put(&mut self, key: String, value: Option<Value>) {
+        if self.young.len() >= CACHE_GENERATION && !self.young.contains_key(&key) {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.old.remove(&key);
+        self.young.insert(key, value);
+    }
+
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+}
+
+impl Entries {
+    /// Entries read through from `source`, with nothing written yet.
+    pub fn over(source: Arc<dyn EntrySource>) -> Self {
+        Entries { source: Some(source), ..Entries::default() }
+    }
+
+    /// The entry under `key`: as written, else as stored.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        if let Some(v) = self.written.get(key) {
+            return v.clone();
+        }
+        let source = self.source.as_ref()?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(key) {
+            return v;
+        }
+        let read = source.entry(key).and_then(|bytes| bytes.map(|b| decode(key, &b)).transpose());
+        match read {
+            Ok(v) => {
+                cache.put(key.to_owned(), v.clone());
+                v
+            }
+            Err(e) => {
+                self.note_fault(e);
+                None
+            }
+        }
+    }
+
+    /// The entries whose keys start with `prefix`, in key order: as written, else as stored.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, Value)> {
+        let mut found: BTreeMap<String, Value> = BTreeMap::new();
+        if let Some(source) = &self.source {
+            match source.entries_with_prefix(prefix) {
+                Ok(stored) => {
+                    for (key, bytes) in stored {
+                        match decode(&key, &bytes) {
+                            Ok(v) => {
+                                found.insert(key, v);
+                            }
+                            Err(e) => self.note_fault(e),
+                        }
+                    }
+                }
+                Err(e) => self.note_fault(e),
+            }
+        }
+        for (key, v) in self.written.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)) {
+            match v {
+                Some(v) => found.insert(key.clone(), v.clone()),
+                None => found.remove(key),
+            };
+        }
+        found.into_iter().collect()
+    }
+
+    /// Reads the entries under `keys` that are neither written nor cached into the cache, with one
+    /// read of the source (a batch's reads, asked for at once).
+    pub fn prefetch(&self, keys: impl IntoIterator<Item = String>) {
+        let Some(source) = &self.source else { return };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut missing: Vec<String> =
+            keys.into_iter().filter(|k| !self.written.contains_key(k) && cache.get(k).is_none()).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return;
+        }
+        let found = match source.entries_for(&missing) {
+            Ok(found) => found,
+            Err(e) => return self.note_fault(e),
+        };
+        let mut found: HashMap<String, Vec<u8>> = found.into_iter().collect();
+        for key in missing {
+            match found.remove(&key).map(|bytes| decode(&key, &bytes)).transpose() {
+                Ok(v) => cache.put(key, v),
+                Err(e) => self.note_fault(e),
+            }
+        }
+    }
+
+    /// Writes (`Some`) or deletes (`None`) the entry under `key`.
+    pub fn put(&mut self, key: String, value: Option<Value>) {
+        self.written.insert(key, value);
+    }
+
+    /// The store now holds everything written: with a source, the writes leave the overlay for
+    /// the cache (bounded); without one, the overlay is all there is and stays.
+    pub fn stored(&mut self) {
+        if self.source.is_none() {
+            return;
+        }
+        let cache = self.cache.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in std::mem::take(&mut self.written) {
+            cache.put(key, value);
+        }
+    }
+
+    /// Another writer stored the entries of what was just folded, read against a store already
+    /// past it: with a source, what was written and cached is dropped, and read again.
+    pub fn stored_elsewhere(&mut self) {
+        if self.source.is_some() {
+            self.written.clear();
+            *self.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = Cache::default();
+        }
+    }
+
+    /// Reads through `source` from now on, the store holding everything written.
+    pub fn stored_in(&mut self, source: Arc<dyn EntrySource>) {
+        self.source = Some(source);
+        self.stored();
+    }
+
+    /// The first read that failed since the last call, if any.
+    pub fn take_fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// How many entries are held in memory: written, and cached.
+    pub fn held(&self) -> usize {
+        self.written.len() + self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn note_fault(&self, e: String) {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+    }
+}
+
+fn decode(key: &str, bytes: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("stored projection entry `{key}` is corrupt: {e}"))
+}
+
+impl Clone for Entries {
+    /// The same entries; the copy starts with an empty cache.
+    fn clone(&self) -> Self {
+        Entries {
+            written: self.written.clone(),
+            source: self.source.clone(),
+            cache: Mutex::default(),
+            fault: Mutex::new(self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+        }
+    }
+}
+
+impl PartialEq for Entries {
+    /// The same writes over the same source.
+    fn eq(&self, other: &Self) -> bool {
+        let same_source = match (&self.source, &other.source) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_source && self.written == other.written
+    }
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("written", &self.written.len())
+            .field("read_through", &self.source.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that counts its reads and can be made to fail.
+    #[derive(Default)]
+    struct Counted {
+        entries: BTreeMap<String, Vec<u8>>,
+        reads: Mutex<usize>,
+        failing: bool,
+    }
+
+    impl EntrySource for Counted {
+        fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+            *self.reads.lock().unwrap() += 1;
+            if self.failing {
+                return Err("disk on fire".into());
+            }
+            Ok(self.entries.get(key).cloned())
+        }
+        fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+            *self.reads.lock().unwrap() += 1;
+            if self.failing {
+                return Err("disk on fire".into());
+            }
+            Ok(self
+                .entries
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        }
+        fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+            *self.reads.lock().unwrap() += 1;
+            Ok(keys.iter().filter_map(|k| Some((k.clone(), self.entries.get(k)?.clone()))).collect())
+        }
+    }
+
+    fn source(pairs: &[(&str, &str)]) -> Arc<Counted> {
+        let entries = pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+        Arc::new(Counted { entries, ..Counted::default() })
+    }
+
+    #[test]
+    fn writes_are_read_before_the_store_and_deletes_hide_stored_entries() {
+        let stored = source(&[("p/a", "1"), ("p/b", "2"), ("q/a", "3")]);
+        let mut entries = Entries::over(stored.clone());
+        assert_eq!(entries.get("p/a"), Some(1.into()));
+        entries.put("p/a".into(), None);
+        entries.put("p/c".into(), Some(4.into()));
+        assert_eq!(entries.get("p/a"), None, "a delete in the overlay hides the stored entry");
+        let keys: Vec<String> = entries.with_prefix("p/").into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["p/b", "p/c"]);
+        assert_eq!(entries.take_fault(), None);
+    }
+
+    #[test]
+    fn a_read_is_cached_and_the_cache_is_bounded() {
+        let stored = source(&[("p/a", "1")]);
+        let entries = Entries::over(stored.clone());
+        assert_eq!(entries.get("p/a"), Some(1.into()));
+        assert_eq!(entries.get("p/a"), Some(1.into()));
+        assert_eq!(*stored.reads.lock().unwrap(), 1, "the second read is the cache's");
+        for i in 0..3 * CACHE_GENERATION {
+            entries.get(&format!("p/missing/{i}"));
+        }
+        assert!(entries.held() <= 2 * CACHE_GENERATION, "the cache holds {}", entries.held());
+    }
+
+    #[test]
+    fn a_prefetch_reads_what_is_neither_written_nor_cached_at_once() {
+        let stored = source(&[("p/a", "1"), ("p/b", "2")]);
+        let mut entries = Entries::over(stored.clone());
+        entries.put("p/w".into(), Some(9.into()));
+        assert_eq!(entries.get("p/a"), Some(1.into()));
+        entries.prefetch(["p/a", "p/b", "p/c", "p/w", "p/b"].map(String::from));
+        assert_eq!(*stored.reads.lock().unwrap(), 2, "one read for the entry, one for the prefetch");
+        assert_eq!(entries.get("p/b"), Some(2.into()));
+        assert_eq!(entries.get("p/c"), None);
+        assert_eq!(entries.get("p/w"), Some(9.into()));
+        assert_eq!(*stored.reads.lock().unwrap(), 2, "what was prefetched is read from the cache, missing or not");
+    }
+
+    #[test]
+    fn stored_writes_leave_the_overlay_only_when_a_source_holds_them() {
+        let mut in_memory = Entries::default();
+        in_memory.put("p/a".into(), Some(1.into()));
+        in_memory.stored();
+        assert_eq!(in_memory.get("p/a"), Some(1.into()), "without a source the overlay is all there is");
+
+        let mut backed = Entries::over(source(&[]));
+        backed.put("p/a".into(), Some(1.into()));
+        backed.stored();
+        assert!(backed.written.is_empty());
+        assert_eq!(backed.get("p/a"), Some(1.into()), "what was written is still read, from the cache");
+    }
+
+    #[test]
+    fn a_failed_read_answers_nothing_and_is_kept_as_a_fault() {
+        let stored = Arc::new(Counted { failing: true, ..Counted::default() });
+        let entries = Entries::over(stored);
+        assert_eq!(entries.get("p/a"), None);
+        assert!(entries.with_prefix("p/").is_empty());
+        assert_eq!(entries.take_fault().as_deref(), Some("disk on fire"));
+        assert_eq!(entries.take_fault(), None, "taken");
+    }
+}
