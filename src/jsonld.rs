@@ -234,9 +234,8 @@ pub fn canonicalize(document: &Value) -> Result<String, JsonLdError> {
 
 /// [`canonicalize`] with the contexts of `loader`.
 pub fn canonicalize_with(document: &Value, loader: &DocumentLoader) -> Result<String, JsonLdError> {
-    let own = if loader_is_pinned(loader) { own_shape::to_rdf(document) } else { None };
-    match own {
-        Some(dataset) => canonicalize_dataset(&dataset),
+    match loader_is_pinned(loader).then(|| own_shape::canonicalize(document)).flatten() {
+        Some(canonical) => Ok(canonical),
         None => canonicalize_dataset(&to_rdf(document, loader)?),
     }
 }
