@@ -1,8 +1,9 @@
 //! Criterion benchmarks of the core: canonicalization, signing and verifying events, Merkle
 //! appends and proofs, durable appends through the ledger on sled, replay, and offline bundle
 //! verification for 1, 20 and 200 credentials; the standard (Open Badges) proof check per
-//! credential on append, eddsa-jcs-2022 and eddsa-rdfc-2022. `credledger bench` measures the same paths at
-//! scale in one run and prints them against the raw verify rate (BENCHMARKS.md).
+//! credential on append, eddsa-jcs-2022 and eddsa-rdfc-2022, and RDFC-1.0 of a credential by the
+//! own-shape path against the general one. `credledger bench` measures the same paths at scale in
+//! one run and prints them against the raw verify rate (BENCHMARKS.md).
 
 use std::hint::black_box;
 
@@ -15,7 +16,7 @@ use credledger::event::{CourseCompleted, Skill, StandardForm, Timestamp};
 use credledger::generate::Generator;
 use credledger::id::Hash32;
 use credledger::merkle::{self, MemoryTree};
-use credledger::{Event, Ledger, Payload, SecretKey, SignedEvent, SledStore, canonical, demo};
+use credledger::{Event, Ledger, Payload, SecretKey, SignedEvent, SledStore, canonical, demo, jsonld};
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::macros::datetime;
 
@@ -69,6 +70,23 @@ fn standard_proof_benches(c: &mut Criterion) {
     group.bench_function("sign: eddsa-rdfc-2022 (form 2)", |b| {
         b.iter(|| proved_course(&issuer, &learner, Some(form2.clone())))
     });
+    // What each canonicalization costs: the credential (and its proof configuration) read by
+    // jsonld's own-shape path, which `canonicalize` takes for the ledger's own credentials, against
+    // the general path (JSON-LD expansion with the memoized contexts, toRdf), the referee.
+    let credential = credledger::vc::open_badge(&rdfc).unwrap();
+    let mut config = credledger::rdfc::proof_options(&rdfc.author, &rdfc.created_at);
+    config["@context"] = credential["@context"].clone();
+    for (what, document) in [("credential", &credential), ("proof configuration", &config)] {
+        group.bench_function(format!("RDFC-1.0 of the {what}: own shape"), |b| {
+            b.iter(|| jsonld::canonicalize(black_box(document)).unwrap())
+        });
+        group.bench_function(format!("RDFC-1.0 of the {what}: general path"), |b| {
+            b.iter(|| {
+                let dataset = jsonld::to_rdf(black_box(document), jsonld::DocumentLoader::pinned()).unwrap();
+                jsonld::canonicalize_dataset(&dataset).unwrap()
+            })
+        });
+    }
     group.finish();
 }
 

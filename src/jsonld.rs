@@ -7,6 +7,12 @@
 //! mode, as jsonld.js's `safe: true`: a term no context defines, a relative `@type` or `@id`, or
 //! any warning of the processor is an error, never a silently dropped statement. Pure: no I/O; the
 //! processed top-level contexts are memoized per thread.
+//!
+//! The ledger's own credentials and proof configurations (one fixed shape, the embedded contexts)
+//! skip expansion: [`own_shape`] reads their RDF straight off the JSON, and anything not exactly
+//! of that shape takes the general path, which property tests hold it equal to.
+
+mod own_shape;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -228,7 +234,10 @@ pub fn canonicalize(document: &Value) -> Result<String, JsonLdError> {
 
 /// [`canonicalize`] with the contexts of `loader`.
 pub fn canonicalize_with(document: &Value, loader: &DocumentLoader) -> Result<String, JsonLdError> {
-    canonicalize_dataset(&to_rdf(document, loader)?)
+    match loader_is_pinned(loader).then(|| own_shape::canonicalize(document)).flatten() {
+        Some(canonical) => Ok(canonical),
+        None => canonicalize_dataset(&to_rdf(document, loader)?),
+    }
 }
 
 /// RDFC-1.0 with SHA-256 over a dataset, serialized as canonical N-Quads. The work is bounded:
