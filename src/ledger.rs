@@ -688,16 +688,25 @@ impl<S: Store> Ledger<S> {
     /// are folded in too and the replacement tried again, so a rebuild never erases what others
     /// committed while it ran.
     pub fn rebuild_with_progress(&mut self, mut progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
-        // The stored entries against the fold of as many records as they claim to reflect.
+        // The stored entries against the fold of as many records as they claim to reflect (their
+        // positions say how many).
         let stored = self.store.entries()?;
-        let stored_at = Projections::load(stored.iter().cloned()).map_or(0, |p| p.applied());
+        let positions = stored.iter().filter(|(key, _)| key.starts_with(projection::POSITION_PREFIX)).cloned();
+        let stored_at = Projections::load(positions).map_or(0, |p| p.applied());
         let mut fresh = Projections::default();
         self.fold_before(&mut fresh, stored_at, &mut progress)?;
-        let differed = fresh.entries() != stored;
+        let mut entries = fresh.entries();
+        let differed = entries != stored;
+        drop(stored);
         let mut attempts = 0;
         loop {
+            let folded = fresh.applied();
             self.fold_before(&mut fresh, u64::MAX, &mut progress)?;
-            match self.store.replace_entries(fresh.applied(), fresh.entries()) {
+            // Encoded again only when more records were folded (or the last attempt took them).
+            if fresh.applied() != folded || entries.is_empty() {
+                entries = fresh.entries();
+            }
+            match self.store.replace_entries(fresh.applied(), std::mem::take(&mut entries)) {
                 Ok(()) => break,
                 // Another writer appended after the fold: fold its records in too.
                 Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => attempts += 1,

@@ -73,7 +73,8 @@ pub struct Projections {
     gaps: bool,
 }
 
-const POSITION_PREFIX: &str = "position/";
+/// The keys of the projections' positions start with it.
+pub const POSITION_PREFIX: &str = "position/";
 
 /// The prefixes of the entries a writer holds in memory ([`Projections::open`]); the rest it
 /// reads through its store.
