@@ -5,17 +5,16 @@
 //! number or IRI of a form not listed) is not this shape, and the caller takes the general path
 //! (JSON-LD expansion and toRdf), which stays the referee: property tests hold the two equal, quad
 //! for quad. The predicates and datatypes below are what the pinned contexts make of each term,
-//! as the general path gives them. RDFC-1.0 here ends at the first-degree hashes when every blank
-//! node's is unique (each blank node of the shape hangs off a named node with members of its
-//! own); two that hash alike go to `rdf-canon`'s full algorithm. Pure.
+//! as the general path gives them. Every blank node of the shape is a leaf (it hangs off a named
+//! node and has members of its own, none a blank node), so RDFC-1.0 labels them from their
+//! first-degree hashes alone ([`canonical_labels`]); a dataset with two blank nodes linked goes to
+//! `rdf-canon`'s full algorithm. Pure.
 
 use std::collections::HashMap;
 
 use oxrdf::{BlankNode, Literal, NamedNode, Quad, Subject, Term};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-
-use super::hex;
 
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 /// xsd:dateTime as the VC 2.0 and Data Integrity contexts name it.
@@ -176,11 +175,13 @@ const CONTEXT: [&str; 2] =
 /// The canonical N-Quads (RDFC-1.0) of `document` if it is one of the ledger's own credentials or
 /// proof configurations under the pinned contexts; `None` if it is anything else.
 pub(super) fn canonicalize(document: &Value) -> Option<String> {
-    let mut quads = quads(document)?;
-    quads.sort_by_cached_key(ToString::to_string);
-    quads.dedup();
-    match first_degree_labels(&quads) {
-        Some(labels) => Some(serialize(&quads, &labels)),
+    let quads = quads(document)?;
+    // Each term is written out once; the hashes and the output put the lines together from them.
+    let mut lines: Vec<Line> = quads.iter().map(Line::of).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    match canonical_labels(&lines) {
+        Some(labels) => Some(serialize(&lines, &labels)),
         None => super::canonicalize_dataset(&quads.iter().collect()).ok(),
     }
 }
@@ -198,66 +199,113 @@ fn quads(document: &Value) -> Option<Vec<Quad>> {
     Some(reader.quads)
 }
 
-/// RDFC-1.0 (§4.4 steps 1 to 4) when it ends with the first-degree hashes: every blank node's
-/// hash of its first-degree quads is unique, so the canonical labels are issued in hash order.
-/// `None` when two blank nodes share a hash (two equal alignments): then the N-degree hash
-/// decides, and `rdf-canon` runs the whole algorithm.
-fn first_degree_labels(quads: &[Quad]) -> Option<HashMap<&str, String>> {
-    let mut blanks: Vec<&str> = quads.iter().flat_map(blank_ids).collect();
-    blanks.sort_unstable();
-    blanks.dedup();
-    let mut hashed: Vec<(String, &str)> = blanks
-        .into_iter()
-        .map(|blank| {
-            let mut lines: Vec<String> = quads
-                .iter()
-                .filter(|q| blank_ids(q).any(|b| b == blank))
-                .map(|q| line(q, &|b| if b == blank { "a" } else { "z" }))
-                .collect();
-            lines.sort_unstable();
-            (hex(&Sha256::digest(lines.concat())), blank)
-        })
-        .collect();
-    hashed.sort_unstable();
-    if hashed.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+/// A subject or object as N-Quads writes it, a blank node by its label in the document.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Blank(String),
+    Written(String),
+}
+
+impl Part {
+    fn blank(&self) -> Option<&str> {
+        match self {
+            Part::Blank(id) => Some(id),
+            Part::Written(_) => None,
+        }
+    }
+
+    /// Its N-Quads text, a blank node named by `label`.
+    fn push_to<'a>(&'a self, out: &mut String, label: &dyn Fn(&'a str) -> &'a str) {
+        match self {
+            Part::Blank(id) => {
+                out.push_str("_:");
+                out.push_str(label(id));
+            }
+            Part::Written(text) => out.push_str(text),
+        }
+    }
+}
+
+/// A quad of the default graph with its terms written out.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Line {
+    subject: Part,
+    predicate: String,
+    object: Part,
+}
+
+impl Line {
+    fn of(quad: &Quad) -> Line {
+        let subject = match &quad.subject {
+            Subject::BlankNode(b) => Part::Blank(b.as_str().to_owned()),
+            other => Part::Written(other.to_string()),
+        };
+        let object = match &quad.object {
+            Term::BlankNode(b) => Part::Blank(b.as_str().to_owned()),
+            other => Part::Written(other.to_string()),
+        };
+        Line { subject, predicate: quad.predicate.to_string(), object }
+    }
+
+    fn blanks(&self) -> impl Iterator<Item = &str> {
+        self.subject.blank().into_iter().chain(self.object.blank())
+    }
+
+    /// The N-Quads line (` .` and a newline), its blank nodes named by `label`.
+    fn write<'a>(&'a self, label: &dyn Fn(&'a str) -> &'a str) -> String {
+        let mut out = String::with_capacity(self.predicate.len() + 96);
+        self.subject.push_to(&mut out, label);
+        out.push(' ');
+        out.push_str(&self.predicate);
+        out.push(' ');
+        self.object.push_to(&mut out, label);
+        out.push_str(" .\n");
+        out
+    }
+}
+
+/// RDFC-1.0's canonical labels (§4.4.3) for a dataset whose blank nodes are all leaves: no quad
+/// links two blank nodes, as in every node of the shape. Each blank node's first-degree hash is
+/// the hash of its own quads; the unique hashes are issued labels first, in hash order (steps 3
+/// and 4). Blank nodes that share a hash (two equal alignments) come next, group by group in
+/// hash order (step 5): a leaf has no related blank nodes, so its N-degree hash is that of empty
+/// data for every member of a group, and the members of a group are alike but for their label,
+/// so the order within a group does not change the output. `None` if two blank nodes are linked:
+/// then `rdf-canon` runs the whole algorithm.
+fn canonical_labels(lines: &[Line]) -> Option<HashMap<&str, String>> {
+    if lines.iter().any(|l| l.subject.blank().is_some() && l.object.blank().is_some()) {
         return None;
     }
-    Some(hashed.into_iter().enumerate().map(|(i, (_, blank))| (blank, format!("c14n{i}"))).collect())
+    let mut blanks: Vec<&str> = lines.iter().flat_map(Line::blanks).collect();
+    blanks.sort_unstable();
+    blanks.dedup();
+    let mut hashed: Vec<([u8; 32], &str)> = blanks
+        .into_iter()
+        .map(|blank| {
+            let mut related: Vec<String> =
+                lines.iter().filter(|l| l.blanks().any(|b| b == blank)).map(|l| l.write(&|_| "a")).collect();
+            related.sort_unstable();
+            let mut hasher = Sha256::new();
+            related.iter().for_each(|l| hasher.update(l));
+            (hasher.finalize().into(), blank)
+        })
+        .collect();
+    // Hash order is the order of the hashes' hex, which is the order of their bytes.
+    hashed.sort_unstable();
+    let shared = |i: usize| {
+        (i > 0 && hashed[i - 1].0 == hashed[i].0) || hashed.get(i + 1).is_some_and(|next| next.0 == hashed[i].0)
+    };
+    let order = (0..hashed.len()).filter(|&i| !shared(i)).chain((0..hashed.len()).filter(|&i| shared(i)));
+    Some(order.enumerate().map(|(label, i)| (hashed[i].1, format!("c14n{label}"))).collect())
 }
 
-/// The canonical N-Quads of `quads` with `labels`, in code point order of the quads (as
+/// The canonical N-Quads of `lines` with `labels`, in code point order of the quads (as
 /// `rdf_canon::serialize` orders them).
-fn serialize(quads: &[Quad], labels: &HashMap<&str, String>) -> String {
+fn serialize(lines: &[Line], labels: &HashMap<&str, String>) -> String {
     let label = |b: &str| labels.get(b).map_or("", String::as_str);
-    let mut lines: Vec<String> = quads.iter().map(|q| line(q, &label)).collect();
-    lines.sort_by_cached_key(|l| l[..l.len() - 3].to_owned());
-    lines.concat()
-}
-
-/// A quad of the default graph as an N-Quads line (` .` and a newline), its blank nodes named
-/// by `label`.
-fn line<'a>(quad: &'a Quad, label: &dyn Fn(&'a str) -> &'a str) -> String {
-    let subject = match &quad.subject {
-        Subject::BlankNode(b) => format!("_:{}", label(b.as_str())),
-        other => other.to_string(),
-    };
-    let object = match &quad.object {
-        Term::BlankNode(b) => format!("_:{}", label(b.as_str())),
-        other => other.to_string(),
-    };
-    format!("{subject} {} {object} .\n", quad.predicate)
-}
-
-fn blank_ids(quad: &Quad) -> impl Iterator<Item = &str> {
-    let subject = match &quad.subject {
-        Subject::BlankNode(b) => Some(b.as_str()),
-        _ => None,
-    };
-    let object = match &quad.object {
-        Term::BlankNode(b) => Some(b.as_str()),
-        _ => None,
-    };
-    subject.into_iter().chain(object)
+    let mut written: Vec<String> = lines.iter().map(|l| l.write(&label)).collect();
+    written.sort_unstable_by(|a, b| a[..a.len() - 3].cmp(&b[..b.len() - 3]));
+    written.concat()
 }
 
 struct Reader {
@@ -413,6 +461,14 @@ mod tests {
         (id, proptest::option::of(text())).prop_map(|(id, label)| Skill { id, label, level: None })
     }
 
+    /// Up to five skills picked from a pool of up to three: equal skills (equal alignments, blank
+    /// nodes that hash alike) come often.
+    fn skills() -> impl Strategy<Value = Vec<Skill>> {
+        let pool = proptest::collection::vec(skill(), 1..4);
+        let picks = proptest::collection::vec(any::<proptest::sample::Index>(), 0..6);
+        (pool, picks).prop_map(|(pool, picks)| picks.iter().map(|i| pool[i.index(pool.len())].clone()).collect())
+    }
+
     fn date() -> impl Strategy<Value = Date> {
         (1900i32..2200, 1u8..=12, 1u8..=28).prop_map(|(y, m, d)| {
             Date(time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap())
@@ -447,7 +503,7 @@ mod tests {
             any::<[u8; 32]>(),
             any::<u128>(),
             text(),
-            proptest::collection::vec(skill(), 0..5),
+            skills(),
             date(),
             0i64..4_000_000_000,
             form(),
@@ -592,14 +648,16 @@ mod tests {
     }
 
     #[test]
-    fn two_equal_alignments_are_labelled_by_the_n_degree_hash_as_the_general_path_labels_them() {
+    fn equal_alignments_are_labelled_as_the_general_path_labels_them() {
         let skill = Skill { id: "15-1252.00".into(), label: Some("Software Developers".into()), level: None };
+        let other = Skill { id: "15-1299.08".into(), label: Some("Computer Systems Engineers".into()), level: None };
         let key = SecretKey::from_seed(&[4; 32]);
         let payload = Payload::CertificateAwarded(CertificateAwarded {
             credential_uuid: "3f2a0c1e-8b1d-4c55-9a7e-2f0d6c1b9e44".into(),
             learner: SecretKey::from_seed(&[5; 32]).did().clone(),
             title: "Twice".into(),
-            skills: vec![skill.clone(), skill],
+            // Two pairs of equal alignments: two groups of blank nodes that hash alike.
+            skills: vec![skill.clone(), other.clone(), skill, other],
             awarded_on: "2026-05-01".parse().unwrap(),
             valid_until: None,
             ledger: None,
@@ -616,8 +674,25 @@ mod tests {
         let at = Timestamp::whole_seconds(time::macros::datetime!(2026-05-01 12:00 UTC));
         let credential =
             crate::vc::open_badge(&Event::new(key.did().clone(), at, payload.with_standard_form(Some(form)))).unwrap();
-        let quads = quads(&credential).unwrap();
-        assert!(first_degree_labels(&quads).is_none(), "the two alignments hash alike at first degree");
+        let lines: Vec<Line> = quads(&credential).unwrap().iter().map(Line::of).collect();
+        let mut blanks: Vec<String> = lines
+            .iter()
+            .filter_map(|l| l.subject.blank())
+            .map(|b| {
+                let mut own: Vec<String> =
+                    lines.iter().filter(|l| l.blanks().any(|x| x == b)).map(|l| l.write(&|_| "a")).collect();
+                own.sort_unstable();
+                own.concat()
+            })
+            .collect();
+        blanks.sort_unstable();
+        blanks.dedup();
+        let groups = blanks.len();
+        assert_eq!(
+            lines.iter().filter_map(|l| l.subject.blank()).collect::<std::collections::BTreeSet<_>>().len(),
+            groups + 2,
+            "two pairs hash alike"
+        );
         assert_eq!(own(&credential), Some(general(&credential).unwrap()));
     }
 
