@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use oxrdf::{BlankNode, Literal, NamedNode, Quad, Subject, Term};
+use oxrdf::{LiteralRef, NamedNode, NamedNodeRef};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -175,32 +175,29 @@ const CONTEXT: [&str; 2] =
 /// The canonical N-Quads (RDFC-1.0) of `document` if it is one of the ledger's own credentials or
 /// proof configurations under the pinned contexts; `None` if it is anything else.
 pub(super) fn canonicalize(document: &Value) -> Option<String> {
-    let quads = quads(document)?;
     // Each term is written out once; the hashes and the output put the lines together from them.
-    let mut lines: Vec<Line> = quads.iter().map(Line::of).collect();
+    let mut lines = lines(document)?;
     lines.sort_unstable();
     lines.dedup();
-    match canonical_labels(&lines) {
-        Some(labels) => Some(serialize(&lines, &labels)),
-        None => super::canonicalize_dataset(&quads.iter().collect()).ok(),
-    }
+    let labels = canonical_labels(&lines)?;
+    Some(serialize(&lines, &labels))
 }
 
 /// The RDF quads of `document`, if it is of the shape (a quad may come twice).
-fn quads(document: &Value) -> Option<Vec<Quad>> {
+fn lines(document: &Value) -> Option<Vec<Line>> {
     let members = document.as_object()?;
     let context = members.get("@context")?.as_array()?;
     if context.len() != CONTEXT.len() || context.iter().zip(CONTEXT).any(|(c, expected)| c.as_str() != Some(expected)) {
         return None;
     }
     let shape = if members.contains_key("cryptosuite") { &PROOF_CONFIG } else { &CREDENTIAL };
-    let mut reader = Reader { quads: Vec::new(), blanks: 0 };
+    let mut reader = Reader { lines: Vec::new(), blanks: 0 };
     reader.node(members, shape, true)?;
-    Some(reader.quads)
+    Some(reader.lines)
 }
 
 /// A subject or object as N-Quads writes it, a blank node by its label in the document.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Part {
     Blank(String),
     Written(String),
@@ -226,27 +223,15 @@ impl Part {
     }
 }
 
-/// A quad of the default graph with its terms written out.
+/// A quad of the default graph with its terms written out (the predicate an IRI).
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Line {
     subject: Part,
-    predicate: String,
+    predicate: &'static str,
     object: Part,
 }
 
 impl Line {
-    fn of(quad: &Quad) -> Line {
-        let subject = match &quad.subject {
-            Subject::BlankNode(b) => Part::Blank(b.as_str().to_owned()),
-            other => Part::Written(other.to_string()),
-        };
-        let object = match &quad.object {
-            Term::BlankNode(b) => Part::Blank(b.as_str().to_owned()),
-            other => Part::Written(other.to_string()),
-        };
-        Line { subject, predicate: quad.predicate.to_string(), object }
-    }
-
     fn blanks(&self) -> impl Iterator<Item = &str> {
         self.subject.blank().into_iter().chain(self.object.blank())
     }
@@ -255,9 +240,9 @@ impl Line {
     fn write<'a>(&'a self, label: &dyn Fn(&'a str) -> &'a str) -> String {
         let mut out = String::with_capacity(self.predicate.len() + 96);
         self.subject.push_to(&mut out, label);
-        out.push(' ');
-        out.push_str(&self.predicate);
-        out.push(' ');
+        out.push_str(" <");
+        out.push_str(self.predicate);
+        out.push_str("> ");
         self.object.push_to(&mut out, label);
         out.push_str(" .\n");
         out
@@ -270,8 +255,8 @@ impl Line {
 /// and 4). Blank nodes that share a hash (two equal alignments) come next, group by group in
 /// hash order (step 5): a leaf has no related blank nodes, so its N-degree hash is that of empty
 /// data for every member of a group, and the members of a group are alike but for their label,
-/// so the order within a group does not change the output. `None` if two blank nodes are linked:
-/// then `rdf-canon` runs the whole algorithm.
+/// so the order within a group does not change the output. `None` if two blank nodes are linked
+/// (not of the shape).
 fn canonical_labels(lines: &[Line]) -> Option<HashMap<&str, String>> {
     if lines.iter().any(|l| l.subject.blank().is_some() && l.object.blank().is_some()) {
         return None;
@@ -309,18 +294,18 @@ fn serialize(lines: &[Line], labels: &HashMap<&str, String>) -> String {
 }
 
 struct Reader {
-    quads: Vec<Quad>,
+    lines: Vec<Line>,
     blanks: usize,
 }
 
 impl Reader {
     /// The node `members` of `shape` (at the top level, `@context` aside) with its quads added.
-    fn node(&mut self, members: &Map<String, Value>, shape: &Shape, top: bool) -> Option<Subject> {
-        let subject: Subject = match (shape.named, members.get("id")) {
-            (true, Some(id)) => iri(id)?.into(),
+    fn node(&mut self, members: &Map<String, Value>, shape: &Shape, top: bool) -> Option<Part> {
+        let subject = match (shape.named, members.get("id")) {
+            (true, Some(id)) => iri(id)?,
             (false, None) => {
                 self.blanks += 1;
-                BlankNode::new_unchecked(format!("b{}", self.blanks)).into()
+                Part::Blank(format!("b{}", self.blanks))
             }
             _ => return None,
         };
@@ -342,7 +327,7 @@ impl Reader {
     }
 
     /// `type`: exactly the shape's terms, as a list (or the one term as a string).
-    fn types(&mut self, subject: &Subject, value: &Value, types: &[(&str, &str)]) -> Option<()> {
+    fn types(&mut self, subject: &Part, value: &Value, types: &[(&str, &'static str)]) -> Option<()> {
         let terms: Vec<&str> = match value {
             Value::String(one) => vec![one.as_str()],
             Value::Array(list) => list.iter().map(Value::as_str).collect::<Option<_>>()?,
@@ -352,56 +337,56 @@ impl Reader {
             return None;
         }
         for (_, iri) in types {
-            self.add(subject, RDF_TYPE, NamedNode::new_unchecked(*iri).into());
+            self.add(subject, RDF_TYPE, written_iri(iri));
         }
         Some(())
     }
 
-    fn member(&mut self, subject: &Subject, predicate: &str, object: &Object, value: &Value) -> Option<()> {
-        let term: Term = match (object, value) {
+    fn member(&mut self, subject: &Part, predicate: &'static str, object: &Object, value: &Value) -> Option<()> {
+        let term = match (object, value) {
             (Object::Node(_), Value::Array(items)) => {
                 for item in items {
                     self.member(subject, predicate, object, item)?;
                 }
                 return Some(());
             }
-            (Object::Node(shape), Value::Object(members)) => match self.node(members, shape, false)? {
-                Subject::NamedNode(n) => n.into(),
-                Subject::BlankNode(b) => b.into(),
-            },
-            (Object::Iri, value) => iri(value)?.into(),
-            (Object::Text, Value::String(text)) => Literal::new_simple_literal(text).into(),
+            (Object::Node(shape), Value::Object(members)) => self.node(members, shape, false)?,
+            (Object::Iri, value) => iri(value)?,
+            (Object::Text, Value::String(text)) => Part::Written(LiteralRef::new_simple_literal(text).to_string()),
             (Object::Typed(datatype), Value::String(text)) => {
-                Literal::new_typed_literal(text, NamedNode::new_unchecked(*datatype)).into()
+                Part::Written(LiteralRef::new_typed_literal(text, NamedNodeRef::new_unchecked(datatype)).to_string())
             }
-            (Object::Float, Value::Number(n)) => {
-                Literal::new_typed_literal(float_lexical(n)?, NamedNode::new_unchecked(OB_FLOAT)).into()
-            }
-            (Object::Term { term, iri }, Value::String(text)) if text == term => NamedNode::new_unchecked(*iri).into(),
+            (Object::Float, Value::Number(n)) => Part::Written(
+                LiteralRef::new_typed_literal(&float_lexical(n)?, NamedNodeRef::new_unchecked(OB_FLOAT)).to_string(),
+            ),
+            (Object::Term { term, iri }, Value::String(text)) if text == term => written_iri(iri),
             _ => return None,
         };
         self.add(subject, predicate, term);
         Some(())
     }
 
-    fn add(&mut self, subject: &Subject, predicate: &str, object: Term) {
-        let quad =
-            Quad::new(subject.clone(), NamedNode::new_unchecked(predicate), object, oxrdf::GraphName::DefaultGraph);
-        self.quads.push(quad);
+    fn add(&mut self, subject: &Part, predicate: &'static str, object: Part) {
+        self.lines.push(Line { subject: subject.clone(), predicate, object });
     }
 }
 
 /// An IRI of the forms the ledger writes (a DID, a URN, an http(s) URL), of characters whose
 /// meaning every IRI parser agrees on: anything else (a compact IRI a context could expand, a
 /// relative reference, percent-escapes, a query) is left to the general path.
-fn iri(value: &Value) -> Option<NamedNode> {
+fn iri(value: &Value) -> Option<Part> {
     let text = value.as_str()?;
     let scheme_ok = ["did:", "urn:", "https://", "http://"].iter().any(|s| text.starts_with(s));
     let chars_ok = text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/#".contains(&b));
     if !scheme_ok || !chars_ok {
         return None;
     }
-    NamedNode::new(text).ok()
+    NamedNode::new(text).ok().map(|n| Part::Written(n.to_string()))
+}
+
+/// An IRI of the table, as N-Quads writes it.
+fn written_iri(iri: &str) -> Part {
+    Part::Written(format!("<{iri}>"))
 }
 
 /// A number's lexical form under an xsd:float coercion, as JSON-LD toRdf writes it: an integer's
@@ -674,7 +659,7 @@ mod tests {
         let at = Timestamp::whole_seconds(time::macros::datetime!(2026-05-01 12:00 UTC));
         let credential =
             crate::vc::open_badge(&Event::new(key.did().clone(), at, payload.with_standard_form(Some(form)))).unwrap();
-        let lines: Vec<Line> = quads(&credential).unwrap().iter().map(Line::of).collect();
+        let lines = lines(&credential).unwrap();
         let mut blanks: Vec<String> = lines
             .iter()
             .filter_map(|l| l.subject.blank())
@@ -700,7 +685,7 @@ mod tests {
     fn other_contexts_and_other_documents_are_not_of_the_shape() {
         let w3c: Value =
             serde_json::from_str(&crate::rdfc::tests::vector("eddsa-rdfc-2022/signedDataInt.json")).unwrap();
-        assert!(quads(&w3c).is_none());
+        assert!(lines(&w3c).is_none());
         let list = crate::status_list::list_credential(
             "https://l.example/v1/status-lists/x/revocation/0",
             "did:example:1",
@@ -708,10 +693,10 @@ mod tests {
             &crate::status_list::Bitstring::new(crate::status_list::MIN_ENTRIES),
             "2026-01-01T00:00:00Z",
         );
-        assert!(quads(&list).is_none());
+        assert!(lines(&list).is_none());
         let mut credential = json!({"@context": CONTEXT, "id": "urn:uuid:1", "type": ["VerifiableCredential", "OpenBadgeCredential"], "name": "x"});
-        assert!(quads(&credential).is_some());
+        assert!(lines(&credential).is_some());
         credential["@context"] = json!([CONTEXT[0], CONTEXT[1], "https://www.w3.org/ns/credentials/examples/v2"]);
-        assert!(quads(&credential).is_none());
+        assert!(lines(&credential).is_none());
     }
 }
