@@ -194,6 +194,10 @@ struct Candidate {
 }
 
 fn first_error(validator: &Validator, instance: &Value, root: Root) -> Result<(), SchemaError> {
+    // The common case, without collecting errors.
+    if validator.is_valid(instance) {
+        return Ok(());
+    }
     let best = validator.iter_errors(instance).flat_map(|error| candidates(&error, instance, root)).min();
     match best {
         None => Ok(()),
