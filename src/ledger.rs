@@ -364,6 +364,7 @@ impl<S: Store> Ledger<S> {
         let mut changes = self.unstored.clone().unwrap_or_default();
         let credentials = verified.iter().filter_map(|v| v.as_ref()?.as_ref().ok()?.event.payload.credential());
         self.state.profiles.prefetch(credentials.map(|c| c.learner));
+        self.state.status.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),

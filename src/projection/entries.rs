@@ -148,6 +148,38 @@ impl Entries {
         }
     }
 
+    /// The entries under `keys`, in that order: as written, else cached, else read at once from
+    /// the source without caching them (a whole status list's worth would only flush the cache).
+    pub fn get_many(&self, keys: &[String]) -> Vec<Option<Value>> {
+        let mut found: Vec<Option<Option<Value>>> = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| match self.written.get(k) {
+                    Some(v) => Some(v.clone()),
+                    None if self.source.is_some() => cache.get(k),
+                    None => Some(None),
+                })
+                .collect()
+        };
+        let missing: Vec<String> =
+            keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect();
+        if let (Some(source), false) = (&self.source, missing.is_empty()) {
+            match source.entries_for(&missing) {
+                Ok(read) => {
+                    let mut read: HashMap<String, Vec<u8>> = read.into_iter().collect();
+                    for (key, slot) in keys.iter().zip(found.iter_mut()).filter(|(_, v)| v.is_none()) {
+                        match read.remove(key).map(|bytes| decode(key, &bytes)).transpose() {
+                            Ok(v) => *slot = Some(v),
+                            Err(e) => self.note_fault(e),
+                        }
+                    }
+                }
+                Err(e) => self.note_fault(e),
+            }
+        }
+        found.into_iter().map(Option::flatten).collect()
+    }
+
     /// Writes (`Some`) or deletes (`None`) the entry under `key`.
     pub fn put(&mut self, key: String, value: Option<Value>) {
         self.written.insert(key, value);
