@@ -348,6 +348,22 @@ mod tests {
     }
 
     #[test]
+    fn get_many_reads_the_overlay_first_and_the_rest_at_once_without_caching_it() {
+        let stored = source(&[("p/a", "1"), ("p/b", "2"), ("p/c", "3")]);
+        let mut entries = Entries::over(stored.clone());
+        entries.put("p/a".into(), Some(9.into()));
+        entries.put("p/c".into(), None);
+        let keys = ["p/a", "p/b", "p/c", "p/d"].map(String::from);
+        assert_eq!(entries.get_many(&keys), [Some(9.into()), Some(2.into()), None, None]);
+        assert_eq!(*stored.reads.lock().unwrap(), 1, "one read for what is not written");
+        assert_eq!(entries.held(), 2, "only the writes are held: a list's worth is not cached");
+        assert_eq!(entries.take_fault(), None);
+
+        let in_memory = Entries::default();
+        assert_eq!(in_memory.get_many(&keys), [None, None, None, None], "without a source nothing is stored");
+    }
+
+    #[test]
     fn stored_writes_leave_the_overlay_only_when_a_source_holds_them() {
         let mut in_memory = Entries::default();
         in_memory.put("p/a".into(), Some(1.into()));
