@@ -732,7 +732,7 @@ impl<S: Store> Ledger<S> {
     /// How many projection entries the state holds in memory that it reads through the store
     /// (written and not yet stored, or cached): bounded, whatever the log's length.
     pub fn entries_held(&self) -> usize {
-        self.state.status.held() + self.state.profiles.held()
+        self.state.held()
     }
 }
 

@@ -269,13 +269,20 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
     assert!(report.problems.is_empty(), "{report}");
 }
 
-#[test]
-fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_store() {
+/// Generated events, and a ledger over a [`FaultyStore`] around a memory store kept to reopen.
+fn over_a_kept_store() -> (SecretKey, Vec<Value>, Arc<Faults>, Arc<MemoryStore>, Ledger<FaultyStore<Arc<MemoryStore>>>)
+{
     let (operator, values) = events(60);
     let faults = Faults::new();
     let inner = Arc::new(MemoryStore::new());
     let mut first = Ledger::open(FaultyStore { inner: inner.clone(), faults: faults.clone() }).expect("open");
     first.sign_checkpoints_with(operator.clone()).expect("operator");
+    (operator, values, faults, inner, first)
+}
+
+#[test]
+fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_store() {
+    let (operator, values, faults, inner, mut first) = over_a_kept_store();
     for result in append_group(&mut first, &values) {
         result.expect("accepted");
     }
@@ -304,11 +311,7 @@ fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_sto
 
 #[test]
 fn opening_a_ledger_reads_no_status_entry_and_its_status_reads_through_the_store() {
-    let (operator, values) = events(60);
-    let faults = Faults::new();
-    let inner = Arc::new(MemoryStore::new());
-    let mut first = Ledger::open(FaultyStore { inner: inner.clone(), faults: faults.clone() }).expect("open");
-    first.sign_checkpoints_with(operator.clone()).expect("operator");
+    let (operator, values, faults, inner, mut first) = over_a_kept_store();
     let (opening, rest) = values.split_at(values.len() / 2);
     for result in append_group(&mut first, opening) {
         result.expect("accepted");

@@ -182,24 +182,32 @@ impl Projections {
         Ok(p)
     }
 
+    /// The entries status and the profiles read through the store.
+    fn read_through(&mut self) -> [&mut entries::Entries; 2] {
+        [self.status.entries_mut(), self.profiles.entries_mut()]
+    }
+
+    /// How many entries read through the store are held in memory (written and not yet stored,
+    /// or cached): bounded, whatever the log's length.
+    pub fn held(&self) -> usize {
+        self.status.entries().held() + self.profiles.entries().held()
+    }
+
     /// The store holds every entry changed so far: what is read through leaves memory.
     pub fn stored(&mut self) {
-        self.status.entries_mut().stored();
-        self.profiles.entries_mut().stored();
+        self.read_through().into_iter().for_each(entries::Entries::stored);
     }
 
     /// Another writer stored the entries of the records just folded (see
     /// [`entries::Entries::stored_elsewhere`]): the registry folded them in memory; what status
     /// and the profiles wrote, read against a store already past them, is dropped.
     pub fn stored_elsewhere(&mut self) {
-        self.status.entries_mut().stored_elsewhere();
-        self.profiles.entries_mut().stored_elsewhere();
+        self.read_through().into_iter().for_each(entries::Entries::stored_elsewhere);
     }
 
     /// Reads through `source` from now on, which holds every entry (after a rebuild wrote them).
     pub fn stored_in(&mut self, source: Arc<dyn EntrySource>) {
-        self.status.entries_mut().stored_in(source.clone());
-        self.profiles.entries_mut().stored_in(source);
+        self.read_through().into_iter().for_each(|entries| entries.stored_in(source.clone()));
     }
 
     /// The first read through the store that failed since the last call: the state may then be

@@ -216,11 +216,6 @@ impl Status {
         &self.entries
     }
 
-    /// How many entries are held in memory (written and not yet stored, or cached).
-    pub fn held(&self) -> usize {
-        self.entries.held()
-    }
-
     /// Reads at once what applying these events first asks of the store: the credential or
     /// apprenticeship each changes, the uuid and status-list place each new credential takes.
     pub fn prefetch<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
