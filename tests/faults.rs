@@ -273,8 +273,7 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
 type Kept = Ledger<FaultyStore<Arc<MemoryStore>>>;
 
 /// Generated events, and a ledger over a [`FaultyStore`] around a memory store kept to reopen.
-fn over_a_kept_store() -> (SecretKey, Vec<Value>, Arc<Faults>, Arc<MemoryStore>, Ledger<FaultyStore<Arc<MemoryStore>>>)
-{
+fn over_a_kept_store() -> (SecretKey, Vec<Value>, Arc<Faults>, Arc<MemoryStore>, Kept) {
     let (operator, values) = events(60);
     let faults = Faults::new();
     let inner = Arc::new(MemoryStore::new());
