@@ -364,6 +364,7 @@ impl<S: Store> Ledger<S> {
         let mut changes = self.unstored.clone().unwrap_or_default();
         let credentials = verified.iter().filter_map(|v| v.as_ref()?.as_ref().ok()?.event.payload.credential());
         self.state.profiles.prefetch(credentials.map(|c| c.learner));
+        self.state.status.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
@@ -731,7 +732,7 @@ impl<S: Store> Ledger<S> {
     /// How many projection entries the state holds in memory that it reads through the store
     /// (written and not yet stored, or cached): bounded, whatever the log's length.
     pub fn entries_held(&self) -> usize {
-        self.state.profiles.held()
+        self.state.held()
     }
 }
 

@@ -201,7 +201,7 @@ pub fn status_statement<S: Store>(
         .iter()
         .map(|id| {
             let status = ledger.state().status.credential(id).ok_or(ShareError::UnknownCredential(*id))?;
-            Ok(StatusLine::of(status))
+            Ok(StatusLine::of(&status))
         })
         .collect::<Result<_, ShareError>>()?;
     let statement = StatusStatement {

@@ -155,8 +155,8 @@ impl<S: Store + ?Sized> View<'_, S> {
         entries.extend(status_entries);
         let issuer_keys: BTreeSet<String> = credentials
             .iter()
-            .map(|c| &c.issuer)
-            .chain(apprenticeships.iter().filter_map(|id| status.apprenticeship(id)).map(|a| &a.issuer))
+            .map(|c| c.issuer.clone())
+            .chain(apprenticeships.iter().filter_map(|id| status.apprenticeship(id)).map(|a| a.issuer))
             .map(|issuer| format!("registry/issuer/{issuer}"))
             .collect();
         entries.extend(self.0.entries_for(&issuer_keys.into_iter().collect::<Vec<_>>())?);
@@ -167,7 +167,7 @@ impl<S: Store + ?Sized> View<'_, S> {
     /// A credential's status and its issuing record.
     pub fn credential(&self, id: &EventId) -> Result<Option<CredentialView>, LedgerError> {
         let state = self.partial(&[format!("status/credential/{id}")], &[])?;
-        let Some(status) = state.status.credential(id).cloned() else { return Ok(None) };
+        let Some(status) = state.status.credential(id) else { return Ok(None) };
         let record = self.records(status.issued_seq, 1)?.pop().map(|r| r.to_value()).unwrap_or_default();
         Ok(Some(CredentialView { status, record }))
     }
@@ -218,7 +218,7 @@ impl<S: Store + ?Sized> View<'_, S> {
         Ok(StatusListState {
             bits: state.status.list_bits(key, purpose, list),
             has_credentials: state.status.has_list(key, list),
-            signed: state.status.signed_list(key, purpose, list).cloned(),
+            signed: state.status.signed_list(key, purpose, list),
             applied: state.applied(),
         })
     }

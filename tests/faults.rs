@@ -48,6 +48,8 @@ struct Faults {
     reads_fail: AtomicBool,
     /// `profile/` entries handed out by reads.
     profile_entries_read: AtomicU64,
+    /// `status/` entries handed out by reads.
+    status_entries_read: AtomicU64,
 }
 
 impl Faults {
@@ -103,6 +105,8 @@ impl Faults {
         let entries = entries?;
         let profiles = entries.iter().filter(|(k, _)| k.starts_with("profile/")).count() as u64;
         self.profile_entries_read.fetch_add(profiles, Ordering::SeqCst);
+        let status = entries.iter().filter(|(k, _)| k.starts_with("status/")).count() as u64;
+        self.status_entries_read.fetch_add(status, Ordering::SeqCst);
         Ok(entries)
     }
 
@@ -265,13 +269,22 @@ fn a_failed_write_is_refused_whole_and_leaves_the_ledger_as_it_was_until_the_fau
     assert!(report.problems.is_empty(), "{report}");
 }
 
-#[test]
-fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_store() {
+/// A ledger over a [`FaultyStore`] around a memory store kept to reopen it.
+type Kept = Ledger<FaultyStore<Arc<MemoryStore>>>;
+
+/// Generated events, and a ledger over a [`FaultyStore`] around a memory store kept to reopen.
+fn over_a_kept_store() -> (SecretKey, Vec<Value>, Arc<Faults>, Arc<MemoryStore>, Kept) {
     let (operator, values) = events(60);
     let faults = Faults::new();
     let inner = Arc::new(MemoryStore::new());
     let mut first = Ledger::open(FaultyStore { inner: inner.clone(), faults: faults.clone() }).expect("open");
     first.sign_checkpoints_with(operator.clone()).expect("operator");
+    (operator, values, faults, inner, first)
+}
+
+#[test]
+fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_store() {
+    let (operator, values, faults, inner, mut first) = over_a_kept_store();
     for result in append_group(&mut first, &values) {
         result.expect("accepted");
     }
@@ -296,6 +309,44 @@ fn opening_a_ledger_reads_no_profile_entry_and_its_profiles_read_through_the_sto
         assert_eq!(&reopened.profile(learner), profile, "{learner}'s profile, read through the store");
     }
     assert_eq!(snapshot(&reopened), stored);
+}
+
+#[test]
+fn opening_a_ledger_reads_no_status_entry_and_its_status_reads_through_the_store() {
+    let (operator, values, faults, inner, mut first) = over_a_kept_store();
+    let (opening, rest) = values.split_at(values.len() / 2);
+    for result in append_group(&mut first, opening) {
+        result.expect("accepted");
+    }
+    let issued: Vec<EventId> = first
+        .store()
+        .entries_with_prefix("status/credential/")
+        .expect("entries")
+        .iter()
+        .map(|(k, _)| k["status/credential/".len()..].parse().expect("an event id"))
+        .collect();
+    assert!(issued.len() > 5, "the events issue several credentials");
+    let status_of = |ledger: &Ledger<_>, id| serde_json::to_value(ledger.state().status.credential(id)).expect("json");
+    let states: Vec<Value> = issued.iter().map(|id| status_of(&first, id)).collect();
+    drop(first);
+
+    faults.status_entries_read.store(0, Ordering::SeqCst);
+    let mut reopened = Ledger::open(FaultyStore { inner: inner.clone(), faults: faults.clone() }).expect("reopen");
+    assert_eq!(faults.status_entries_read.load(Ordering::SeqCst), 0, "opening read status entries");
+    for (id, state) in issued.iter().zip(&states) {
+        assert_eq!(&status_of(&reopened, id), state, "{id}'s status, read through the store");
+    }
+    // The rest of the log (status changes of credentials only the store holds) folds the same
+    // over the store as in a ledger that never closed.
+    reopened.sign_checkpoints_with(operator.clone()).expect("operator");
+    let mut reference = Ledger::open(MemoryStore::new()).expect("open");
+    reference.sign_checkpoints_with(operator).expect("operator");
+    for result in append_group(&mut reopened, rest).into_iter().chain(append_group(&mut reference, &values)) {
+        result.expect("accepted");
+    }
+    assert!(reopened.entries_held() > 0, "status and profiles are cached, not loaded");
+    let reopened_entries = reopened.store().entries().expect("entries");
+    assert_eq!(reopened_entries, reference.store().entries().expect("entries"));
 }
 
 #[test]

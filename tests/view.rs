@@ -31,7 +31,7 @@ fn views_from_the_store_equal_the_ledgers_projections() {
         learners += 1;
         for credential in &ledger.profile(key.did()).credentials {
             let seen = view.credential(&credential.summary.id).unwrap().expect("credential in view");
-            assert_eq!(Some(&seen.status), ledger.state().status.credential(&credential.summary.id));
+            assert_eq!(Some(&seen.status), ledger.state().status.credential(&credential.summary.id).as_ref());
             assert_eq!(seen.record["seq"], credential.summary.seq);
         }
     }

@@ -148,6 +148,38 @@ impl Entries {
         }
     }
 
+    /// The entries under `keys`, in that order: as written, else cached, else read at once from
+    /// the source without caching them (a whole status list's worth would only flush the cache).
+    pub fn get_many(&self, keys: &[String]) -> Vec<Option<Value>> {
+        let mut found: Vec<Option<Option<Value>>> = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| match self.written.get(k) {
+                    Some(v) => Some(v.clone()),
+                    None if self.source.is_some() => cache.get(k),
+                    None => Some(None),
+                })
+                .collect()
+        };
+        let missing: Vec<String> =
+            keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect();
+        if let (Some(source), false) = (&self.source, missing.is_empty()) {
+            match source.entries_for(&missing) {
+                Ok(read) => {
+                    let mut read: HashMap<String, Vec<u8>> = read.into_iter().collect();
+                    for (key, slot) in keys.iter().zip(found.iter_mut()).filter(|(_, v)| v.is_none()) {
+                        match read.remove(key).map(|bytes| decode(key, &bytes)).transpose() {
+                            Ok(v) => *slot = Some(v),
+                            Err(e) => self.note_fault(e),
+                        }
+                    }
+                }
+                Err(e) => self.note_fault(e),
+            }
+        }
+        found.into_iter().map(Option::flatten).collect()
+    }
+
     /// Writes (`Some`) or deletes (`None`) the entry under `key`.
     pub fn put(&mut self, key: String, value: Option<Value>) {
         self.written.insert(key, value);
@@ -313,6 +345,22 @@ mod tests {
         assert_eq!(entries.get("p/c"), None);
         assert_eq!(entries.get("p/w"), Some(9.into()));
         assert_eq!(*stored.reads.lock().unwrap(), 2, "what was prefetched is read from the cache, missing or not");
+    }
+
+    #[test]
+    fn get_many_reads_the_overlay_first_and_the_rest_at_once_without_caching_it() {
+        let stored = source(&[("p/a", "1"), ("p/b", "2"), ("p/c", "3")]);
+        let mut entries = Entries::over(stored.clone());
+        entries.put("p/a".into(), Some(9.into()));
+        entries.put("p/c".into(), None);
+        let keys = ["p/a", "p/b", "p/c", "p/d"].map(String::from);
+        assert_eq!(entries.get_many(&keys), [Some(9.into()), Some(2.into()), None, None]);
+        assert_eq!(*stored.reads.lock().unwrap(), 1, "one read for what is not written");
+        assert_eq!(entries.held(), 2, "only the writes are held: a list's worth is not cached");
+        assert_eq!(entries.take_fault(), None);
+
+        let in_memory = Entries::default();
+        assert_eq!(in_memory.get_many(&keys), [None, None, None, None], "without a source nothing is stored");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! rebuilding from scratch give the same entries, byte for byte.
 //!
 //! Each projection names its stored entries by key (`registry/…`, `status/…`, `profile/…`).
-//! The registry and status keep their state in memory; profiles keep none in the ledger's writer:
+//! The registry keeps its state in memory; status and profiles keep none in the ledger's writer:
 //! their entries are written through and read through the store with a bounded cache
-//! ([`entries`]), so the writer's memory does not grow with the learners. Applying a record
+//! ([`entries`]), so the writer's memory does not grow with the credentials or the learners. Applying a record
 //! notes which entries changed in [`Changes`]; the ledger writes exactly those, with each
 //! projection's position, in the same atomic batch as the record, so stored projections never
 //! disagree with the log.
@@ -78,7 +78,7 @@ pub const POSITION_PREFIX: &str = "position/";
 
 /// The prefixes of the entries a writer holds in memory ([`Projections::open`]); the rest it
 /// reads through its store.
-pub const HELD_IN_MEMORY: [&str; 3] = ["registry/", "status/", POSITION_PREFIX];
+pub const HELD_IN_MEMORY: [&str; 2] = ["registry/", POSITION_PREFIX];
 
 impl Projections {
     /// The number of records every projection reflects.
@@ -170,37 +170,52 @@ impl Projections {
     }
 
     /// Restores the projections a writer holds in memory from their stored entries (those under
-    /// [`HELD_IN_MEMORY`]); the profiles are read through `source`, the store they came from.
+    /// [`HELD_IN_MEMORY`]); status and profiles are read through `source`, the store they came
+    /// from.
     pub fn open(
         held: impl IntoIterator<Item = (String, Vec<u8>)>,
         source: Arc<dyn EntrySource>,
     ) -> Result<Self, LoadError> {
         let mut p = Projections::load(held)?;
+        p.status = Status::over(source.clone());
         p.profiles = Profiles::over(source);
         Ok(p)
     }
 
+    /// The entries status and the profiles read through the store.
+    fn read_through(&mut self) -> [&mut entries::Entries; 2] {
+        [self.status.entries_mut(), self.profiles.entries_mut()]
+    }
+
+    /// How many entries read through the store are held in memory (written and not yet stored,
+    /// or cached): bounded, whatever the log's length.
+    pub fn held(&self) -> usize {
+        self.status.entries().held() + self.profiles.entries().held()
+    }
+
     /// The store holds every entry changed so far: what is read through leaves memory.
     pub fn stored(&mut self) {
-        self.profiles.entries_mut().stored();
+        self.read_through().into_iter().for_each(entries::Entries::stored);
     }
 
     /// Another writer stored the entries of the records just folded (see
-    /// [`entries::Entries::stored_elsewhere`]): the registry and status folded them in memory,
-    /// and never read the profiles; what the profiles wrote is dropped.
+    /// [`entries::Entries::stored_elsewhere`]): the registry folded them in memory; what status
+    /// and the profiles wrote, read against a store already past them, is dropped.
     pub fn stored_elsewhere(&mut self) {
-        self.profiles.entries_mut().stored_elsewhere();
+        self.read_through().into_iter().for_each(entries::Entries::stored_elsewhere);
     }
 
     /// Reads through `source` from now on, which holds every entry (after a rebuild wrote them).
     pub fn stored_in(&mut self, source: Arc<dyn EntrySource>) {
-        self.profiles.entries_mut().stored_in(source);
+        self.read_through().into_iter().for_each(|entries| entries.stored_in(source.clone()));
     }
 
     /// The first read through the store that failed since the last call: the state may then be
     /// wrong, and whatever was folded since must not be committed.
     pub fn take_fault(&self) -> Option<String> {
-        self.profiles.entries().take_fault()
+        let status = self.status.entries().take_fault();
+        let profiles = self.profiles.entries().take_fault();
+        status.or(profiles)
     }
 
     fn position_keys(&self) -> [String; 3] {

@@ -103,11 +103,6 @@ impl Profiles {
         &self.entries
     }
 
-    /// How many entries are held in memory (written and not yet stored, or cached).
-    pub fn held(&self) -> usize {
-        self.entries.held()
-    }
-
     /// Reads at once what following these learners' key moves first asks of the store (one
     /// query on a database for a batch, not one per credential).
     pub fn prefetch<'a>(&self, learners: impl IntoIterator<Item = &'a Did>) {

@@ -17,13 +17,14 @@
 //! is served, when it was signed, its proofValue and a digest of the bits it certified, which
 //! were the bits at its place in the log. The list is *current* while those are the bits now.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{CredentialKind, Date, Payload, Timestamp};
+use crate::event::{CredentialKind, Date, Event, Payload, Timestamp};
 use crate::id::{Did, EventId, Hash32, Seq};
+use crate::projection::entries::{Entries, EntrySource};
 use crate::projection::registry::Registry;
 use crate::projection::{Changes, Context, Projection, Record};
 use crate::status_list::{Bitstring, LIST_SIZE, MIN_ENTRIES, Purpose};
@@ -180,18 +181,17 @@ impl SignedList {
     }
 }
 
-/// Credential states and apprenticeships, as of some position in the log.
+/// Credential states and apprenticeships, as of some position in the log. None of it is held in
+/// memory by the ledger's writer: every entry is written through and read through the store with
+/// a bounded cache ([`Entries`]), so the writer's memory does not grow with the log.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
-    credentials: BTreeMap<EventId, CredentialStatus>,
-    apprenticeships: BTreeMap<EventId, Apprenticeship>,
-    /// Each credential's id by the UUID of its standard form (`credentialStatus` lookups).
-    by_uuid: BTreeMap<String, EventId>,
-    /// Each form-2 credential's id by its place in its signing key's status lists: (key, list,
-    /// index), the same index in the list of each purpose.
-    by_status_index: BTreeMap<(Did, u32, u32), EventId>,
-    /// The latest signed list of each (key, purpose, list).
-    signed_lists: BTreeMap<(Did, Purpose, u32), SignedList>,
+    /// `status/credential/<id>` and `status/apprenticeship/<id>`: each one's fold;
+    /// `status/uuid/<uuid>`: a credential's id by the UUID of its standard form;
+    /// `status/index/<key>/<list>/<index>`: a form-2 credential's id by its place in its signing
+    /// key's status lists (the same index in the list of each purpose);
+    /// `status/list/<key>/<purpose>/<list>`: the latest signed list of each.
+    entries: Entries,
 }
 
 const CREDENTIAL_PREFIX: &str = "status/credential/";
@@ -201,19 +201,58 @@ const INDEX_PREFIX: &str = "status/index/";
 const LIST_PREFIX: &str = "status/list/";
 
 impl Status {
+    /// Status read through `source` (the store), holding nothing in memory but a bounded cache.
+    pub fn over(source: Arc<dyn EntrySource>) -> Self {
+        Status { entries: Entries::over(source) }
+    }
+
+    /// The entries, to store them, drop them or read their faults.
+    pub(crate) fn entries_mut(&mut self) -> &mut Entries {
+        &mut self.entries
+    }
+
+    /// The entries, for their faults and size.
+    pub(crate) fn entries(&self) -> &Entries {
+        &self.entries
+    }
+
+    /// Reads at once what applying these events first asks of the store: the credential or
+    /// apprenticeship each changes, the uuid and status-list place each new credential takes.
+    pub fn prefetch<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
+        let mut keys = Vec::new();
+        for event in events {
+            let payload = &event.payload;
+            match payload {
+                Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
+                    keys.push(format!("{CREDENTIAL_PREFIX}{}", c.credential))
+                }
+                Payload::HoursLogged(h) => keys.push(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship)),
+                Payload::ApprenticeshipCompleted(c) => {
+                    keys.extend(c.apprenticeship.map(|id| format!("{APPRENTICESHIP_PREFIX}{id}")))
+                }
+                _ => {}
+            }
+            if let Some(form) = payload.standard_form() {
+                keys.push(index_key(&event.author, form.status_list, form.status_index));
+            }
+            keys.extend(payload.credential_uuid().map(|uuid| format!("{UUID_PREFIX}{uuid}")));
+        }
+        self.entries.prefetch(keys);
+    }
+
     /// A credential's status.
-    pub fn credential(&self, id: &EventId) -> Option<&CredentialStatus> {
-        self.credentials.get(id)
+    pub fn credential(&self, id: &EventId) -> Option<CredentialStatus> {
+        self.read(&format!("{CREDENTIAL_PREFIX}{id}"))
     }
 
     /// The id of the credential whose standard form has this UUID.
     pub fn by_uuid(&self, uuid: &str) -> Option<EventId> {
-        self.by_uuid.get(uuid).copied()
+        self.read(&format!("{UUID_PREFIX}{uuid}"))
     }
 
     /// The credential at `index` of `key`'s status list `list`, if one took it.
     pub fn by_status_index(&self, key: &Did, list: u32, index: u32) -> Option<EventId> {
-        self.by_status_index.get(&(key.clone(), list, index)).copied()
+        self.read(&index_key(key, list, index))
     }
 
     /// The bits of `key`'s list `list` for `purpose`, as the log implies them now: a credential's
@@ -221,9 +260,11 @@ impl Status {
     pub fn list_bits(&self, key: &Did, purpose: Purpose, list: u32) -> Bitstring {
         let mut bits = Bitstring::new(MIN_ENTRIES);
         let wanted = CredentialState::set_by(purpose);
-        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
-        for ((_, _, index), id) in self.by_status_index.range(range) {
-            if self.credentials.get(id).is_some_and(|c| c.state == wanted) {
+        let places = self.places_in(key, list);
+        let keys: Vec<String> = places.iter().map(|(_, id)| format!("{CREDENTIAL_PREFIX}{id}")).collect();
+        for ((index, _), credential) in places.iter().zip(self.entries.get_many(&keys)) {
+            let state = credential.and_then(|v| serde_json::from_value::<CredentialStatus>(v).ok()).map(|c| c.state);
+            if state == Some(wanted) {
                 bits.set(*index as usize, true);
             }
         }
@@ -232,26 +273,44 @@ impl Status {
 
     /// The lists of `key` that hold a credential, in order.
     pub fn lists_of(&self, key: &Did) -> Vec<u32> {
-        let range = (key.clone(), 0, 0)..=(key.clone(), u32::MAX, u32::MAX);
-        let mut lists: Vec<u32> = self.by_status_index.range(range).map(|((_, list, _), _)| *list).collect();
+        let prefix = format!("{INDEX_PREFIX}{key}/");
+        let mut lists: Vec<u32> = self
+            .entries
+            .with_prefix(&prefix)
+            .iter()
+            .filter_map(|(k, _)| parse_index_key(&k[INDEX_PREFIX.len()..]).map(|(_, list, _)| list))
+            .collect();
+        lists.sort_unstable();
         lists.dedup();
         lists
     }
 
     /// Does `key`'s list `list` hold a credential?
     pub fn has_list(&self, key: &Did, list: u32) -> bool {
-        self.in_list(key, list).next().is_some()
+        !self.places_in(key, list).is_empty()
     }
 
     /// The credentials in `key`'s list `list`, by index.
-    pub fn in_list(&self, key: &Did, list: u32) -> impl Iterator<Item = EventId> + '_ {
-        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
-        self.by_status_index.range(range).map(|(_, id)| *id)
+    pub fn in_list(&self, key: &Did, list: u32) -> impl Iterator<Item = EventId> + use<> {
+        self.places_in(key, list).into_iter().map(|(_, id)| id)
+    }
+
+    /// The places taken in `key`'s list `list`: (index, credential), by index.
+    fn places_in(&self, key: &Did, list: u32) -> Vec<(u32, EventId)> {
+        let prefix = format!("{INDEX_PREFIX}{key}/{list}/");
+        let mut places: Vec<(u32, EventId)> = self
+            .entries
+            .with_prefix(&prefix)
+            .into_iter()
+            .filter_map(|(k, v)| Some((k[prefix.len()..].parse().ok()?, serde_json::from_value(v).ok()?)))
+            .collect();
+        places.sort_unstable_by_key(|(index, _)| *index);
+        places
     }
 
     /// The latest signed list of `key`'s list `list` for `purpose`.
-    pub fn signed_list(&self, key: &Did, purpose: Purpose, list: u32) -> Option<&SignedList> {
-        self.signed_lists.get(&(key.clone(), purpose, list))
+    pub fn signed_list(&self, key: &Did, purpose: Purpose, list: u32) -> Option<SignedList> {
+        self.read(&list_key(&(key.clone(), purpose, list)))
     }
 
     /// Is the latest signed list of `key`'s list `list` for `purpose` current (it certified the
@@ -263,9 +322,7 @@ impl Status {
     /// How many indexes of `key`'s list `list` are taken, and the `nth` free one (counting from
     /// 0, wrapping): how an issuing command picks a random free index.
     pub fn free_index(&self, key: &Did, list: u32, nth: u32) -> Option<u32> {
-        let range = (key.clone(), list, 0)..=(key.clone(), list, u32::MAX);
-        let taken: std::collections::BTreeSet<u32> =
-            self.by_status_index.range(range).map(|((_, _, i), _)| *i).collect();
+        let taken: std::collections::BTreeSet<u32> = self.places_in(key, list).into_iter().map(|(i, _)| i).collect();
         let free = LIST_SIZE - taken.len() as u32;
         if free == 0 {
             return None;
@@ -285,8 +342,8 @@ impl Status {
     }
 
     /// An apprenticeship by the id of the event that started it.
-    pub fn apprenticeship(&self, id: &EventId) -> Option<&Apprenticeship> {
-        self.apprenticeships.get(id)
+    pub fn apprenticeship(&self, id: &EventId) -> Option<Apprenticeship> {
+        self.read(&format!("{APPRENTICESHIP_PREFIX}{id}"))
     }
 
     /// Folds again what `record` concerns (the credential it issues or changes, the
@@ -306,13 +363,57 @@ impl Status {
             Payload::ApprenticeshipCompleted(c) => c.apprenticeship,
             _ => None,
         };
-        settle_all(&mut self.credentials, credential, revoided, registry, CREDENTIAL_PREFIX, changes);
-        settle_all(&mut self.apprenticeships, apprenticeship, revoided, registry, APPRENTICESHIP_PREFIX, changes);
+        self.settle_all::<CredentialStatus>(credential, revoided, registry, CREDENTIAL_PREFIX, changes);
+        self.settle_all::<Apprenticeship>(apprenticeship, revoided, registry, APPRENTICESHIP_PREFIX, changes);
+    }
+
+    /// Folds again the entry `one`, and every entry of the issuer `revoided` (a scan of every
+    /// entry under `prefix`: declarations of compromise are rare); writes and notes the entries
+    /// (`prefix` + id) that changed.
+    fn settle_all<T: Settled>(
+        &mut self,
+        one: Option<EventId>,
+        revoided: Option<&Did>,
+        registry: &Registry,
+        prefix: &str,
+        changes: &mut Changes,
+    ) {
+        let mut settled: Vec<(String, T)> = Vec::new();
+        if let Some(id) = one {
+            let key = format!("{prefix}{id}");
+            if let Some(entry) = self.read::<T>(&key) {
+                settled.push((key, entry));
+            }
+        }
+        if let Some(issuer) = revoided {
+            let of_issuer = self.entries.with_prefix(prefix).into_iter().filter_map(|(key, v)| {
+                let entry: T = serde_json::from_value(v).ok()?;
+                (entry.issuer() == issuer && Some(key.as_str()) != settled.first().map(|(k, _)| k.as_str()))
+                    .then_some((key, entry))
+            });
+            settled.extend(of_issuer.collect::<Vec<_>>());
+        }
+        for (key, mut entry) in settled {
+            if entry.fold(registry) {
+                self.write(key, &entry, changes);
+            }
+        }
+    }
+
+    /// The entry under `key`, read as a `T`.
+    fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.entries.get(key).and_then(|v| serde_json::from_value(v).ok())
+    }
+
+    /// Writes the entry under `key`, noting that it changed.
+    fn write(&mut self, key: String, value: &impl Serialize, changes: &mut Changes) {
+        changes.touch(key.clone());
+        self.entries.put(key, serde_json::to_value(value).ok());
     }
 }
 
 /// What [`Status::settle`] folds again: a credential or an apprenticeship.
-trait Settled {
+trait Settled: Serialize + serde::de::DeserializeOwned {
     fn issuer(&self) -> &Did;
     /// Decides again what void acts leave of it. Returns whether anything changed.
     fn fold(&mut self, registry: &Registry) -> bool;
@@ -372,27 +473,6 @@ impl Settled for Apprenticeship {
     }
 }
 
-/// Folds again the entry `one`, and every entry of the issuer `revoided` (a scan); notes the
-/// entries (`prefix` + id) that changed.
-fn settle_all<T: Settled>(
-    entries: &mut BTreeMap<EventId, T>,
-    one: Option<EventId>,
-    revoided: Option<&Did>,
-    registry: &Registry,
-    prefix: &str,
-    changes: &mut Changes,
-) {
-    let issuers: Vec<EventId> = match revoided {
-        Some(issuer) => entries.iter().filter(|(_, e)| e.issuer() == issuer).map(|(id, _)| *id).collect(),
-        None => Vec::new(),
-    };
-    for id in one.iter().chain(&issuers) {
-        if entries.get_mut(id).is_some_and(|e| e.fold(registry)) {
-            changes.touch(format!("{prefix}{id}"));
-        }
-    }
-}
-
 impl Projection for Status {
     const NAME: &'static str = "status";
 
@@ -405,36 +485,32 @@ impl Projection for Status {
         let author = &event.event.author;
         if let Some(credential) = payload.credential() {
             let id = event.id();
-            self.credentials.insert(
+            let status = CredentialStatus {
                 id,
-                CredentialStatus {
-                    id,
-                    kind: credential.kind,
-                    issuer: issuer.clone(),
-                    signed_by: author.clone(),
-                    learner: credential.learner.clone(),
-                    issued_seq: record.seq,
-                    issued_at: record.recorded_at,
-                    state: CredentialState::Active,
-                    decided_seq: record.seq,
-                    reason: None,
-                    changes: Vec::new(),
-                },
-            );
-            changes.touch(format!("{CREDENTIAL_PREFIX}{id}"));
+                kind: credential.kind,
+                issuer: issuer.clone(),
+                signed_by: author.clone(),
+                learner: credential.learner.clone(),
+                issued_seq: record.seq,
+                issued_at: record.recorded_at,
+                state: CredentialState::Active,
+                decided_seq: record.seq,
+                reason: None,
+                changes: Vec::new(),
+            };
+            self.write(format!("{CREDENTIAL_PREFIX}{id}"), &status, changes);
             if let Some(form) = payload.standard_form() {
-                let place = (event.event.author.clone(), form.status_list, form.status_index);
-                if let std::collections::btree_map::Entry::Vacant(entry) = self.by_status_index.entry(place) {
-                    entry.insert(id);
-                    changes.touch(index_key(&event.event.author, form.status_list, form.status_index));
+                let place = index_key(&event.event.author, form.status_list, form.status_index);
+                if self.entries.get(&place).is_none() {
+                    self.write(place, &id, changes);
                 }
             }
             // A uuid answers for the first credential that carried it, and only for it (the
             // rules refuse a second one).
             if let Some(uuid) = payload.credential_uuid() {
-                if let std::collections::btree_map::Entry::Vacant(entry) = self.by_uuid.entry(uuid.to_owned()) {
-                    entry.insert(id);
-                    changes.touch(format!("{UUID_PREFIX}{uuid}"));
+                let key = format!("{UUID_PREFIX}{uuid}");
+                if self.entries.get(&key).is_none() {
+                    self.write(key, &id, changes);
                 }
             }
         }
@@ -445,68 +521,62 @@ impl Projection for Status {
             _ => None,
         };
         if let Some((c, sets)) = change {
-            if let Some(credential) = self.credentials.get_mut(&c.credential) {
+            if let Some(mut credential) = self.credential(&c.credential) {
                 credential.changes.push(StatusChangeRecord {
                     seq: record.seq,
                     sets,
                     reason: c.reason.clone(),
                     act: Act::new(author, record.recorded_at),
                 });
-                changes.touch(format!("{CREDENTIAL_PREFIX}{}", c.credential));
+                self.write(format!("{CREDENTIAL_PREFIX}{}", c.credential), &credential, changes);
             }
         }
         if let Payload::StatusListSigned(signed) = payload {
             let bits = self.list_bits(author, signed.purpose, signed.list).digest();
             let place = (author.clone(), signed.purpose, signed.list);
-            changes.touch(list_key(&place));
-            self.signed_lists.insert(
-                place,
-                SignedList {
-                    status_base: signed.status_base.clone(),
-                    created_at: event.event.created_at,
-                    proof_value: signed.proof_value.clone(),
-                    seq: record.seq,
-                    bits,
-                },
-            );
+            let list = SignedList {
+                status_base: signed.status_base.clone(),
+                created_at: event.event.created_at,
+                proof_value: signed.proof_value.clone(),
+                seq: record.seq,
+                bits,
+            };
+            self.write(list_key(&place), &list, changes);
         }
         match payload {
             Payload::ApprenticeshipStarted(a) => {
                 let id = event.id();
-                self.apprenticeships.insert(
+                let apprenticeship = Apprenticeship {
                     id,
-                    Apprenticeship {
-                        id,
-                        issuer: issuer.clone(),
-                        learner: a.learner.clone(),
-                        title: a.title.clone(),
-                        employer: a.employer.clone(),
-                        started_on: a.started_on,
-                        hours_logged: 0,
-                        completed_by: None,
-                        signed_by: Some(author.clone()),
-                        started_at: Some(record.recorded_at),
-                        voided: None,
-                        logs: Vec::new(),
-                        completions: Vec::new(),
-                    },
-                );
-                changes.touch(format!("{APPRENTICESHIP_PREFIX}{id}"));
+                    issuer: issuer.clone(),
+                    learner: a.learner.clone(),
+                    title: a.title.clone(),
+                    employer: a.employer.clone(),
+                    started_on: a.started_on,
+                    hours_logged: 0,
+                    completed_by: None,
+                    signed_by: Some(author.clone()),
+                    started_at: Some(record.recorded_at),
+                    voided: None,
+                    logs: Vec::new(),
+                    completions: Vec::new(),
+                };
+                self.write(format!("{APPRENTICESHIP_PREFIX}{id}"), &apprenticeship, changes);
             }
             Payload::HoursLogged(h) => {
-                if let Some(a) = self.apprenticeships.get_mut(&h.apprenticeship) {
+                if let Some(mut a) = self.apprenticeship(&h.apprenticeship) {
                     a.logs.push(HoursLog {
                         seq: record.seq,
                         hours: h.hours,
                         act: Act::new(author, record.recorded_at),
                     });
-                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship));
+                    self.write(format!("{APPRENTICESHIP_PREFIX}{}", h.apprenticeship), &a, changes);
                 }
             }
             Payload::ApprenticeshipCompleted(c) => {
-                if let Some(a) = c.apprenticeship.and_then(|id| self.apprenticeships.get_mut(&id)) {
+                if let Some(mut a) = c.apprenticeship.and_then(|id| self.apprenticeship(&id)) {
                     a.completions.push(Completion { id: event.id(), act: Act::new(author, record.recorded_at) });
-                    changes.touch(format!("{APPRENTICESHIP_PREFIX}{}", a.id));
+                    self.write(format!("{APPRENTICESHIP_PREFIX}{}", a.id), &a, changes);
                 }
             }
             _ => {}
@@ -514,49 +584,30 @@ impl Projection for Status {
     }
 
     fn entry(&self, key: &str) -> Option<Value> {
-        if let Some(id) = key.strip_prefix(CREDENTIAL_PREFIX) {
-            return self.credentials.get(&id.parse().ok()?).and_then(|c| serde_json::to_value(c).ok());
-        }
-        if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
-            return self.by_uuid.get(uuid).map(|id| Value::String(id.to_string()));
-        }
-        if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
-            return self.by_status_index.get(&parse_index_key(place)?).map(|id| Value::String(id.to_string()));
-        }
-        if let Some(place) = key.strip_prefix(LIST_PREFIX) {
-            return self.signed_lists.get(&parse_list_key(place)?).and_then(|s| serde_json::to_value(s).ok());
-        }
-        let id = key.strip_prefix(APPRENTICESHIP_PREFIX)?.parse().ok()?;
-        self.apprenticeships.get(&id).and_then(|a| serde_json::to_value(a).ok())
+        self.entries.get(key)
     }
 
     fn keys(&self) -> Vec<String> {
-        let credentials = self.credentials.keys().map(|id| format!("{CREDENTIAL_PREFIX}{id}"));
-        let apprenticeships = self.apprenticeships.keys().map(|id| format!("{APPRENTICESHIP_PREFIX}{id}"));
-        let uuids = self.by_uuid.keys().map(|uuid| format!("{UUID_PREFIX}{uuid}"));
-        let indexes = self.by_status_index.keys().map(|(key, list, index)| index_key(key, *list, *index));
-        let lists = self.signed_lists.keys().map(list_key);
-        credentials.chain(apprenticeships).chain(uuids).chain(indexes).chain(lists).collect()
+        self.entries.with_prefix(&format!("{}/", Self::NAME)).into_iter().map(|(k, _)| k).collect()
     }
 
     fn load(&mut self, key: &str, value: Value) -> Result<(), serde_json::Error> {
+        // Each entry must read back as what it is before it is kept.
+        let bad_key = || <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}"));
         if key.starts_with(CREDENTIAL_PREFIX) {
-            let c: CredentialStatus = serde_json::from_value(value)?;
-            self.credentials.insert(c.id, c);
-        } else if let Some(uuid) = key.strip_prefix(UUID_PREFIX) {
-            self.by_uuid.insert(uuid.to_owned(), serde_json::from_value(value)?);
+            serde_json::from_value::<CredentialStatus>(value.clone())?;
+        } else if key.starts_with(UUID_PREFIX) {
+            serde_json::from_value::<EventId>(value.clone())?;
         } else if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
-            let place = parse_index_key(place)
-                .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}")))?;
-            self.by_status_index.insert(place, serde_json::from_value(value)?);
+            parse_index_key(place).ok_or_else(bad_key)?;
+            serde_json::from_value::<EventId>(value.clone())?;
         } else if let Some(place) = key.strip_prefix(LIST_PREFIX) {
-            let place = parse_list_key(place)
-                .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}")))?;
-            self.signed_lists.insert(place, serde_json::from_value(value)?);
+            parse_list_key(place).ok_or_else(bad_key)?;
+            serde_json::from_value::<SignedList>(value.clone())?;
         } else {
-            let a: Apprenticeship = serde_json::from_value(value)?;
-            self.apprenticeships.insert(a.id, a);
+            serde_json::from_value::<Apprenticeship>(value.clone())?;
         }
+        self.entries.put(key.to_owned(), Some(value));
         Ok(())
     }
 }
