@@ -46,6 +46,10 @@ pub struct Ledger<S: Store> {
     unstored: Option<Changes>,
     /// The state in memory could not be put back after a failed write: reload it before the next.
     needs_reload: bool,
+    /// The term of the lead in which this ledger last followed the store or committed, while its
+    /// state has stood for the whole log since: then it need not read the log's length before a
+    /// batch ([`Store::writer_turn`]). `None` after any failed write.
+    known_in_term: Option<u64>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -166,6 +170,7 @@ impl<S: Store> Ledger<S> {
             signer: None,
             unstored: None,
             needs_reload: false,
+            known_in_term: None,
         };
         ledger.catch_up_stored()?;
         Ok(ledger)
@@ -383,6 +388,7 @@ impl<S: Store> Ledger<S> {
         };
         if let Err(fault) = self.fault() {
             // A read through the store failed while staging: the state may be wrong.
+            self.known_in_term = None;
             self.put_back_state();
             let message = fault.to_string();
             take_errors(verified, &mut results);
@@ -432,6 +438,7 @@ impl<S: Store> Ledger<S> {
                 };
                 // Put the tree and the projections back as the store has them: as they were, or,
                 // if the write's outcome is unknown, with whatever of it the store shows.
+                self.known_in_term = None;
                 self.frontier = tree_before;
                 self.put_back_state();
                 if overtaken && !last_attempt {
@@ -456,10 +463,18 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Waits for this writer's turn at the store, then catches up with the log: until the turn
-    /// drops, writers that take turns do not append (see [`Store::writer_turn`]).
+    /// drops, writers that take turns do not append (see [`Store::writer_turn`]). A leader that
+    /// followed the store or committed in the same term knows the log already: no other node
+    /// appends while it leads, and the fence of its next commit catches a stray writer (this
+    /// ledger then follows the store before it tries again).
     fn take_turn(&mut self) -> Result<WriterTurn, LedgerError> {
         let turn = self.store.writer_turn()?;
-        self.follow_store()?;
+        let knows_the_log = turn.term().is_some() && turn.term() == self.known_in_term && !self.needs_reload;
+        if !knows_the_log {
+            self.known_in_term = None;
+            self.follow_store()?;
+            self.known_in_term = turn.term();
+        }
         Ok(turn)
     }
 
@@ -536,6 +551,8 @@ impl<S: Store> Ledger<S> {
                     }
                 }
             };
+            // Another writer appended: follow the store before trying again.
+            self.known_in_term = None;
             if attempts >= MAX_APPEND_ATTEMPTS {
                 let why = overtaken.map_or_else(|| "other writers kept appending".to_owned(), |e| e.to_string());
                 return Err(AppendError::NotCommitted(why));
