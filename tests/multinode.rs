@@ -233,16 +233,18 @@ fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
 
 /// A client that posts only to a follower gets the leader's answers (201, then 200 for a repeat,
 /// the refusal of a forged event), its events are on the log once, under the leader's checkpoint,
-/// and it was the leader that appended them.
+/// and it was the leader that appended them. The follower's forwarded requests (more than the
+/// leader's `--write-rate` allows one address) are not limited again; a client of the leader is.
 #[test]
 fn a_client_of_a_follower_gets_its_events_appended_by_the_leader() {
     let pg = Postgres::start();
     let url = pg.fresh_database();
     let env = postgres_env(&url);
-    let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
-    let nodes: Vec<Server> = (0..2).map(|_| env.serve(&flags)).collect();
-    let (leader, _) = leader_of(&nodes);
-    let (leader, follower) = (&nodes[leader], &nodes[1 - leader]);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres"];
+    let leader = env.serve(&[&flags[..], &["--write-rate", "1"]].concat());
+    leader_of(std::slice::from_ref(&leader));
+    let follower = env.serve(&[&flags[..], &["--write-rate", "0"]].concat());
+    let (leader, follower) = (&leader, &follower);
     assert_eq!(term_of(follower), None, "one node leads, the other follows");
 
     // Four clients at once, so the follower forwards groups of them.
@@ -286,6 +288,8 @@ fn a_client_of_a_follower_gets_its_events_appended_by_the_leader() {
     };
     assert_eq!(appended(leader), events.len() as u64, "the leader appended every event");
     assert_eq!(appended(follower), 0, "the follower appended none itself");
+    let limited = (0..5).map(|_| leader.post_events(&events[0].0).status).filter(|s| *s == 429).count();
+    assert!(limited > 0, "the leader's own clients are limited by its --write-rate");
 }
 
 /// A follower that cannot reach the leader (its advertised URL answers nothing) keeps looking

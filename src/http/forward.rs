@@ -6,6 +6,10 @@
 //! checks every event as from any client) and gives each client its own answer. An array is
 //! forwarded as it came.
 //!
+//! A forwarded request shows the nodes' token ([`node_token`], in [`FROM_A_NODE`]), which spares
+//! it the leader's `--write-rate`: the follower limited its own clients already. The token grants
+//! nothing else.
+//!
 //! A leader that does not answer (it died, or lost the lead) is looked up again in the store and
 //! tried again for [`FAILOVER_WAIT`]; then the client gets `503 no-leader`. Resending is safe:
 //! appends are idempotent, and a client is answered only with what the leader answered, so it is
@@ -20,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::problem::Problem;
+use crate::keys::SecretKey;
 use crate::store::{Leader, Leadership, SharedStore};
 
 /// How long a follower looks for a leader that answers before it refuses the append.
@@ -33,6 +38,17 @@ const FORWARDERS: usize = 2;
 
 /// The most events one forwarded group holds (the leader's `POST /v1/events` bound).
 const MAX_FORWARDED: usize = 1000;
+
+/// The header a forwarded append shows the nodes' token in.
+pub const FROM_A_NODE: &str = "credledger-node";
+
+/// The token the nodes sharing a log show each other: derived from the operator's signature of a
+/// fixed text (Ed25519 signs deterministically), so only a holder of the operator key (every
+/// node) can make it. Never printed.
+pub fn node_token(operator: &SecretKey) -> blake3::Hash {
+    let signature = operator.sign(b"credledger 2026 forwarded appends");
+    blake3::Hash::from(blake3::derive_key("credledger 2026 node token", &signature.to_bytes()))
+}
 
 /// An append a client posted to this node.
 #[derive(Debug)]
@@ -63,6 +79,8 @@ struct Job {
 pub struct Forwarding {
     leadership: Arc<Leadership>,
     jobs: mpsc::Sender<Job>,
+    /// The nodes' token, when this node holds the operator key.
+    token: Option<blake3::Hash>,
 }
 
 impl std::fmt::Debug for Forwarding {
@@ -73,11 +91,13 @@ impl std::fmt::Debug for Forwarding {
 
 impl Forwarding {
     /// Starts the forwarders of the node reached at `advertised`, posting to the leader with
-    /// answers awaited for at most `timeout`; a group holds at most `body_limit` bytes.
+    /// `token` ([`node_token`]) and answers awaited for at most `timeout`; a group holds at most
+    /// `body_limit` bytes.
     pub fn start(
         store: SharedStore,
         leadership: Arc<Leadership>,
         advertised: String,
+        token: Option<blake3::Hash>,
         body_limit: usize,
         timeout: Duration,
     ) -> std::io::Result<Self> {
@@ -91,13 +111,22 @@ impl Forwarding {
                 leadership: leadership.clone(),
                 advertised: advertised.clone(),
                 agent: agent.clone(),
+                token: token.map(|t| t.to_hex().to_string()),
                 body_limit,
                 leader: None,
             };
             let receiver = receiver.clone();
             std::thread::Builder::new().name("credledger-forwarder".into()).spawn(move || forwarder.run(&receiver))?;
         }
-        Ok(Forwarding { leadership, jobs })
+        Ok(Forwarding { leadership, jobs, token })
+    }
+
+    /// Whether a request shows the nodes' token (compared in constant time).
+    pub fn from_a_node(&self, shown: Option<&str>) -> bool {
+        match (self.token, shown.and_then(|s| blake3::Hash::from_hex(s).ok())) {
+            (Some(token), Some(shown)) => token == shown,
+            _ => false,
+        }
     }
 
     /// Whether this node leads now.
@@ -125,6 +154,8 @@ struct Forwarder {
     leadership: Arc<Leadership>,
     advertised: String,
     agent: ureq::Agent,
+    /// The nodes' token, in hex.
+    token: Option<String>,
     body_limit: usize,
     /// The leader last reached; looked up again when it does not answer.
     leader: Option<Leader>,
@@ -227,7 +258,11 @@ impl Forwarder {
             let why = match self.leader.clone().map_or_else(|| self.store.leader(), |l| Ok(Some(l))) {
                 Ok(Some(leader)) if leader.url != self.advertised => {
                     let url = format!("{}/v1/events{query}", leader.url);
-                    let sent = self.agent.post(&url).header("content-type", "application/json").send(body);
+                    let mut post = self.agent.post(&url).header("content-type", "application/json");
+                    if let Some(token) = &self.token {
+                        post = post.header(FROM_A_NODE, token);
+                    }
+                    let sent = post.send(body);
                     match sent.and_then(|mut r| Ok((r.status().as_u16(), r.body_mut().read_to_string()?))) {
                         Ok((status, text)) => {
                             self.leader = Some(leader);
@@ -301,6 +336,20 @@ mod tests {
                 Outcome::Leading => panic!("not relayed"),
             })
             .collect()
+    }
+
+    #[test]
+    fn only_a_holder_of_the_operator_key_shows_the_nodes_token() {
+        let (operator, stranger) = (SecretKey::from_seed(&[7; 32]), SecretKey::from_seed(&[8; 32]));
+        let token = node_token(&operator);
+        assert_eq!(token, node_token(&SecretKey::from_seed(&[7; 32])), "every node makes the same token");
+        assert_ne!(token, node_token(&stranger));
+        let (jobs, _receiver) = mpsc::channel(1);
+        let forwarding = Forwarding { leadership: Arc::default(), jobs, token: Some(token) };
+        assert!(forwarding.from_a_node(Some(token.to_hex().as_str())));
+        assert!(!forwarding.from_a_node(Some(node_token(&stranger).to_hex().as_str())));
+        assert!(!forwarding.from_a_node(Some("not hex")));
+        assert!(!forwarding.from_a_node(None));
     }
 
     #[test]

@@ -160,7 +160,8 @@ pub fn serve(
     let forwarding = leadership
         .map(|leadership| {
             let timeout = config.request_timeout + Duration::from_secs(5);
-            forward::Forwarding::start(store.clone(), leadership, advertised, config.body_limit, timeout)
+            let token = operator_key.as_deref().map(forward::node_token);
+            forward::Forwarding::start(store.clone(), leadership, advertised, token, config.body_limit, timeout)
         })
         .transpose()?;
     let reach = fetch::Reach::Allowlist(config.fetch_allow.clone());
