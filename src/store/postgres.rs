@@ -6,16 +6,17 @@
 //! length) and, outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
-//! nodes, checkpoint and entries with the new length. Two nodes can therefore never write the same
+//! nodes, checkpoint and entries with the new length, all in one statement ([`WRITE_BATCH`]). Two nodes can therefore never write the same
 //! seq, a checkpoint is only ever committed over exactly the records before it, and projection
 //! entries (with or without records) and `replace_entries` are only ever written over the log
 //! they were computed from: nodes cannot fork the log, sign inconsistent checkpoints, or put back
 //! projection entries older than what another node committed.
 //!
-//! Writers take turns ([`Store::writer_turn`], a session advisory lock on a connection of its own,
-//! waited for in the order asked): a node catches up with the log and commits while the others
-//! wait, so optimistic retries cannot starve a node whose batches take longer to sequence. The
-//! fence stays the safety; the turn only spares the retries.
+//! One node leads ([`Store::stand`]: a session advisory lock held for the node's life on a
+//! connection of its own; the `leader` row records its term and URL) and sequences every append;
+//! the others forward theirs to it (`http::forward`). A writer that does not lead takes turns
+//! ([`Store::writer_turn`], another session advisory lock, waited for in the order asked). The
+//! fence stays the safety; the lead and the turns only spare the retries.
 //!
 //! A `COMMIT` whose answer is lost (the connection broke) may or may not have taken effect: that
 //! is [`StoreError::OutcomeUnknown`], not a refusal.
