@@ -416,10 +416,11 @@ impl<S: Store> Ledger<S> {
         }
         batch.entries = self.state.changed_entries(changes);
         let count = batch.records.len() as u64;
-        let committed = self.checkpoint_for(&batch.nodes).map_err(CommitError::Refused).and_then(|checkpoint| {
-            batch.checkpoint = checkpoint;
-            self.store.commit(batch).map_err(CommitError::Store)
-        });
+        let committed =
+            self.checkpoint_for(&tree_before, &batch.nodes).map_err(CommitError::Refused).and_then(|checkpoint| {
+                batch.checkpoint = checkpoint;
+                self.store.commit(batch).map_err(CommitError::Store)
+            });
         match committed {
             Ok(()) => {
                 self.len += count;
@@ -500,10 +501,15 @@ impl<S: Store> Ledger<S> {
         folded
     }
 
-    /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
-    /// consistent with the latest checkpoint this log signed: a log never signs two inconsistent
-    /// checkpoints. `None` when the ledger holds no operator key.
-    fn checkpoint_for(&self, pending: &[(NodeId, Hash32)]) -> Result<Option<(u64, String)>, String> {
+    /// Signs the checkpoint of the tree the frontier now describes (which extends the tree
+    /// `extended` describes), after checking that it is consistent with the latest checkpoint
+    /// this log signed: a log never signs two inconsistent checkpoints. `None` when the ledger
+    /// holds no operator key.
+    fn checkpoint_for(
+        &self,
+        extended: &Frontier,
+        pending: &[(NodeId, Hash32)],
+    ) -> Result<Option<(u64, String)>, String> {
         let Some(signer) = &self.signer else {
             return Ok(None);
         };
@@ -516,11 +522,16 @@ impl<S: Store> Ledger<S> {
         if let Some((old_size, text)) = self.store.latest_checkpoint().map_err(|e| e.to_string())? {
             let old =
                 Checkpoint::verify(&text, &genesis.operator).map_err(|e| format!("latest stored checkpoint: {e}"))?;
-            let nodes = PendingNodes { store: &self.store, pending };
-            let proof = merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
-            merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
-                format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
-            })?;
+            // A tree that extends the very tree the latest checkpoint signed is consistent with it
+            // by construction (the frontier only appends): no proof to read from the store.
+            let extends_it = old_size == extended.size() && old.root == extended.root();
+            if !extends_it {
+                let nodes = PendingNodes { store: &self.store, pending };
+                let proof = merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
+                merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
+                    format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
+                })?;
+            }
         }
         let checkpoint = Checkpoint { origin: genesis.origin.clone(), size, root };
         Ok(Some((size, checkpoint.sign(signer))))
@@ -541,7 +552,7 @@ impl<S: Store> Ledger<S> {
                 // Another writer appended since this ledger followed the store.
                 Some((size, _)) if size > self.len => None,
                 _ => {
-                    let checkpoint = self.checkpoint_for(&[]).map_err(AppendError::NotCommitted)?;
+                    let checkpoint = self.checkpoint_for(&self.frontier, &[]).map_err(AppendError::NotCommitted)?;
                     let checkpoint = checkpoint
                         .ok_or_else(|| AppendError::NotCommitted("no operator key to sign a checkpoint with".into()))?;
                     match self.store.commit(Batch { checkpoint: Some(checkpoint.clone()), ..Batch::at(self.len) }) {
