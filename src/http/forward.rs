@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::http::problem::Problem;
 use crate::keys::SecretKey;
-use crate::store::{Leader, Leadership, SharedStore};
+use crate::store::{Leadership, SharedStore};
 
 /// How long a follower looks for a leader that answers before it refuses the append.
 pub const FAILOVER_WAIT: Duration = Duration::from_secs(5);
@@ -113,7 +113,6 @@ impl Forwarding {
                 agent: agent.clone(),
                 token: token.map(|t| t.to_hex().to_string()),
                 body_limit,
-                leader: None,
             };
             let receiver = receiver.clone();
             std::thread::Builder::new().name("credledger-forwarder".into()).spawn(move || forwarder.run(&receiver))?;
@@ -157,8 +156,6 @@ struct Forwarder {
     /// The nodes' token, in hex.
     token: Option<String>,
     body_limit: usize,
-    /// The leader last reached; looked up again when it does not answer.
-    leader: Option<Leader>,
 }
 
 /// What one try at the leader came to.
@@ -169,7 +166,7 @@ enum Posted {
 }
 
 impl Forwarder {
-    fn run(mut self, receiver: &Mutex<mpsc::Receiver<Job>>) {
+    fn run(self, receiver: &Mutex<mpsc::Receiver<Job>>) {
         let mut carried: Option<Job> = None;
         loop {
             let (group, next) = {
@@ -209,7 +206,7 @@ impl Forwarder {
     }
 
     /// Forwards a group and answers each of its jobs.
-    fn deliver(&mut self, group: Vec<Job>) {
+    fn deliver(&self, group: Vec<Job>) {
         let (query, body) = match &group[..] {
             [job] => (if job.request.atomic { "?atomic=true" } else { "" }, job.request.body.to_vec()),
             jobs => {
@@ -248,14 +245,16 @@ impl Forwarder {
     }
 
     /// Posts `body` to the leader's `POST /v1/events`, looking the leader up again while it
-    /// does not answer, for [`FAILOVER_WAIT`] at most.
-    fn post(&mut self, query: &str, body: &[u8]) -> Posted {
+    /// does not answer, for [`FAILOVER_WAIT`] at most. The leader is looked up for every group
+    /// (one query): a node that no longer leads is never asked on a stale word, so forwarded
+    /// requests cannot go round between followers.
+    fn post(&self, query: &str, body: &[u8]) -> Posted {
         let deadline = Instant::now() + FAILOVER_WAIT;
         loop {
             if self.leadership.term().is_some() {
                 return Posted::Leading;
             }
-            let why = match self.leader.clone().map_or_else(|| self.store.leader(), |l| Ok(Some(l))) {
+            let why = match self.store.leader() {
                 Ok(Some(leader)) if leader.url != self.advertised => {
                     let url = format!("{}/v1/events{query}", leader.url);
                     let mut post = self.agent.post(&url).header("content-type", "application/json");
@@ -265,7 +264,6 @@ impl Forwarder {
                     let sent = post.send(body);
                     match sent.and_then(|mut r| Ok((r.status().as_u16(), r.body_mut().read_to_string()?))) {
                         Ok((status, text)) => {
-                            self.leader = Some(leader);
                             let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({"detail": text}));
                             return Posted::Answer(status, body);
                         }
@@ -275,7 +273,6 @@ impl Forwarder {
                 Ok(_) => "no node leads yet".to_owned(),
                 Err(e) => format!("looking up the leader: {e}"),
             };
-            self.leader = None;
             if Instant::now() >= deadline {
                 return Posted::Unreachable(why);
             }
