@@ -46,6 +46,10 @@ pub struct Ledger<S: Store> {
     unstored: Option<Changes>,
     /// The state in memory could not be put back after a failed write: reload it before the next.
     needs_reload: bool,
+    /// The term of the lead in which this ledger last followed the store or committed, while its
+    /// state has stood for the whole log since: then it need not read the log's length before a
+    /// batch ([`Store::writer_turn`]). `None` after any failed write.
+    known_in_term: Option<u64>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -166,6 +170,7 @@ impl<S: Store> Ledger<S> {
             signer: None,
             unstored: None,
             needs_reload: false,
+            known_in_term: None,
         };
         ledger.catch_up_stored()?;
         Ok(ledger)
@@ -384,6 +389,7 @@ impl<S: Store> Ledger<S> {
         };
         if let Err(fault) = self.fault() {
             // A read through the store failed while staging: the state may be wrong.
+            self.known_in_term = None;
             self.put_back_state();
             let message = fault.to_string();
             take_errors(verified, &mut results);
@@ -411,10 +417,11 @@ impl<S: Store> Ledger<S> {
         }
         batch.entries = self.state.changed_entries(changes);
         let count = batch.records.len() as u64;
-        let committed = self.checkpoint_for(&batch.nodes).map_err(CommitError::Refused).and_then(|checkpoint| {
-            batch.checkpoint = checkpoint;
-            self.store.commit(batch).map_err(CommitError::Store)
-        });
+        let committed =
+            self.checkpoint_for(&tree_before, &batch.nodes).map_err(CommitError::Refused).and_then(|checkpoint| {
+                batch.checkpoint = checkpoint;
+                self.store.commit(batch).map_err(CommitError::Store)
+            });
         match committed {
             Ok(()) => {
                 self.len += count;
@@ -433,6 +440,7 @@ impl<S: Store> Ledger<S> {
                 };
                 // Put the tree and the projections back as the store has them: as they were, or,
                 // if the write's outcome is unknown, with whatever of it the store shows.
+                self.known_in_term = None;
                 self.frontier = tree_before;
                 self.put_back_state();
                 if overtaken && !last_attempt {
@@ -457,10 +465,18 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Waits for this writer's turn at the store, then catches up with the log: until the turn
-    /// drops, writers that take turns do not append (see [`Store::writer_turn`]).
+    /// drops, writers that take turns do not append (see [`Store::writer_turn`]). A leader that
+    /// followed the store or committed in the same term knows the log already: no other node
+    /// appends while it leads, and the fence of its next commit catches a stray writer (this
+    /// ledger then follows the store before it tries again).
     fn take_turn(&mut self) -> Result<WriterTurn, LedgerError> {
         let turn = self.store.writer_turn()?;
-        self.follow_store()?;
+        let knows_the_log = turn.term().is_some() && turn.term() == self.known_in_term && !self.needs_reload;
+        if !knows_the_log {
+            self.known_in_term = None;
+            self.follow_store()?;
+            self.known_in_term = turn.term();
+        }
         Ok(turn)
     }
 
@@ -486,10 +502,15 @@ impl<S: Store> Ledger<S> {
         folded
     }
 
-    /// Signs the checkpoint of the tree the frontier now describes, after checking that it is
-    /// consistent with the latest checkpoint this log signed: a log never signs two inconsistent
-    /// checkpoints. `None` when the ledger holds no operator key.
-    fn checkpoint_for(&self, pending: &[(NodeId, Hash32)]) -> Result<Option<(u64, String)>, String> {
+    /// Signs the checkpoint of the tree the frontier now describes (which extends the tree
+    /// `extended` describes), after checking that it is consistent with the latest checkpoint
+    /// this log signed: a log never signs two inconsistent checkpoints. `None` when the ledger
+    /// holds no operator key.
+    fn checkpoint_for(
+        &self,
+        extended: &Frontier,
+        pending: &[(NodeId, Hash32)],
+    ) -> Result<Option<(u64, String)>, String> {
         let Some(signer) = &self.signer else {
             return Ok(None);
         };
@@ -502,11 +523,16 @@ impl<S: Store> Ledger<S> {
         if let Some((old_size, text)) = self.store.latest_checkpoint().map_err(|e| e.to_string())? {
             let old =
                 Checkpoint::verify(&text, &genesis.operator).map_err(|e| format!("latest stored checkpoint: {e}"))?;
-            let nodes = PendingNodes { store: &self.store, pending };
-            let proof = merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
-            merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
-                format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
-            })?;
+            // A tree that extends the very tree the latest checkpoint signed is consistent with it
+            // by construction (the frontier only appends): no proof to read from the store.
+            let extends_it = old_size == extended.size() && old.root == extended.root();
+            if !extends_it {
+                let nodes = PendingNodes { store: &self.store, pending };
+                let proof = merkle::consistency_proof(&nodes, old_size, size).map_err(|e| e.to_string())?;
+                merkle::verify_consistency(old_size, size, &old.root, &root, &proof).map_err(|e| {
+                    format!("refusing to sign a checkpoint of size {size} that is inconsistent with the signed checkpoint of size {old_size}: {e}")
+                })?;
+            }
         }
         let checkpoint = Checkpoint { origin: genesis.origin.clone(), size, root };
         Ok(Some((size, checkpoint.sign(signer))))
@@ -527,7 +553,7 @@ impl<S: Store> Ledger<S> {
                 // Another writer appended since this ledger followed the store.
                 Some((size, _)) if size > self.len => None,
                 _ => {
-                    let checkpoint = self.checkpoint_for(&[]).map_err(AppendError::NotCommitted)?;
+                    let checkpoint = self.checkpoint_for(&self.frontier, &[]).map_err(AppendError::NotCommitted)?;
                     let checkpoint = checkpoint
                         .ok_or_else(|| AppendError::NotCommitted("no operator key to sign a checkpoint with".into()))?;
                     match self.store.commit(Batch { checkpoint: Some(checkpoint.clone()), ..Batch::at(self.len) }) {
@@ -537,6 +563,8 @@ impl<S: Store> Ledger<S> {
                     }
                 }
             };
+            // Another writer appended: follow the store before trying again.
+            self.known_in_term = None;
             if attempts >= MAX_APPEND_ATTEMPTS {
                 let why = overtaken.map_or_else(|| "other writers kept appending".to_owned(), |e| e.to_string());
                 return Err(AppendError::NotCommitted(why));

@@ -435,6 +435,10 @@ struct ServeArgs {
     /// (default http://ADDR, the bound address).
     #[arg(long)]
     public_url: Option<String>,
+    /// With --store postgres: the base URL the other nodes reach this one at, to forward their
+    /// appends to it while it leads (default http://ADDR, the bound address).
+    #[arg(long)]
+    advertise_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -1350,6 +1354,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}", listener.local_addr()?);
     let public_url = args.public_url.as_deref().map(public_url_arg).transpose()?;
+    let advertise_url = args.advertise_url.as_deref().map(|url| http_url_arg("--advertise-url", url)).transpose()?;
     // The demo's status lists are served here: at the public URL, or the bound address.
     let served = public_url.clone().unwrap_or_else(|| url.clone());
     let featured = demo_keys.map(|keys| cli::demo::fill(&mut ledger, dir, keys, &served, now())).transpose()?;
@@ -1376,6 +1381,7 @@ fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
         fetch_allow: args.fetch_allow.clone(),
         fetch_ca: args.fetch_ca_cert.clone(),
         public_url,
+        advertise_url,
         ..ServerConfig::default()
     };
     credledger::http::serve(listener, ledger, Some(dir.operator_key()?), config)?;
@@ -1421,6 +1427,11 @@ fn key_file_or_new(path: &Path) -> Result<SecretKey> {
 
 /// A `--public-url`: http(s), no query, fragment or trailing slash (it prefixes status list URLs).
 fn public_url_arg(text: &str) -> Result<String> {
+    http_url_arg("--public-url", text)
+}
+
+/// An http(s) base URL given as `flag`: no query, fragment or trailing slash (paths follow it).
+fn http_url_arg(flag: &str, text: &str) -> Result<String> {
     let url = text.trim_end_matches('/');
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let ok = rest.is_some_and(|r| {
@@ -1428,7 +1439,7 @@ fn public_url_arg(text: &str) -> Result<String> {
     });
     if !ok {
         return Err(anyhow::Error::new(UsageError(format!(
-            "--public-url: `{}` is not an http(s) URL without query or fragment",
+            "{flag}: `{}` is not an http(s) URL without query or fragment",
             credledger::text::clip(text, 80)
         ))));
     }

@@ -2,7 +2,8 @@
 //! appending to all of them at once, some posting the same events to two nodes: afterwards one
 //! dense log holds every acknowledged event exactly once, every node serves the same checkpoint,
 //! a read on one node sees what another appended, and `audit` passes. Then `migrate` moves the
-//! log to sled and back without changing a leaf hash.
+//! log to sled and back without changing a leaf hash. One node leads (it sequences every append)
+//! and the others forward their clients' appends to it; when the leader dies, another leads.
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -28,6 +30,32 @@ fn ids_on(server: &Server) -> Vec<String> {
             credledger::Record::from_stored(&bytes).expect("a record").event.id().to_string()
         })
         .collect()
+}
+
+/// The term `server` leads in (its `/metrics`' `credledger_leader_term`), `None` while it follows.
+fn term_of(server: &Server) -> Option<u64> {
+    let text = server.get("/metrics").body;
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+    };
+    (gauge("credledger_leader") == 1).then(|| gauge("credledger_leader_term"))
+}
+
+/// The index of the one node that leads, and its term, once the nodes have elected it (bounded).
+fn leader_of(nodes: &[Server]) -> (usize, u64) {
+    let started = Instant::now();
+    loop {
+        let leading: Vec<(usize, u64)> =
+            nodes.iter().enumerate().filter_map(|(n, node)| Some((n, term_of(node)?))).collect();
+        if let [one] = leading[..] {
+            return one;
+        }
+        assert!(leading.len() < 2, "two nodes lead at once: {leading:?}");
+        assert!(started.elapsed() < PATIENCE, "no node leads within {PATIENCE:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -146,10 +174,11 @@ fn post_each(url: &str, events: &[(String, String)], acked: &Mutex<Vec<String>>)
     true
 }
 
-/// One of three nodes is killed (SIGKILL) while all three append, perhaps while it holds the
-/// writers' turn: the other two go on appending, every event any node acknowledged is on the log
-/// exactly once, resubmitting the killed node's unacknowledged events completes the set, and the
-/// log audits.
+/// The node that leads (it sequences every append) is killed (SIGKILL) while all three nodes
+/// append, perhaps mid-commit: another node takes the lead in a later term, the two survivors go
+/// on appending (the follower's clients through the new leader), every event any node
+/// acknowledged is on the log exactly once, resubmitting the killed node's unacknowledged events
+/// completes the set, and the log audits.
 #[test]
 fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
     let pg = Postgres::start();
@@ -157,6 +186,9 @@ fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
     let env = postgres_env(&url);
     let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
     let mut nodes: Vec<Server> = (0..3).map(|_| env.serve(&flags)).collect();
+    // Node 0 is the leader, the one killed.
+    let (leader, term) = leader_of(&nodes);
+    nodes.swap(0, leader);
     let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), 9, 450);
     let shares: Vec<Vec<(String, String)>> =
         (0..3).map(|n| events.iter().skip(n).step_by(3).cloned().collect()).collect();
@@ -177,6 +209,8 @@ fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
     let _ = nodes[0].child.wait();
     let finished: Vec<bool> = clients.into_iter().map(|c| c.join().expect("a client")).collect();
     assert!(finished[1] && finished[2], "the surviving nodes stopped accepting appends");
+    let (_, next_term) = leader_of(&nodes[1..]);
+    assert!(next_term > term, "the new leader's term {next_term} follows the killed one's {term}");
     // A backend of the killed node may still be finishing a COMMIT: what it commits can only add
     // events, fenced like every write, so none of the checks below waits for it.
 
@@ -195,4 +229,89 @@ fn a_node_killed_mid_append_loses_nothing_acknowledged_and_the_others_go_on() {
     drop(nodes);
     let audit = env.ok(&["--database-url", &url, "audit"]);
     assert!(audit.stdout.contains("audit passed"), "{audit:?}");
+}
+
+/// A client that posts only to a follower gets the leader's answers (201, then 200 for a repeat,
+/// the refusal of a forged event), its events are on the log once, under the leader's checkpoint,
+/// and it was the leader that appended them. The follower's forwarded requests (more than the
+/// leader's `--write-rate` allows one address) are not limited again; a client of the leader is.
+#[test]
+fn a_client_of_a_follower_gets_its_events_appended_by_the_leader() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let env = postgres_env(&url);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres"];
+    let leader = env.serve(&[&flags[..], &["--write-rate", "1"]].concat());
+    leader_of(std::slice::from_ref(&leader));
+    let follower = env.serve(&[&flags[..], &["--write-rate", "0"]].concat());
+    let (leader, follower) = (&leader, &follower);
+    assert_eq!(term_of(follower), None, "one node leads, the other follows");
+
+    // Four clients at once, so the follower forwards groups of them.
+    let events = certificates(Path::new(env.issuer.path()), &env.learner.did(), 10, 60);
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (url, mine) = (follower.url.clone(), events.iter().skip(c).step_by(4).cloned().collect::<Vec<_>>());
+            thread::spawn(move || {
+                let agent = agent();
+                for (json, id) in mine {
+                    let r = Server::try_post(&agent, &format!("{url}/v1/events"), json.as_bytes()).expect("post");
+                    assert_eq!(r.status, 201, "{r:?}");
+                    assert_eq!(r.json()["id"], id.as_str(), "{r:?}");
+                    assert!(r.json()["seq"].is_u64(), "{r:?}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client failed");
+    }
+    let again = follower.post_events(&events[0].0);
+    assert_eq!(again.status, 200, "a repeat is answered as the leader answers it: {again:?}");
+    let forged = with_body_field(&env.emit_course(&env.issuer, "Forged"), "credits", serde_json::json!(30));
+    assert_problem(&follower.post_events(&forged), 422, "bad-signature");
+    let array = format!("[{},{}]", events[1].0, events[2].0);
+    let r = follower.post_events(&array);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["results"].as_array().map(Vec::len), Some(2), "{r:?}");
+
+    let ids = ids_on(leader);
+    assert_eq!(ids.len() as u64, SETUP_RECORDS + events.len() as u64, "every event once: {ids:?}");
+    let on_log: BTreeSet<&String> = ids.iter().collect();
+    assert!(events.iter().all(|(_, id)| on_log.contains(id)), "a forwarded event is missing");
+    let (checkpoint, _) = leader.checkpoint(&env.operator);
+    assert_eq!(checkpoint.size, ids.len() as u64, "the leader's checkpoint covers the forwarded events");
+    assert_eq!(follower.checkpoint(&env.operator).1, leader.checkpoint(&env.operator).1);
+    let appended = |server: &Server| {
+        let text = server.get("/metrics").body;
+        text.lines().find_map(|l| l.strip_prefix("credledger_appends_total ")?.parse::<u64>().ok()).expect("a count")
+    };
+    assert_eq!(appended(leader), events.len() as u64, "the leader appended every event");
+    assert_eq!(appended(follower), 0, "the follower appended none itself");
+    let limited = (0..5).map(|_| leader.post_events(&events[0].0).status).filter(|s| *s == 429).count();
+    assert!(limited > 0, "the leader's own clients are limited by its --write-rate");
+}
+
+/// A follower that cannot reach the leader (its advertised URL answers nothing) keeps looking
+/// for a bounded time, then refuses the append with `503 no-leader`, naming the leader it tried;
+/// the log is unchanged.
+#[test]
+fn a_follower_that_reaches_no_leader_refuses_the_append_naming_why() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database();
+    let env = postgres_env(&url);
+    let flags = ["--database-url", url.as_str(), "--store", "postgres", "--write-rate", "0"];
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let unreachable = env.serve(&[&flags[..], &["--advertise-url", nowhere.as_str()]].concat());
+    let (leader, _) = leader_of(std::slice::from_ref(&unreachable));
+    assert_eq!(leader, 0);
+    let follower = env.serve(&flags);
+    assert_eq!(term_of(&follower), None);
+    let before = follower.all_records().len();
+
+    let event = certificates(Path::new(env.issuer.path()), &env.learner.did(), 11, 1).remove(0);
+    let p = assert_problem(&follower.post_events(&event.0), 503, "no-leader");
+    assert!(p["detail"].as_str().is_some_and(|d| d.contains(&nowhere)), "the detail names the leader tried: {p}");
+    assert_eq!(follower.all_records().len(), before, "nothing appended");
+    assert_eq!(unreachable.get(&format!("/v1/credentials/{}", event.1)).status, 404, "not on the log");
 }

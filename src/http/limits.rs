@@ -6,6 +6,9 @@
 //! (answered `408`). Body size is limited where bodies are read (`PayloadConfig`). A server
 //! started read-only answers every write and verification `503`.
 //!
+//! An append another node of the cluster forwarded (showing the nodes' token,
+//! [`super::forward::node_token`]) is not limited again: its node limited its clients.
+//!
 //! The buckets are kept per peer IP address: behind a reverse proxy every client shares the
 //! proxy's address, so there the proxy should limit instead (a rate of `0` turns a class's off).
 
@@ -151,7 +154,10 @@ pub(crate) async fn limit(
         let response = Problem::unavailable(format!("this server is read-only: {why}")).error_response();
         return Ok(req.into_response(response));
     }
-    if let (Some(class), Some(peer)) = (class, req.peer_addr()) {
+    // An append a follower forwarded: the follower limited its own clients.
+    let shown = req.headers().get(super::forward::FROM_A_NODE).and_then(|v| v.to_str().ok());
+    let forwarded = class == Some(Class::Write) && state.forwarding.as_ref().is_some_and(|f| f.from_a_node(shown));
+    if let (Some(class), Some(peer), false) = (class, req.peer_addr(), forwarded) {
         let limiter = state.limiters.of(class);
         if let Err(wait) = limiter.take(peer.ip(), Instant::now()) {
             let seconds = wait.as_secs().max(1);

@@ -123,9 +123,31 @@ impl Metrics {
     }
 }
 
+/// Whether this node leads the nodes sharing its store (`term`: the term it leads in), for
+/// [`Metrics::render`]'s text: `credledger_leader` is 1 on the node that sequences the appends
+/// and 0 on the nodes that forward theirs to it.
+pub fn render_lead(term: Option<u64>) -> String {
+    format!(
+        "# HELP credledger_leader 1 if this node leads (sequences every append), 0 if it forwards its appends.\n\
+         # TYPE credledger_leader gauge\ncredledger_leader {}\n\
+         # HELP credledger_leader_term The term this node leads in (0 while it follows).\n\
+         # TYPE credledger_leader_term gauge\ncredledger_leader_term {}\n",
+        u8::from(term.is_some()),
+        term.unwrap_or(0)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_whether_this_node_leads() {
+        let leading = render_lead(Some(4));
+        assert!(leading.contains("\ncredledger_leader 1\n") && leading.contains("\ncredledger_leader_term 4\n"));
+        let following = render_lead(None);
+        assert!(following.contains("credledger_leader 0\n") && following.contains("credledger_leader_term 0\n"));
+    }
 
     #[test]
     fn renders_counters_rejects_and_a_cumulative_histogram() {

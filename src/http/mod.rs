@@ -9,6 +9,7 @@
 pub mod client;
 mod clr_cache;
 pub mod fetch;
+pub mod forward;
 mod gate;
 pub mod limits;
 pub mod metrics;
@@ -72,6 +73,9 @@ pub struct ServerConfig {
     /// The base URL the world reaches this ledger at (status lists, links); `None`: the bound
     /// address, `http://ADDR` (or `https://` with TLS).
     pub public_url: Option<String>,
+    /// The base URL the other nodes sharing the store reach this one at, to forward appends to
+    /// it while it leads; `None`: the bound address.
+    pub advertise_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +93,7 @@ impl Default for ServerConfig {
             fetch_allow: Vec::new(),
             fetch_ca: None,
             public_url: None,
+            advertise_url: None,
         }
     }
 }
@@ -112,6 +117,9 @@ pub(crate) struct AppState {
     pub clr_cache: clr_cache::ClrCache,
     /// What verifications fetch from other hosts through (the allowlist's guard).
     pub fetcher: Arc<fetch::Fetcher>,
+    /// Where appends go while another node sharing the store leads; `None`: this node is the
+    /// store's one writer.
+    pub forwarding: Option<forward::Forwarding>,
 }
 
 impl AppState {
@@ -139,6 +147,23 @@ pub fn serve(
         None => format!("{scheme}://{}", listener.local_addr()?),
     };
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
+    // Several nodes sharing the store: this one stands for the lead (a node serving reads only
+    // does not), and forwards its appends while another leads.
+    let advertised = match &config.advertise_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("{scheme}://{}", listener.local_addr()?),
+    };
+    let leadership = match config.read_only {
+        Some(_) => None,
+        None => store.stand(&advertised).map_err(std::io::Error::other)?,
+    };
+    let forwarding = leadership
+        .map(|leadership| {
+            let timeout = config.request_timeout + Duration::from_secs(5);
+            let token = operator_key.as_deref().map(forward::node_token);
+            forward::Forwarding::start(store.clone(), leadership, advertised, token, config.body_limit, timeout)
+        })
+        .transpose()?;
     let reach = fetch::Reach::Allowlist(config.fetch_allow.clone());
     let fetcher = fetch::Fetcher::new(reach, config.fetch_ca.as_deref(), fetch::SERVER_TIMEOUT, fetch::MAX_ANSWER)
         .map_err(|e| std::io::Error::other(format!("--fetch-ca-cert: {e}")))?;
@@ -162,6 +187,7 @@ pub fn serve(
         limiters,
         clr_cache: Default::default(),
         fetcher: Arc::new(fetcher),
+        forwarding,
     });
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {

@@ -19,6 +19,7 @@ use crate::bundle::{self, Report, ShareRequest, StatusLine, Trust, VerifyOptions
 use crate::canonical;
 use crate::event::Timestamp;
 use crate::http::AppState;
+use crate::http::forward;
 use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
 use crate::http::problem::Problem;
@@ -325,6 +326,20 @@ async fn post_events(state: Data, q: Query<AppendQuery>, payload: web::Payload) 
         return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-many-events", detail));
     }
     let atomic = q.atomic.unwrap_or(false);
+    // Another node leads: it sequences every append.
+    if let Some(forwarding) = state.forwarding.as_ref().filter(|f| !f.leads()) {
+        let request = forward::Request { body: bytes.clone(), single, atomic };
+        if let forward::Outcome::Relayed { status, body } = forwarding.forward(request).await? {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let kind = if status.is_client_error() || status.is_server_error() {
+                "application/problem+json"
+            } else {
+                "application/json"
+            };
+            return Ok(HttpResponse::build(status).content_type(kind).json(body));
+        }
+        // This node has just won the lead: it appends.
+    }
     // What does not depend on the log (schemas, signatures) is checked here, on the blocking
     // pool, while the sequencer commits other requests' groups: it only sequences and commits.
     let (ids, events) = web::block(move || {
@@ -863,7 +878,11 @@ async fn healthz() -> HttpResponse {
 #[get("/metrics")]
 async fn metrics(state: Data) -> Reply {
     let size = read(&state, |view| Ok(view.len()?)).await?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(size)))
+    let mut text = state.metrics.render(size);
+    if let Some(forwarding) = &state.forwarding {
+        text.push_str(&crate::http::metrics::render_lead(forwarding.term()));
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }
 
 /// This document.

@@ -8,6 +8,7 @@
 //! copies a log from one to another.
 
 pub mod dir;
+pub mod leadership;
 pub mod memory;
 pub mod migrate;
 pub mod postgres;
@@ -15,6 +16,7 @@ pub mod sled;
 
 pub use self::postgres::PostgresStore;
 pub use self::sled::SledStore;
+pub use leadership::{Leader, Leadership};
 pub use memory::MemoryStore;
 
 use crate::id::{EventId, Hash32, Seq};
@@ -143,28 +145,61 @@ pub trait Store: Send + Sync + 'static {
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
         Ok(WriterTurn::default())
     }
+    /// Stands for the lead among the nodes sharing this store, as the node reached at `url`:
+    /// from now on, a thread of the store's own takes the lead when no node holds it, and the
+    /// returned [`Leadership`] says whether (and in which term) this node leads. `None`: this
+    /// store has one writer, which always leads (a sled directory is locked by its process).
+    fn stand(&self, url: &str) -> Result<Option<std::sync::Arc<Leadership>>, StoreError> {
+        let _ = url;
+        Ok(None)
+    }
+    /// The node that leads, as recorded at its election (it may have died since: then the next
+    /// election records another). `None` before any election, or for a store with one writer.
+    fn leader(&self) -> Result<Option<Leader>, StoreError> {
+        Ok(None)
+    }
 }
 
-/// A writer's turn at a shared store ([`Store::writer_turn`]), given back when dropped.
+/// A writer's turn at a shared store ([`Store::writer_turn`]), given back when dropped; or the
+/// lead, held in a term ([`WriterTurn::leading`]): nothing to give back, since no other node
+/// appends while this one leads.
 #[derive(Default)]
-pub struct WriterTurn(Option<Box<dyn FnOnce() + Send>>);
+pub struct WriterTurn {
+    give_back: Option<Box<dyn FnOnce() + Send>>,
+    term: Option<u64>,
+}
 
 impl WriterTurn {
     /// A turn that runs `give_back` when it ends.
     pub fn until(give_back: impl FnOnce() + Send + 'static) -> Self {
-        WriterTurn(Some(Box::new(give_back)))
+        WriterTurn { give_back: Some(Box::new(give_back)), term: None }
+    }
+
+    /// The turn of the node that leads in `term`: it lasts as long as the lead.
+    pub fn leading(term: u64) -> Self {
+        WriterTurn { give_back: None, term: Some(term) }
+    }
+
+    /// The term this writer leads in, if it does: then only it appends (a stray writer is caught
+    /// by the fence), so a writer that committed its last batch in the same term knows the log.
+    pub fn term(&self) -> Option<u64> {
+        self.term
     }
 }
 
 impl std::fmt::Debug for WriterTurn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "WriterTurn(held)" } else { "WriterTurn(none)" })
+        match (self.term, &self.give_back) {
+            (Some(term), _) => write!(f, "WriterTurn(leading in term {term})"),
+            (None, Some(_)) => f.write_str("WriterTurn(held)"),
+            (None, None) => f.write_str("WriterTurn(none)"),
+        }
     }
 }
 
 impl Drop for WriterTurn {
     fn drop(&mut self) {
-        if let Some(give_back) = self.0.take() {
+        if let Some(give_back) = self.give_back.take() {
             give_back();
         }
     }
@@ -216,6 +251,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
         (**self).writer_turn()
+    }
+    fn stand(&self, url: &str) -> Result<Option<std::sync::Arc<Leadership>>, StoreError> {
+        (**self).stand(url)
+    }
+    fn leader(&self) -> Result<Option<Leader>, StoreError> {
+        (**self).leader()
     }
 }
 

@@ -6,16 +6,17 @@
 //! length) and, outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
-//! nodes, checkpoint and entries with the new length. Two nodes can therefore never write the same
+//! nodes, checkpoint and entries with the new length, all in one statement ([`WRITE_BATCH`]). Two nodes can therefore never write the same
 //! seq, a checkpoint is only ever committed over exactly the records before it, and projection
 //! entries (with or without records) and `replace_entries` are only ever written over the log
 //! they were computed from: nodes cannot fork the log, sign inconsistent checkpoints, or put back
 //! projection entries older than what another node committed.
 //!
-//! Writers take turns ([`Store::writer_turn`], a session advisory lock on a connection of its own,
-//! waited for in the order asked): a node catches up with the log and commits while the others
-//! wait, so optimistic retries cannot starve a node whose batches take longer to sequence. The
-//! fence stays the safety; the turn only spares the retries.
+//! One node leads ([`Store::stand`]: a session advisory lock held for the node's life on a
+//! connection of its own; the `leader` row records its term and URL) and sequences every append;
+//! the others forward theirs to it (`http::forward`). A writer that does not lead takes turns
+//! ([`Store::writer_turn`], another session advisory lock, waited for in the order asked). The
+//! fence stays the safety; the lead and the turns only spare the retries.
 //!
 //! A `COMMIT` whose answer is lost (the connection broke) may or may not have taken effect: that
 //! is [`StoreError::OutcomeUnknown`], not a refusal.
@@ -25,13 +26,14 @@
 //! wait on a channel.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use postgres::{Client, NoTls, Transaction};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
-use crate::store::{Batch, Store, StoreError, WriterTurn};
+use crate::store::{Batch, Leader, Leadership, Store, StoreError, WriterTurn};
 
 /// The schema, one migration per version, applied in order and recorded in `schema_version`.
 pub const MIGRATIONS: &[&str] = &[
@@ -45,6 +47,9 @@ pub const MIGRATIONS: &[&str] = &[
      INSERT INTO meta (len) VALUES (0);",
     // 2: published bundles (share links), outside the log, by the hash of their token.
     "CREATE TABLE shares (key BYTEA PRIMARY KEY, value BYTEA NOT NULL);",
+    // 3: the node that leads (sequences every append): its term and where it is reached.
+    "CREATE TABLE leader (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), term BIGINT NOT NULL, url TEXT NOT NULL);
+     INSERT INTO leader (term, url) VALUES (0, '');",
 ];
 
 /// How many connections (and threads) one store keeps.
@@ -55,6 +60,13 @@ const REPLACE_CHUNK: usize = 10_000;
 
 /// The session advisory lock writers take turns on ([`Store::writer_turn`]); not the migrations'.
 const WRITER_LOCK: i64 = 7318920466;
+
+/// The session advisory lock the nodes stand for the lead on ([`Store::stand`]).
+const LEADER_LOCK: i64 = 7318920467;
+
+/// How often a node that follows tries for the lead, and a node that leads checks that its
+/// session (so its lock) lives.
+const ELECTION_TICK: Duration = Duration::from_millis(200);
 
 /// How long a writer waits for its turn before it goes ahead without one (fenced, as every write
 /// is): a node that holds the turn and hangs must not stop the others. A node that dies gives its
@@ -73,6 +85,10 @@ enum TurnJob {
 pub struct PostgresStore {
     jobs: Mutex<mpsc::Sender<Job>>,
     turns: Mutex<mpsc::Sender<TurnJob>>,
+    /// The database's URL, for the connections of the election.
+    url: String,
+    /// Whether this node leads, once it stands ([`Store::stand`]).
+    leadership: OnceLock<Arc<Leadership>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -134,12 +150,17 @@ impl PostgresStore {
                 .map_err(backend)?;
         }
         let (turns, turn_jobs) = mpsc::channel::<TurnJob>();
-        let url = url.to_owned();
+        let turns_url = url.to_owned();
         std::thread::Builder::new()
             .name("credledger-postgres-turns".into())
-            .spawn(move || keep_turns(&url, turn_jobs))
+            .spawn(move || keep_turns(&turns_url, turn_jobs))
             .map_err(backend)?;
-        Ok(PostgresStore { jobs: Mutex::new(sender), turns: Mutex::new(turns) })
+        Ok(PostgresStore {
+            jobs: Mutex::new(sender),
+            turns: Mutex::new(turns),
+            url: url.to_owned(),
+            leadership: OnceLock::new(),
+        })
     }
 
     /// Runs `query` on one of the store's connections and waits for its answer.
@@ -195,6 +216,52 @@ fn take_turn(url: &str, client: &mut Option<Client>) -> Result<(), StoreError> {
         }
         backend(e)
     })
+}
+
+/// Stands for the lead until `leadership` is dropped: tries for the lead's session lock on a
+/// connection of its own every [`ELECTION_TICK`]; once it holds it, records a new term and
+/// `advertised` in the `leader` row and leads, checking every tick that its session lives. A
+/// session that breaks loses its lock (the database frees it), so this node steps down and
+/// stands again on a new connection.
+fn campaign(db: &str, advertised: &str, leadership: Weak<Leadership>) {
+    let mut client: Option<Client> = None;
+    while let Some(leadership) = leadership.upgrade() {
+        if let Err(e) = hold_or_take_lead(db, advertised, &mut client, &leadership) {
+            if leadership.term().is_some() {
+                tracing::warn!("this node lost the lead: {e}");
+            }
+            leadership.step_down();
+            // Dropping the connection frees the lock, if the session still held it.
+            client = None;
+        }
+        drop(leadership);
+        std::thread::sleep(ELECTION_TICK);
+    }
+}
+
+/// One tick of [`campaign`].
+fn hold_or_take_lead(
+    db: &str,
+    advertised: &str,
+    client: &mut Option<Client>,
+    leadership: &Leadership,
+) -> Result<(), postgres::Error> {
+    let connected = match client {
+        Some(c) => c,
+        None => client.insert(Client::connect(db, NoTls)?),
+    };
+    if leadership.term().is_some() {
+        // The session lives, so does its lock.
+        return connected.simple_query("SELECT 1").map(|_| ());
+    }
+    let won: bool = connected.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK])?.get(0);
+    if won {
+        let term: i64 =
+            connected.query_one("UPDATE leader SET term = term + 1, url = $1 RETURNING term", &[&advertised])?.get(0);
+        tracing::info!(term, url = advertised, "this node leads: it sequences every append");
+        leadership.lead(term.unsigned_abs());
+    }
+    Ok(())
 }
 
 /// Applies the migrations the database has not seen, each in its own transaction; concurrent
@@ -253,60 +320,82 @@ fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
     })
 }
 
-/// Writes the batch under the fence, one statement per table (rows passed as arrays), so a batch
-/// costs the same few round trips whatever its size.
-fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
-    let next = batch.check_fence(locked_len(tx)?)?;
-    if !batch.records.is_empty() {
-        let seqs = batch.records.iter().map(|r| to_i64(r.seq)).collect::<Result<Vec<_>, _>>()?;
-        let ids: Vec<&[u8]> = batch.records.iter().map(|r| &r.id.0.0[..]).collect();
-        let bytes: Vec<&[u8]> = batch.records.iter().map(|r| &r.bytes[..]).collect();
-        tx.execute(
-            "INSERT INTO log (seq, id, bytes) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[])",
-            &[&seqs, &ids, &bytes],
-        )
-        .map_err(backend)?;
-        tx.execute("UPDATE meta SET len = $1", &[&to_i64(next)?]).map_err(backend)?;
-    }
-    if !batch.nodes.is_empty() {
-        let levels: Vec<i16> = batch.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
-        let indexes = batch.nodes.iter().map(|(id, _)| to_i64(id.index)).collect::<Result<Vec<_>, _>>()?;
-        let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| &h.0[..]).collect();
-        tx.execute(
-            "INSERT INTO nodes (level, idx, hash) SELECT * FROM UNNEST($1::SMALLINT[], $2::BIGINT[], $3::BYTEA[])
-             ON CONFLICT (level, idx) DO UPDATE SET hash = EXCLUDED.hash",
-            &[&levels, &indexes, &hashes],
-        )
-        .map_err(backend)?;
-    }
-    if let Some((size, text)) = &batch.checkpoint {
-        tx.execute(
-            "INSERT INTO checkpoints (size, text) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
-            &[&to_i64(*size)?, text],
-        )
-        .map_err(backend)?;
-    }
+/// A batch as one statement (so one implicit transaction, and one round trip with its parse):
+/// the fence moves the `meta` row from the batch's length to the new one, locking it until the
+/// statement commits; every other part writes only if the fence did, one part per table, rows
+/// passed as arrays. It answers whether the fence held.
+const WRITE_BATCH: &str = "
+WITH fence AS (UPDATE meta SET len = $2 WHERE len = $1 RETURNING len),
+log_rows AS (
+    INSERT INTO log (seq, id, bytes)
+    SELECT * FROM UNNEST($3::BIGINT[], $4::BYTEA[], $5::BYTEA[]) WHERE EXISTS (SELECT 1 FROM fence)),
+node_rows AS (
+    INSERT INTO nodes (level, idx, hash)
+    SELECT * FROM UNNEST($6::SMALLINT[], $7::BIGINT[], $8::BYTEA[]) WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (level, idx) DO UPDATE SET hash = EXCLUDED.hash),
+checkpoint_row AS (
+    INSERT INTO checkpoints (size, text)
+    SELECT $9::BIGINT, $10::TEXT WHERE $9::BIGINT IS NOT NULL AND EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (size) DO NOTHING),
+kept AS (
+    INSERT INTO entries (key, value)
+    SELECT * FROM UNNEST($11::TEXT[], $12::BYTEA[]) WHERE EXISTS (SELECT 1 FROM fence)
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value),
+deleted AS (DELETE FROM entries WHERE key = ANY($13::TEXT[]) AND EXISTS (SELECT 1 FROM fence))
+SELECT EXISTS (SELECT 1 FROM fence)";
+
+/// Writes the batch under the fence in one statement ([`WRITE_BATCH`]), so a batch costs the
+/// same round trip whatever its size. An error the server reported means it rolled back; any
+/// other (the connection broke) leaves the outcome unknown.
+fn write_batch(client: &mut Client, batch: &Batch) -> Result<(), StoreError> {
+    let next = batch.check_fence(batch.log_len)?;
+    let seqs = batch.records.iter().map(|r| to_i64(r.seq)).collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<&[u8]> = batch.records.iter().map(|r| &r.id.0.0[..]).collect();
+    let bytes: Vec<&[u8]> = batch.records.iter().map(|r| &r.bytes[..]).collect();
+    let levels: Vec<i16> = batch.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
+    let indexes = batch.nodes.iter().map(|(id, _)| to_i64(id.index)).collect::<Result<Vec<_>, _>>()?;
+    let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| &h.0[..]).collect();
+    let checkpoint_size = batch.checkpoint.as_ref().map(|(size, _)| to_i64(*size)).transpose()?;
+    let checkpoint_text = batch.checkpoint.as_ref().map(|(_, text)| text.as_str());
     // A batch changes each key at most once; the last change of a key wins if not.
     let mut entries = std::collections::BTreeMap::new();
     for (key, value) in &batch.entries {
         entries.insert(key.as_str(), value.as_deref());
     }
     let (kept, deleted): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, v)| v.is_some());
-    if !kept.is_empty() {
-        let keys: Vec<&str> = kept.iter().map(|(k, _)| *k).collect();
-        let values: Vec<&[u8]> = kept.iter().filter_map(|(_, v)| *v).collect();
-        tx.execute(
-            "INSERT INTO entries (key, value) SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[])
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&keys, &values],
+    let kept_keys: Vec<&str> = kept.iter().map(|(k, _)| *k).collect();
+    let kept_values: Vec<&[u8]> = kept.iter().filter_map(|(_, v)| *v).collect();
+    let deleted_keys: Vec<&str> = deleted.iter().map(|(k, _)| *k).collect();
+    let fenced = client
+        .query_one(
+            WRITE_BATCH,
+            &[
+                &to_i64(batch.log_len)?,
+                &to_i64(next)?,
+                &seqs,
+                &ids,
+                &bytes,
+                &levels,
+                &indexes,
+                &hashes,
+                &checkpoint_size,
+                &checkpoint_text,
+                &kept_keys,
+                &kept_values,
+                &deleted_keys,
+            ],
         )
-        .map_err(backend)?;
+        .map_err(|e| match e.as_db_error() {
+            Some(_) => backend(e),
+            None => StoreError::OutcomeUnknown(format!("PostgreSQL: {e}")),
+        })?
+        .get::<_, bool>(0);
+    if fenced {
+        return Ok(());
     }
-    if !deleted.is_empty() {
-        let keys: Vec<&str> = deleted.iter().map(|(k, _)| *k).collect();
-        tx.execute("DELETE FROM entries WHERE key = ANY($1)", &[&keys]).map_err(backend)?;
-    }
-    Ok(())
+    // Another writer appended first: nothing was written.
+    let len = to_u64(client.query_one("SELECT len FROM meta", &[]).map_err(backend)?.get(0))?;
+    Err(StoreError::Conflict { expected: batch.log_len, len })
 }
 
 fn pairs(rows: Vec<postgres::Row>) -> Vec<(String, Vec<u8>)> {
@@ -315,12 +404,7 @@ fn pairs(rows: Vec<postgres::Row>) -> Vec<(String, Vec<u8>)> {
 
 impl Store for PostgresStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.run(move |client| {
-            let mut tx = client.transaction().map_err(backend)?;
-            write_batch(&mut tx, &batch)?;
-            // A write that fails leaves nothing: the transaction rolls back when dropped.
-            commit(tx)
-        })
+        self.run(move |client| write_batch(client, &batch))
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -429,6 +513,9 @@ impl Store for PostgresStore {
     }
 
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
+        if let Some(term) = self.leadership.get().and_then(|l| l.term()) {
+            return Ok(WriterTurn::leading(term));
+        }
         let turns = self.turns.lock().map_err(|_| backend("the writers' lock is poisoned"))?.clone();
         let (reply, answer) = mpsc::sync_channel(1);
         turns.send(TurnJob::Take(reply)).map_err(|_| backend("the writers' lock thread has stopped"))?;
@@ -442,6 +529,24 @@ impl Store for PostgresStore {
             }
             Err(_) => Err(backend("the writers' lock thread stopped")),
         }
+    }
+
+    fn stand(&self, url: &str) -> Result<Option<Arc<Leadership>>, StoreError> {
+        let leadership = self.leadership.get_or_init(Arc::default).clone();
+        let (db, advertised, standing) = (self.url.clone(), url.to_owned(), Arc::downgrade(&leadership));
+        std::thread::Builder::new()
+            .name("credledger-postgres-election".into())
+            .spawn(move || campaign(&db, &advertised, standing))
+            .map_err(backend)?;
+        Ok(Some(leadership))
+    }
+
+    fn leader(&self) -> Result<Option<Leader>, StoreError> {
+        self.run(|client| {
+            let row = client.query_one("SELECT term, url FROM leader", &[]).map_err(backend)?;
+            let term = to_u64(row.get(0))?;
+            Ok((term > 0).then(|| Leader { term, url: row.get(1) }))
+        })
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {

@@ -1,0 +1,142 @@
+//! What a writer reads from its store per batch, and what it still refuses. A ledger signs a
+//! checkpoint only over a tree consistent with the latest signed one: appends that extend the very
+//! tree the latest checkpoint signed need no consistency proof (no Merkle node is read), while a
+//! planted checkpoint the tree does not extend is still refused. A writer that leads (its store's
+//! turn says so, [`Store::writer_turn`]) knows the log while it commits in the same term: it reads
+//! the log's length before no batch; a stray writer that appends meanwhile is caught by the fence,
+//! and the leader follows the store and sequences again after the stray's records.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use credledger::checkpoint::Checkpoint;
+use credledger::id::{EventId, Hash32, Seq};
+use credledger::merkle::NodeId;
+use credledger::store::{Batch, MemoryStore, Store, StoreError, WriterTurn};
+use credledger::{AppendError, Ledger, SecretKey, demo};
+use time::macros::datetime;
+
+/// One memory store seen by one or several writers, counting the Merkle nodes and lengths read
+/// through this one; `leads`: this writer's turns are the lead's, in term 1.
+#[derive(Default)]
+struct Watched {
+    inner: Arc<MemoryStore>,
+    leads: bool,
+    node_reads: AtomicUsize,
+    length_reads: AtomicUsize,
+}
+
+impl Watched {
+    fn on(inner: &Arc<MemoryStore>, leads: bool) -> Self {
+        Watched { inner: inner.clone(), leads, ..Watched::default() }
+    }
+}
+
+impl Store for Watched {
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.inner.commit(batch)
+    }
+    fn len(&self) -> Result<u64, StoreError> {
+        self.length_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.len()
+    }
+    fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.records(from, limit)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
+        self.inner.seq_of(id)
+    }
+    fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
+        self.node_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.node(id)
+    }
+    fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.inner.checkpoints(from, to)
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.latest_checkpoint()
+    }
+    fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.entries()
+    }
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        self.inner.replace_entries(log_len, entries)
+    }
+    fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
+        Ok(if self.leads { WriterTurn::leading(1) } else { WriterTurn::default() })
+    }
+}
+
+const ORIGIN: &str = "checkpoints.test.example";
+
+/// A signing ledger with the first `first` demo events appended, and the rest of them.
+fn ledger_with(first: usize) -> (Ledger<Watched>, Vec<credledger::SignedEvent>, SecretKey) {
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let sample = demo::build(&operator, ORIGIN, [2; 32], now).expect("the demo");
+    let mut ledger = Ledger::open(Watched::default()).expect("open");
+    ledger.sign_checkpoints_with(operator.clone()).expect("the operator's key");
+    let mut events = sample.events;
+    let rest = events.split_off(first);
+    let values = events.iter().map(|e| e.value().clone()).collect();
+    assert!(ledger.append_values(values, now, true).iter().all(Result::is_ok));
+    (ledger, rest, operator)
+}
+
+#[test]
+fn appends_that_extend_the_signed_tree_read_no_merkle_node() {
+    let (mut ledger, rest, _) = ledger_with(5);
+    assert!(rest.len() >= 5, "enough demo events: {}", rest.len());
+    let before = ledger.store().node_reads.load(Ordering::Relaxed);
+    for event in &rest {
+        let appended = ledger.append(event.canonical(), datetime!(2026-09-01 12:00 UTC)).expect("appended");
+        assert!(appended.new);
+        let (size, text) = ledger.latest_checkpoint().expect("read").expect("a checkpoint");
+        assert_eq!(size, ledger.len(), "every append is under a checkpoint: {text}");
+    }
+    assert_eq!(ledger.store().node_reads.load(Ordering::Relaxed), before, "no Merkle node read to sign");
+}
+
+#[test]
+fn a_checkpoint_the_tree_does_not_extend_is_refused_and_nothing_is_appended() {
+    let (mut ledger, rest, operator) = ledger_with(5);
+    let len = ledger.len();
+    // The operator's key signed another tree of the same size (a fork): the ledger must not sign
+    // a checkpoint inconsistent with it.
+    let forged = Checkpoint { origin: ORIGIN.into(), size: len, root: Hash32::digest(b"another tree") }.sign(&operator);
+    ledger.store().commit(Batch { checkpoint: Some((len, forged)), ..Batch::at(len) }).expect("planted");
+    let refused = ledger.append(rest[0].canonical(), datetime!(2026-09-01 12:00 UTC)).expect_err("refused");
+    assert!(matches!(&refused, AppendError::NotCommitted(why) if why.contains("inconsistent")), "{refused}");
+    assert_eq!(ledger.store().len().expect("len"), len, "nothing appended");
+}
+
+#[test]
+fn a_leader_reads_the_length_before_no_batch_and_a_stray_writer_is_caught_by_the_fence() {
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let events = demo::build(&operator, "leading.test.example", [2; 32], now).expect("the demo").events;
+    assert!(events.len() >= 12, "enough demo events: {}", events.len());
+    let shared = Arc::new(MemoryStore::new());
+    let mut leader = Ledger::open(Watched::on(&shared, true)).expect("open");
+    leader.sign_checkpoints_with(operator.clone()).expect("the operator's key");
+    leader.append(events[0].canonical(), now).expect("genesis");
+
+    let reads = leader.store().length_reads.load(Ordering::Relaxed);
+    for event in &events[1..6] {
+        assert!(leader.append(event.canonical(), now).expect("appended").new);
+    }
+    assert_eq!(leader.store().length_reads.load(Ordering::Relaxed), reads, "the leader read no length");
+
+    // A stray writer (not the leader) appends behind the leader's back.
+    let mut stray = Ledger::open(Watched::on(&shared, false)).expect("open");
+    stray.sign_checkpoints_with(operator).expect("the operator's key");
+    let strays = stray.append(events[6].canonical(), now).expect("the stray appended");
+    // The leader's next batch is fenced out, so it follows the store and appends after it.
+    let next = leader.append(events[7].canonical(), now).expect("appended after the stray's");
+    assert_eq!(next.seq, strays.seq + 1, "after the stray's record, not over it");
+    let again = leader.append(events[6].canonical(), now).expect("a repeat");
+    assert!(!again.new && again.seq == strays.seq, "the leader knows the stray's event now");
+    assert_eq!(shared.len().expect("len"), 8);
+    let (size, _) = shared.latest_checkpoint().expect("read").expect("a checkpoint");
+    assert_eq!(size, 8, "the leader's checkpoint covers the stray's record too");
+}
