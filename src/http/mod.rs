@@ -142,17 +142,16 @@ pub fn serve(
         ledger.state().registry.genesis().ok_or_else(|| std::io::Error::other("the ledger has no genesis event"))?;
     let (operator, origin) = (genesis.operator.clone(), genesis.origin.clone());
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let public_url = match &config.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("{scheme}://{}", listener.local_addr()?),
+    // A base URL as given, else the bound address.
+    let bound = format!("{scheme}://{}", listener.local_addr()?);
+    let base_url = |given: &Option<String>| {
+        given.as_deref().map_or_else(|| bound.clone(), |url| url.trim_end_matches('/').to_owned())
     };
+    let public_url = base_url(&config.public_url);
     let operator_key = operator_key.filter(|k| k.did() == &operator).map(Arc::new);
     // Several nodes sharing the store: this one stands for the lead (a node serving reads only
     // does not), and forwards its appends while another leads.
-    let advertised = match &config.advertise_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("{scheme}://{}", listener.local_addr()?),
-    };
+    let advertised = base_url(&config.advertise_url);
     let leadership = match config.read_only {
         Some(_) => None,
         None => store.stand(&advertised).map_err(std::io::Error::other)?,

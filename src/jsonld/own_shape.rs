@@ -183,7 +183,7 @@ pub(super) fn canonicalize(document: &Value) -> Option<String> {
     Some(serialize(&lines, &labels))
 }
 
-/// The RDF quads of `document`, if it is of the shape (a quad may come twice).
+/// The RDF quads of `document` as lines, if it is of the shape (a quad may come twice).
 fn lines(document: &Value) -> Option<Vec<Line>> {
     let members = document.as_object()?;
     let context = members.get("@context")?.as_array()?;

@@ -595,17 +595,17 @@ impl Projection for Status {
         // Each entry must read back as what it is before it is kept.
         let bad_key = || <serde_json::Error as serde::de::Error>::custom(format!("bad key {key}"));
         if key.starts_with(CREDENTIAL_PREFIX) {
-            serde_json::from_value::<CredentialStatus>(value.clone())?;
+            CredentialStatus::deserialize(&value)?;
         } else if key.starts_with(UUID_PREFIX) {
-            serde_json::from_value::<EventId>(value.clone())?;
+            EventId::deserialize(&value)?;
         } else if let Some(place) = key.strip_prefix(INDEX_PREFIX) {
             parse_index_key(place).ok_or_else(bad_key)?;
-            serde_json::from_value::<EventId>(value.clone())?;
+            EventId::deserialize(&value)?;
         } else if let Some(place) = key.strip_prefix(LIST_PREFIX) {
             parse_list_key(place).ok_or_else(bad_key)?;
-            serde_json::from_value::<SignedList>(value.clone())?;
+            SignedList::deserialize(&value)?;
         } else {
-            serde_json::from_value::<Apprenticeship>(value.clone())?;
+            Apprenticeship::deserialize(&value)?;
         }
         self.entries.put(key.to_owned(), Some(value));
         Ok(())
