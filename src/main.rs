@@ -1101,7 +1101,7 @@ fn claim(
     let reach = Reach::Any { http_loopback: allow_http_loopback };
     let fetcher = Fetcher::new(reach, None, cli::claim::TIMEOUT, MAX_ANSWER).map_err(|e| anyhow!(e))?;
     let wallet = cli::claim::Wallet { fetcher: &fetcher, key: &key };
-    let claimed = wallet.claim(&url, pin.as_deref(), now())?;
+    let claimed = wallet.claim(&url, pin.as_deref(), now)?;
     let text = serde_json::to_string_pretty(&claimed.credential)?;
     let Some(path) = path else {
         println!("{text}");

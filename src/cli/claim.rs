@@ -97,8 +97,10 @@ impl Wallet<'_> {
         }
     }
 
-    /// Claims the credential the link offers, with `pin` if the offer asks for one.
-    pub fn claim(&self, link: &str, pin: Option<&str>, now: OffsetDateTime) -> Result<Claimed> {
+    /// Claims the credential the link offers, with `pin` if the offer asks for one. `now` is the
+    /// clock: read when the key proof is signed, and again when the credential has arrived (the
+    /// issuer dates it after the round trips in between).
+    pub fn claim(&self, link: &str, pin: Option<&str>, now: impl Fn() -> OffsetDateTime) -> Result<Claimed> {
         let offer = self.offer(link)?;
         let issuer = offer.credential_issuer.trim_end_matches('/');
         let grant = &offer.grants.pre_authorized_code;
@@ -141,7 +143,7 @@ impl Wallet<'_> {
         )?;
         let nonce: NonceResponse =
             self.post("getting a nonce", Request { url: &nonce_endpoint, body: Some(b""), ..Request::default() })?;
-        let proof = key_proof::sign(self.key, issuer, &nonce.c_nonce, now);
+        let proof = key_proof::sign(self.key, issuer, &nonce.c_nonce, now());
         let request = CredentialRequest {
             credential_configuration_id: Some(configuration.clone()),
             ..CredentialRequest::with_proof(proof)
@@ -157,7 +159,7 @@ impl Wallet<'_> {
             },
         )?;
         let credential = issued.credentials.into_iter().next().context("the issuer answered with no credential")?;
-        self.checked(credential.credential, now)
+        self.checked(credential.credential, now())
     }
 
     /// The token endpoint in the authorization server's metadata (1.0: the issuer metadata
