@@ -2,8 +2,9 @@
 //! record's event is re-verified (schema, signatures) and re-judged by the rules at its place;
 //! every leaf and perfect node of the Merkle tree is recomputed and compared with the stored
 //! nodes; every stored checkpoint is checked against the operator's key and the recomputed tree
-//! (so all checkpoints are consistent with each other); and the projections are rebuilt in memory
-//! and compared with the stored entries. Each difference is reported with its seq.
+//! (so all checkpoints are consistent with each other); and the projections are rebuilt in a
+//! staging area beside the stored entries (so memory does not grow with the log) and compared
+//! with them. Each difference is reported with its seq.
 
 use std::fmt;
 
@@ -11,11 +12,11 @@ use serde::Serialize;
 
 use crate::checkpoint::Checkpoint;
 use crate::id::{Hash32, Seq};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{self, Ledger, LedgerError};
 use crate::merkle::{self, MemoryTree, NodeSource};
 use crate::projection::{Changes, Projections, Record};
 use crate::rules;
-use crate::store::Store;
+use crate::store::{Difference, Staging, Store};
 
 /// How many records `audit` reads at a time.
 const AUDIT_CHUNK: usize = 1024;
@@ -80,14 +81,18 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     let store = ledger.store();
     let mut problems = Vec::new();
     let mut tree = MemoryTree::default();
+    // The projections are folded into a staging area beside the stored entries (read back
+    // through bounded caches), then compared with them; dropped unswapped, it is discarded.
+    let staging = store.staging()?;
     let mut state = Projections::default();
+    state.stored_in(staging.clone());
     let mut checked = check_chunk(store.records(0, AUDIT_CHUNK)?);
     while !checked.is_empty() {
         let next_from = tree.size() + checked.len() as u64;
         // Verify the next chunk while this one is judged in order: the two overlap.
         let (next, judged) = rayon::join(
             || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
-            || judge_chunk(store, checked, &mut tree, &mut state, &mut problems),
+            || judge_chunk(store, &*staging, checked, &mut tree, &mut state, &mut problems),
         );
         judged?;
         progress(tree.size());
@@ -146,22 +151,15 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     }
 
     // The projections, rebuilt, against the stored ones.
-    let rebuilt = state.entries();
-    let stored = store.entries()?;
-    let mut stored_iter = stored.iter().peekable();
-    for (key, value) in &rebuilt {
-        while stored_iter.peek().is_some_and(|(k, _)| k < key) {
-            let (k, _) = stored_iter.next().expect("peeked");
-            at(None, format!("stored projection entry `{k}` should not exist"));
-        }
-        match stored_iter.next_if(|(k, _)| k == key) {
-            Some((_, v)) if v == value => {}
-            Some(_) => at(None, format!("stored projection entry `{key}` differs from the rebuilt one")),
-            None => at(None, format!("projection entry `{key}` is missing from the store")),
-        }
-    }
-    for (k, _) in stored_iter {
-        at(None, format!("stored projection entry `{k}` should not exist"));
+    for difference in staging.differences(usize::MAX)? {
+        at(
+            None,
+            match difference {
+                Difference::OnlyStored(key) => format!("stored projection entry `{key}` should not exist"),
+                Difference::OnlyStaged(key) => format!("projection entry `{key}` is missing from the store"),
+                Difference::Differs(key) => format!("stored projection entry `{key}` differs from the rebuilt one"),
+            },
+        );
     }
     Ok(AuditReport { records, checkpoints: checkpoints.len(), root: tree.root(), problems })
 }
@@ -170,12 +168,14 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
 /// leave, then applies them.
 fn judge_chunk<S: Store>(
     store: &S,
+    staging: &dyn Staging,
     checked: Vec<Checked>,
     tree: &mut MemoryTree,
     state: &mut Projections,
     problems: &mut Vec<Problem>,
 ) -> Result<(), LedgerError> {
     let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
+    let mut changes = Changes::default();
     for (bytes, record, verified) in checked {
         let seq = tree.size();
         // The leaf is the hash of the bytes as stored.
@@ -209,9 +209,9 @@ fn judge_chunk<S: Store>(
                 }
             }
         }
-        state.apply(&record, &mut Changes::default());
+        state.apply(&record, &mut changes);
     }
-    Ok(())
+    Ok(ledger::stage(state, staging, changes)?)
 }
 
 impl<S: Store> Ledger<S> {

@@ -25,7 +25,7 @@ use crate::merkle::{self, Frontier, NodeId, NodeSource, ProofError};
 use crate::projection::{self, Changes, LoadError, Profile, Projections, Record};
 use crate::record::RecordError;
 use crate::rules::{self, RuleError};
-use crate::store::{Batch, NewRecord, Store, StoreError, StoredNodes, WriterTurn};
+use crate::store::{Batch, NewRecord, Staging, Store, StoreError, StoredNodes, WriterTurn};
 use crate::view::View;
 
 /// How many records a replay reads from the store at a time.
@@ -278,22 +278,55 @@ impl<S: Store> Ledger<S> {
     /// Calls `f` with every record from `from` up to `end` (not included), in order.
     fn for_each_record_before(
         &self,
-        mut from: Seq,
+        from: Seq,
         end: Seq,
         mut f: impl FnMut(Record) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError> {
-        while from < end {
-            let limit = usize::try_from(end - from).unwrap_or(usize::MAX).min(REPLAY_CHUNK);
-            let chunk = self.store.records(from, limit)?;
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            for bytes in &chunk {
-                f(Record::from_stored(bytes)?)?;
-            }
-            from += chunk.len() as u64;
+        self.for_each_chunk_before(from, end, |chunk| chunk.into_iter().try_for_each(&mut f))
+    }
+
+    /// Calls `f` with the records from `from` up to `end` (not included), in order, a chunk of
+    /// up to [`REPLAY_CHUNK`] at a time. Past one chunk, another thread reads and parses the next
+    /// chunk while `f` takes this one, so a long fold uses two cores.
+    fn for_each_chunk_before(
+        &self,
+        from: Seq,
+        end: Seq,
+        mut f: impl FnMut(Vec<Record>) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        let read = |from: Seq| -> Result<Vec<Record>, LedgerError> {
+            let limit = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX).min(REPLAY_CHUNK);
+            let chunk = if limit == 0 { Vec::new() } else { self.store.records(from, limit)? };
+            Ok(chunk.iter().map(|bytes| Record::from_stored(bytes)).collect::<Result<_, _>>()?)
+        };
+        if end.saturating_sub(from) <= REPLAY_CHUNK as u64 {
+            let chunk = read(from)?;
+            return if chunk.is_empty() { Ok(()) } else { f(chunk) };
         }
-        Ok(())
+        std::thread::scope(|scope| {
+            // Two chunks ahead at most: memory stays bounded whatever the log's length.
+            let (chunks, next) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                let mut from = from;
+                loop {
+                    let chunk = read(from);
+                    let last = chunk.as_ref().map_or(true, Vec::is_empty);
+                    from += chunk.as_ref().map_or(0, |c| c.len() as u64);
+                    // The folder stopped (it failed): so does the reader.
+                    if chunks.send(chunk).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            for chunk in next {
+                let chunk = chunk?;
+                if chunk.is_empty() {
+                    break;
+                }
+                f(chunk)?;
+            }
+            Ok(())
+        })
     }
 
     /// Appends one signed event (JSON text). Idempotent: an event already on the log returns its
@@ -712,30 +745,26 @@ impl<S: Store> Ledger<S> {
 
     /// [`Ledger::rebuild`], calling `progress` with the number of records folded so far.
     ///
-    /// The entries replace the stored ones only if the log is still as long as what was folded
-    /// (the store's fence): when another writer sharing the store appended meanwhile, its records
-    /// are folded in too and the replacement tried again, so a rebuild never erases what others
-    /// committed while it ran.
+    /// The fold writes its entries to a [`Staging`] beside the stored ones, chunk by chunk, and
+    /// reads them back through the bounded caches, so a rebuild's memory does not grow with the
+    /// log. The staged entries replace the stored ones only if the log is still as long as what
+    /// was folded (the store's fence): when another writer sharing the store appended meanwhile,
+    /// its records are folded in too and the swap tried again, so a rebuild never erases what
+    /// others committed while it ran. A rebuild that fails leaves the stored entries as they were.
     pub fn rebuild_with_progress(&mut self, mut progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
         // The stored entries against the fold of as many records as they claim to reflect (their
         // positions say how many).
-        let stored = self.store.entries()?;
-        let positions = stored.iter().filter(|(key, _)| key.starts_with(projection::POSITION_PREFIX)).cloned();
+        let positions = self.store.entries_with_prefix(projection::POSITION_PREFIX)?;
         let stored_at = Projections::load(positions).map_or(0, |p| p.applied());
+        let staging = self.store.staging()?;
         let mut fresh = Projections::default();
-        self.fold_before(&mut fresh, stored_at, &mut progress)?;
-        let mut entries = fresh.entries();
-        let differed = entries != stored;
-        drop(stored);
+        fresh.stored_in(staging.clone());
+        self.fold_staged(&mut fresh, &*staging, stored_at, &mut progress)?;
+        let differed = !staging.differences(1)?.is_empty();
         let mut attempts = 0;
         loop {
-            let folded = fresh.applied();
-            self.fold_before(&mut fresh, u64::MAX, &mut progress)?;
-            // Encoded again only when more records were folded (or the last attempt took them).
-            if fresh.applied() != folded || entries.is_empty() {
-                entries = fresh.entries();
-            }
-            match self.store.replace_entries(fresh.applied(), std::mem::take(&mut entries)) {
+            self.fold_staged(&mut fresh, &*staging, u64::MAX, &mut progress)?;
+            match staging.swap_in(fresh.applied()) {
                 Ok(()) => break,
                 // Another writer appended after the fold: fold its records in too.
                 Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => attempts += 1,
@@ -743,13 +772,35 @@ impl<S: Store> Ledger<S> {
             }
         }
         self.state = fresh;
-        // The store holds every entry now: the profiles leave memory and are read through it.
+        // The store holds every entry now: status and the profiles read through it.
         self.state.stored_in(self.store.clone());
         self.unstored = None;
         self.needs_reload = false;
         // The state is at the end of the log it was fenced by: the length and frontier follow.
         self.fold_to_end(&mut Changes::default())?;
         Ok(differed)
+    }
+
+    /// Folds the records from `state`'s position up to `end` (not included) into it, writing
+    /// what each chunk changed, and the positions, to `staging`, which `state` reads through.
+    fn fold_staged(
+        &self,
+        state: &mut Projections,
+        staging: &dyn Staging,
+        end: u64,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<(), LedgerError> {
+        self.for_each_chunk_before(state.applied(), end, |chunk| {
+            let mut changes = Changes::default();
+            for record in &chunk {
+                state.apply(record, &mut changes);
+            }
+            stage(state, staging, changes)?;
+            progress(state.applied());
+            Ok(())
+        })?;
+        // The positions, even when there was nothing to fold.
+        Ok(stage(state, staging, Changes::default())?)
     }
 
     /// The store underneath.
@@ -768,6 +819,17 @@ impl From<CanonicalError> for AppendError {
     fn from(e: CanonicalError) -> Self {
         AppendError::Event(EventError::Canonical(e))
     }
+}
+
+/// Writes the entries `changes` names, and the positions, from `state` to `staging`, which
+/// `state` reads through; fails, writing nothing, if a read through it failed while folding.
+pub fn stage(state: &mut Projections, staging: &dyn Staging, changes: Changes) -> Result<(), StoreError> {
+    if let Some(why) = state.take_fault() {
+        return Err(StoreError::Backend(why));
+    }
+    staging.write(state.changed_entries(changes))?;
+    state.stored();
+    Ok(())
 }
 
 /// The store's nodes with a batch's new nodes over them.

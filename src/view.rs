@@ -377,8 +377,8 @@ mod tests {
             keys.iter().for_each(|k| self.note(k.as_str()));
             self.inner.entries_for(keys)
         }
-        fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-            self.inner.replace_entries(log_len, entries)
+        fn staging(&self) -> Result<std::sync::Arc<dyn crate::store::Staging>, StoreError> {
+            self.inner.staging()
         }
     }
 

@@ -7,7 +7,8 @@ use credledger::store::{Batch, MemoryStore, Store, StoreError};
 use credledger::{Ledger, SecretKey, demo};
 use time::macros::datetime;
 
-/// A store that returns altered bytes for one record, one node or one projection entry.
+/// A store that returns altered bytes for one record or one node, or whose projection entry was
+/// altered where it is stored.
 #[derive(Default)]
 struct Tampered {
     inner: MemoryStore,
@@ -15,6 +16,7 @@ struct Tampered {
     /// A record's bytes replaced whole.
     swap: Option<(Seq, Vec<u8>)>,
     node: Option<NodeId>,
+    /// A projection entry changed where it is stored (a staging compares it there).
     entry: Option<String>,
 }
 
@@ -59,16 +61,10 @@ impl Store for Tampered {
         self.inner.latest_checkpoint()
     }
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut entries = self.inner.entries()?;
-        for (key, value) in entries.iter_mut() {
-            if Some(&*key) == self.entry.as_ref() {
-                flip(value);
-            }
-        }
-        Ok(entries)
+        self.inner.entries()
     }
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.inner.replace_entries(log_len, entries)
+    fn staging(&self) -> Result<std::sync::Arc<dyn credledger::store::Staging>, StoreError> {
+        self.inner.staging()
     }
 }
 
@@ -97,6 +93,12 @@ fn demo_ledger(tamper: impl FnOnce(&mut Tampered)) -> Ledger<Tampered> {
         store.commit(Batch { log_len: seq, records: vec![record], nodes, checkpoint, entries }).unwrap();
     }
     tamper(&mut store);
+    if let Some(key) = store.entry.clone() {
+        let mut value = store.inner.entry(&key).unwrap().expect("the entry to alter");
+        flip(&mut value);
+        let len = store.inner.len().unwrap();
+        store.inner.commit(Batch { entries: vec![(key, Some(value))], ..Batch::at(len) }).unwrap();
+    }
     Ledger::open(store).unwrap()
 }
 

@@ -20,7 +20,7 @@ use credledger::generate::Generator;
 use credledger::http::{ServerConfig, SharedStore};
 use credledger::id::{EventId, Hash32, Seq};
 use credledger::merkle::NodeId;
-use credledger::store::{Batch, MemoryStore, Store, StoreError};
+use credledger::store::{Batch, Difference, MemoryStore, Staging, Store, StoreError};
 use credledger::{AppendError, Ledger, SecretKey};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -137,6 +137,38 @@ struct FaultyStore<S> {
     faults: Arc<Faults>,
 }
 
+/// A staging whose writes and swap fail as the store's writes do.
+struct FaultyStaging {
+    inner: Arc<dyn Staging>,
+    faults: Arc<Faults>,
+}
+
+impl credledger::projection::EntrySource for FaultyStaging {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.inner.entry(key)
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        self.inner.entries_with_prefix(prefix)
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        self.inner.entries_for(keys)
+    }
+}
+
+impl Staging for FaultyStaging {
+    fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        self.faults.write()?;
+        self.inner.write(entries)
+    }
+    fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError> {
+        self.inner.differences(limit)
+    }
+    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+        self.faults.write()?;
+        self.inner.swap_in(log_len)
+    }
+}
+
 impl<S: Store> Store for FaultyStore<S> {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         self.faults.wait_while_stalled();
@@ -148,9 +180,8 @@ impl<S: Store> Store for FaultyStore<S> {
             fault => fault.and_then(|()| self.inner.commit(batch)),
         }
     }
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.faults.write()?;
-        self.inner.replace_entries(log_len, entries)
+    fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        Ok(Arc::new(FaultyStaging { inner: self.inner.staging()?, faults: self.faults.clone() }))
     }
     fn len(&self) -> Result<u64, StoreError> {
         self.inner.len()

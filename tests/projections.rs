@@ -964,8 +964,8 @@ impl Store for Shared {
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.0.entries()
     }
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.0.replace_entries(log_len, entries)
+    fn staging(&self) -> Result<std::sync::Arc<dyn credledger::store::Staging>, StoreError> {
+        self.0.staging()
     }
 }
 

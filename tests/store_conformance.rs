@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use credledger::generate::Generator;
 use credledger::id::{EventId, Hash32};
 use credledger::merkle::NodeId;
-use credledger::store::{Batch, MemoryStore, NewRecord, PostgresStore, SharedStore, SledStore, StoreError};
+use credledger::store::{Batch, Difference, MemoryStore, NewRecord, PostgresStore, SharedStore, SledStore, StoreError};
 use credledger::{Ledger, SecretKey};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -141,6 +141,56 @@ fn fencing(store: &SharedStore) {
     store.replace_entries(8, vec![("x".into(), b"rebuilt".to_vec())]).unwrap();
     assert_eq!(store.entry("x").unwrap(), Some(b"rebuilt".to_vec()));
     assert_eq!(store.len().unwrap(), 8);
+
+    staging(store);
+}
+
+/// A staging area: written and read apart from the stored entries, compared with them key by
+/// key, discarded when dropped, and swapped in whole only at the log's length. (The log is at 8
+/// records, and its entries are `x` = `rebuilt`.)
+fn staging(store: &SharedStore) {
+    let stored = store.entries().unwrap();
+    let staging = store.staging().unwrap();
+    assert_eq!(staging.differences(10).unwrap(), vec![Difference::OnlyStored("x".into())]);
+    staging.write(vec![entry("a/1", "one"), entry("a/2", "two"), entry("b", "bee"), entry("x", "new")]).unwrap();
+    staging.write(vec![entry("a/2", "deux"), ("b".into(), None)]).unwrap();
+    assert_eq!(store.entries().unwrap(), stored, "staged entries are not stored ones");
+    assert_eq!(staging.entry("a/2").unwrap(), Some(b"deux".to_vec()));
+    assert_eq!(staging.entry("b").unwrap(), None, "a staged delete");
+    let pairs =
+        |p: &[(&str, &str)]| p.iter().map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec())).collect::<Vec<_>>();
+    assert_eq!(staging.entries_with_prefix("a/").unwrap(), pairs(&[("a/1", "one"), ("a/2", "deux")]));
+    let wanted = ["x".to_owned(), "b".to_owned(), "a/1".to_owned()];
+    assert_eq!(staging.entries_for(&wanted).unwrap(), pairs(&[("a/1", "one"), ("x", "new")]));
+    assert_eq!(
+        staging.differences(10).unwrap(),
+        vec![
+            Difference::OnlyStaged("a/1".into()),
+            Difference::OnlyStaged("a/2".into()),
+            Difference::Differs("x".into())
+        ]
+    );
+    assert_eq!(staging.differences(1).unwrap().len(), 1);
+
+    // Dropped unswapped, a staging is discarded: a new one starts empty.
+    drop(staging);
+    let staging = store.staging().unwrap();
+    assert_eq!(staging.entry("a/1").unwrap(), None);
+    staging.write(vec![entry("a/1", "one"), entry("x", "rebuilt")]).unwrap();
+    // Folded at a length the log has moved past: refused, nothing changed, and it can go on.
+    assert!(matches!(staging.swap_in(7), Err(StoreError::Conflict { expected: 7, len: 8 })));
+    assert_eq!(store.entries().unwrap(), stored);
+    staging.write(vec![entry("a/2", "two")]).unwrap();
+    staging.swap_in(8).unwrap();
+    assert_eq!(store.entries().unwrap(), pairs(&[("a/1", "one"), ("a/2", "two"), ("x", "rebuilt")]));
+    assert_eq!(store.len().unwrap(), 8, "a swap leaves the log alone");
+    drop(staging);
+    assert_eq!(store.entries().unwrap().len(), 3, "dropping a swapped staging keeps its entries");
+    // Two stagings at once are apart.
+    let (one, two) = (store.staging().unwrap(), store.staging().unwrap());
+    one.write(vec![entry("k", "one")]).unwrap();
+    two.write(vec![entry("k", "two")]).unwrap();
+    assert_eq!((one.entry("k").unwrap(), two.entry("k").unwrap()), (Some(b"one".to_vec()), Some(b"two".to_vec())));
 }
 
 /// Generated events for `streams` independent writers, each its own institutions (registry

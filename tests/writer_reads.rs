@@ -59,8 +59,8 @@ impl Store for Watched {
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.inner.entries()
     }
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.inner.replace_entries(log_len, entries)
+    fn staging(&self) -> Result<std::sync::Arc<dyn credledger::store::Staging>, StoreError> {
+        self.inner.staging()
     }
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
         Ok(if self.leads { WriterTurn::leading(1) } else { WriterTurn::default() })

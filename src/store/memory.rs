@@ -1,16 +1,17 @@
 //! An in-memory [`Store`] for tests: the same contract as the durable stores, nothing on disk.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
-use crate::store::{Batch, Store, StoreError};
+use crate::projection::EntrySource;
+use crate::store::{Batch, Staging, Store, StoreError, staging};
 
 /// A store that lives and dies with the process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Debug, Default)]
@@ -30,8 +31,7 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves whole values behind: keep going.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 }
 
@@ -96,11 +96,8 @@ impl Store for MemoryStore {
         Ok(self.lock().entries.get(key).cloned())
     }
 
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
-        inner.entries = entries.into_iter().collect();
-        Ok(())
+    fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        Ok(Arc::new(MemoryStaging { store: self.inner.clone(), staged: Mutex::default() }))
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -109,6 +106,62 @@ impl Store for MemoryStore {
 
     fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
         self.lock().shares.insert(*key, value.to_vec());
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves whole values behind: keep going.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A staging area in memory, swapped in by replacing the store's entries.
+struct MemoryStaging {
+    store: Arc<Mutex<Inner>>,
+    staged: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl EntrySource for MemoryStaging {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(lock(&self.staged).get(key).cloned())
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let staged = lock(&self.staged);
+        let range = staged.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix));
+        Ok(range.map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let staged = lock(&self.staged);
+        let mut found: Vec<_> = keys.iter().filter_map(|k| Some((k.clone(), staged.get(k)?.clone()))).collect();
+        found.sort();
+        Ok(found)
+    }
+}
+
+impl Staging for MemoryStaging {
+    fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        let mut staged = lock(&self.staged);
+        for (key, value) in entries {
+            match value {
+                Some(v) => staged.insert(key, v),
+                None => staged.remove(&key),
+            };
+        }
+        Ok(())
+    }
+
+    fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
+        let pairs = |m: &BTreeMap<String, Vec<u8>>| -> Vec<Result<staging::Pair, StoreError>> {
+            m.iter().map(|(k, v)| Ok((k.as_bytes().to_vec(), v.clone()))).collect()
+        };
+        let stored = pairs(&lock(&self.store).entries);
+        staging::differences(stored, pairs(&lock(&self.staged)), limit)
+    }
+
+    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+        let mut inner = lock(&self.store);
+        Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
+        inner.entries = lock(&self.staged).clone();
         Ok(())
     }
 }

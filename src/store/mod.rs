@@ -13,11 +13,13 @@ pub mod memory;
 pub mod migrate;
 pub mod postgres;
 pub mod sled;
+pub mod staging;
 
 pub use self::postgres::PostgresStore;
 pub use self::sled::SledStore;
 pub use leadership::{Leader, Leadership};
 pub use memory::MemoryStore;
+pub use staging::{Difference, Staging};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
@@ -112,19 +114,18 @@ pub trait Store: Send + Sync + 'static {
     /// The stored projection entries under these keys (those that exist), in key order. One
     /// query on a database; the default reads them one by one.
     fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut found = Vec::new();
-        for key in keys {
-            if let Some(value) = self.entry(key)? {
-                found.push((key.clone(), value));
-            }
-        }
-        found.sort();
-        Ok(found)
+        entries_one_by_one(keys, |key| self.entry(key))
     }
+    /// A new, empty staging area for projection entries ([`Staging`]), beside the stored ones.
+    fn staging(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError>;
     /// Replaces all projection entries with `entries`, folded from the first `log_len` records,
-    /// atomically and durably (for `rebuild`). Fenced like [`Store::commit`]: fails with
+    /// atomically and durably (a migration's copy). Fenced like [`Store::commit`]: fails with
     /// [`StoreError::Conflict`], replacing nothing, unless the log is exactly `log_len` long.
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError>;
+    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let staging = self.staging()?;
+        staging.write(entries.into_iter().map(|(k, v)| (k, Some(v))).collect())?;
+        staging.swap_in(log_len)
+    }
     /// A published bundle's stored form ([`crate::share::Published`]), by the hash of its link's
     /// token. Published bundles are outside the log: not hashed, not sequenced, not fenced, never
     /// listed. A store that keeps none answers [`StoreError::Backend`].
@@ -240,6 +241,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         (**self).entries_for(keys)
     }
+    fn staging(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError> {
+        (**self).staging()
+    }
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         (**self).replace_entries(log_len, entries)
     }
@@ -307,6 +311,21 @@ pub enum StoreError {
     /// Stored bytes are not what was written.
     #[error("storage is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// The entries under `keys` that exist, in key order, each read by `entry`.
+pub fn entries_one_by_one<E>(
+    keys: &[String],
+    mut entry: impl FnMut(&str) -> Result<Option<Vec<u8>>, E>,
+) -> Result<Vec<(String, Vec<u8>)>, E> {
+    let mut found = Vec::new();
+    for key in keys {
+        if let Some(value) = entry(key)? {
+            found.push((key.clone(), value));
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// A store's projection entries are what a writer's state reads through ([`crate::projection::entries`]).

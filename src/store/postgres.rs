@@ -25,6 +25,7 @@
 //! (the HTTP workers' tokio): every query runs on this store's own connection threads, and callers
 //! wait on a channel.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -33,7 +34,8 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
-use crate::store::{Batch, Leader, Leadership, Store, StoreError, WriterTurn};
+use crate::projection::EntrySource;
+use crate::store::{Batch, Leader, Leadership, Staging, Store, StoreError, WriterTurn, staging};
 
 /// The schema, one migration per version, applied in order and recorded in `schema_version`.
 pub const MIGRATIONS: &[&str] = &[
@@ -50,13 +52,17 @@ pub const MIGRATIONS: &[&str] = &[
     // 3: the node that leads (sequences every append): its term and where it is reached.
     "CREATE TABLE leader (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), term BIGINT NOT NULL, url TEXT NOT NULL);
      INSERT INTO leader (term, url) VALUES (0, '');",
+    // 4: stagings of projection entries (rebuild, audit), each under its own number.
+    "CREATE SEQUENCE stagings;
+     CREATE TABLE entries_staged (stage BIGINT NOT NULL, key TEXT NOT NULL COLLATE \"C\", value BYTEA NOT NULL,
+                                  PRIMARY KEY (stage, key));",
 ];
 
 /// How many connections (and threads) one store keeps.
 const CONNECTIONS: usize = 4;
 
-/// How many projection entries one statement of `replace_entries` inserts.
-const REPLACE_CHUNK: usize = 10_000;
+/// How many projection entries one statement of a staging's write inserts.
+const STAGE_CHUNK: usize = 10_000;
 
 /// The session advisory lock writers take turns on ([`Store::writer_turn`]); not the migrations'.
 const WRITER_LOCK: i64 = 7318920466;
@@ -83,7 +89,7 @@ enum TurnJob {
 
 /// A PostgreSQL database holding one log.
 pub struct PostgresStore {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     turns: Mutex<mpsc::Sender<TurnJob>>,
     /// The database's URL, for the connections of the election.
     url: String,
@@ -155,12 +161,7 @@ impl PostgresStore {
             .name("credledger-postgres-turns".into())
             .spawn(move || keep_turns(&turns_url, turn_jobs))
             .map_err(backend)?;
-        Ok(PostgresStore {
-            jobs: Mutex::new(sender),
-            turns: Mutex::new(turns),
-            url: url.to_owned(),
-            leadership: OnceLock::new(),
-        })
+        Ok(PostgresStore { jobs: sender, turns: Mutex::new(turns), url: url.to_owned(), leadership: OnceLock::new() })
     }
 
     /// Runs `query` on one of the store's connections and waits for its answer.
@@ -168,17 +169,21 @@ impl PostgresStore {
         &self,
         query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |client| {
-            let _ = reply.send(query(client));
-        });
-        self.jobs
-            .lock()
-            .map_err(|_| backend("the connection pool is poisoned"))?
-            .send(job)
-            .map_err(|_| backend("the connection threads have stopped"))?;
-        answer.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
+        run_on(&self.jobs, query)
     }
+}
+
+/// Runs `query` on one of the connections `jobs` feeds and waits for its answer.
+fn run_on<T: Send + 'static>(
+    jobs: &mpsc::Sender<Job>,
+    query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let (reply, answer) = mpsc::sync_channel(1);
+    let job: Job = Box::new(move |client| {
+        let _ = reply.send(query(client));
+    });
+    jobs.send(job).map_err(|_| backend("the connection threads have stopped"))?;
+    answer.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
 }
 
 /// Takes and gives back the writers' lock on a connection of its own (a session lock lives as
@@ -459,57 +464,28 @@ impl Store for PostgresStore {
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.run(|client| Ok(pairs(client.query("SELECT key, value FROM entries ORDER BY key", &[]).map_err(backend)?)))
+        Store::entries_with_prefix(self, "")
     }
 
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        // Keys sort bytewise (COLLATE "C"): the prefix's range is [prefix, prefix + U+10FFFF).
-        let (low, high) = (prefix.to_owned(), format!("{prefix}\u{10FFFF}"));
-        self.run(move |client| {
-            let rows = client
-                .query("SELECT key, value FROM entries WHERE key >= $1 AND key < $2 ORDER BY key", &[&low, &high])
-                .map_err(backend)?;
-            Ok(pairs(rows).into_iter().filter(|(k, _)| k.starts_with(&low)).collect())
-        })
+        let prefix = prefix.to_owned();
+        self.run(move |client| Area::Stored.with_prefix(client, &prefix))
     }
 
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = key.to_owned();
-        self.run(move |client| {
-            Ok(client
-                .query_opt("SELECT value FROM entries WHERE key = $1", &[&key])
-                .map_err(backend)?
-                .map(|r| r.get(0)))
-        })
+        let keys = vec![key.to_owned()];
+        self.run(move |client| Ok(Area::Stored.entries_for(client, &keys)?.pop().map(|(_, v)| v)))
     }
 
     fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let keys = keys.to_vec();
-        self.run(move |client| {
-            let rows = client
-                .query("SELECT key, value FROM entries WHERE key = ANY($1) ORDER BY key", &[&keys])
-                .map_err(backend)?;
-            Ok(pairs(rows))
-        })
+        self.run(move |client| Area::Stored.entries_for(client, &keys))
     }
 
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        self.run(move |client| {
-            let mut tx = client.transaction().map_err(backend)?;
-            // Serialized with appends, which lock the same row.
-            Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
-            tx.execute("DELETE FROM entries", &[]).map_err(backend)?;
-            for chunk in entries.chunks(REPLACE_CHUNK) {
-                let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
-                let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| &v[..]).collect();
-                tx.execute(
-                    "INSERT INTO entries (key, value) SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[])",
-                    &[&keys, &values],
-                )
-                .map_err(backend)?;
-            }
-            commit(tx)
-        })
+    fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        let stage = self
+            .run(|client| Ok(client.query_one("SELECT nextval('stagings')", &[]).map_err(backend)?.get::<_, i64>(0)))?;
+        Ok(Arc::new(PostgresStaging { jobs: self.jobs.clone(), stage, swapped: AtomicBool::new(false) }))
     }
 
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
@@ -568,6 +544,147 @@ impl Store for PostgresStore {
                 .map_err(backend)?;
             Ok(())
         })
+    }
+}
+
+/// Where projection entries are read: the stored ones, or a staging's.
+#[derive(Clone, Copy)]
+enum Area {
+    Stored,
+    Staged(i64),
+}
+
+impl Area {
+    /// The table and the rows of it that hold this area's entries.
+    fn rows(self) -> String {
+        match self {
+            Area::Stored => "entries WHERE TRUE".into(),
+            Area::Staged(stage) => format!("entries_staged WHERE stage = {stage}"),
+        }
+    }
+
+    fn with_prefix(self, client: &mut Client, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Keys sort bytewise (COLLATE "C"): the prefix's range is [prefix, prefix + U+10FFFF).
+        let (low, high) = (prefix.to_owned(), format!("{prefix}\u{10FFFF}"));
+        let query = format!("SELECT key, value FROM {} AND key >= $1 AND key < $2 ORDER BY key", self.rows());
+        let rows = client.query(&query, &[&low, &high]).map_err(backend)?;
+        Ok(pairs(rows).into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
+    }
+
+    fn entries_for(self, client: &mut Client, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let query = format!("SELECT key, value FROM {} AND key = ANY($1) ORDER BY key", self.rows());
+        Ok(pairs(client.query(&query, &[&keys]).map_err(backend)?))
+    }
+}
+
+/// A staging area: the rows of `entries_staged` under its own number, copied over `entries` by
+/// its swap (one transaction, fenced like a commit).
+struct PostgresStaging {
+    jobs: mpsc::Sender<Job>,
+    stage: i64,
+    swapped: AtomicBool,
+}
+
+impl PostgresStaging {
+    fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Client, Area) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let area = Area::Staged(self.stage);
+        run_on(&self.jobs, move |client| query(client, area))
+    }
+}
+
+impl EntrySource for PostgresStaging {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let keys = vec![key.to_owned()];
+        let found = self.run(move |client, area| area.entries_for(client, &keys));
+        found.map(|mut found| found.pop().map(|(_, v)| v)).map_err(|e| e.to_string())
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let prefix = prefix.to_owned();
+        self.run(move |client, area| area.with_prefix(client, &prefix)).map_err(|e| e.to_string())
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let keys = keys.to_vec();
+        self.run(move |client, area| area.entries_for(client, &keys)).map_err(|e| e.to_string())
+    }
+}
+
+impl Staging for PostgresStaging {
+    fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        let stage = self.stage;
+        self.run(move |client, _| {
+            let mut tx = client.transaction().map_err(backend)?;
+            for chunk in entries.chunks(STAGE_CHUNK) {
+                let (kept, deleted): (Vec<_>, Vec<_>) = chunk.iter().partition(|(_, v)| v.is_some());
+                let keys: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+                let values: Vec<&[u8]> = kept.iter().filter_map(|(_, v)| v.as_deref()).collect();
+                let deleted: Vec<&str> = deleted.iter().map(|(k, _)| k.as_str()).collect();
+                tx.execute(
+                    "INSERT INTO entries_staged (stage, key, value) SELECT $1, * FROM UNNEST($2::TEXT[], $3::BYTEA[])
+                     ON CONFLICT (stage, key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&stage, &keys, &values],
+                )
+                .map_err(backend)?;
+                tx.execute("DELETE FROM entries_staged WHERE stage = $1 AND key = ANY($2)", &[&stage, &deleted])
+                    .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
+        let (stage, limit) = (self.stage, query_bound(limit as u64));
+        self.run(move |client, _| {
+            let rows = client
+                .query(
+                    "SELECT COALESCE(e.key, s.key), s.key IS NULL, e.key IS NULL
+                     FROM entries e FULL JOIN (SELECT key, value FROM entries_staged WHERE stage = $1) s ON e.key = s.key
+                     WHERE e.value IS DISTINCT FROM s.value ORDER BY 1 LIMIT $2",
+                    &[&stage, &limit],
+                )
+                .map_err(backend)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| match (row.get(0), row.get(1), row.get(2)) {
+                    (key, true, _) => staging::Difference::OnlyStored(key),
+                    (key, _, true) => staging::Difference::OnlyStaged(key),
+                    (key, _, _) => staging::Difference::Differs(key),
+                })
+                .collect())
+        })
+    }
+
+    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+        let stage = self.stage;
+        self.run(move |client, _| {
+            let mut tx = client.transaction().map_err(backend)?;
+            // Serialized with appends, which lock the same row.
+            Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
+            tx.batch_execute(&format!(
+                "DELETE FROM entries;
+                 INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
+                 DELETE FROM entries_staged WHERE stage = {stage};"
+            ))
+            .map_err(backend)?;
+            commit(tx)
+        })?;
+        self.swapped.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Drop for PostgresStaging {
+    fn drop(&mut self) {
+        if !self.swapped.load(Ordering::SeqCst) {
+            // Unswapped, its rows are nobody's. Not waited for: a failure leaves rows that no
+            // reader sees (a process killed mid-rebuild leaves them too).
+            let stage = self.stage;
+            let _ = self.jobs.send(Box::new(move |client| {
+                let _ = client.execute("DELETE FROM entries_staged WHERE stage = $1", &[&stage]);
+            }));
+        }
     }
 }
 

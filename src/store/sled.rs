@@ -19,33 +19,42 @@
 //! A flush that fails after the transaction applied is [`StoreError::OutcomeUnknown`], not a clean
 //! refusal: the batch is visible, and the next successful flush makes it durable.
 //!
-//! `replace_entries` (rebuild) writes a fresh entries tree, flushes it, then switches `meta` to
-//! it in one transaction and flushes again, so a crash mid-rebuild leaves the old entries in use.
+//! Rebuilds stage their entries in a tree of their own ([`Store::staging`]); swapping it in flushes
+//! it, then switches `meta` to it and flushes again, so a crash mid-rebuild leaves the old entries
+//! in use (and the next open drops the orphaned tree).
 //!
-//! Fencing: sled's file lock keeps every other process out, and within this one, `commit` and
-//! `replace_entries` hold one mutex, so the log's length they check cannot move before they write.
+//! Fencing: sled's file lock keeps every other process out, and within this one, `commit` and a
+//! staging's swap hold one mutex, so the log's length they check cannot move before they write.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
-use crate::store::{Batch, Store, StoreError, node_key};
+use crate::projection::EntrySource;
+use crate::store::{Batch, Staging, Store, StoreError, node_key, staging};
 
 /// A sled database holding one log.
 #[derive(Debug)]
 pub struct SledStore {
-    db: sled::Db,
+    core: Core,
     log: sled::Tree,
     ids: sled::Tree,
     nodes: sled::Tree,
     checkpoints: sled::Tree,
-    meta: sled::Tree,
     shares: sled::Tree,
+}
+
+/// What the store shares with its stagings: the database, `meta`, and the writers' mutex.
+#[derive(Debug, Clone)]
+struct Core {
+    db: sled::Db,
+    meta: sled::Tree,
     /// Held by every write, so a write's fence (the log's length) holds until it is done.
-    writing: Mutex<()>,
+    writing: Arc<Mutex<()>>,
 }
 
 const LEN_KEY: &[u8] = b"len";
@@ -73,13 +82,40 @@ impl SledStore {
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
         let (nodes, checkpoints, shares) = (tree("nodes")?, tree("checkpoints")?, tree("shares")?);
-        Ok(SledStore { db, log, ids, nodes, checkpoints, meta, shares, writing: Mutex::new(()) })
+        let core = Core { db, meta, writing: Arc::default() };
+        core.drop_stale_stagings()?;
+        Ok(SledStore { core, log, ids, nodes, checkpoints, shares })
+    }
+}
+
+impl Core {
+    /// The name of the tree holding the current projection entries.
+    fn entries_name(&self) -> Result<Vec<u8>, StoreError> {
+        let name = self.meta.get(ENTRIES_KEY).map_err(backend)?;
+        Ok(name.map_or_else(|| b"entries.0".to_vec(), |n| n.to_vec()))
     }
 
     fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
-        let name = self.meta.get(ENTRIES_KEY).map_err(backend)?;
-        let name = name.as_deref().unwrap_or(b"entries.0");
-        self.db.open_tree(name).map_err(backend)
+        self.db.open_tree(self.entries_name()?).map_err(backend)
+    }
+
+    /// Drops the entries trees of stagings that were never swapped in: sled's lock keeps every
+    /// other process out, so at open no staging is in use.
+    fn drop_stale_stagings(&self) -> Result<(), StoreError> {
+        let current = self.entries_name()?;
+        for name in self.db.tree_names() {
+            if name.starts_with(b"entries.") && name.as_ref() != current.as_slice() {
+                self.db.drop_tree(name).map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        match self.meta.get(LEN_KEY).map_err(backend)? {
+            Some(bytes) => decode_u64(&bytes),
+            None => Ok(0),
+        }
     }
 
     /// Makes what was written durable. Its failure leaves the written state visible but perhaps
@@ -112,9 +148,9 @@ fn decode_checkpoint((key, text): (sled::IVec, sled::IVec)) -> Result<(u64, Stri
 
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let _writing = self.lock_writes();
-        let entries = self.entries_tree()?;
-        let trees = (&self.log, &self.ids, &self.nodes, &self.checkpoints, &self.meta, &entries);
+        let _writing = self.core.lock_writes();
+        let entries = self.core.entries_tree()?;
+        let trees = (&self.log, &self.ids, &self.nodes, &self.checkpoints, &self.core.meta, &entries);
         let result = trees.transaction(|(log, ids, nodes, checkpoints, meta, entries)| {
             let len = match meta.get(LEN_KEY)? {
                 Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
@@ -141,17 +177,14 @@ impl Store for SledStore {
             Ok(())
         });
         match result {
-            Ok(()) => self.flush(),
+            Ok(()) => self.core.flush(),
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(backend(e)),
         }
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        match self.meta.get(LEN_KEY).map_err(backend)? {
-            Some(bytes) => decode_u64(&bytes),
-            None => Ok(0),
-        }
+        self.core.len()
     }
 
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -189,49 +222,29 @@ impl Store for SledStore {
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.entries_with_prefix("")
+        Store::entries_with_prefix(self, "")
     }
 
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.entries_tree()?.get(key.as_bytes()).map_err(backend)?.map(|v| v.to_vec()))
+        Ok(self.core.entries_tree()?.get(key.as_bytes()).map_err(backend)?.map(|v| v.to_vec()))
     }
 
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.entries_tree()?
-            .scan_prefix(prefix.as_bytes())
-            .map(|item| {
-                let (key, value) = item.map_err(backend)?;
-                let key = String::from_utf8(key.to_vec())
-                    .map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
-                Ok((key, value.to_vec()))
-            })
-            .collect()
+        self.core.entries_tree()?.scan_prefix(prefix.as_bytes()).map(entry_pair).collect()
     }
 
-    fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
-        let _writing = self.lock_writes();
-        Batch::at(log_len).check_fence(self.len()?)?;
-        let current = self.meta.get(ENTRIES_KEY).map_err(backend)?;
-        let generation = match current.as_deref().and_then(|n| std::str::from_utf8(n).ok()) {
-            Some(name) => name.trim_start_matches("entries.").parse::<u64>().unwrap_or(0) + 1,
-            None => 1,
+    fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        // A name no tree in use has: sled's ids are unique for the database's life, and only the
+        // current tree may have an older generation's name (`entries.1`, …) that an id repeats.
+        let current = self.core.entries_name()?;
+        let name = loop {
+            let name = format!("entries.{}", self.core.db.generate_id().map_err(backend)?);
+            if name.as_bytes() != current.as_slice() {
+                break name;
+            }
         };
-        let name = format!("entries.{generation}");
-        let fresh = self.db.open_tree(&name).map_err(backend)?;
-        fresh.clear().map_err(backend)?;
-        let mut batch = sled::Batch::default();
-        for (key, value) in entries {
-            batch.insert(key.as_bytes(), value);
-        }
-        fresh.apply_batch(batch).map_err(backend)?;
-        // Not yet in use: a failed flush here is a clean refusal.
-        self.db.flush().map_err(backend)?;
-        // Commits wait on the same mutex: none writes to the old tree after this switch.
-        self.meta.insert(ENTRIES_KEY, name.as_bytes()).map_err(backend)?;
-        self.flush()?;
-        let old = current.map(|n| n.to_vec()).unwrap_or_else(|| b"entries.0".to_vec());
-        self.db.drop_tree(old).map_err(backend)?;
-        Ok(())
+        let tree = self.core.db.open_tree(&name).map_err(backend)?;
+        Ok(Arc::new(SledStaging { core: self.core.clone(), tree, name, swapped: AtomicBool::new(false) }))
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -241,6 +254,74 @@ impl Store for SledStore {
     fn put_share(&self, key: &Hash32, value: &[u8]) -> Result<(), StoreError> {
         // Not on the log, so not fenced; durable before it returns, like a commit.
         self.shares.insert(key.0, value).map_err(backend)?;
-        self.flush()
+        self.core.flush()
+    }
+}
+
+/// A staging area: an entries tree of its own, which a swap names in `meta` as the current one.
+struct SledStaging {
+    core: Core,
+    tree: sled::Tree,
+    name: String,
+    swapped: AtomicBool,
+}
+
+fn entry_pair(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(String, Vec<u8>), StoreError> {
+    let (key, value) = item.map_err(backend)?;
+    let key = String::from_utf8(key.to_vec()).map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
+    Ok((key, value.to_vec()))
+}
+
+impl EntrySource for SledStaging {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.tree.get(key.as_bytes()).map(|v| v.map(|v| v.to_vec())).map_err(|e| e.to_string())
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        self.tree.scan_prefix(prefix.as_bytes()).map(|item| entry_pair(item).map_err(|e| e.to_string())).collect()
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        crate::store::entries_one_by_one(keys, |key| self.entry(key))
+    }
+}
+
+impl Staging for SledStaging {
+    fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            match value {
+                Some(value) => batch.insert(key.as_bytes(), value),
+                None => batch.remove(key.as_bytes()),
+            }
+        }
+        self.tree.apply_batch(batch).map_err(backend)
+    }
+
+    fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
+        let pair = |item: sled::Result<(sled::IVec, sled::IVec)>| item.map(|(k, v)| (k.to_vec(), v.to_vec()));
+        let stored = self.core.entries_tree()?;
+        staging::differences(stored.iter().map(pair), self.tree.iter().map(pair), limit).map_err(backend)
+    }
+
+    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+        let _writing = self.core.lock_writes();
+        Batch::at(log_len).check_fence(self.core.len()?)?;
+        // Not yet in use: a failed flush here is a clean refusal.
+        self.core.db.flush().map_err(backend)?;
+        // Commits wait on the same mutex: none writes to the old tree after this switch.
+        let old = self.core.entries_name()?;
+        self.core.meta.insert(ENTRIES_KEY, self.name.as_bytes()).map_err(backend)?;
+        self.swapped.store(true, Ordering::SeqCst);
+        self.core.flush()?;
+        self.core.db.drop_tree(old).map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl Drop for SledStaging {
+    fn drop(&mut self) {
+        if !self.swapped.load(Ordering::SeqCst) {
+            // Unswapped, it is nobody's: a failed drop leaves a tree the next open drops.
+            let _ = self.core.db.drop_tree(self.name.as_bytes());
+        }
     }
 }
