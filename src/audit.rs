@@ -176,6 +176,7 @@ fn judge_chunk<S: Store>(
 ) -> Result<(), LedgerError> {
     let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
     let mut changes = Changes::default();
+    state.prefetch(checked.iter().filter_map(|(_, record, _)| Some(&record.as_ref().ok()?.event.event)));
     for (bytes, record, verified) in checked {
         let seq = tree.size();
         // The leaf is the hash of the bytes as stored.

@@ -400,9 +400,7 @@ impl<S: Store> Ledger<S> {
         let mut batch = Batch::at(self.len);
         // What the store lacks goes with this batch: the positions it writes cover it.
         let mut changes = self.unstored.clone().unwrap_or_default();
-        let credentials = verified.iter().filter_map(|v| v.as_ref()?.as_ref().ok()?.event.payload.credential());
-        self.state.profiles.prefetch(credentials.map(|c| c.learner));
-        self.state.status.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
+        self.state.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
         for event in verified.iter() {
             let result = match event {
                 Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
@@ -752,20 +750,32 @@ impl<S: Store> Ledger<S> {
     /// its records are folded in too and the swap tried again, so a rebuild never erases what
     /// others committed while it ran. A rebuild that fails leaves the stored entries as they were.
     pub fn rebuild_with_progress(&mut self, mut progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
-        // The stored entries against the fold of as many records as they claim to reflect (their
-        // positions say how many).
-        let positions = self.store.entries_with_prefix(projection::POSITION_PREFIX)?;
-        let stored_at = Projections::load(positions).map_or(0, |p| p.applied());
         let staging = self.store.staging()?;
         let mut fresh = Projections::default();
         fresh.stored_in(staging.clone());
-        self.fold_staged(&mut fresh, &*staging, stored_at, &mut progress)?;
-        let differed = !staging.differences(1)?.is_empty();
+        // The stored entries against the fold of as many records as they claim to reflect (their
+        // positions say how many): judged at the swap, under the fence, when they reflect the
+        // whole log, as they do unless they lag it (then no writer appends, since a writer
+        // catches them up first: they are judged at their position).
+        // (The length first: entries move with the records they reflect, so entries read after
+        // it reflect at least that many unless they lag.)
+        let len = self.store.len()?;
+        let positions = self.store.entries_with_prefix(projection::POSITION_PREFIX)?;
+        let stored_at = Projections::load(positions).map_or(0, |p| p.applied());
+        let lagging = stored_at < len;
+        let mut differed = false;
+        if lagging {
+            self.fold_staged(&mut fresh, &*staging, stored_at, &mut progress)?;
+            differed = !staging.differences(1)?.is_empty();
+        }
         let mut attempts = 0;
         loop {
             self.fold_staged(&mut fresh, &*staging, u64::MAX, &mut progress)?;
             match staging.swap_in(fresh.applied()) {
-                Ok(()) => break,
+                Ok(replaced_differed) => {
+                    differed |= replaced_differed && !lagging;
+                    break;
+                }
                 // Another writer appended after the fold: fold its records in too.
                 Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => attempts += 1,
                 Err(e) => return Err(e.into()),
@@ -792,6 +802,7 @@ impl<S: Store> Ledger<S> {
     ) -> Result<(), LedgerError> {
         self.for_each_chunk_before(state.applied(), end, |chunk| {
             let mut changes = Changes::default();
+            state.prefetch(chunk.iter().map(|r| &r.event.event));
             for record in &chunk {
                 state.apply(record, &mut changes);
             }

@@ -163,7 +163,7 @@ impl Staging for FaultyStaging {
     fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError> {
         self.inner.differences(limit)
     }
-    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
         self.faults.write()?;
         self.inner.swap_in(log_len)
     }

@@ -181,7 +181,7 @@ fn staging(store: &SharedStore) {
     assert!(matches!(staging.swap_in(7), Err(StoreError::Conflict { expected: 7, len: 8 })));
     assert_eq!(store.entries().unwrap(), stored);
     staging.write(vec![entry("a/2", "two")]).unwrap();
-    staging.swap_in(8).unwrap();
+    assert!(staging.swap_in(8).unwrap(), "the replaced entries differed");
     assert_eq!(store.entries().unwrap(), pairs(&[("a/1", "one"), ("a/2", "two"), ("x", "rebuilt")]));
     assert_eq!(store.len().unwrap(), 8, "a swap leaves the log alone");
     drop(staging);

@@ -182,6 +182,14 @@ impl Projections {
         Ok(p)
     }
 
+    /// Reads at once what folding these events first asks of the store (one query per
+    /// projection on a database, not one per entry).
+    pub fn prefetch<'a>(&self, events: impl IntoIterator<Item = &'a crate::event::Event> + Clone) {
+        let learners = events.clone().into_iter().filter_map(|e| e.payload.credential()).map(|c| c.learner);
+        self.profiles.prefetch(learners);
+        self.status.prefetch(events);
+    }
+
     /// The entries status and the profiles read through the store.
     fn read_through(&mut self) -> [&mut entries::Entries; 2] {
         [self.status.entries_mut(), self.profiles.entries_mut()]

@@ -158,10 +158,12 @@ impl Staging for MemoryStaging {
         staging::differences(stored, pairs(&lock(&self.staged)), limit)
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
         let mut inner = lock(&self.store);
         Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
-        inner.entries = lock(&self.staged).clone();
-        Ok(())
+        let staged = lock(&self.staged).clone();
+        let differed = inner.entries != staged;
+        inner.entries = staged;
+        Ok(differed)
     }
 }

@@ -124,7 +124,7 @@ pub trait Store: Send + Sync + 'static {
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         let staging = self.staging()?;
         staging.write(entries.into_iter().map(|(k, v)| (k, Some(v))).collect())?;
-        staging.swap_in(log_len)
+        staging.swap_in(log_len).map(drop)
     }
     /// A published bundle's stored form ([`crate::share::Published`]), by the hash of its link's
     /// token. Published bundles are outside the log: not hashed, not sequenced, not fenced, never

@@ -636,43 +636,53 @@ impl Staging for PostgresStaging {
 
     fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
         let (stage, limit) = (self.stage, query_bound(limit as u64));
-        self.run(move |client, _| {
-            let rows = client
-                .query(
-                    "SELECT COALESCE(e.key, s.key), s.key IS NULL, e.key IS NULL
-                     FROM entries e FULL JOIN (SELECT key, value FROM entries_staged WHERE stage = $1) s ON e.key = s.key
-                     WHERE e.value IS DISTINCT FROM s.value ORDER BY 1 LIMIT $2",
-                    &[&stage, &limit],
-                )
-                .map_err(backend)?;
-            Ok(rows
-                .into_iter()
-                .map(|row| match (row.get(0), row.get(1), row.get(2)) {
-                    (key, true, _) => staging::Difference::OnlyStored(key),
-                    (key, _, true) => staging::Difference::OnlyStaged(key),
-                    (key, _, _) => staging::Difference::Differs(key),
-                })
-                .collect())
-        })
+        self.run(move |client, _| differences(client, stage, limit))
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
         let stage = self.stage;
-        self.run(move |client, _| {
+        let differed = self.run(move |client, _| {
             let mut tx = client.transaction().map_err(backend)?;
             // Serialized with appends, which lock the same row.
             Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
+            let differed = !differences(&mut tx, stage, 1)?.is_empty();
             tx.batch_execute(&format!(
                 "DELETE FROM entries;
                  INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
                  DELETE FROM entries_staged WHERE stage = {stage};"
             ))
             .map_err(backend)?;
-            commit(tx)
+            commit(tx)?;
+            Ok(differed)
         })?;
         self.swapped.store(true, Ordering::SeqCst);
-        Ok(())
+        Ok(differed)
     }
+}
+
+/// Up to `limit` keys where a staging's entries and the stored ones differ, in one statement
+/// (so one snapshot).
+fn differences(
+    client: &mut impl postgres::GenericClient,
+    stage: i64,
+    limit: i64,
+) -> Result<Vec<staging::Difference>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT COALESCE(e.key, s.key), s.key IS NULL, e.key IS NULL
+             FROM entries e FULL JOIN (SELECT key, value FROM entries_staged WHERE stage = $1) s ON e.key = s.key
+             WHERE e.value IS DISTINCT FROM s.value ORDER BY 1 LIMIT $2",
+            &[&stage, &limit],
+        )
+        .map_err(backend)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| match (row.get(0), row.get(1), row.get(2)) {
+            (key, true, _) => staging::Difference::OnlyStored(key),
+            (key, _, true) => staging::Difference::OnlyStaged(key),
+            (key, _, _) => staging::Difference::Differs(key),
+        })
+        .collect())
 }
 
 impl Drop for PostgresStaging {

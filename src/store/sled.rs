@@ -302,9 +302,10 @@ impl Staging for SledStaging {
         staging::differences(stored.iter().map(pair), self.tree.iter().map(pair), limit).map_err(backend)
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<(), StoreError> {
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
         let _writing = self.core.lock_writes();
         Batch::at(log_len).check_fence(self.core.len()?)?;
+        let differed = !self.differences(1)?.is_empty();
         // Not yet in use: a failed flush here is a clean refusal.
         self.core.db.flush().map_err(backend)?;
         // Commits wait on the same mutex: none writes to the old tree after this switch.
@@ -313,7 +314,7 @@ impl Staging for SledStaging {
         self.swapped.store(true, Ordering::SeqCst);
         self.core.flush()?;
         self.core.db.drop_tree(old).map_err(backend)?;
-        Ok(())
+        Ok(differed)
     }
 }
 

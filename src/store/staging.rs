@@ -19,8 +19,10 @@ pub trait Staging: EntrySource {
     /// Makes the staged entries the stored ones, atomically and durably, if the log holds
     /// exactly `log_len` records (the fence of [`crate::store::Store::commit`]); else fails with
     /// [`StoreError::Conflict`], changing nothing, and the staging can be written and swapped in
-    /// again. Once swapped in, it is spent: it must not be written again.
-    fn swap_in(&self, log_len: u64) -> Result<(), StoreError>;
+    /// again. Once swapped in, it is spent: it must not be written again. Answers whether the
+    /// entries it replaced differed from the staged ones, judged under the fence, so no write
+    /// can come between the two.
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError>;
 }
 
 /// A key whose staged and stored entries differ.
@@ -33,6 +35,15 @@ pub enum Difference {
     OnlyStaged(String),
     /// Both, with different bytes.
     Differs(String),
+}
+
+impl Difference {
+    /// The key that differs.
+    pub fn key(&self) -> &str {
+        match self {
+            Difference::OnlyStored(key) | Difference::OnlyStaged(key) | Difference::Differs(key) => key,
+        }
+    }
 }
 
 /// An entry's key and value, as bytes.
