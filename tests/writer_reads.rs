@@ -4,15 +4,17 @@
 //! planted checkpoint the tree does not extend is still refused. A writer that leads (its store's
 //! turn says so, [`Store::writer_turn`]) knows the log while it commits in the same term: it reads
 //! the log's length before no batch; a stray writer that appends meanwhile is caught by the fence,
-//! and the leader follows the store and sequences again after the stray's records.
+//! and the leader follows the store and sequences again after the stray's records. A rebuild
+//! writes its entries to a staging a chunk of records at a time, never all at once.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use credledger::checkpoint::Checkpoint;
+use credledger::generate::Generator;
 use credledger::id::{EventId, Hash32, Seq};
 use credledger::merkle::NodeId;
-use credledger::store::{Batch, MemoryStore, Store, StoreError, WriterTurn};
+use credledger::store::{Batch, Difference, MemoryStore, Staging, Store, StoreError, WriterTurn};
 use credledger::{AppendError, Ledger, SecretKey, demo};
 use time::macros::datetime;
 
@@ -24,6 +26,39 @@ struct Watched {
     leads: bool,
     node_reads: AtomicUsize,
     length_reads: AtomicUsize,
+    /// How many entries each write to a staging carried, in order.
+    staged_writes: Arc<Mutex<Vec<usize>>>,
+}
+
+/// A staging that notes how many entries each write carries.
+struct WatchedStaging {
+    inner: Arc<dyn Staging>,
+    writes: Arc<Mutex<Vec<usize>>>,
+}
+
+impl credledger::projection::EntrySource for WatchedStaging {
+    fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.inner.entry(key)
+    }
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        self.inner.entries_with_prefix(prefix)
+    }
+    fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        self.inner.entries_for(keys)
+    }
+}
+
+impl Staging for WatchedStaging {
+    fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        self.writes.lock().unwrap().push(entries.len());
+        self.inner.write(entries)
+    }
+    fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError> {
+        self.inner.differences(limit)
+    }
+    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
+        self.inner.swap_in(log_len)
+    }
 }
 
 impl Watched {
@@ -59,8 +94,8 @@ impl Store for Watched {
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.inner.entries()
     }
-    fn staging(&self) -> Result<std::sync::Arc<dyn credledger::store::Staging>, StoreError> {
-        self.inner.staging()
+    fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        Ok(Arc::new(WatchedStaging { inner: self.inner.staging()?, writes: self.staged_writes.clone() }))
     }
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
         Ok(if self.leads { WriterTurn::leading(1) } else { WriterTurn::default() })
@@ -139,4 +174,27 @@ fn a_leader_reads_the_length_before_no_batch_and_a_stray_writer_is_caught_by_the
     assert_eq!(shared.len().expect("len"), 8);
     let (size, _) = shared.latest_checkpoint().expect("read").expect("a checkpoint");
     assert_eq!(size, 8, "the leader's checkpoint covers the stray's record too");
+}
+
+#[test]
+fn a_rebuild_writes_its_entries_to_a_staging_a_chunk_at_a_time_and_equals_the_incremental_state() {
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let mut generator = Generator::new(operator.clone(), ORIGIN, 7, now, 40);
+    let mut ledger = Ledger::open(Watched::default()).expect("open");
+    let genesis = generator.genesis().expect("genesis");
+    ledger.append(genesis.canonical(), now).expect("genesis appended");
+    for _ in 0..5 {
+        let values = generator.next_chunk(500).expect("events").iter().map(|e| e.value().clone()).collect();
+        assert!(ledger.append_values(values, now, true).iter().all(Result::is_ok));
+    }
+    let stored = ledger.store().entries().expect("entries");
+    assert!(!ledger.rebuild().expect("rebuild"), "the rebuilt entries equal the incremental ones");
+    assert_eq!(ledger.store().entries().expect("entries"), stored);
+    let writes = ledger.store().staged_writes.lock().unwrap().clone();
+    // 2,501 records, a chunk of 1,024 at a time, then the positions alone.
+    assert!(writes.len() >= 3, "staged in chunks: {writes:?}");
+    let largest = writes.iter().max().copied().unwrap_or(0);
+    assert!(largest < stored.len() / 2, "no write carries most of the {} entries: {writes:?}", stored.len());
+    assert_eq!(writes.last(), Some(&3), "the last write carries the positions: {writes:?}");
 }
