@@ -2,8 +2,9 @@
 //!
 //! Tables (created by the embedded, versioned migrations in [`MIGRATIONS`]): `log` (seq → event
 //! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
-//! (size → signed text), `entries` (projection key → bytes), `meta` (one row: the log's
-//! length) and, outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
+//! (size → signed text), `entries` (projection key → bytes), `entries_staged` (a rebuild's or
+//! an audit's entries, under their staging's number), `meta` (one row: the log's length) and,
+//! outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
 //! nodes, checkpoint and entries with the new length, all in one statement ([`WRITE_BATCH`]). Two nodes can therefore never write the same
