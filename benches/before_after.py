@@ -11,6 +11,7 @@ verify rate measured in the same run (`bench`'s first row). Rows:
   per second, against every core's raw rate);
 - `rebuild` of that ledger (events per second, against one core's raw rate);
 - `audit` of it (signatures verified per second, against every core's raw rate);
+- the peak memory of that `rebuild` and that `audit`;
 - peak memory of `submit`: 200k events into a new ledger, then 600k more in a second process;
 - HTTP: `load` with 32 clients posting one event each, on sled, and on PostgreSQL with one and
   with three nodes (a throwaway cluster from the PostgreSQL binaries, as the tests use).
@@ -49,15 +50,23 @@ def run(binary, ledger, *args, check=True):
     return seconds, parsed, (peak * 1024 if peak > before else None)
 
 
-def peak_rss(binary, ledger, *args):
-    """The peak resident memory of one command, from /usr/bin/time -v (exact per process)."""
+def timed_peak(binary, ledger, *args):
+    """Seconds and peak resident memory (bytes) of one command, the peak from /usr/bin/time -v
+    (exact per process)."""
+    started = time.monotonic()
     out = subprocess.run(["/usr/bin/time", "-v", binary, "--ledger", ledger, *args], capture_output=True, text=True)
+    seconds = time.monotonic() - started
     if out.returncode != 0:
         sys.exit(f"{binary} {' '.join(args)} failed: {out.stderr[-2000:]}")
     for line in out.stderr.splitlines():
         if "Maximum resident set size" in line:
-            return int(line.split(":")[1]) * 1024
+            return seconds, int(line.split(":")[1]) * 1024
     sys.exit("/usr/bin/time gave no peak memory")
+
+
+def peak_rss(binary, ledger, *args):
+    """The peak resident memory of one command."""
+    return timed_peak(binary, ledger, *args)[1]
 
 
 def signatures(path):
@@ -180,15 +189,15 @@ def main():
 
     ledger, events = generate(builds["after"], work, "bulk", options.events)
     signed = signatures(events)
-    submitted, rebuilt, audited = {}, {}, {}
+    submitted, rebuilt, audited, rebuild_peak, audit_peak = {}, {}, {}, {}, {}
     for build, binary in builds.items():
         copy = fresh_copy(ledger, work, f"bulk-{build}")
         seconds, _, _ = run(binary, copy, "submit", events)
         submitted[build] = signed / seconds
-        seconds, _, _ = run(binary, copy, "rebuild")
-        rebuilt[build] = (options.events + 1) / seconds
-        seconds, _, _ = run(binary, copy, "audit")
-        audited[build] = signed / seconds
+        seconds, peak = timed_peak(binary, copy, "rebuild")
+        rebuilt[build], rebuild_peak[build] = (options.events + 1) / seconds, peak / 2**20
+        seconds, peak = timed_peak(binary, copy, "audit")
+        audited[build], audit_peak[build] = signed / seconds, peak / 2**20
     both = f"{cores} x raw"
     vs = lambda denominator, label: lambda v: " -> ".join(
         f"{v[b] / denominator:.2f}" for b in ("before", "after") if isinstance(v[b], float)) + f" of {label}"
@@ -196,6 +205,8 @@ def main():
         vs(cores * raw, both), ">= 0.6 of 2 x raw")
     row("rebuild (projections rewritten to the store)", rebuilt, "events/s", vs(raw, "raw"), ">= 5 of raw")
     row("audit: signatures verified", audited, "sig/s", vs(cores * raw, both), ">= 0.6 of 2 x raw")
+    row(f"peak memory of rebuild, {options.events} events", rebuild_peak, "MiB", lambda v: "", "flat in log length")
+    row(f"peak memory of audit, {options.events} events", audit_peak, "MiB", lambda v: "", "flat in log length")
 
     if options.memory != "none":
         first, second = (int(n) for n in options.memory.split(","))

@@ -64,6 +64,8 @@ const LEN_KEY: &[u8] = b"len";
 /// hold what the writer reads again.
 const SLED_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 const ENTRIES_KEY: &[u8] = b"entries";
+/// How many keys [`Core::drop_gradually`] removes at a time.
+const DROP_CHUNK: usize = 8192;
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`. Fails with [`StoreError::Locked`] if another
@@ -105,10 +107,29 @@ impl Core {
         let current = self.entries_name()?;
         for name in self.db.tree_names() {
             if name.starts_with(b"entries.") && name.as_ref() != current.as_slice() {
-                self.db.drop_tree(name).map_err(backend)?;
+                self.drop_gradually(&name)?;
             }
         }
         Ok(())
+    }
+
+    /// Drops a tree, emptying it a chunk of keys at a time first: sled's `drop_tree` frees every
+    /// page under one epoch guard, so its memory would grow with the tree (an entries tree's
+    /// size grows with the log).
+    fn drop_gradually(&self, name: &[u8]) -> Result<(), StoreError> {
+        let tree = self.db.open_tree(name).map_err(backend)?;
+        // One pass: what is removed is behind the iterator.
+        let mut keys = tree.iter().keys();
+        loop {
+            let chunk = keys.by_ref().take(DROP_CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let mut batch = sled::Batch::default();
+            chunk.into_iter().for_each(|key| batch.remove(key));
+            tree.apply_batch(batch).map_err(backend)?;
+        }
+        self.db.drop_tree(name).map_err(backend).map(drop)
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -313,7 +334,7 @@ impl Staging for SledStaging {
         self.core.meta.insert(ENTRIES_KEY, self.name.as_bytes()).map_err(backend)?;
         self.swapped.store(true, Ordering::SeqCst);
         self.core.flush()?;
-        self.core.db.drop_tree(old).map_err(backend)?;
+        self.core.drop_gradually(&old)?;
         Ok(differed)
     }
 }
@@ -322,7 +343,7 @@ impl Drop for SledStaging {
     fn drop(&mut self) {
         if !self.swapped.load(Ordering::SeqCst) {
             // Unswapped, it is nobody's: a failed drop leaves a tree the next open drops.
-            let _ = self.core.db.drop_tree(self.name.as_bytes());
+            let _ = self.core.drop_gradually(self.name.as_bytes());
         }
     }
 }
