@@ -12,11 +12,12 @@ use serde::Serialize;
 
 use crate::checkpoint::Checkpoint;
 use crate::id::{Hash32, Seq};
-use crate::ledger::{self, Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError};
 use crate::merkle::{self, MemoryTree, NodeSource};
 use crate::projection::{Changes, Projections, Record};
 use crate::rules;
-use crate::store::{Difference, Staging, Store};
+use crate::staged_fold::{Stager, staged_fold};
+use crate::store::{Difference, Store};
 
 /// How many records `audit` reads at a time.
 const AUDIT_CHUNK: usize = 1024;
@@ -86,18 +87,22 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     let staging = store.staging()?;
     let mut state = Projections::default();
     state.stored_in(staging.clone());
-    let mut checked = check_chunk(store.records(0, AUDIT_CHUNK)?);
-    while !checked.is_empty() {
-        let next_from = tree.size() + checked.len() as u64;
-        // Verify the next chunk while this one is judged in order: the two overlap.
-        let (next, judged) = rayon::join(
-            || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
-            || judge_chunk(store, &*staging, checked, &mut tree, &mut state, &mut problems),
-        );
-        judged?;
-        progress(tree.size());
-        checked = next?;
-    }
+    staged_fold(&*staging, |stager| -> Result<(), LedgerError> {
+        let mut checked = check_chunk(store.records(0, AUDIT_CHUNK)?);
+        while !checked.is_empty() {
+            let next_from = tree.size() + checked.len() as u64;
+            // Verify the next chunk while this one is judged in order: the two overlap (and the
+            // staging's writes run beside both).
+            let (next, judged) = rayon::join(
+                || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
+                || judge_chunk(store, stager, checked, &mut tree, &mut state, &mut problems),
+            );
+            judged?;
+            progress(tree.size());
+            checked = next?;
+        }
+        Ok(stager.finish(&mut state)?)
+    })?;
     let mut at = |seq: Option<Seq>, what: String| problems.push(Problem { seq, what });
     let records = tree.size();
     if records != ledger.len() {
@@ -168,7 +173,7 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
 /// leave, then applies them.
 fn judge_chunk<S: Store>(
     store: &S,
-    staging: &dyn Staging,
+    stager: &mut Stager,
     checked: Vec<Checked>,
     tree: &mut MemoryTree,
     state: &mut Projections,
@@ -212,7 +217,7 @@ fn judge_chunk<S: Store>(
         }
         state.apply(&record, &mut changes);
     }
-    Ok(ledger::stage(state, staging, changes)?)
+    Ok(stager.stage(state, changes)?)
 }
 
 impl<S: Store> Ledger<S> {

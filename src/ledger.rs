@@ -25,6 +25,7 @@ use crate::merkle::{self, Frontier, NodeId, NodeSource, ProofError};
 use crate::projection::{self, Changes, LoadError, Profile, Projections, Record};
 use crate::record::RecordError;
 use crate::rules::{self, RuleError};
+use crate::staged_fold::staged_fold;
 use crate::store::{Batch, NewRecord, Staging, Store, StoreError, StoredNodes, WriterTurn};
 use crate::view::View;
 
@@ -792,7 +793,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Folds the records from `state`'s position up to `end` (not included) into it, writing
-    /// what each chunk changed, and the positions, to `staging`, which `state` reads through.
+    /// what each chunk changed, and the positions, to `staging` (on another thread, a chunk
+    /// behind), which `state` reads through.
     fn fold_staged(
         &self,
         state: &mut Projections,
@@ -800,18 +802,21 @@ impl<S: Store> Ledger<S> {
         end: u64,
         progress: &mut impl FnMut(u64),
     ) -> Result<(), LedgerError> {
-        self.for_each_chunk_before(state.applied(), end, |chunk| {
-            let mut changes = Changes::default();
-            state.prefetch(chunk.iter().map(|r| &r.event.event));
-            for record in &chunk {
-                state.apply(record, &mut changes);
-            }
-            stage(state, staging, changes)?;
-            progress(state.applied());
-            Ok(())
-        })?;
-        // The positions, even when there was nothing to fold.
-        Ok(stage(state, staging, Changes::default())?)
+        staged_fold(staging, |stager| {
+            self.for_each_chunk_before(state.applied(), end, |chunk| {
+                let mut changes = Changes::default();
+                state.prefetch(chunk.iter().map(|r| &r.event.event));
+                for record in &chunk {
+                    state.apply(record, &mut changes);
+                }
+                stager.stage(state, changes)?;
+                progress(state.applied());
+                Ok(())
+            })?;
+            // The positions, even when there was nothing to fold.
+            stager.stage(state, Changes::default())?;
+            Ok(stager.finish(state)?)
+        })
     }
 
     /// The store underneath.
@@ -830,17 +835,6 @@ impl From<CanonicalError> for AppendError {
     fn from(e: CanonicalError) -> Self {
         AppendError::Event(EventError::Canonical(e))
     }
-}
-
-/// Writes the entries `changes` names, and the positions, from `state` to `staging`, which
-/// `state` reads through; fails, writing nothing, if a read through it failed while folding.
-pub fn stage(state: &mut Projections, staging: &dyn Staging, changes: Changes) -> Result<(), StoreError> {
-    if let Some(why) = state.take_fault() {
-        return Err(StoreError::Backend(why));
-    }
-    staging.write(state.changed_entries(changes))?;
-    state.stored();
-    Ok(())
 }
 
 /// The store's nodes with a batch's new nodes over them.

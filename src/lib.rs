@@ -36,6 +36,7 @@ pub mod rules;
 pub mod schema;
 pub mod share;
 pub mod share_build;
+pub mod staged_fold;
 pub mod status_list;
 pub mod store;
 pub mod text;

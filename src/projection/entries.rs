@@ -197,6 +197,21 @@ impl Entries {
         }
     }
 
+    /// The store now holds what was written but the entries under `keys` (written since, and
+    /// not yet stored): with a source, the rest leave the overlay for the cache.
+    pub fn stored_except(&mut self, keys: &std::collections::BTreeSet<String>) {
+        if self.source.is_none() {
+            return;
+        }
+        let cache = self.cache.get_mut().unwrap_or_else(|e| e.into_inner());
+        let (kept, stored): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            std::mem::take(&mut self.written).into_iter().partition(|(key, _)| keys.contains(key));
+        for (key, value) in stored {
+            cache.put(key, value);
+        }
+        self.written = kept;
+    }
+
     /// Another writer stored the entries of what was just folded, read against a store already
     /// past it: with a source, what was written and cached is dropped, and read again.
     pub fn stored_elsewhere(&mut self) {
@@ -361,6 +376,26 @@ mod tests {
 
         let in_memory = Entries::default();
         assert_eq!(in_memory.get_many(&keys), [None, None, None, None], "without a source nothing is stored");
+    }
+
+    #[test]
+    fn stored_except_keeps_the_writes_not_yet_stored_in_the_overlay() {
+        let mut entries = Entries::over(source(&[("p/c", "3")]));
+        entries.put("p/a".into(), Some(1.into()));
+        entries.put("p/b".into(), Some(2.into()));
+        entries.put("p/c".into(), None);
+        entries.stored_except(&["p/b".to_owned()].into());
+        assert_eq!(entries.written.keys().collect::<Vec<_>>(), ["p/b"], "only the write in flight stays");
+        // The others are read from the cache, the delete included (the source still has p/c).
+        assert_eq!(
+            (entries.get("p/a"), entries.get("p/b"), entries.get("p/c")),
+            (Some(1.into()), Some(2.into()), None)
+        );
+
+        let mut in_memory = Entries::default();
+        in_memory.put("p/a".into(), Some(1.into()));
+        in_memory.stored_except(&Default::default());
+        assert_eq!(in_memory.get("p/a"), Some(1.into()), "without a source the overlay is all there is");
     }
 
     #[test]

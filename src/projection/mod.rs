@@ -45,6 +45,11 @@ impl Changes {
     pub fn touch(&mut self, key: String) {
         self.0.insert(key);
     }
+
+    /// The keys of the entries that changed.
+    pub fn keys(&self) -> &BTreeSet<String> {
+        &self.0
+    }
 }
 
 /// A fold of the log into state, stored as keyed entries.
@@ -204,6 +209,12 @@ impl Projections {
     /// The store holds every entry changed so far: what is read through leaves memory.
     pub fn stored(&mut self) {
         self.read_through().into_iter().for_each(entries::Entries::stored);
+    }
+
+    /// The store now holds every entry changed so far but those under `keys` (written since):
+    /// the rest of what is read through leaves memory.
+    pub fn stored_except(&mut self, keys: &BTreeSet<String>) {
+        self.read_through().into_iter().for_each(|entries| entries.stored_except(keys));
     }
 
     /// Another writer stored the entries of the records just folded (see
