@@ -84,7 +84,7 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     let mut tree = MemoryTree::default();
     // The projections are folded into a staging area beside the stored entries (read back
     // through bounded caches), then compared with them; dropped unswapped, it is discarded.
-    let staging = store.staging()?;
+    let staging = store.scratch()?;
     let mut state = Projections::default();
     state.stored_in(staging.clone());
     staged_fold(&*staging, |stager| -> Result<(), LedgerError> {

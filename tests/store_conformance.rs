@@ -186,6 +186,14 @@ fn staging(store: &SharedStore) {
     assert_eq!(store.len().unwrap(), 8, "a swap leaves the log alone");
     drop(staging);
     assert_eq!(store.entries().unwrap().len(), 3, "dropping a swapped staging keeps its entries");
+    // A scratch (audit's) is written and compared like a staging, and dropped leaves nothing.
+    let stored = store.entries().unwrap();
+    let scratch = store.scratch().unwrap();
+    scratch.write(vec![entry("a/1", "one"), entry("a/2", "two")]).unwrap();
+    assert_eq!(scratch.entry("a/2").unwrap(), Some(b"two".to_vec()));
+    assert_eq!(scratch.differences(10).unwrap(), vec![Difference::OnlyStored("x".into())]);
+    drop(scratch);
+    assert_eq!(store.entries().unwrap(), stored);
     // Two stagings at once are apart.
     let (one, two) = (store.staging().unwrap(), store.staging().unwrap());
     one.write(vec![entry("k", "one")]).unwrap();

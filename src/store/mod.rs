@@ -118,6 +118,12 @@ pub trait Store: Send + Sync + 'static {
     }
     /// A new, empty staging area for projection entries ([`Staging`]), beside the stored ones.
     fn staging(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError>;
+    /// A staging area that is only compared with the stored entries and then dropped, never
+    /// swapped in (`audit`): a store may keep it outside its own files, where dropping it costs
+    /// nothing. The default is [`Store::staging`].
+    fn scratch(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError> {
+        self.staging()
+    }
     /// Replaces all projection entries with `entries`, folded from the first `log_len` records,
     /// atomically and durably (a migration's copy). Fenced like [`Store::commit`]: fails with
     /// [`StoreError::Conflict`], replacing nothing, unless the log is exactly `log_len` long.
@@ -243,6 +249,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn staging(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError> {
         (**self).staging()
+    }
+    fn scratch(&self) -> Result<std::sync::Arc<dyn Staging>, StoreError> {
+        (**self).scratch()
     }
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         (**self).replace_entries(log_len, entries)

@@ -265,7 +265,29 @@ impl Store for SledStore {
             }
         };
         let tree = self.core.db.open_tree(&name).map_err(backend)?;
-        Ok(Arc::new(SledStaging { core: self.core.clone(), tree, name, swapped: AtomicBool::new(false) }))
+        Ok(Arc::new(SledStaging {
+            core: self.core.clone(),
+            tree,
+            name,
+            swapped: AtomicBool::new(false),
+            scratch: None,
+        }))
+    }
+
+    fn scratch(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        // A temporary database of its own: dropping a tree in this one would free its pages one by
+        // one (`drop_gradually`), while a temporary database is deleted whole.
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Backend(format!("a scratch directory: {e}")))?;
+        let db = sled::Config::new()
+            .path(dir.path().join("scratch"))
+            .temporary(true)
+            .cache_capacity(SLED_CACHE_BYTES)
+            .open()
+            .map_err(backend)?;
+        let tree = db.open_tree("entries").map_err(backend)?;
+        let scratch = Some((db, dir));
+        let name = "entries".to_owned();
+        Ok(Arc::new(SledStaging { core: self.core.clone(), tree, name, swapped: AtomicBool::new(false), scratch }))
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -285,6 +307,9 @@ struct SledStaging {
     tree: sled::Tree,
     name: String,
     swapped: AtomicBool,
+    /// For a scratch staging: the temporary database its tree is in (and its directory), which
+    /// sled deletes when dropped.
+    scratch: Option<(sled::Db, tempfile::TempDir)>,
 }
 
 fn entry_pair(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(String, Vec<u8>), StoreError> {
@@ -324,6 +349,9 @@ impl Staging for SledStaging {
     }
 
     fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
+        if self.scratch.is_some() {
+            return Err(StoreError::Backend("a scratch staging is only compared, never swapped in".into()));
+        }
         let _writing = self.core.lock_writes();
         Batch::at(log_len).check_fence(self.core.len()?)?;
         let differed = !self.differences(1)?.is_empty();
@@ -341,7 +369,7 @@ impl Staging for SledStaging {
 
 impl Drop for SledStaging {
     fn drop(&mut self) {
-        if !self.swapped.load(Ordering::SeqCst) {
+        if !self.swapped.load(Ordering::SeqCst) && self.scratch.is_none() {
             // Unswapped, it is nobody's: a failed drop leaves a tree the next open drops.
             let _ = self.core.drop_gradually(self.name.as_bytes());
         }
