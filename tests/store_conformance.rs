@@ -201,6 +201,35 @@ fn staging(store: &SharedStore) {
     assert_eq!((one.entry("k").unwrap(), two.entry("k").unwrap()), (Some(b"one".to_vec()), Some(b"two".to_vec())));
 }
 
+/// The rows of a staging whose process died (here: whose session was ended) are swept when a
+/// staging is next made; a live staging's are left alone; and the dead one can no longer swap in.
+fn abandoned_stagings_are_swept(pg: &Postgres, url: &str, store: &SharedStore) {
+    let staged = |stage: &str| pg.sql(url, &format!("SELECT count(*) FROM entries_staged WHERE stage = {stage}"));
+    let stored = store.entries().unwrap();
+    let dead = store.staging().unwrap();
+    dead.write(vec![entry("k/1", "one"), entry("k/2", "two")]).unwrap();
+    let session =
+        pg.sql(url, "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'credledger staging %'");
+    let stage =
+        session.strip_prefix("credledger staging ").unwrap_or_else(|| panic!("one staging session: {session:?}"));
+    assert_eq!(staged(stage), "2");
+    let live = store.staging().unwrap();
+    live.write(vec![entry("k/1", "alive")]).unwrap();
+    assert_eq!(staged(stage), "2", "a staging whose session lives is not swept");
+    let ended = pg.sql(
+        url,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{session}'"),
+    );
+    assert_eq!(ended, "t");
+    let next = store.staging().unwrap();
+    assert_eq!(staged(stage), "0", "the dead staging's rows are swept");
+    assert_eq!(live.entry("k/1").unwrap(), Some(b"alive".to_vec()), "the live staging's rows are kept");
+    let len = store.len().unwrap();
+    assert!(dead.swap_in(len).is_err(), "a staging that lost its session cannot swap in");
+    assert_eq!(store.entries().unwrap(), stored);
+    drop((dead, live, next));
+}
+
 /// Generated events for `streams` independent writers, each its own institutions (registry
 /// first), after one shared genesis: `(operator, genesis, events per stream)`.
 fn streams(streams: u64, each: u64) -> (SecretKey, Value, Vec<Vec<Value>>) {
@@ -344,6 +373,8 @@ fn postgres_store_conforms_restarts_and_serializes_writers_on_separate_connectio
     let pg = Postgres::start();
     let open = |url: &str| -> SharedStore { Arc::new(PostgresStore::open(url).unwrap_or_else(|e| panic!("{e}"))) };
     raw_contract(&open(&pg.fresh_database()));
+    let url = pg.fresh_database();
+    abandoned_stagings_are_swept(&pg, &url, &open(&url));
     let url = pg.fresh_database();
     ledger_contract(&open(&url));
     shares_contract(&open(&url));

@@ -3,7 +3,8 @@
 //! Tables (created by the embedded, versioned migrations in [`MIGRATIONS`]): `log` (seq → event
 //! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
 //! (size → signed text), `entries` (projection key → bytes), `entries_staged` (a rebuild's or
-//! an audit's entries, under their staging's number), `meta` (one row: the log's length) and,
+//! an audit's entries, under their staging's number; a staging holds a lock on its number for
+//! its life, and the rows of one whose lock is free are swept), `meta` (one row: the log's length) and,
 //! outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
@@ -70,6 +71,16 @@ const WRITER_LOCK: i64 = 7318920466;
 
 /// The session advisory lock the nodes stand for the lead on ([`Store::stand`]).
 const LEADER_LOCK: i64 = 7318920467;
+
+/// The first key of the session advisory lock a staging holds on its number (the second key)
+/// for its whole life, on a connection of its own: a staging whose lock can be taken is a dead
+/// process's (killed mid-rebuild or mid-audit), and its rows are swept.
+const STAGING_LOCK_CLASS: i32 = 731892;
+
+/// A staging's number as its lock's second key.
+fn staging_lock_key(stage: i64) -> i32 {
+    (stage & 0x7fff_ffff) as i32
+}
 
 /// How often a node that follows tries for the lead, and a node that leads checks that its
 /// session (so its lock) lives.
@@ -138,23 +149,8 @@ impl PostgresStore {
         for _ in 1..CONNECTIONS {
             clients.push(connect()?);
         }
-        for mut client in clients {
-            let receiver = receiver.clone();
-            std::thread::Builder::new()
-                .name("credledger-postgres".into())
-                .spawn(move || {
-                    loop {
-                        let job = match receiver.lock() {
-                            Ok(r) => r.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(&mut client),
-                            Err(_) => return,
-                        }
-                    }
-                })
-                .map_err(backend)?;
+        for client in clients {
+            serve_jobs(client, receiver.clone())?;
         }
         let (turns, turn_jobs) = mpsc::channel::<TurnJob>();
         let turns_url = url.to_owned();
@@ -175,6 +171,27 @@ impl PostgresStore {
 }
 
 /// Runs `query` on one of the connections `jobs` feeds and waits for its answer.
+/// Runs the jobs sent to `receiver` on `client`, on a thread of its own, until every sender
+/// is gone; then the connection closes.
+fn serve_jobs(mut client: Client, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name("credledger-postgres".into())
+        .spawn(move || {
+            loop {
+                let job = match receiver.lock() {
+                    Ok(r) => r.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(&mut client),
+                    Err(_) => return,
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(backend)
+}
+
 fn run_on<T: Send + 'static>(
     jobs: &mpsc::Sender<Job>,
     query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
@@ -484,9 +501,22 @@ impl Store for PostgresStore {
     }
 
     fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
+        self.run(sweep_abandoned_stagings)?;
         let stage = self
             .run(|client| Ok(client.query_one("SELECT nextval('stagings')", &[]).map_err(backend)?.get::<_, i64>(0)))?;
-        Ok(Arc::new(PostgresStaging { jobs: self.jobs.clone(), stage, swapped: AtomicBool::new(false) }))
+        // The staging's own session: it holds the staging's lock, and swaps and compares, so
+        // that a staging whose session died (and whose rows may have been swept) cannot.
+        let mut config: postgres::Config = self.url.parse().map_err(backend)?;
+        config.application_name(&format!("credledger staging {stage}"));
+        let mut holder = config
+            .connect(NoTls)
+            .map_err(|e| StoreError::Backend(format!("connecting to {}: {e}", redacted(&self.url))))?;
+        holder
+            .execute("SELECT pg_advisory_lock($1, $2)", &[&STAGING_LOCK_CLASS, &staging_lock_key(stage)])
+            .map_err(backend)?;
+        let (holder_jobs, receiver) = mpsc::channel::<Job>();
+        serve_jobs(holder, Arc::new(Mutex::new(receiver)))?;
+        Ok(Arc::new(PostgresStaging { jobs: self.jobs.clone(), stage, swapped: AtomicBool::new(false), holder_jobs }))
     }
 
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
@@ -578,15 +608,46 @@ impl Area {
     }
 }
 
+/// Deletes the rows of stagings whose process is gone (see [`STAGING_LOCK_CLASS`]); a live
+/// staging's lock is held, so its rows are left alone.
+fn sweep_abandoned_stagings(client: &mut Client) -> Result<(), StoreError> {
+    let stages = client.query("SELECT DISTINCT stage FROM entries_staged", &[]).map_err(backend)?;
+    for stage in stages.iter().map(|row| row.get::<_, i64>(0)) {
+        let key = staging_lock_key(stage);
+        let free: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&STAGING_LOCK_CLASS, &key])
+            .map_err(backend)?
+            .get(0);
+        if free {
+            let swept = client.execute("DELETE FROM entries_staged WHERE stage = $1", &[&stage]).map_err(backend);
+            client.execute("SELECT pg_advisory_unlock($1, $2)", &[&STAGING_LOCK_CLASS, &key]).map_err(backend)?;
+            tracing::info!(stage, rows = swept?, "swept the entries of a staging whose process is gone");
+        }
+    }
+    Ok(())
+}
+
 /// A staging area: the rows of `entries_staged` under its own number, copied over `entries` by
-/// its swap (one transaction, fenced like a commit).
+/// its swap (one transaction, fenced like a commit). Written and read on the store's
+/// connections; compared and swapped on its own session, which holds its lock.
 struct PostgresStaging {
     jobs: mpsc::Sender<Job>,
     stage: i64,
     swapped: AtomicBool,
+    /// The staging's own session (dropped with the staging, which frees its lock).
+    holder_jobs: mpsc::Sender<Job>,
 }
 
 impl PostgresStaging {
+    /// Runs `query` on the staging's own session: it fails if that session (so the lock that
+    /// kept the staging's rows from a sweep) was lost.
+    fn on_holder<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        run_on(&self.holder_jobs, query)
+    }
+
     fn run<T: Send + 'static>(
         &self,
         query: impl FnOnce(&mut Client, Area) -> Result<T, StoreError> + Send + 'static,
@@ -637,12 +698,12 @@ impl Staging for PostgresStaging {
 
     fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
         let (stage, limit) = (self.stage, query_bound(limit as u64));
-        self.run(move |client, _| differences(client, stage, limit))
+        self.on_holder(move |client| differences(client, stage, limit))
     }
 
     fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
         let stage = self.stage;
-        let differed = self.run(move |client, _| {
+        let differed = self.on_holder(move |client| {
             let mut tx = client.transaction().map_err(backend)?;
             // Serialized with appends, which lock the same row.
             Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
@@ -689,8 +750,8 @@ fn differences(
 impl Drop for PostgresStaging {
     fn drop(&mut self) {
         if !self.swapped.load(Ordering::SeqCst) {
-            // Unswapped, its rows are nobody's. Not waited for: a failure leaves rows that no
-            // reader sees (a process killed mid-rebuild leaves them too).
+            // Unswapped, its rows are nobody's. Not waited for: rows a failure leaves (or a
+            // process killed mid-rebuild) are swept when a staging is next made.
             let stage = self.stage;
             let _ = self.jobs.send(Box::new(move |client| {
                 let _ = client.execute("DELETE FROM entries_staged WHERE stage = $1", &[&stage]);

@@ -138,6 +138,13 @@ impl Postgres {
         }
     }
 
+    /// Runs one SQL statement on the database at `url` with psql; its rows, one a line.
+    pub fn sql(&self, url: &str, query: &str) -> String {
+        let out = command("psql").args(["-d", url, "-Atc", query]).output().expect("run psql");
+        assert!(out.status.success(), "psql {query}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// The cluster's directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
