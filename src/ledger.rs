@@ -746,10 +746,10 @@ impl<S: Store> Ledger<S> {
     ///
     /// The fold writes its entries to a [`Staging`] beside the stored ones, chunk by chunk, and
     /// reads them back through the bounded caches, so a rebuild's memory does not grow with the
-    /// log. The staged entries replace the stored ones only if the log is still as long as what
-    /// was folded (the store's fence): when another writer sharing the store appended meanwhile,
-    /// its records are folded in too and the swap tried again, so a rebuild never erases what
-    /// others committed while it ran. A rebuild that fails leaves the stored entries as they were.
+    /// log. The staged entries replace the stored ones under the store's fence: when another
+    /// writer sharing the store appended meanwhile, its records are folded in while the fence
+    /// holds writers off, so a rebuild never erases what others committed while it ran, and
+    /// finishes however busy they are. A rebuild that fails leaves the stored entries as they were.
     pub fn rebuild_with_progress(&mut self, mut progress: impl FnMut(u64)) -> Result<bool, LedgerError> {
         let staging = self.store.staging()?;
         let mut fresh = Projections::default();
@@ -769,19 +769,29 @@ impl<S: Store> Ledger<S> {
             self.fold_staged(&mut fresh, &*staging, stored_at, &mut progress)?;
             differed = !staging.differences(1)?.is_empty();
         }
-        let mut attempts = 0;
-        loop {
-            self.fold_staged(&mut fresh, &*staging, u64::MAX, &mut progress)?;
-            match staging.swap_in(fresh.applied()) {
-                Ok(replaced_differed) => {
-                    differed |= replaced_differed && !lagging;
-                    break;
-                }
-                // Another writer appended after the fold: fold its records in too.
-                Err(StoreError::Conflict { .. }) if attempts < MAX_APPEND_ATTEMPTS => attempts += 1,
-                Err(e) => return Err(e.into()),
-            }
+        self.fold_staged(&mut fresh, &*staging, u64::MAX, &mut progress)?;
+        // Records another writer appended after the fold are folded in while the store holds
+        // the fence, so the swap cannot lose a race with busy writers.
+        let mut failed = None;
+        let folded = fresh.applied();
+        let swapped = staging.swap_in(folded, &mut |len| {
+            let caught_up =
+                self.fold_staged(&mut fresh, &*staging, len, &mut progress).and_then(|()| match fresh.applied() {
+                    applied if applied == len => Ok(()),
+                    applied => Err(LedgerError::Store(StoreError::Corrupt(format!(
+                        "the log holds {len} records, but only {applied} could be read to rebuild"
+                    )))),
+                });
+            caught_up.map_err(|e| {
+                let message = e.to_string();
+                failed = Some(e);
+                StoreError::Backend(message)
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        differed |= swapped? && !lagging;
         self.state = fresh;
         // The store holds every entry now: status and the profiles read through it.
         self.state.stored_in(self.store.clone());

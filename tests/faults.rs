@@ -20,7 +20,7 @@ use credledger::generate::Generator;
 use credledger::http::{ServerConfig, SharedStore};
 use credledger::id::{EventId, Hash32, Seq};
 use credledger::merkle::NodeId;
-use credledger::store::{Batch, Difference, MemoryStore, Staging, Store, StoreError};
+use credledger::store::{Batch, CatchUp, Difference, MemoryStore, Staging, Store, StoreError};
 use credledger::{AppendError, Ledger, SecretKey};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -163,9 +163,9 @@ impl Staging for FaultyStaging {
     fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError> {
         self.inner.differences(limit)
     }
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
+    fn swap_in(&self, log_len: u64, catch_up: CatchUp<'_>) -> Result<bool, StoreError> {
         self.faults.write()?;
-        self.inner.swap_in(log_len)
+        self.inner.swap_in(log_len, catch_up)
     }
 }
 

@@ -177,11 +177,21 @@ fn staging(store: &SharedStore) {
     let staging = store.staging().unwrap();
     assert_eq!(staging.entry("a/1").unwrap(), None);
     staging.write(vec![entry("a/1", "one"), entry("x", "rebuilt")]).unwrap();
-    // Folded at a length the log has moved past: refused, nothing changed, and it can go on.
-    assert!(matches!(staging.swap_in(7), Err(StoreError::Conflict { expected: 7, len: 8 })));
+    // Folded from more records than the log holds: refused, nothing changed.
+    assert!(matches!(staging.swap_in(9, &mut |_| unreachable!()), Err(StoreError::Conflict { expected: 9, len: 8 })));
+    // Folded at a length the log has moved past, by a caller that cannot catch up: refused,
+    // nothing changed, and it can go on.
+    let refuse = &mut |len| Err(StoreError::Conflict { expected: 7, len });
+    assert!(matches!(staging.swap_in(7, refuse), Err(StoreError::Conflict { expected: 7, len: 8 })));
     assert_eq!(store.entries().unwrap(), stored);
-    staging.write(vec![entry("a/2", "two")]).unwrap();
-    assert!(staging.swap_in(8).unwrap(), "the replaced entries differed");
+    // One that can: the swap holds the fence, has it stage the rest, then swaps.
+    let mut caught_up = Vec::new();
+    let swapped = staging.swap_in(7, &mut |len| {
+        caught_up.push(len);
+        staging.write(vec![entry("a/2", "two")])
+    });
+    assert!(swapped.unwrap(), "the replaced entries differed");
+    assert_eq!(caught_up, vec![8], "caught up to the log's length, once");
     assert_eq!(store.entries().unwrap(), pairs(&[("a/1", "one"), ("a/2", "two"), ("x", "rebuilt")]));
     assert_eq!(store.len().unwrap(), 8, "a swap leaves the log alone");
     drop(staging);
@@ -225,7 +235,7 @@ fn abandoned_stagings_are_swept(pg: &Postgres, url: &str, store: &SharedStore) {
     assert_eq!(staged(stage), "0", "the dead staging's rows are swept");
     assert_eq!(live.entry("k/1").unwrap(), Some(b"alive".to_vec()), "the live staging's rows are kept");
     let len = store.len().unwrap();
-    assert!(dead.swap_in(len).is_err(), "a staging that lost its session cannot swap in");
+    assert!(dead.swap_in(len, &mut |_| Ok(())).is_err(), "a staging that lost its session cannot swap in");
     assert_eq!(store.entries().unwrap(), stored);
     drop((dead, live, next));
 }

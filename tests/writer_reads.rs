@@ -5,7 +5,8 @@
 //! turn says so, [`Store::writer_turn`]) knows the log while it commits in the same term: it reads
 //! the log's length before no batch; a stray writer that appends meanwhile is caught by the fence,
 //! and the leader follows the store and sequences again after the stray's records. A rebuild
-//! writes its entries to a staging a chunk of records at a time, never all at once.
+//! writes its entries to a staging a chunk of records at a time, never all at once, and finishes
+//! beside a writer that appends before every swap it tries.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use credledger::checkpoint::Checkpoint;
 use credledger::generate::Generator;
 use credledger::id::{EventId, Hash32, Seq};
 use credledger::merkle::NodeId;
-use credledger::store::{Batch, Difference, MemoryStore, Staging, Store, StoreError, WriterTurn};
+use credledger::store::{Batch, CatchUp, Difference, MemoryStore, Staging, Store, StoreError, WriterTurn};
 use credledger::{AppendError, Ledger, SecretKey, demo};
 use time::macros::datetime;
 
@@ -28,12 +29,17 @@ struct Watched {
     length_reads: AtomicUsize,
     /// How many entries each write to a staging carried, in order.
     staged_writes: Arc<Mutex<Vec<usize>>>,
+    /// Run as each swap of a staging begins, before the store takes the fence.
+    before_swap: Arc<Mutex<Option<Hook>>>,
 }
+
+type Hook = Box<dyn FnMut() + Send>;
 
 /// A staging that notes how many entries each write carries.
 struct WatchedStaging {
     inner: Arc<dyn Staging>,
     writes: Arc<Mutex<Vec<usize>>>,
+    before_swap: Arc<Mutex<Option<Hook>>>,
 }
 
 impl credledger::projection::EntrySource for WatchedStaging {
@@ -56,8 +62,11 @@ impl Staging for WatchedStaging {
     fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError> {
         self.inner.differences(limit)
     }
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
-        self.inner.swap_in(log_len)
+    fn swap_in(&self, log_len: u64, catch_up: CatchUp<'_>) -> Result<bool, StoreError> {
+        if let Some(hook) = self.before_swap.lock().unwrap().as_mut() {
+            hook();
+        }
+        self.inner.swap_in(log_len, catch_up)
     }
 }
 
@@ -95,7 +104,11 @@ impl Store for Watched {
         self.inner.entries()
     }
     fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
-        Ok(Arc::new(WatchedStaging { inner: self.inner.staging()?, writes: self.staged_writes.clone() }))
+        Ok(Arc::new(WatchedStaging {
+            inner: self.inner.staging()?,
+            writes: self.staged_writes.clone(),
+            before_swap: self.before_swap.clone(),
+        }))
     }
     fn writer_turn(&self) -> Result<WriterTurn, StoreError> {
         Ok(if self.leads { WriterTurn::leading(1) } else { WriterTurn::default() })
@@ -197,4 +210,41 @@ fn a_rebuild_writes_its_entries_to_a_staging_a_chunk_at_a_time_and_equals_the_in
     let largest = writes.iter().max().copied().unwrap_or(0);
     assert!(largest < stored.len() / 2, "no write carries most of the {} entries: {writes:?}", stored.len());
     assert_eq!(writes.last(), Some(&3), "the last write carries the positions: {writes:?}");
+}
+
+#[test]
+fn a_rebuild_beside_a_writer_that_appends_before_every_swap_folds_the_rest_under_the_fence() {
+    let now = datetime!(2026-09-01 12:00 UTC);
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let mut generator = Generator::new(operator.clone(), ORIGIN, 7, now, 40);
+    let shared = Arc::new(MemoryStore::new());
+    let mut writer = Ledger::open(Watched::on(&shared, false)).expect("open");
+    writer.append(generator.genesis().expect("genesis").canonical(), now).expect("genesis appended");
+    let mut chunk = |n| -> Vec<serde_json::Value> {
+        generator.next_chunk(n).expect("events").iter().map(|e| e.value().clone()).collect()
+    };
+    assert!(writer.append_values(chunk(600), now, true).iter().all(Result::is_ok));
+    // More rounds than any bounded retry would take: the writer appends before each swap tried.
+    let mut rounds: Vec<Vec<serde_json::Value>> = (0..80).map(|_| chunk(3)).collect();
+    rounds.reverse();
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let rebuilder = Watched::on(&shared, false);
+    let counted = swaps.clone();
+    *rebuilder.before_swap.lock().unwrap() = Some(Box::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        if let Some(round) = rounds.pop() {
+            assert!(writer.append_values(round, now, true).iter().all(Result::is_ok));
+        }
+    }));
+    let mut rebuilder = Ledger::open(rebuilder).expect("open");
+    let before = shared.len().expect("len");
+    assert!(!rebuilder.rebuild().expect("the rebuild finishes"), "the rebuilt entries equal the incremental ones");
+    assert_eq!(swaps.load(Ordering::SeqCst), 1, "one swap: the records appended meanwhile were folded under the fence");
+    assert_eq!(shared.len().expect("len"), before + 3);
+    assert_eq!(rebuilder.len(), before + 3, "the rebuilt state is at the end of the log");
+    // What the swap installed is what the writer's appends had stored, records included.
+    *rebuilder.store().before_swap.lock().unwrap() = None;
+    let stored = shared.entries().expect("entries");
+    assert!(!rebuilder.rebuild().expect("rebuild again"), "nothing differs");
+    assert_eq!(shared.entries().expect("entries"), stored);
 }

@@ -12,6 +12,8 @@ use crate::store::{Batch, Staging, Store, StoreError, staging};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Held by commits and by a staging's swap, which holds writers off while it catches up.
+    writing: Arc<Mutex<()>>,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +39,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let _writing = lock(&self.writing);
         let mut inner = self.lock();
         batch.check_fence(inner.records.len() as Seq)?;
         for record in batch.records {
@@ -97,7 +100,11 @@ impl Store for MemoryStore {
     }
 
     fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
-        Ok(Arc::new(MemoryStaging { store: self.inner.clone(), staged: Mutex::default() }))
+        Ok(Arc::new(MemoryStaging {
+            store: self.inner.clone(),
+            writing: self.writing.clone(),
+            staged: Mutex::default(),
+        }))
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -118,6 +125,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A staging area in memory, swapped in by replacing the store's entries.
 struct MemoryStaging {
     store: Arc<Mutex<Inner>>,
+    writing: Arc<Mutex<()>>,
     staged: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
@@ -158,10 +166,13 @@ impl Staging for MemoryStaging {
         staging::differences(stored, pairs(&lock(&self.staged)), limit)
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
-        let mut inner = lock(&self.store);
-        Batch::at(log_len).check_fence(inner.records.len() as Seq)?;
+    fn swap_in(&self, log_len: u64, catch_up: staging::CatchUp<'_>) -> Result<bool, StoreError> {
+        // Commits wait on this mutex; the catch-up's reads (which lock the store) do not.
+        let _writing = lock(&self.writing);
+        let len = lock(&self.store).records.len() as Seq;
+        staging::catch_up_to(log_len, len, catch_up)?;
         let staged = lock(&self.staged).clone();
+        let mut inner = lock(&self.store);
         let differed = inner.entries != staged;
         inner.entries = staged;
         Ok(differed)

@@ -19,7 +19,7 @@ pub use self::postgres::PostgresStore;
 pub use self::sled::SledStore;
 pub use leadership::{Leader, Leadership};
 pub use memory::MemoryStore;
-pub use staging::{Difference, Staging};
+pub use staging::{CatchUp, Difference, Staging};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
@@ -130,7 +130,7 @@ pub trait Store: Send + Sync + 'static {
     fn replace_entries(&self, log_len: u64, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
         let staging = self.staging()?;
         staging.write(entries.into_iter().map(|(k, v)| (k, Some(v))).collect())?;
-        staging.swap_in(log_len).map(drop)
+        staging.swap_in(log_len, &mut staging::no_catch_up(log_len)).map(drop)
     }
     /// A published bundle's stored form ([`crate::share::Published`]), by the hash of its link's
     /// token. Published bundles are outside the log: not hashed, not sequenced, not fenced, never

@@ -32,7 +32,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, NoTls};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
@@ -328,19 +328,13 @@ fn hash(bytes: &[u8]) -> Result<Hash32, StoreError> {
     bytes.try_into().map(Hash32).map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
 }
 
-/// The log's length, with the `meta` row locked until the transaction ends: every write takes
-/// this lock, so the length a write checks holds until it commits.
-fn locked_len(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
-    to_u64(tx.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?.get(0))
-}
-
-/// Commits `tx`. An error the server reported means it rolled back; any other (the connection
-/// broke while committing) leaves the outcome unknown.
-fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
-    tx.commit().map_err(|e| match e.as_db_error() {
+/// A failed `COMMIT`: an error the server reported means it rolled back; any other (the
+/// connection broke while committing) leaves the outcome unknown.
+fn commit_error(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
         Some(_) => backend(e),
         None => StoreError::OutcomeUnknown(format!("PostgreSQL: {e}")),
-    })
+    }
 }
 
 /// A batch as one statement (so one implicit transaction, and one round trip with its parse):
@@ -701,24 +695,40 @@ impl Staging for PostgresStaging {
         self.on_holder(move |client| differences(client, stage, limit))
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
+    fn swap_in(&self, log_len: u64, catch_up: staging::CatchUp<'_>) -> Result<bool, StoreError> {
         let stage = self.stage;
-        let differed = self.on_holder(move |client| {
-            let mut tx = client.transaction().map_err(backend)?;
-            // Serialized with appends, which lock the same row.
-            Batch::at(log_len).check_fence(locked_len(&mut tx)?)?;
-            let differed = !differences(&mut tx, stage, 1)?.is_empty();
-            tx.batch_execute(&format!(
-                "DELETE FROM entries;
-                 INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
-                 DELETE FROM entries_staged WHERE stage = {stage};"
-            ))
-            .map_err(backend)?;
-            commit(tx)?;
-            Ok(differed)
-        })?;
-        self.swapped.store(true, Ordering::SeqCst);
-        Ok(differed)
+        // One transaction on the staging's session, open across the catch-up: it locks the row
+        // appends lock (the fence), so they wait until the swap commits. The catch-up's reads
+        // and staged writes run on the store's connections, and each statement here sees them.
+        let len = self.on_holder(|client| {
+            client.batch_execute("BEGIN").map_err(backend)?;
+            to_u64(client.query_one("SELECT len FROM meta FOR UPDATE", &[]).map_err(backend)?.get(0))
+        });
+        let swapped = len.and_then(|len| {
+            staging::catch_up_to(log_len, len, catch_up)?;
+            self.on_holder(move |client| {
+                let differed = !differences(client, stage, 1)?.is_empty();
+                client
+                    .batch_execute(&format!(
+                        "DELETE FROM entries;
+                         INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
+                         DELETE FROM entries_staged WHERE stage = {stage};"
+                    ))
+                    .map_err(backend)?;
+                client.batch_execute("COMMIT").map_err(commit_error)?;
+                Ok(differed)
+            })
+        });
+        match swapped {
+            Ok(differed) => {
+                self.swapped.store(true, Ordering::SeqCst);
+                Ok(differed)
+            }
+            Err(e) => {
+                let _ = self.on_holder(|client| client.batch_execute("ROLLBACK").map_err(backend));
+                Err(e)
+            }
+        }
     }
 }
 

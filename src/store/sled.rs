@@ -348,12 +348,13 @@ impl Staging for SledStaging {
         staging::differences(stored.iter().map(pair), self.tree.iter().map(pair), limit).map_err(backend)
     }
 
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError> {
+    fn swap_in(&self, log_len: u64, catch_up: staging::CatchUp<'_>) -> Result<bool, StoreError> {
         if self.scratch.is_some() {
             return Err(StoreError::Backend("a scratch staging is only compared, never swapped in".into()));
         }
+        // Commits wait on this mutex (the catch-up's reads and staged writes do not).
         let _writing = self.core.lock_writes();
-        Batch::at(log_len).check_fence(self.core.len()?)?;
+        staging::catch_up_to(log_len, self.core.len()?, catch_up)?;
         let differed = !self.differences(1)?.is_empty();
         // Not yet in use: a failed flush here is a clean refusal.
         self.core.db.flush().map_err(backend)?;

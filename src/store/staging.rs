@@ -16,13 +16,33 @@ pub trait Staging: EntrySource {
     fn write(&self, entries: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError>;
     /// Up to `limit` keys where the staged and the stored entries differ, in key order.
     fn differences(&self, limit: usize) -> Result<Vec<Difference>, StoreError>;
-    /// Makes the staged entries the stored ones, atomically and durably, if the log holds
-    /// exactly `log_len` records (the fence of [`crate::store::Store::commit`]); else fails with
-    /// [`StoreError::Conflict`], changing nothing, and the staging can be written and swapped in
-    /// again. Once swapped in, it is spent: it must not be written again. Answers whether the
-    /// entries it replaced differed from the staged ones, judged under the fence, so no write
-    /// can come between the two.
-    fn swap_in(&self, log_len: u64) -> Result<bool, StoreError>;
+    /// Makes the staged entries, folded from the first `log_len` records, the stored ones,
+    /// atomically and durably, once they reflect the whole log. The store holds the fence of
+    /// [`crate::store::Store::commit`] from reading the log's length to the swap, so no writer
+    /// comes between: if the log has grown to `len` records meanwhile, it calls `catch_up(len)`,
+    /// which stages the entries of the records in between (reading the store, never writing
+    /// its log), and swaps after it. So a rebuild beside busy writers finishes. A log shorter
+    /// than `log_len` is a [`StoreError::Conflict`]; any failure changes nothing, and the
+    /// staging can be written and swapped in again. Once swapped in, it is spent: it must not be
+    /// written again. Answers whether the entries it replaced differed from the staged ones,
+    /// judged under the fence.
+    fn swap_in(&self, log_len: u64, catch_up: CatchUp<'_>) -> Result<bool, StoreError>;
+}
+
+/// What [`Staging::swap_in`] calls, holding the fence, when the log grew past what was folded:
+/// stage the entries of the records up to the length it is given.
+pub type CatchUp<'a> = &'a mut dyn FnMut(u64) -> Result<(), StoreError>;
+
+/// A swap's step once it holds the fence and has read the log's length `len`, for a staging
+/// folded from `log_len` records: nothing when they are equal, the catch-up when the log grew, a
+/// conflict when it is shorter.
+pub fn catch_up_to(log_len: u64, len: u64, catch_up: CatchUp<'_>) -> Result<(), StoreError> {
+    if len > log_len { catch_up(len) } else { crate::store::Batch::at(log_len).check_fence(len).map(drop) }
+}
+
+/// A [`CatchUp`] for a caller that cannot fold more records: the log must not have grown.
+pub fn no_catch_up(log_len: u64) -> impl FnMut(u64) -> Result<(), StoreError> {
+    move |len| Err(StoreError::Conflict { expected: log_len, len })
 }
 
 /// A key whose staged and stored entries differ.
