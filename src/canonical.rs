@@ -36,11 +36,47 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 /// The canonical bytes of a JSON object without one of its members (what a signature that sits
 /// in that member covers).
 pub fn to_vec_without(value: &Value, member: &str) -> Result<Vec<u8>, CanonicalError> {
-    let mut rest = value.clone();
-    if let Some(map) = rest.as_object_mut() {
-        map.remove(member);
+    Ok(to_vec_with_and_without(value, member)?.1)
+}
+
+/// The canonical bytes of a JSON object, and of it without one of its members (a signed event
+/// and what its signature covers), each member encoded once. A value that is not an object has
+/// no member to leave out: both are its canonical bytes.
+pub fn to_vec_with_and_without(value: &Value, member: &str) -> Result<(Vec<u8>, Vec<u8>), CanonicalError> {
+    let Value::Object(members) = value else {
+        let bytes = to_vec(value)?;
+        return Ok((bytes.clone(), bytes));
+    };
+    let (mut with, mut without) = (Vec::with_capacity(1024), Vec::with_capacity(1024));
+    let mut encoded = Vec::with_capacity(1024);
+    with.push(b'{');
+    without.push(b'{');
+    for (name, item) in sorted(members) {
+        encoded.clear();
+        write_string(name, &mut encoded);
+        encoded.push(b':');
+        write_value(item, &mut encoded)?;
+        let add = |out: &mut Vec<u8>| {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&encoded);
+        };
+        add(&mut with);
+        if name != member {
+            add(&mut without);
+        }
     }
-    to_vec(&rest)
+    with.push(b'}');
+    without.push(b'}');
+    Ok((with, without))
+}
+
+/// An object's members in JCS order: by their names' UTF-16 code units.
+fn sorted(members: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+    sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    sorted
 }
 
 /// The canonical bytes of anything that serializes to JSON.
@@ -73,10 +109,8 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
             out.push(b']');
         }
         Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
             out.push(b'{');
-            for (i, (name, item)) in sorted.into_iter().enumerate() {
+            for (i, (name, item)) in sorted(members).into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -201,6 +235,30 @@ impl<'de> Visitor<'de> for StrictVisitor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Leaving a member out in the same pass equals removing it and encoding again, wherever
+    /// it sorts (first, middle, last, alone) and when it is absent.
+    #[test]
+    fn an_object_with_and_without_a_member_equals_encoding_each_apart() {
+        for text in [
+            r#"{"sig":"s","a":1,"z":[{"y":2,"b":null}]}"#,
+            r#"{"a":1,"sig":"s","v":2}"#,
+            r#"{"a":"\u00e9","b":{"c":1.5e3},"sig":"s"}"#,
+            r#"{"sig":"s"}"#,
+            r#"{"a":1,"b":2}"#,
+            r#"[1,{"sig":"s"}]"#,
+        ] {
+            let value = parse_strict(text.as_bytes()).unwrap();
+            let mut rest = value.clone();
+            if let Some(map) = rest.as_object_mut() {
+                map.remove("sig");
+            }
+            let (with, without) = to_vec_with_and_without(&value, "sig").unwrap();
+            assert_eq!(with, to_vec(&value).unwrap(), "{text}");
+            assert_eq!(without, to_vec(&rest).unwrap(), "{text}");
+            assert_eq!(to_vec_without(&value, "sig").unwrap(), without, "{text}");
+        }
+    }
 
     fn canon(text: &str) -> String {
         to_string(&parse_strict(text.as_bytes()).unwrap()).unwrap()

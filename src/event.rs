@@ -676,8 +676,10 @@ impl SignedEvent {
     pub fn verify(value: Value) -> Result<Self, EventError> {
         schema::validate_event(&value)?;
         let event = Self::typed(&value)?;
-        let signed = Self::from_verified_parts(event, value)?;
-        signed.check_signatures()?;
+        // The signed bytes (for the id) and what `sig` covers, in one pass.
+        let (canonical, message) = canonical::to_vec_with_and_without(&value, "sig")?;
+        let signed = SignedEvent { id: EventId::of_canonical(&canonical), event, value, canonical };
+        signed.check_signatures_over(&message)?;
         Ok(signed)
     }
 
@@ -733,9 +735,13 @@ impl SignedEvent {
     /// Verifies `sig` (and a key link's `to_sig`) with `verify_strict`. A credential's `vc_proof`
     /// is not the event's own: [`admission`](crate::admission) checks it after these.
     pub fn check_signatures(&self) -> Result<(), EventError> {
+        self.check_signatures_over(&canonical_without_sig(&self.value)?)
+    }
+
+    /// [`check_signatures`](Self::check_signatures), given the canonical bytes without `sig`.
+    fn check_signatures_over(&self, message: &[u8]) -> Result<(), EventError> {
         let sig = self.value.get("sig").and_then(Value::as_str).unwrap_or_default();
-        let message = canonical_without_sig(&self.value)?;
-        verify_one("sig", sig, &self.event.author, &message)?;
+        verify_one("sig", sig, &self.event.author, message)?;
         if let Payload::KeyLinked(link) = &self.event.payload {
             let mut unsigned = self.value.clone();
             if let Some(body) = unsigned.get_mut("body").and_then(Value::as_object_mut) {

@@ -342,14 +342,11 @@ async fn post_events(state: Data, q: Query<AppendQuery>, payload: web::Payload) 
     }
     // What does not depend on the log (schemas, signatures) is checked here, on the blocking
     // pool, while the sequencer commits other requests' groups: it only sequences and commits.
-    let (ids, events) = web::block(move || {
-        // The events' ids (of their canonical bytes), to name them if the answer is still pending.
-        let ids: Vec<Option<EventId>> =
-            events.iter().map(|e| canonical::to_vec(e).ok().map(|bytes| EventId::of_canonical(&bytes))).collect();
-        (ids, verify_events(events))
-    })
-    .await
-    .map_err(|_| Problem::unavailable("the check was cancelled"))?;
+    let events =
+        web::block(move || verify_events(events)).await.map_err(|_| Problem::unavailable("the check was cancelled"))?;
+    // The events' ids, to name them if the answer is still pending (an event already refused
+    // will not commit: it has none there).
+    let ids: Vec<Option<EventId>> = events.iter().map(|e| e.as_ref().ok().map(|e| e.id())).collect();
     let mut results = match wait(&state, |reply| Job::Append { events, atomic, reply }).await? {
         Waited::Answered(results) => results,
         Waited::TimedOut => {
