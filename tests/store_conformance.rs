@@ -212,10 +212,12 @@ fn staging(store: &SharedStore) {
 }
 
 /// The rows of a staging whose process died (here: whose session was ended) are swept when a
-/// staging is next made; a live staging's are left alone; and the dead one can no longer swap in.
+/// staging is next made; a live staging's are left alone, and so are the rows of a staging made
+/// by an earlier build (which holds no lock); and the dead one can no longer swap in.
 fn abandoned_stagings_are_swept(pg: &Postgres, url: &str, store: &SharedStore) {
     let staged = |stage: &str| pg.sql(url, &format!("SELECT count(*) FROM entries_staged WHERE stage = {stage}"));
     let stored = store.entries().unwrap();
+    pg.sql(url, "INSERT INTO entries_staged (stage, key, value) VALUES (-7, 'k/1', 'earlier build')");
     let dead = store.staging().unwrap();
     dead.write(vec![entry("k/1", "one"), entry("k/2", "two")]).unwrap();
     let session =
@@ -233,6 +235,9 @@ fn abandoned_stagings_are_swept(pg: &Postgres, url: &str, store: &SharedStore) {
     assert_eq!(ended, "t");
     let next = store.staging().unwrap();
     assert_eq!(staged(stage), "0", "the dead staging's rows are swept");
+    let held = pg.sql(url, &format!("SELECT count(*) FROM stagings_held WHERE stage = {stage}"));
+    assert_eq!(held, "0", "and it is no longer listed");
+    assert_eq!(staged("-7"), "1", "an earlier build's staging is never taken for dead");
     assert_eq!(live.entry("k/1").unwrap(), Some(b"alive".to_vec()), "the live staging's rows are kept");
     let len = store.len().unwrap();
     assert!(dead.swap_in(len, &mut |_| Ok(())).is_err(), "a staging that lost its session cannot swap in");

@@ -4,7 +4,8 @@
 //! id, canonical record bytes; the id unique), `nodes` (level, index → hash), `checkpoints`
 //! (size → signed text), `entries` (projection key → bytes), `entries_staged` (a rebuild's or
 //! an audit's entries, under their staging's number; a staging holds a lock on its number for
-//! its life, and the rows of one whose lock is free are swept), `meta` (one row: the log's length) and,
+//! its life and is listed in `stagings_held`, and the rows of a listed one whose lock is free
+//! are swept), `meta` (one row: the log's length) and,
 //! outside the log, `shares` (hash of a share link's token → the published bundle). The database sequences appends: [`Store::commit`] runs one transaction that locks the
 //! `meta` row, checks that the log is exactly as long as the batch was computed against (else
 //! [`StoreError::Conflict`], and the writer catches up and retries), and writes the records,
@@ -58,6 +59,9 @@ pub const MIGRATIONS: &[&str] = &[
     "CREATE SEQUENCE stagings;
      CREATE TABLE entries_staged (stage BIGINT NOT NULL, key TEXT NOT NULL COLLATE \"C\", value BYTEA NOT NULL,
                                   PRIMARY KEY (stage, key));",
+    // 5: the stagings that hold their lock for their life (see STAGING_LOCK_CLASS): only
+    // these are swept, so a staging of a build from before this one is never taken for dead.
+    "CREATE TABLE stagings_held (stage BIGINT PRIMARY KEY);",
 ];
 
 /// How many connections (and threads) one store keeps.
@@ -508,6 +512,7 @@ impl Store for PostgresStore {
         holder
             .execute("SELECT pg_advisory_lock($1, $2)", &[&STAGING_LOCK_CLASS, &staging_lock_key(stage)])
             .map_err(backend)?;
+        holder.execute("INSERT INTO stagings_held (stage) VALUES ($1)", &[&stage]).map_err(backend)?;
         let (holder_jobs, receiver) = mpsc::channel::<Job>();
         serve_jobs(holder, Arc::new(Mutex::new(receiver)))?;
         Ok(Arc::new(PostgresStaging { jobs: self.jobs.clone(), stage, swapped: AtomicBool::new(false), holder_jobs }))
@@ -603,9 +608,10 @@ impl Area {
 }
 
 /// Deletes the rows of stagings whose process is gone (see [`STAGING_LOCK_CLASS`]); a live
-/// staging's lock is held, so its rows are left alone.
+/// staging's lock is held, so its rows are left alone. Only stagings that hold a lock are
+/// considered (`stagings_held`): one made by an earlier build may still be at work.
 fn sweep_abandoned_stagings(client: &mut Client) -> Result<(), StoreError> {
-    let stages = client.query("SELECT DISTINCT stage FROM entries_staged", &[]).map_err(backend)?;
+    let stages = client.query("SELECT stage FROM stagings_held", &[]).map_err(backend)?;
     for stage in stages.iter().map(|row| row.get::<_, i64>(0)) {
         let key = staging_lock_key(stage);
         let free: bool = client
@@ -613,7 +619,13 @@ fn sweep_abandoned_stagings(client: &mut Client) -> Result<(), StoreError> {
             .map_err(backend)?
             .get(0);
         if free {
-            let swept = client.execute("DELETE FROM entries_staged WHERE stage = $1", &[&stage]).map_err(backend);
+            let swept = client
+                .execute(
+                    "WITH gone AS (DELETE FROM stagings_held WHERE stage = $1)
+                     DELETE FROM entries_staged WHERE stage = $1",
+                    &[&stage],
+                )
+                .map_err(backend);
             client.execute("SELECT pg_advisory_unlock($1, $2)", &[&STAGING_LOCK_CLASS, &key]).map_err(backend)?;
             tracing::info!(stage, rows = swept?, "swept the entries of a staging whose process is gone");
         }
@@ -712,7 +724,8 @@ impl Staging for PostgresStaging {
                     .batch_execute(&format!(
                         "DELETE FROM entries;
                          INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
-                         DELETE FROM entries_staged WHERE stage = {stage};"
+                         DELETE FROM entries_staged WHERE stage = {stage};
+                         DELETE FROM stagings_held WHERE stage = {stage};"
                     ))
                     .map_err(backend)?;
                 client.batch_execute("COMMIT").map_err(commit_error)?;
@@ -764,7 +777,9 @@ impl Drop for PostgresStaging {
             // process killed mid-rebuild) are swept when a staging is next made.
             let stage = self.stage;
             let _ = self.jobs.send(Box::new(move |client| {
-                let _ = client.execute("DELETE FROM entries_staged WHERE stage = $1", &[&stage]);
+                let _ = client.batch_execute(&format!(
+                    "DELETE FROM entries_staged WHERE stage = {stage}; DELETE FROM stagings_held WHERE stage = {stage};"
+                ));
             }));
         }
     }
