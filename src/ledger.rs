@@ -773,8 +773,7 @@ impl<S: Store> Ledger<S> {
         // Records another writer appended after the fold are folded in while the store holds
         // the fence, so the swap cannot lose a race with busy writers.
         let mut failed = None;
-        let folded = fresh.applied();
-        let swapped = staging.swap_in(folded, &mut |len| {
+        let swapped = staging.swap_in(fresh.applied(), &mut |len| {
             let caught_up =
                 self.fold_staged(&mut fresh, &*staging, len, &mut progress).and_then(|()| match fresh.applied() {
                     applied if applied == len => Ok(()),

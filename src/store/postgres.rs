@@ -141,10 +141,7 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user[:password]@host:port/db`), applies the migrations
     /// this version knows that the database has not seen, and starts the connection threads.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let connect = || {
-            Client::connect(url, NoTls)
-                .map_err(|e| StoreError::Backend(format!("connecting to {}: {e}", redacted(url))))
-        };
+        let connect = || Client::connect(url, NoTls).map_err(|e| connection_failed(url, e));
         let mut first = connect()?;
         migrate(&mut first)?;
         let (sender, receiver) = mpsc::channel::<Job>();
@@ -174,7 +171,11 @@ impl PostgresStore {
     }
 }
 
-/// Runs `query` on one of the connections `jobs` feeds and waits for its answer.
+/// Why connecting to `url` failed, with its password hidden.
+fn connection_failed(url: &str, e: postgres::Error) -> StoreError {
+    StoreError::Backend(format!("connecting to {}: {e}", redacted(url)))
+}
+
 /// Runs the jobs sent to `receiver` on `client`, on a thread of its own, until every sender
 /// is gone; then the connection closes.
 fn serve_jobs(mut client: Client, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) -> Result<(), StoreError> {
@@ -196,6 +197,7 @@ fn serve_jobs(mut client: Client, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) -> 
         .map_err(backend)
 }
 
+/// Runs `query` on one of the connections `jobs` feeds and waits for its answer.
 fn run_on<T: Send + 'static>(
     jobs: &mpsc::Sender<Job>,
     query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
@@ -506,9 +508,7 @@ impl Store for PostgresStore {
         // that a staging whose session died (and whose rows may have been swept) cannot.
         let mut config: postgres::Config = self.url.parse().map_err(backend)?;
         config.application_name(&format!("credledger staging {stage}"));
-        let mut holder = config
-            .connect(NoTls)
-            .map_err(|e| StoreError::Backend(format!("connecting to {}: {e}", redacted(&self.url))))?;
+        let mut holder = config.connect(NoTls).map_err(|e| connection_failed(&self.url, e))?;
         holder
             .execute("SELECT pg_advisory_lock($1, $2)", &[&STAGING_LOCK_CLASS, &staging_lock_key(stage)])
             .map_err(backend)?;
@@ -619,18 +619,23 @@ fn sweep_abandoned_stagings(client: &mut Client) -> Result<(), StoreError> {
             .map_err(backend)?
             .get(0);
         if free {
-            let swept = client
-                .execute(
-                    "WITH gone AS (DELETE FROM stagings_held WHERE stage = $1)
-                     DELETE FROM entries_staged WHERE stage = $1",
-                    &[&stage],
-                )
-                .map_err(backend);
+            let swept = discard_staging(client, stage);
             client.execute("SELECT pg_advisory_unlock($1, $2)", &[&STAGING_LOCK_CLASS, &key]).map_err(backend)?;
             tracing::info!(stage, rows = swept?, "swept the entries of a staging whose process is gone");
         }
     }
     Ok(())
+}
+
+/// Deletes a staging's rows and takes it off `stagings_held`; answers how many rows it had.
+fn discard_staging(client: &mut Client, stage: i64) -> Result<u64, StoreError> {
+    client
+        .execute(
+            "WITH unlisted AS (DELETE FROM stagings_held WHERE stage = $1)
+             DELETE FROM entries_staged WHERE stage = $1",
+            &[&stage],
+        )
+        .map_err(backend)
 }
 
 /// A staging area: the rows of `entries_staged` under its own number, copied over `entries` by
@@ -723,11 +728,10 @@ impl Staging for PostgresStaging {
                 client
                     .batch_execute(&format!(
                         "DELETE FROM entries;
-                         INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};
-                         DELETE FROM entries_staged WHERE stage = {stage};
-                         DELETE FROM stagings_held WHERE stage = {stage};"
+                         INSERT INTO entries (key, value) SELECT key, value FROM entries_staged WHERE stage = {stage};"
                     ))
                     .map_err(backend)?;
+                discard_staging(client, stage)?;
                 client.batch_execute("COMMIT").map_err(commit_error)?;
                 Ok(differed)
             })
@@ -777,9 +781,7 @@ impl Drop for PostgresStaging {
             // process killed mid-rebuild) are swept when a staging is next made.
             let stage = self.stage;
             let _ = self.jobs.send(Box::new(move |client| {
-                let _ = client.batch_execute(&format!(
-                    "DELETE FROM entries_staged WHERE stage = {stage}; DELETE FROM stagings_held WHERE stage = {stage};"
-                ));
+                let _ = discard_staging(client, stage);
             }));
         }
     }
