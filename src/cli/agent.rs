@@ -191,11 +191,12 @@ pub fn import(request: Import<'_>) -> Result<Value> {
     query.append_pair("skip_bad", if request.skip_bad { "true" } else { "false" });
     query.append_pair("pin", if request.pin { "true" } else { "false" });
     let url = format!("{}/admin/imports?{}", request.agent.trim_end_matches('/'), query.finish());
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(300)))
-        .build()
-        .into();
+    let agent = credledger::http::resolve::agent(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(300)))
+            .build(),
+    );
     eprintln!("importing {} ({} bytes) into {}", request.file.display(), csv.len(), request.agent);
     let mut response = agent
         .post(&url)

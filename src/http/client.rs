@@ -38,7 +38,7 @@ impl Client {
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build();
-        Client { base: base.trim_end_matches('/').to_owned(), agent: config.into() }
+        Client { base: base.trim_end_matches('/').to_owned(), agent: super::resolve::agent(config) }
     }
 
     fn transport(&self, e: impl std::fmt::Display) -> ClientError {

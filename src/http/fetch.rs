@@ -21,10 +21,11 @@ use std::time::Duration;
 use serde_json::Value;
 use ureq::config::Config;
 use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::canonical;
+use crate::http::resolve::LiteralFirst;
 use crate::text;
 
 /// How long one fetch of the CLI may take, from resolving the name to the last byte of the answer.
@@ -150,7 +151,7 @@ struct GuardedResolver {
 
 impl Resolver for GuardedResolver {
     fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addresses = DefaultResolver::default().resolve(uri, config, timeout)?;
+        let addresses = LiteralFirst.resolve(uri, config, timeout)?;
         let host = uri.host().unwrap_or_default();
         for address in addresses.iter() {
             if let Some(why) = refusal(&self.reach, uri, host, address.ip()) {

@@ -103,8 +103,9 @@ impl Forwarding {
     ) -> std::io::Result<Self> {
         let (jobs, receiver) = mpsc::channel::<Job>(1024);
         let receiver = Arc::new(Mutex::new(receiver));
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build().into();
+        let agent = crate::http::resolve::agent(
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build(),
+        );
         for _ in 0..FORWARDERS {
             let forwarder = Forwarder {
                 store: store.clone(),

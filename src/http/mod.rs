@@ -16,6 +16,7 @@ pub mod metrics;
 mod openapi;
 pub(crate) mod pages;
 pub mod problem;
+pub mod resolve;
 mod routes;
 pub(crate) mod security;
 pub mod sequencer;
