@@ -6,6 +6,7 @@
 //! commits waiting requests in groups. Readers never wait for it: they read the committed state
 //! straight from the shared store through a [`View`].
 
+mod checker;
 pub mod client;
 mod clr_cache;
 pub mod fetch;
@@ -105,6 +106,8 @@ pub use crate::store::SharedStore;
 pub(crate) struct AppState {
     pub store: SharedStore,
     pub writer: mpsc::Sender<Job>,
+    /// Where `POST /v1/events` sends its events to be checked, then sequenced.
+    pub checker: mpsc::Sender<checker::Unchecked>,
     pub metrics: Arc<Metrics>,
     pub operator: Did,
     /// Signs what the operator vouches for on request (CLR exports).
@@ -170,6 +173,7 @@ pub fn serve(
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
+    let (checker, _) = checker::start(writer.clone(), metrics.clone(), 1024);
     let limiters = limits::Limiters {
         read: limits::RateLimiter::new(config.read_rate),
         write: limits::RateLimiter::new(config.write_rate),
@@ -178,6 +182,7 @@ pub fn serve(
     let state = web::Data::new(AppState {
         store,
         writer,
+        checker,
         metrics,
         operator,
         operator_key,

@@ -3,6 +3,8 @@
 //! the store runs on the blocking pool ([`read`]), never on an async worker.
 
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
@@ -12,13 +14,14 @@ use futures_core::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use utoipa::OpenApi;
 
 use crate::bundle::{self, Report, ShareRequest, StatusLine, Trust, VerifyOptions};
 use crate::canonical;
 use crate::event::Timestamp;
 use crate::http::AppState;
+use crate::http::checker::Unchecked;
 use crate::http::forward;
 use crate::http::openapi::{self, CommonAnswers, IdentifierFormats};
 use crate::http::pages;
@@ -27,7 +30,7 @@ use crate::http::sequencer::Job;
 use crate::http::sources::Sources;
 use crate::http::vc_api;
 use crate::id::{Did, EventId, Hash32};
-use crate::ledger::{LedgerError, ProveError, verify_events};
+use crate::ledger::{LedgerError, ProveError};
 use crate::merkle;
 use crate::projection::Record;
 use crate::share::{self, LinkState, PublishRequest, Published, RevokeRequest, ShareError, TOKEN_BYTES, Token};
@@ -251,9 +254,19 @@ enum Waited<T> {
 
 /// Sends a job to the writer and waits (within the request timeout) for its answer.
 async fn wait<T>(state: &Data, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<Waited<T>, Problem> {
+    wait_on(&state.writer, state.config.request_timeout, job).await
+}
+
+/// Sends a job to `queue` and waits (within `timeout`) for its answer; on a timeout the answer's
+/// receiver is dropped before this returns.
+async fn wait_on<J, T>(
+    queue: &mpsc::Sender<J>,
+    timeout: Duration,
+    job: impl FnOnce(oneshot::Sender<T>) -> J,
+) -> Result<Waited<T>, Problem> {
     let (reply, answer) = oneshot::channel();
-    state.writer.send(job(reply)).await.map_err(|_| Problem::unavailable("the ledger is shutting down"))?;
-    match tokio::time::timeout(state.config.request_timeout, answer).await {
+    queue.send(job(reply)).await.map_err(|_| Problem::unavailable("the ledger is shutting down"))?;
+    match tokio::time::timeout(timeout, answer).await {
         Ok(Ok(value)) => Ok(Waited::Answered(value)),
         Ok(Err(_)) => Err(Problem::unavailable("the writer stopped before answering")),
         Err(_) => Ok(Waited::TimedOut),
@@ -340,19 +353,24 @@ async fn post_events(state: Data, q: Query<AppendQuery>, payload: web::Payload) 
         }
         // This node has just won the lead: it appends.
     }
-    // What does not depend on the log (schemas, signatures) is checked here, on the blocking
-    // pool, while the sequencer commits other requests' groups: it only sequences and commits.
-    let events =
-        web::block(move || verify_events(events)).await.map_err(|_| Problem::unavailable("the check was cancelled"))?;
-    // The events' ids, to name them if the answer is still pending (an event already refused
-    // will not commit: it has none there).
-    let ids: Vec<Option<EventId>> = events.iter().map(|e| e.as_ref().ok().map(|e| e.id())).collect();
-    let mut results = match wait(&state, |reply| Job::Append { events, atomic, reply }).await? {
+    // What does not depend on the log (schemas, signatures) is checked by the checker thread,
+    // with other requests' events, while the sequencer commits the group before.
+    let ids = Arc::new(OnceLock::new());
+    let job = |reply| Unchecked { events, atomic, reply, ids: ids.clone() };
+    let mut results = match wait_on(&state.checker, state.config.request_timeout, job).await? {
         Waited::Answered(results) => results,
-        Waited::TimedOut => {
-            state.metrics.pending(ids.len() as u64);
-            return Ok(pending(&ids, single));
-        }
+        // The answer's receiver is gone: unchecked events will not commit.
+        Waited::TimedOut => match ids.get() {
+            Some(ids) => {
+                state.metrics.pending(ids.len() as u64);
+                return Ok(pending(ids, single));
+            }
+            None => {
+                return Err(Problem::unavailable(
+                    "the events were not checked within the request timeout: nothing was appended",
+                ));
+            }
+        },
     };
     if single {
         let result = results.pop().ok_or_else(|| Problem::unavailable("no result"))?;
