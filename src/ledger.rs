@@ -402,9 +402,26 @@ impl<S: Store> Ledger<S> {
         // What the store lacks goes with this batch: the positions it writes cover it.
         let mut changes = self.unstored.clone().unwrap_or_default();
         self.state.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
+        // Which of them the log holds already, in one read.
+        let ids: Vec<EventId> = verified.iter().filter_map(|v| Some(v.as_ref()?.as_ref().ok()?.id())).collect();
+        let on_log: HashMap<EventId, Seq> = match self.store.seqs_of(&ids) {
+            Ok(seqs) => ids.into_iter().zip(seqs).filter_map(|(id, seq)| Some((id, seq?))).collect(),
+            Err(e) => {
+                // Nothing is staged yet: the state stands, and a read the prefetch failed is
+                // read again next time.
+                let _ = self.fault();
+                let failed = |v: &mut Option<Result<SignedEvent, EventError>>| match v.take() {
+                    Some(Err(e)) => Err(AppendError::from(e)),
+                    _ => Err(AppendError::NotCommitted(e.to_string())),
+                };
+                return Some(verified.iter_mut().map(failed).collect());
+            }
+        };
         for event in verified.iter() {
             let result = match event {
-                Some(Ok(event)) => self.stage(event.clone(), recorded_at, &mut pending, &mut batch, &mut changes),
+                Some(Ok(event)) => {
+                    self.stage(event.clone(), recorded_at, &on_log, &mut pending, &mut batch, &mut changes)
+                }
                 // Placeholders: replaced by the verification error below.
                 _ => Err(AppendError::NotCommitted(String::new())),
             };
@@ -640,18 +657,20 @@ impl<S: Store> Ledger<S> {
         self.view().consistency_proof(from, to)
     }
 
-    /// Checks a verified event against the log and the rules and, if it passes, sequences it into
-    /// the batch and the projections.
+    /// Checks a verified event against the log (`on_log`: the seqs of the group's events that
+    /// the store holds) and the rules and, if it passes, sequences it into the batch and the
+    /// projections.
     fn stage(
         &mut self,
         event: SignedEvent,
         recorded_at: Timestamp,
+        on_log: &HashMap<EventId, Seq>,
         pending: &mut HashMap<EventId, Seq>,
         batch: &mut Batch,
         changes: &mut Changes,
     ) -> Result<Appended, AppendError> {
         let id = event.id();
-        if let Some(seq) = pending.get(&id).copied().or(self.store.seq_of(&id)?) {
+        if let Some(&seq) = pending.get(&id).or(on_log.get(&id)) {
             return Ok(Appended { seq, id, new: false });
         }
         let seq = self.len + batch.records.len() as u64;

@@ -62,6 +62,9 @@ fn raw_contract(store: &SharedStore) {
     assert!(store.records(5, 10).unwrap().is_empty());
     assert_eq!(store.seq_of(&record(3).id).unwrap(), Some(3));
     assert_eq!(store.seq_of(&record(9).id).unwrap(), None);
+    let asked = [record(3).id, record(9).id, record(0).id, record(3).id];
+    assert_eq!(store.seqs_of(&asked).unwrap(), [Some(3), None, Some(0), Some(3)], "in the order asked");
+    assert!(store.seqs_of(&[]).unwrap().is_empty());
     assert_eq!(store.node(NodeId { level: 1, index: 0 }).unwrap(), Some(node(1, 0).1));
     assert_eq!(store.node(NodeId { level: 2, index: 0 }).unwrap(), None);
 

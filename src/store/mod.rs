@@ -95,6 +95,11 @@ pub trait Store: Send + Sync + 'static {
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The seq of the record holding the event with this id.
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError>;
+    /// [`Store::seq_of`] for each of `ids`, in their order. One query on a database; the default
+    /// asks one by one.
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
+        ids.iter().map(|id| self.seq_of(id)).collect()
+    }
     /// A perfect Merkle node, if stored.
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError>;
     /// Stored checkpoints (size, signed text) with sizes in `[from, to]`, in size order.
@@ -225,6 +230,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
         (**self).seq_of(id)
+    }
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
+        (**self).seqs_of(ids)
     }
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
         (**self).node(id)

@@ -452,6 +452,17 @@ impl Store for PostgresStore {
         })
     }
 
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
+        let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id.0.0.to_vec()).collect();
+        let found = self.run(move |client| {
+            let rows = client.query("SELECT id, seq FROM log WHERE id = ANY($1)", &[&wanted]).map_err(backend)?;
+            rows.into_iter()
+                .map(|row| Ok((row.get::<_, Vec<u8>>(0), to_u64(row.get(1))?)))
+                .collect::<Result<std::collections::HashMap<_, _>, StoreError>>()
+        })?;
+        Ok(ids.iter().map(|id| found.get(&id.0.0[..]).copied()).collect())
+    }
+
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
         let index = to_i64(id.index)?;
         self.run(move |client| {
