@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use credledger::bundle::{self, ShareRequest, Trust, VerifyOptions};
 use credledger::generate::Generator;
-use credledger::store::dir::LedgerDir;
+use credledger::store::StoreError;
+use credledger::store::dir::{DirError, LedgerDir};
 use credledger::{Ledger, SecretKey};
 
 use crate::cli::target::Target;
@@ -154,7 +155,7 @@ pub fn run(options: BenchOptions) -> Result<Report> {
     ));
 
     // `credledger rebuild`: the projections folded again and rewritten to the store.
-    let mut ledger = Ledger::open(dir.open_store()?)?;
+    let mut ledger = Ledger::open(open_released(&dir)?)?;
     ledger.sign_checkpoints_with(operator.clone())?;
     let started = Instant::now();
     ledger.rebuild()?;
@@ -279,7 +280,7 @@ fn http_rate(values: &[serde_json::Value], operator: &SecretKey) -> Result<f64> 
     let dir = LedgerDir::new(tmp.path().join("ledger"));
     dir.create_with("bench.credledger.dev", operator.clone(), false)?;
     {
-        let mut ledger = Ledger::open(dir.open_store()?)?;
+        let mut ledger = Ledger::open(open_released(&dir)?)?;
         ledger.sign_checkpoints_with(operator.clone())?;
         ledger.append_values(vec![values[0].clone()], OffsetDateTime::now_utc(), true).pop().context("genesis")??;
     }
@@ -299,6 +300,21 @@ fn http_rate(values: &[serde_json::Value], operator: &SecretKey) -> Result<f64> 
     let _ = child.wait();
     result?;
     Ok(rate(values.len() - 1, elapsed))
+}
+
+/// Opens the directory's sled store again once the last use of it in this process has let go:
+/// sled releases its file lock on a thread of its own after the store is dropped, so an open
+/// right after may find it still locked (bounded: 5 s).
+fn open_released(dir: &LedgerDir) -> Result<credledger::SledStore> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match dir.open_store() {
+            Err(DirError::Store(StoreError::Locked { .. })) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
 
 /// Starts `credledger serve` (this executable) on the ledger directory at a free loopback port,
