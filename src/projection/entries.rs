@@ -126,26 +126,7 @@ impl Entries {
     /// Reads the entries under `keys` that are neither written nor cached into the cache, with one
     /// read of the source (a batch's reads, asked for at once).
     pub fn prefetch(&self, keys: impl IntoIterator<Item = String>) {
-        let Some(source) = &self.source else { return };
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let mut missing: Vec<String> =
-            keys.into_iter().filter(|k| !self.written.contains_key(k) && cache.get(k).is_none()).collect();
-        missing.sort();
-        missing.dedup();
-        if missing.is_empty() {
-            return;
-        }
-        let found = match source.entries_for(&missing) {
-            Ok(found) => found,
-            Err(e) => return self.note_fault(e),
-        };
-        let mut found: HashMap<String, Vec<u8>> = found.into_iter().collect();
-        for key in missing {
-            match found.remove(&key).map(|bytes| decode(&key, &bytes)).transpose() {
-                Ok(v) => cache.put(key, v),
-                Err(e) => self.note_fault(e),
-            }
-        }
+        prefetch_together([(self, keys.into_iter().collect())]);
     }
 
     /// The entries under `keys`, in that order: as written, else cached, else read at once from
@@ -242,6 +223,50 @@ impl Entries {
     }
 }
 
+/// [`Entries::prefetch`] for several [`Entries`] over one source (the projections a batch
+/// touches): one read of the source for all of them. Entries over another source, or none, are
+/// read on their own.
+pub fn prefetch_together<const N: usize>(wanted: [(&Entries, Vec<String>); N]) {
+    let Some(source) = wanted.iter().find_map(|(entries, _)| entries.source.clone()) else { return };
+    let (shared, apart): (Vec<_>, Vec<_>) = wanted
+        .into_iter()
+        .filter(|(entries, _)| entries.source.is_some())
+        .partition(|(entries, _)| entries.source.as_ref().is_some_and(|s| Arc::ptr_eq(s, &source)));
+    for (entries, keys) in apart {
+        prefetch_together([(entries, keys)]);
+    }
+    // Each cache stays locked from finding what it lacks to holding what was read.
+    let mut lacking: Vec<_> = shared
+        .into_iter()
+        .map(|(entries, keys)| {
+            let mut cache = entries.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let mut missing: Vec<String> =
+                keys.into_iter().filter(|k| !entries.written.contains_key(k) && cache.get(k).is_none()).collect();
+            missing.sort();
+            missing.dedup();
+            (entries, cache, missing)
+        })
+        .collect();
+    let mut all: Vec<String> = lacking.iter().flat_map(|(_, _, missing)| missing.iter().cloned()).collect();
+    all.sort();
+    all.dedup();
+    if all.is_empty() {
+        return;
+    }
+    let found: HashMap<String, Vec<u8>> = match source.entries_for(&all) {
+        Ok(found) => found.into_iter().collect(),
+        Err(e) => return lacking.iter().for_each(|(entries, _, _)| entries.note_fault(e.clone())),
+    };
+    for (entries, cache, missing) in &mut lacking {
+        for key in missing.drain(..) {
+            match found.get(&key).map(|bytes| decode(&key, bytes)).transpose() {
+                Ok(v) => cache.put(key, v),
+                Err(e) => entries.note_fault(e),
+            }
+        }
+    }
+}
+
 fn decode(key: &str, bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("stored projection entry `{key}` is corrupt: {e}"))
 }
@@ -333,6 +358,32 @@ mod tests {
         let keys: Vec<String> = entries.with_prefix("p/").into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["p/b", "p/c"]);
         assert_eq!(entries.take_fault(), None);
+    }
+
+    #[test]
+    fn entries_over_one_source_prefetch_together_in_one_read() {
+        let stored = source(&[("s/a", "1"), ("p/x", "2")]);
+        let shared: Arc<dyn EntrySource> = stored.clone();
+        let (status, mut profiles) = (Entries::over(shared.clone()), Entries::over(shared));
+        profiles.put("p/written".into(), Some(9.into()));
+        let other = source(&[("o/k", "5")]);
+        let apart = Entries::over(other.clone());
+        prefetch_together([
+            (&status, vec!["s/a".into(), "s/none".into(), "s/a".into()]),
+            (&profiles, vec!["p/x".into(), "p/written".into()]),
+            (&apart, vec!["o/k".into()]),
+        ]);
+        assert_eq!((*stored.reads.lock().unwrap(), *other.reads.lock().unwrap()), (1, 1), "one read per source");
+        // All of it is held now, absent entries included: no further read.
+        assert_eq!(status.get("s/a"), Some(1.into()));
+        assert_eq!(status.get("s/none"), None);
+        assert_eq!(profiles.get("p/x"), Some(2.into()));
+        assert_eq!(profiles.get("p/written"), Some(9.into()));
+        assert_eq!(apart.get("o/k"), Some(5.into()));
+        assert_eq!((*stored.reads.lock().unwrap(), *other.reads.lock().unwrap()), (1, 1));
+        // Nothing lacking: no read at all.
+        prefetch_together([(&status, vec!["s/a".into()]), (&profiles, vec!["p/x".into()])]);
+        assert_eq!(*stored.reads.lock().unwrap(), 1);
     }
 
     #[test]

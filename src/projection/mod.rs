@@ -187,12 +187,14 @@ impl Projections {
         Ok(p)
     }
 
-    /// Reads at once what folding these events first asks of the store (one query per
-    /// projection on a database, not one per entry).
+    /// Reads at once what folding these events first asks of the store: one query on a database
+    /// for every projection that reads through it, not one per entry or per projection.
     pub fn prefetch<'a>(&self, events: impl IntoIterator<Item = &'a crate::event::Event> + Clone) {
         let learners = events.clone().into_iter().filter_map(|e| e.payload.credential()).map(|c| c.learner);
-        self.profiles.prefetch(learners);
-        self.status.prefetch(events);
+        entries::prefetch_together([
+            (self.profiles.entries(), self.profiles.prefetch_keys(learners)),
+            (self.status.entries(), self.status.prefetch_keys(events)),
+        ]);
     }
 
     /// The entries status and the profiles read through the store.

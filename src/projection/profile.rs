@@ -103,10 +103,11 @@ impl Profiles {
         &self.entries
     }
 
-    /// Reads at once what following these learners' key moves first asks of the store (one
-    /// query on a database for a batch, not one per credential).
-    pub fn prefetch<'a>(&self, learners: impl IntoIterator<Item = &'a Did>) {
-        self.entries.prefetch(learners.into_iter().map(|did| format!("{MOVED_PREFIX}{did}")));
+    /// What following these learners' key moves first asks of the store, to read at once
+    /// ([`super::Projections::prefetch`]: one query on a database for a batch, not one per
+    /// credential).
+    pub fn prefetch_keys<'a>(&self, learners: impl IntoIterator<Item = &'a Did>) -> Vec<String> {
+        learners.into_iter().map(|did| format!("{MOVED_PREFIX}{did}")).collect()
     }
 
     /// The did a learner uses now: follows `learner.key_linked` moves from `did`.

@@ -216,9 +216,10 @@ impl Status {
         &self.entries
     }
 
-    /// Reads at once what applying these events first asks of the store: the credential or
-    /// apprenticeship each changes, the uuid and status-list place each new credential takes.
-    pub fn prefetch<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
+    /// What applying these events first asks of the store, to read at once
+    /// ([`super::Projections::prefetch`]): the credential or apprenticeship each changes, the uuid
+    /// and status-list place each new credential takes.
+    pub fn prefetch_keys<'a>(&self, events: impl IntoIterator<Item = &'a Event>) -> Vec<String> {
         let mut keys = Vec::new();
         for event in events {
             let payload = &event.payload;
@@ -237,7 +238,7 @@ impl Status {
             }
             keys.extend(payload.credential_uuid().map(|uuid| format!("{UUID_PREFIX}{uuid}")));
         }
-        self.entries.prefetch(keys);
+        keys
     }
 
     /// A credential's status.
