@@ -10,7 +10,6 @@
 //! turn is not checked, to shed load, as the sequencer skips it.
 
 use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -34,14 +33,10 @@ pub struct Unchecked {
 }
 
 /// Starts the checking thread, handing what it checked to `writer`. It stops when every sender
-/// is dropped.
-pub fn start(
-    writer: mpsc::Sender<Job>,
-    metrics: Arc<Metrics>,
-    queue: usize,
-) -> (mpsc::Sender<Unchecked>, JoinHandle<()>) {
+/// is dropped; nothing joins it: by then every request it was given has had its answer.
+pub fn start(writer: mpsc::Sender<Job>, metrics: Arc<Metrics>, queue: usize) -> mpsc::Sender<Unchecked> {
     let (tx, mut rx) = mpsc::channel::<Unchecked>(queue);
-    let handle = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("credledger-checker".into())
         .spawn(move || {
             while let Some(first) = rx.blocking_recv() {
@@ -58,7 +53,7 @@ pub fn start(
             }
         })
         .expect("spawn the checker thread");
-    (tx, handle)
+    tx
 }
 
 /// Checks every event of `group` at once and hands each request's results to `writer`.

@@ -173,7 +173,7 @@ pub fn serve(
     let metrics = Arc::new(Metrics::default());
     let (writer, sequencer) = sequencer::start(ledger, metrics.clone(), 1024);
     let stopper = writer.clone();
-    let (checker, _) = checker::start(writer.clone(), metrics.clone(), 1024);
+    let checker = checker::start(writer.clone(), metrics.clone(), 1024);
     let limiters = limits::Limiters {
         read: limits::RateLimiter::new(config.read_rate),
         write: limits::RateLimiter::new(config.write_rate),
