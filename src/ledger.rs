@@ -401,10 +401,12 @@ impl<S: Store> Ledger<S> {
         let mut batch = Batch::at(self.len);
         // What the store lacks goes with this batch: the positions it writes cover it.
         let mut changes = self.unstored.clone().unwrap_or_default();
-        self.state.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
-        // Which of them the log holds already, in one read.
+        // Which of them the log holds already, in one read, while the projections read what
+        // the group will consult (on a database, the two reads overlap).
         let ids: Vec<EventId> = verified.iter().filter_map(|v| Some(v.as_ref()?.as_ref().ok()?.id())).collect();
-        let on_log: HashMap<EventId, Seq> = match self.store.seqs_of(&ids) {
+        let state = &self.state;
+        let mut prefetch = || state.prefetch(verified.iter().filter_map(|v| Some(&v.as_ref()?.as_ref().ok()?.event)));
+        let on_log: HashMap<EventId, Seq> = match self.store.seqs_of_meanwhile(&ids, &mut prefetch) {
             Ok(seqs) => ids.into_iter().zip(seqs).filter_map(|(id, seq)| Some((id, seq?))).collect(),
             Err(e) => {
                 // Nothing is staged yet: the state stands, and a read the prefetch failed is

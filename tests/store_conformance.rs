@@ -65,6 +65,11 @@ fn raw_contract(store: &SharedStore) {
     let asked = [record(3).id, record(9).id, record(0).id, record(3).id];
     assert_eq!(store.seqs_of(&asked).unwrap(), [Some(3), None, Some(0), Some(3)], "in the order asked");
     assert!(store.seqs_of(&[]).unwrap().is_empty());
+    // What runs meanwhile runs once, and may read the same store while the answer is pending.
+    let mut read_meanwhile = Vec::new();
+    let seqs = store.seqs_of_meanwhile(&asked, &mut || read_meanwhile.push(store.records(1, 1).unwrap())).unwrap();
+    assert_eq!(seqs, [Some(3), None, Some(0), Some(3)], "the same answer as seqs_of");
+    assert_eq!(read_meanwhile, [bytes(1..2)], "meanwhile ran once, and its read was answered");
     assert_eq!(store.node(NodeId { level: 1, index: 0 }).unwrap(), Some(node(1, 0).1));
     assert_eq!(store.node(NodeId { level: 2, index: 0 }).unwrap(), None);
 

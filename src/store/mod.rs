@@ -100,6 +100,14 @@ pub trait Store: Send + Sync + 'static {
     fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
         ids.iter().map(|id| self.seq_of(id)).collect()
     }
+    /// [`Store::seqs_of`], with `meanwhile` run once on the calling thread while the store
+    /// answers: a store whose reads are round trips asks first and waits for the answer after
+    /// `meanwhile`, so that the reads `meanwhile` makes (the store may serve them) overlap it. The
+    /// default runs `meanwhile`, then asks.
+    fn seqs_of_meanwhile(&self, ids: &[EventId], meanwhile: &mut dyn FnMut()) -> Result<Vec<Option<Seq>>, StoreError> {
+        meanwhile();
+        self.seqs_of(ids)
+    }
     /// A perfect Merkle node, if stored.
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError>;
     /// Stored checkpoints (size, signed text) with sizes in `[from, to]`, in size order.
@@ -233,6 +241,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
         (**self).seqs_of(ids)
+    }
+    fn seqs_of_meanwhile(&self, ids: &[EventId], meanwhile: &mut dyn FnMut()) -> Result<Vec<Option<Seq>>, StoreError> {
+        (**self).seqs_of_meanwhile(ids, meanwhile)
     }
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
         (**self).node(id)

@@ -202,12 +202,29 @@ fn run_on<T: Send + 'static>(
     jobs: &mpsc::Sender<Job>,
     query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
+    ask_on(jobs, query)?.wait()
+}
+
+/// A query sent to a connection, whose answer is not yet waited for.
+struct Asked<T>(mpsc::Receiver<Result<T, StoreError>>);
+
+impl<T> Asked<T> {
+    fn wait(self) -> Result<T, StoreError> {
+        self.0.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
+    }
+}
+
+/// Sends `query` to one of the connections `jobs` feeds, without waiting for its answer.
+fn ask_on<T: Send + 'static>(
+    jobs: &mpsc::Sender<Job>,
+    query: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+) -> Result<Asked<T>, StoreError> {
     let (reply, answer) = mpsc::sync_channel(1);
     let job: Job = Box::new(move |client| {
         let _ = reply.send(query(client));
     });
     jobs.send(job).map_err(|_| backend("the connection threads have stopped"))?;
-    answer.recv().map_err(|_| backend("a connection thread stopped mid-query"))?
+    Ok(Asked(answer))
 }
 
 /// Takes and gives back the writers' lock on a connection of its own (a session lock lives as
@@ -453,13 +470,20 @@ impl Store for PostgresStore {
     }
 
     fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>, StoreError> {
+        self.seqs_of_meanwhile(ids, &mut || ())
+    }
+
+    fn seqs_of_meanwhile(&self, ids: &[EventId], meanwhile: &mut dyn FnMut()) -> Result<Vec<Option<Seq>>, StoreError> {
         let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id.0.0.to_vec()).collect();
-        let found = self.run(move |client| {
+        // On one connection while `meanwhile` reads on the others.
+        let asked = ask_on(&self.jobs, move |client| {
             let rows = client.query("SELECT id, seq FROM log WHERE id = ANY($1)", &[&wanted]).map_err(backend)?;
             rows.into_iter()
                 .map(|row| Ok((row.get::<_, Vec<u8>>(0), to_u64(row.get(1))?)))
                 .collect::<Result<std::collections::HashMap<_, _>, StoreError>>()
-        })?;
+        });
+        meanwhile();
+        let found = asked?.wait()?;
         Ok(ids.iter().map(|id| found.get(&id.0.0[..]).copied()).collect())
     }
 
