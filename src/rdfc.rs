@@ -97,11 +97,15 @@ impl RdfcProof {
             None => config.remove("@context"),
         };
         let config = jsonld::canonicalize_with(&Value::Object(config), loader)?;
-        let mut document = unsecured.clone();
-        if let Some(members) = document.as_object_mut() {
-            members.remove("proof");
-        }
-        let document = jsonld::canonicalize_with(&document, loader)?;
+        // Without its proof; copied only when it has one.
+        let document = match unsecured.as_object().filter(|members| members.contains_key("proof")) {
+            Some(members) => {
+                let mut members = members.clone();
+                members.remove("proof");
+                jsonld::canonicalize_with(&Value::Object(members), loader)?
+            }
+            None => jsonld::canonicalize_with(unsecured, loader)?,
+        };
         let mut data = Sha256::digest(config.as_bytes()).to_vec();
         data.extend_from_slice(&Sha256::digest(document.as_bytes()));
         Ok(data)
@@ -204,6 +208,8 @@ pub(crate) mod tests {
         let data = RdfcProof::EddsaRdfc2022.hash_data_with(&unsecured, &options, &examples()).unwrap();
         let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, vector("eddsa-rdfc-2022/combinedHashDataInt.txt").trim());
+        let with_proof = RdfcProof::EddsaRdfc2022.hash_data_with(&signed, &options, &examples()).unwrap();
+        assert_eq!(with_proof, data, "the document's own proof is not hashed");
         let key = vector_key();
         let signature = key.sign(&data);
         let sig_hex: String = signature.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
