@@ -123,12 +123,6 @@ impl Entries {
         found.into_iter().collect()
     }
 
-    /// Reads the entries under `keys` that are neither written nor cached into the cache, with one
-    /// read of the source (a batch's reads, asked for at once).
-    pub fn prefetch(&self, keys: impl IntoIterator<Item = String>) {
-        prefetch_together([(self, keys.into_iter().collect())]);
-    }
-
     /// The entries under `keys`, in that order: as written, else cached, else read at once from
     /// the source without caching them (a whole status list's worth would only flush the cache).
     pub fn get_many(&self, keys: &[String]) -> Vec<Option<Value>> {
@@ -223,9 +217,10 @@ impl Entries {
     }
 }
 
-/// [`Entries::prefetch`] for several [`Entries`] over one source (the projections a batch
-/// touches): one read of the source for all of them. Entries over another source, or none, are
-/// read on their own.
+/// Reads into each [`Entries`]' cache the entries under its keys that are neither written nor
+/// cached (a batch's reads, asked for at once): one read of the source for all the entries over
+/// one source (the projections a batch touches). Entries over another source are read on their
+/// own; entries over none read nothing.
 pub fn prefetch_together<const N: usize>(wanted: [(&Entries, Vec<String>); N]) {
     let Some(source) = wanted.iter().find_map(|(entries, _)| entries.source.clone()) else { return };
     let (shared, apart): (Vec<_>, Vec<_>) = wanted
@@ -405,7 +400,7 @@ mod tests {
         let mut entries = Entries::over(stored.clone());
         entries.put("p/w".into(), Some(9.into()));
         assert_eq!(entries.get("p/a"), Some(1.into()));
-        entries.prefetch(["p/a", "p/b", "p/c", "p/w", "p/b"].map(String::from));
+        prefetch_together([(&entries, ["p/a", "p/b", "p/c", "p/w", "p/b"].map(String::from).to_vec())]);
         assert_eq!(*stored.reads.lock().unwrap(), 2, "one read for the entry, one for the prefetch");
         assert_eq!(entries.get("p/b"), Some(2.into()));
         assert_eq!(entries.get("p/c"), None);
