@@ -20,11 +20,12 @@ use serde_json::Value;
 
 use common::*;
 
-/// Edits the value under `key` in the sled tree `tree` of the env's ledger, as a failing disk or
-/// a meddler would, with the ledger closed.
-fn meddle(env: &Env, tree: &str, key: &[u8], edit: impl FnOnce(&mut Vec<u8>)) {
+/// Edits the value under `key` in the `ledger` tree of the env's sled store (where each kind of
+/// key has a one-byte prefix: 1 records, 3 Merkle nodes), as a failing disk or a meddler
+/// would, with the ledger closed.
+fn meddle(env: &Env, key: &[u8], edit: impl FnOnce(&mut Vec<u8>)) {
     let db = sled::open(env.path("ledger").join("store")).expect("open the ledger's sled database");
-    let tree = db.open_tree(tree).expect("open the tree");
+    let tree = db.open_tree("ledger").expect("open the tree");
     let mut value = tree.get(key).expect("read").expect("the key is present").to_vec();
     edit(&mut value);
     tree.insert(key, value).expect("write");
@@ -72,7 +73,9 @@ fn assert_refuses_to_serve(env: &Env) {
 #[test]
 fn a_flipped_byte_in_a_record_is_named_by_audit_and_serve_refuses_to_start() {
     let env = ledger_with_a_credential();
-    meddle(&env, "log", &2u64.to_be_bytes(), |record| replace_once(record, b"Welding I", b"Welding J"));
+    meddle(&env, &[[1u8].as_slice(), &2u64.to_be_bytes()].concat(), |record| {
+        replace_once(record, b"Welding I", b"Welding J")
+    });
 
     let audit = run_unlocked(&env, &["audit"]);
     assert_eq!(audit.code, 1, "{audit:?}");
@@ -95,7 +98,7 @@ fn a_flipped_byte_in_a_record_is_named_by_audit_and_serve_refuses_to_start() {
 fn a_flipped_byte_in_a_merkle_node_is_named_by_audit_and_serve_refuses_to_start() {
     let env = ledger_with_a_credential();
     // The node over leaves 0 and 1: the tree of three records is built on it.
-    meddle(&env, "nodes", &node_key(NodeId { level: 1, index: 0 }), |hash| hash[0] ^= 0x01);
+    meddle(&env, &[[3u8].as_slice(), &node_key(NodeId { level: 1, index: 0 })].concat(), |hash| hash[0] ^= 0x01);
 
     let audit = run_unlocked(&env, &["audit"]);
     assert_eq!(audit.code, 1, "{audit:?}");

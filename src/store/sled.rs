@@ -1,36 +1,44 @@
 //! The embedded default [`Store`] on sled: one directory, nothing to start.
 //!
-//! Trees: `log` (seq, big-endian → canonical record bytes), `ids` (event id → seq), `nodes`
-//! (level ‖ index big-endian → 32-byte hash of a perfect Merkle subtree), `checkpoints` (tree size,
-//! big-endian → signed checkpoint text), `meta` (`len`, and `entries` naming the tree that holds
-//! the current projection entries), `entries.<n>` (projection key → canonical bytes), and
-//! `shares` (hash of a share link's token → the published bundle, outside the log).
+//! Layout: one tree, `ledger`, holds the log and everything committed with it, each kind of key
+//! under a one-byte prefix: 1 + seq (big-endian) → canonical record bytes; 2 + event id → seq;
+//! 3 + level ‖ index (big-endian) → 32-byte hash of a perfect Merkle subtree; 4 + tree size →
+//! signed checkpoint text; 5 + name → meta (`len`, and `entries`: the generation of the current
+//! projection entries); 6 + generation (big-endian) + projection key → canonical bytes. A second
+//! tree, `shares`, maps the hash of a share link's token to the published bundle (outside the log).
+//! sled applies a batch in key order, so the prefixes' order is the order in which a reader may
+//! see a commit land: records, ids and nodes before the checkpoint and the length that cover
+//! them, as when a tree per kind was written in that order.
 //!
-//! Durability: a batch is written in one sled transaction over `log`, `ids`, `meta` and the
-//! nodes, checkpoints and entries trees, so it lands whole or not at all, and then [`sled::Db::flush`] is called before
-//! `commit` returns. What sled's flush promises: it writes every dirty buffer of the database's
-//! single log file and calls fsync on it, so what was committed before it returns survives a
-//! process crash and a power loss, as far as the disk honours fsync. What it does not promise:
-//! anything about writes made after it started (they may or may not be on disk), or survival of
-//! a disk that lies about fsync; and sled 0.34 is beta software whose on-disk format may change
-//! between versions. Without the flush, sled writes in the background (every 500 ms by default)
-//! and a crash may lose the most recent transactions, though never half of one.
+//! Why one tree: sled writes a [`sled::Batch`] to one tree atomically and reads nothing to do it,
+//! while a transaction over several trees reads every key it writes first (sled 0.34's
+//! `TransactionalTree::insert` returns the old value): under 32 appending clients that read was
+//! a sixth of the writer's time. Stores of the older layout (a tree per kind) are copied into
+//! this one when opened ([`Core::upgrade`]).
 //!
-//! A flush that fails after the transaction applied is [`StoreError::OutcomeUnknown`], not a clean
+//! Durability: a batch is written with one [`sled::Tree::apply_batch`], so it lands whole or not
+//! at all, and then [`sled::Db::flush`] is called before `commit` returns. What sled's flush
+//! promises: it writes every dirty buffer of the database's single log file and calls fsync on
+//! it, so what was committed before it returns survives a process crash and a power loss, as far
+//! as the disk honours fsync. What it does not promise: anything about writes made after it
+//! started (they may or may not be on disk), or survival of a disk that lies about fsync; and
+//! sled 0.34 is beta software whose on-disk format may change between versions. Without the
+//! flush, sled writes in the background (every 500 ms by default) and a crash may lose the most
+//! recent batches, though never half of one.
+//!
+//! A flush that fails after the batch applied is [`StoreError::OutcomeUnknown`], not a clean
 //! refusal: the batch is visible, and the next successful flush makes it durable.
 //!
-//! Rebuilds stage their entries in a tree of their own ([`Store::staging`]); swapping it in flushes
-//! it, then switches `meta` to it and flushes again, so a crash mid-rebuild leaves the old entries
-//! in use (and the next open drops the orphaned tree).
+//! Rebuilds stage their entries under a generation of their own ([`Store::staging`]); swapping it
+//! in flushes it, then switches `meta` to it and flushes again, so a crash mid-rebuild leaves the
+//! old entries in use (and the next open drops the orphaned generation).
 //!
 //! Fencing: sled's file lock keeps every other process out, and within this one, `commit` and a
 //! staging's swap hold one mutex, so the log's length they check cannot move before they write.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::id::{EventId, Hash32, Seq};
 use crate::merkle::NodeId;
@@ -41,31 +49,51 @@ use crate::store::{Batch, Staging, Store, StoreError, node_key, staging};
 #[derive(Debug)]
 pub struct SledStore {
     core: Core,
-    log: sled::Tree,
-    ids: sled::Tree,
-    nodes: sled::Tree,
-    checkpoints: sled::Tree,
     shares: sled::Tree,
 }
 
-/// What the store shares with its stagings: the database, `meta`, and the writers' mutex.
+/// What the store shares with its stagings: the database, its `ledger` tree, the generation of
+/// the current entries, and the writers' mutex.
 #[derive(Debug, Clone)]
 struct Core {
     db: sled::Db,
-    meta: sled::Tree,
+    tree: sled::Tree,
+    /// The generation of the projection entries in use: what `M entries` says.
+    generation: Arc<AtomicU64>,
     /// Held by every write, so a write's fence (the log's length) holds until it is done.
     writing: Arc<Mutex<()>>,
 }
 
-const LEN_KEY: &[u8] = b"len";
+/// The key prefixes of the `ledger` tree, in the order a commit's writes land (see the module doc).
+const LOG: u8 = 1;
+const IDS: u8 = 2;
+const NODES: u8 = 3;
+const CHECKPOINTS: u8 = 4;
+/// Meta keys: the log's length and the generation of the entries in use (prefix 5).
+const LEN_KEY: &[u8] = b"\x05len";
+const GENERATION_KEY: &[u8] = b"\x05entries";
+const ENTRIES: u8 = 6;
+const _: () =
+    assert!(LOG < IDS && IDS < NODES && NODES < CHECKPOINTS && CHECKPOINTS < LEN_KEY[0] && LEN_KEY[0] < ENTRIES);
 /// sled's page cache: 32 MiB. Against 128 MiB, a 50k + 150k-event two-process submit peaked
 /// at 271 / 326 MiB instead of 382 / 456 MiB, and profile reads under `load` ran at about 0.92x
 /// (two pairs back to back on a shared, loaded host): the status and profile caches above it
 /// hold what the writer reads again.
 const SLED_CACHE_BYTES: u64 = 32 * 1024 * 1024;
-const ENTRIES_KEY: &[u8] = b"entries";
-/// How many keys [`Core::drop_gradually`] removes at a time.
-const DROP_CHUNK: usize = 8192;
+/// How many keys one batch removes or copies at a time (see [`remove_prefix`]).
+const CHUNK: usize = 8192;
+
+/// A key of the `ledger` tree: its kind's prefix, then a big-endian number.
+fn numbered(kind: u8, n: u64) -> [u8; 9] {
+    let mut key = [kind; 9];
+    key[1..].copy_from_slice(&n.to_be_bytes());
+    key
+}
+
+/// A key of the `ledger` tree: its kind's prefix, then `rest`.
+fn prefixed(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+    [prefix, rest].concat()
+}
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`. Fails with [`StoreError::Locked`] if another
@@ -81,59 +109,90 @@ impl SledStore {
             }
             other => backend(other),
         })?;
-        let tree = |name: &str| db.open_tree(name).map_err(backend);
-        let (log, ids, meta) = (tree("log")?, tree("ids")?, tree("meta")?);
-        let (nodes, checkpoints, shares) = (tree("nodes")?, tree("checkpoints")?, tree("shares")?);
-        let core = Core { db, meta, writing: Arc::default() };
-        core.drop_stale_stagings()?;
-        Ok(SledStore { core, log, ids, nodes, checkpoints, shares })
+        Self::over(db)
+    }
+
+    /// The store over an open database: its layout brought up to date, stale stagings dropped.
+    fn over(db: sled::Db) -> Result<Self, StoreError> {
+        let (tree, shares) = (db.open_tree("ledger").map_err(backend)?, db.open_tree("shares").map_err(backend)?);
+        let core = Core { db, tree, generation: Arc::default(), writing: Arc::default() };
+        core.upgrade()?;
+        let generation = match core.tree.get(GENERATION_KEY).map_err(backend)? {
+            Some(bytes) => decode_u64(&bytes)?,
+            None => 0,
+        };
+        core.generation.store(generation, Ordering::SeqCst);
+        core.drop_stale_generations()?;
+        Ok(SledStore { core, shares })
     }
 }
 
+/// The trees of the older layout, a tree per kind of key (the current entries were in the
+/// `entries.<n>` tree that `meta`'s `entries` named), with the prefix each kind has now.
+const OLD_TREES: [(&str, u8); 4] = [("log", LOG), ("ids", IDS), ("nodes", NODES), ("checkpoints", CHECKPOINTS)];
+
 impl Core {
-    /// The name of the tree holding the current projection entries.
-    fn entries_name(&self) -> Result<Vec<u8>, StoreError> {
-        let name = self.meta.get(ENTRIES_KEY).map_err(backend)?;
-        Ok(name.map_or_else(|| b"entries.0".to_vec(), |n| n.to_vec()))
+    /// The prefix of the keys of the entries in use.
+    fn entries_prefix(&self) -> [u8; 9] {
+        numbered(ENTRIES, self.generation.load(Ordering::SeqCst))
     }
 
-    fn entries_tree(&self) -> Result<sled::Tree, StoreError> {
-        self.db.open_tree(self.entries_name()?).map_err(backend)
+    /// Copies a store of the older layout into the `ledger` tree, then drops the old trees. The
+    /// copy is marked done by its length key, written last: a copy a crash interrupted is
+    /// started again from an empty tree, and the old trees are dropped only once it is done.
+    /// Memory stays bounded: keys move a chunk at a time.
+    fn upgrade(&self) -> Result<(), StoreError> {
+        let old = |name: &[u8]| OLD_TREES.iter().any(|(n, _)| n.as_bytes() == name) || name == b"meta";
+        let names: Vec<sled::IVec> =
+            self.db.tree_names().into_iter().filter(|n| old(n) || n.starts_with(b"entries.")).collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        if self.tree.get(LEN_KEY).map_err(backend)?.is_none() {
+            remove_prefix(&self.tree, &[])?;
+            let meta = self.db.open_tree("meta").map_err(backend)?;
+            let entries = meta.get(b"entries").map_err(backend)?.map_or_else(|| b"entries.0".to_vec(), |n| n.to_vec());
+            for (name, kind) in OLD_TREES {
+                copy_prefixed(&self.db.open_tree(name).map_err(backend)?, &self.tree, &[kind])?;
+            }
+            copy_prefixed(&self.db.open_tree(entries).map_err(backend)?, &self.tree, &numbered(ENTRIES, 0))?;
+            let len = meta.get(b"len").map_err(backend)?.map_or_else(|| 0u64.to_be_bytes().to_vec(), |l| l.to_vec());
+            self.db.flush().map_err(backend)?;
+            self.tree.insert(LEN_KEY, len).map_err(backend)?;
+            self.db.flush().map_err(backend)?;
+        }
+        for name in names {
+            let tree = self.db.open_tree(&name).map_err(backend)?;
+            remove_prefix(&tree, &[])?;
+            self.db.drop_tree(&name).map_err(backend)?;
+        }
+        Ok(())
     }
 
-    /// Drops the entries trees of stagings that were never swapped in: sled's lock keeps every
-    /// other process out, so at open no staging is in use.
-    fn drop_stale_stagings(&self) -> Result<(), StoreError> {
-        let current = self.entries_name()?;
-        for name in self.db.tree_names() {
-            if name.starts_with(b"entries.") && name.as_ref() != current.as_slice() {
-                self.drop_gradually(&name)?;
+    /// Drops the entries of stagings that were never swapped in: sled's lock keeps every other
+    /// process out, so at open no staging is in use.
+    fn drop_stale_generations(&self) -> Result<(), StoreError> {
+        let current = self.generation.load(Ordering::SeqCst);
+        let mut from = numbered(ENTRIES, 0);
+        while let Some(item) = self.tree.range(from..=numbered(ENTRIES, u64::MAX)).next() {
+            let (key, _) = item.map_err(backend)?;
+            let generation = key
+                .get(1..9)
+                .map(decode_u64)
+                .ok_or_else(|| StoreError::Corrupt("an entry key has no generation".into()))??;
+            if generation != current {
+                remove_prefix(&self.tree, &numbered(ENTRIES, generation))?;
+            }
+            match generation.checked_add(1) {
+                Some(next) => from = numbered(ENTRIES, next),
+                None => break,
             }
         }
         Ok(())
     }
 
-    /// Drops a tree, emptying it a chunk of keys at a time first: sled's `drop_tree` frees every
-    /// page under one epoch guard, so its memory would grow with the tree (an entries tree's
-    /// size grows with the log).
-    fn drop_gradually(&self, name: &[u8]) -> Result<(), StoreError> {
-        let tree = self.db.open_tree(name).map_err(backend)?;
-        // One pass: what is removed is behind the iterator.
-        let mut keys = tree.iter().keys();
-        loop {
-            let chunk = keys.by_ref().take(DROP_CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut batch = sled::Batch::default();
-            chunk.into_iter().for_each(|key| batch.remove(key));
-            tree.apply_batch(batch).map_err(backend)?;
-        }
-        self.db.drop_tree(name).map_err(backend).map(drop)
-    }
-
     fn len(&self) -> Result<u64, StoreError> {
-        match self.meta.get(LEN_KEY).map_err(backend)? {
+        match self.tree.get(LEN_KEY).map_err(backend)? {
             Some(bytes) => decode_u64(&bytes),
             None => Ok(0),
         }
@@ -154,6 +213,37 @@ impl Core {
     }
 }
 
+/// Removes every key of `tree` under `prefix`, a chunk at a time: removing them all at once (or
+/// sled's `drop_tree`) frees every page under one epoch guard, so memory would grow with what
+/// is removed (an entries generation grows with the log).
+fn remove_prefix(tree: &sled::Tree, prefix: &[u8]) -> Result<(), StoreError> {
+    // One pass: what is removed is behind the iterator.
+    let mut keys = tree.scan_prefix(prefix).keys();
+    loop {
+        let chunk = keys.by_ref().take(CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        chunk.into_iter().for_each(|key| batch.remove(key));
+        tree.apply_batch(batch).map_err(backend)?;
+    }
+}
+
+/// Copies every key of `from` into `to`, each under `prefix`, a chunk at a time.
+fn copy_prefixed(from: &sled::Tree, to: &sled::Tree, prefix: &[u8]) -> Result<(), StoreError> {
+    let mut pairs = from.iter();
+    loop {
+        let chunk = pairs.by_ref().take(CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        chunk.into_iter().for_each(|(key, value)| batch.insert(prefixed(prefix, &key), value));
+        to.apply_batch(batch).map_err(backend)?;
+    }
+}
+
 fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -164,44 +254,34 @@ fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
 
 fn decode_checkpoint((key, text): (sled::IVec, sled::IVec)) -> Result<(u64, String), StoreError> {
     let text = String::from_utf8(text.to_vec()).map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
-    Ok((decode_u64(&key)?, text))
+    Ok((decode_u64(&key[1..])?, text))
 }
 
 impl Store for SledStore {
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let _writing = self.core.lock_writes();
-        let entries = self.core.entries_tree()?;
-        let trees = (&self.log, &self.ids, &self.nodes, &self.checkpoints, &self.core.meta, &entries);
-        let result = trees.transaction(|(log, ids, nodes, checkpoints, meta, entries)| {
-            let len = match meta.get(LEN_KEY)? {
-                Some(bytes) => decode_u64(&bytes).map_err(ConflictableTransactionError::Abort)?,
-                None => 0,
-            };
-            let next = batch.check_fence(len).map_err(ConflictableTransactionError::Abort)?;
-            for record in &batch.records {
-                log.insert(&record.seq.to_be_bytes(), record.bytes.as_slice())?;
-                ids.insert(&record.id.0.0, &record.seq.to_be_bytes())?;
-            }
-            meta.insert(LEN_KEY, &next.to_be_bytes())?;
-            for (id, hash) in &batch.nodes {
-                nodes.insert(&node_key(*id), &hash.0)?;
-            }
-            if let Some((size, text)) = &batch.checkpoint {
-                checkpoints.insert(&size.to_be_bytes(), text.as_bytes())?;
-            }
-            for (key, value) in &batch.entries {
-                match value {
-                    Some(v) => entries.insert(key.as_bytes(), v.as_slice())?,
-                    None => entries.remove(key.as_bytes())?,
-                };
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => self.core.flush(),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        let next = batch.check_fence(self.core.len()?)?;
+        let mut write = sled::Batch::default();
+        for record in &batch.records {
+            write.insert(&numbered(LOG, record.seq), record.bytes.as_slice());
+            write.insert(prefixed(&[IDS], &record.id.0.0), &record.seq.to_be_bytes());
         }
+        write.insert(LEN_KEY, &next.to_be_bytes());
+        for (id, hash) in &batch.nodes {
+            write.insert(prefixed(&[NODES], &node_key(*id)), &hash.0);
+        }
+        if let Some((size, text)) = &batch.checkpoint {
+            write.insert(&numbered(CHECKPOINTS, *size), text.as_bytes());
+        }
+        let entries = self.core.entries_prefix();
+        for (key, value) in &batch.entries {
+            match value {
+                Some(v) => write.insert(prefixed(&entries, key.as_bytes()), v.as_slice()),
+                None => write.remove(prefixed(&entries, key.as_bytes())),
+            }
+        }
+        self.core.tree.apply_batch(write).map_err(backend)?;
+        self.core.flush()
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -210,9 +290,10 @@ impl Store for SledStore {
 
     fn records(&self, from: Seq, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(4096));
-        for (i, item) in self.log.range(from.to_be_bytes()..).take(limit).enumerate() {
+        let range = self.core.tree.range(numbered(LOG, from)..=numbered(LOG, u64::MAX));
+        for (i, item) in range.take(limit).enumerate() {
             let (key, value) = item.map_err(backend)?;
-            if decode_u64(&key)? != from + i as u64 {
+            if decode_u64(&key[1..])? != from + i as u64 {
                 return Err(StoreError::Corrupt(format!("record {} is missing", from + i as u64)));
             }
             out.push(value.to_vec());
@@ -221,11 +302,11 @@ impl Store for SledStore {
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>, StoreError> {
-        self.ids.get(id.0.0).map_err(backend)?.map(|v| decode_u64(&v)).transpose()
+        self.core.tree.get(prefixed(&[IDS], &id.0.0)).map_err(backend)?.map(|v| decode_u64(&v)).transpose()
     }
 
     fn node(&self, id: NodeId) -> Result<Option<Hash32>, StoreError> {
-        match self.nodes.get(node_key(id)).map_err(backend)? {
+        match self.core.tree.get(prefixed(&[NODES], &node_key(id))).map_err(backend)? {
             None => Ok(None),
             Some(bytes) => <[u8; 32]>::try_from(bytes.as_ref())
                 .map(|h| Some(Hash32(h)))
@@ -234,12 +315,13 @@ impl Store for SledStore {
     }
 
     fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
-        let range = self.checkpoints.range(from.to_be_bytes()..=to.to_be_bytes());
+        let range = self.core.tree.range(numbered(CHECKPOINTS, from)..=numbered(CHECKPOINTS, to));
         range.map(|item| decode_checkpoint(item.map_err(backend)?)).collect()
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        self.checkpoints.last().map_err(backend)?.map(decode_checkpoint).transpose()
+        let mut range = self.core.tree.range(numbered(CHECKPOINTS, 0)..=numbered(CHECKPOINTS, u64::MAX));
+        range.next_back().transpose().map_err(backend)?.map(decode_checkpoint).transpose()
     }
 
     fn entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -247,36 +329,36 @@ impl Store for SledStore {
     }
 
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.core.entries_tree()?.get(key.as_bytes()).map_err(backend)?.map(|v| v.to_vec()))
+        let key = prefixed(&self.core.entries_prefix(), key.as_bytes());
+        Ok(self.core.tree.get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
 
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.core.entries_tree()?.scan_prefix(prefix.as_bytes()).map(entry_pair).collect()
+        scan_entries(&self.core.tree, &self.core.entries_prefix(), prefix)
     }
 
     fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
-        // A name no tree in use has: sled's ids are unique for the database's life, and only the
-        // current tree may have an older generation's name (`entries.1`, …) that an id repeats.
-        let current = self.core.entries_name()?;
-        let name = loop {
-            let name = format!("entries.{}", self.core.db.generate_id().map_err(backend)?);
-            if name.as_bytes() != current.as_slice() {
-                break name;
+        // A generation no entries in use have: sled's ids are unique for the database's life.
+        let current = self.core.generation.load(Ordering::SeqCst);
+        let generation = loop {
+            let id = self.core.db.generate_id().map_err(backend)?;
+            if id != current {
+                break id;
             }
         };
-        let tree = self.core.db.open_tree(&name).map_err(backend)?;
         Ok(Arc::new(SledStaging {
             core: self.core.clone(),
-            tree,
-            name,
+            tree: self.core.tree.clone(),
+            prefix: numbered(ENTRIES, generation).to_vec(),
+            generation: Some(generation),
             swapped: AtomicBool::new(false),
             scratch: None,
         }))
     }
 
     fn scratch(&self) -> Result<Arc<dyn Staging>, StoreError> {
-        // A temporary database of its own: dropping a tree in this one would free its pages one by
-        // one (`drop_gradually`), while a temporary database is deleted whole.
+        // A temporary database of its own: removing a generation from this one would free its
+        // pages a chunk at a time (`remove_prefix`), while a temporary database is deleted whole.
         let dir = tempfile::tempdir().map_err(|e| StoreError::Backend(format!("a scratch directory: {e}")))?;
         let db = sled::Config::new()
             .path(dir.path().join("scratch"))
@@ -286,8 +368,15 @@ impl Store for SledStore {
             .map_err(backend)?;
         let tree = db.open_tree("entries").map_err(backend)?;
         let scratch = Some((db, dir));
-        let name = "entries".to_owned();
-        Ok(Arc::new(SledStaging { core: self.core.clone(), tree, name, swapped: AtomicBool::new(false), scratch }))
+        let (prefix, generation) = (Vec::new(), None);
+        Ok(Arc::new(SledStaging {
+            core: self.core.clone(),
+            tree,
+            prefix,
+            generation,
+            swapped: AtomicBool::new(false),
+            scratch,
+        }))
     }
 
     fn share(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -301,29 +390,43 @@ impl Store for SledStore {
     }
 }
 
-/// A staging area: an entries tree of its own, which a swap names in `meta` as the current one.
+/// The entries of `tree` under `generation` (a key prefix) whose keys start with `prefix`, in
+/// key order, their keys without the generation.
+fn scan_entries(tree: &sled::Tree, generation: &[u8], prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let pairs = tree.scan_prefix(prefixed(generation, prefix.as_bytes()));
+    pairs.map(|item| entry_pair(item, generation.len())).collect()
+}
+
+/// A staging area: entries under a generation of their own, which a swap names in `meta` as the
+/// current one; or, for a scratch staging, a tree of a temporary database.
 struct SledStaging {
     core: Core,
     tree: sled::Tree,
-    name: String,
+    /// The prefix of the staged keys in `tree`: their generation's, or none in a scratch tree.
+    prefix: Vec<u8>,
+    /// The generation a swap makes current; `None` for a scratch staging.
+    generation: Option<u64>,
     swapped: AtomicBool,
     /// For a scratch staging: the temporary database its tree is in (and its directory), which
     /// sled deletes when dropped.
     scratch: Option<(sled::Db, tempfile::TempDir)>,
 }
 
-fn entry_pair(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(String, Vec<u8>), StoreError> {
+/// An entry read from a tree where its key follows `skip` bytes of prefix.
+fn entry_pair(item: sled::Result<(sled::IVec, sled::IVec)>, skip: usize) -> Result<(String, Vec<u8>), StoreError> {
     let (key, value) = item.map_err(backend)?;
-    let key = String::from_utf8(key.to_vec()).map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
+    let key =
+        String::from_utf8(key[skip..].to_vec()).map_err(|_| StoreError::Corrupt("an entry key is not UTF-8".into()))?;
     Ok((key, value.to_vec()))
 }
 
 impl EntrySource for SledStaging {
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.tree.get(key.as_bytes()).map(|v| v.map(|v| v.to_vec())).map_err(|e| e.to_string())
+        let key = prefixed(&self.prefix, key.as_bytes());
+        self.tree.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| e.to_string())
     }
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
-        self.tree.scan_prefix(prefix.as_bytes()).map(|item| entry_pair(item).map_err(|e| e.to_string())).collect()
+        scan_entries(&self.tree, &self.prefix, prefix).map_err(|e| e.to_string())
     }
     fn entries_for(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, String> {
         crate::store::entries_one_by_one(keys, |key| self.entry(key))
@@ -335,35 +438,39 @@ impl Staging for SledStaging {
         let mut batch = sled::Batch::default();
         for (key, value) in entries {
             match value {
-                Some(value) => batch.insert(key.as_bytes(), value),
-                None => batch.remove(key.as_bytes()),
+                Some(value) => batch.insert(prefixed(&self.prefix, key.as_bytes()), value),
+                None => batch.remove(prefixed(&self.prefix, key.as_bytes())),
             }
         }
         self.tree.apply_batch(batch).map_err(backend)
     }
 
     fn differences(&self, limit: usize) -> Result<Vec<staging::Difference>, StoreError> {
-        let pair = |item: sled::Result<(sled::IVec, sled::IVec)>| item.map(|(k, v)| (k.to_vec(), v.to_vec()));
-        let stored = self.core.entries_tree()?;
-        staging::differences(stored.iter().map(pair), self.tree.iter().map(pair), limit).map_err(backend)
+        let pairs = |tree: &sled::Tree, prefix: &[u8]| {
+            let skip = prefix.len();
+            tree.scan_prefix(prefix).map(move |item| item.map(|(k, v)| (k[skip..].to_vec(), v.to_vec())))
+        };
+        let stored = pairs(&self.core.tree, &self.core.entries_prefix());
+        staging::differences(stored, pairs(&self.tree, &self.prefix), limit).map_err(backend)
     }
 
     fn swap_in(&self, log_len: u64, catch_up: staging::CatchUp<'_>) -> Result<bool, StoreError> {
-        if self.scratch.is_some() {
+        let Some(generation) = self.generation else {
             return Err(StoreError::Backend("a scratch staging is only compared, never swapped in".into()));
-        }
+        };
         // Commits wait on this mutex (the catch-up's reads and staged writes do not).
         let _writing = self.core.lock_writes();
         staging::catch_up_to(log_len, self.core.len()?, catch_up)?;
         let differed = !self.differences(1)?.is_empty();
         // Not yet in use: a failed flush here is a clean refusal.
         self.core.db.flush().map_err(backend)?;
-        // Commits wait on the same mutex: none writes to the old tree after this switch.
-        let old = self.core.entries_name()?;
-        self.core.meta.insert(ENTRIES_KEY, self.name.as_bytes()).map_err(backend)?;
+        // Commits wait on the same mutex: none writes to the old generation after this switch.
+        let old = self.core.entries_prefix();
+        self.core.tree.insert(GENERATION_KEY, &generation.to_be_bytes()).map_err(backend)?;
+        self.core.generation.store(generation, Ordering::SeqCst);
         self.swapped.store(true, Ordering::SeqCst);
         self.core.flush()?;
-        self.core.drop_gradually(&old)?;
+        remove_prefix(&self.core.tree, &old)?;
         Ok(differed)
     }
 }
@@ -371,8 +478,104 @@ impl Staging for SledStaging {
 impl Drop for SledStaging {
     fn drop(&mut self) {
         if !self.swapped.load(Ordering::SeqCst) && self.scratch.is_none() {
-            // Unswapped, it is nobody's: a failed drop leaves a tree the next open drops.
-            let _ = self.core.drop_gradually(self.name.as_bytes());
+            // Unswapped, it is nobody's: a failed removal leaves entries the next open drops.
+            let _ = remove_prefix(&self.tree, &self.prefix);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temporary() -> sled::Db {
+        sled::Config::new().temporary(true).open().expect("a temporary database")
+    }
+
+    fn id(n: u8) -> EventId {
+        EventId(Hash32([n; 32]))
+    }
+
+    /// Writes a three-record log in the older layout, a tree per kind of key, as the version
+    /// before the one-tree layout did: entries generation `entries.7` in use, `entries.3` left
+    /// by a staging that was never swapped in.
+    fn write_older_layout(db: &sled::Db) {
+        let tree = |name: &str| db.open_tree(name).expect("a tree");
+        for seq in 0..3u64 {
+            tree("log").insert(seq.to_be_bytes(), format!("record {seq}").as_bytes()).expect("write");
+            tree("ids").insert(id(seq as u8).0.0, &seq.to_be_bytes()).expect("write");
+        }
+        tree("nodes").insert(node_key(NodeId { level: 1, index: 0 }), &[9u8; 32]).expect("write");
+        tree("checkpoints").insert(3u64.to_be_bytes(), "checkpoint at 3".as_bytes()).expect("write");
+        tree("meta").insert("len", &3u64.to_be_bytes()).expect("write");
+        tree("meta").insert("entries", "entries.7".as_bytes()).expect("write");
+        tree("entries.7").insert("profile/a", "one".as_bytes()).expect("write");
+        tree("entries.7").insert("status/b", "two".as_bytes()).expect("write");
+        tree("entries.3").insert("profile/a", "stale".as_bytes()).expect("write");
+    }
+
+    /// The store reads the log of [`write_older_layout`], whole, and keeps none of the old trees.
+    fn assert_holds_the_older_log(store: &SledStore) {
+        assert_eq!(store.len().unwrap(), 3);
+        let records: Vec<Vec<u8>> = (0..3).map(|seq| format!("record {seq}").into_bytes()).collect();
+        assert_eq!(store.records(0, 10).unwrap(), records);
+        assert_eq!(store.seqs_of(&[id(0), id(2), id(5)]).unwrap(), vec![Some(0), Some(2), None]);
+        assert_eq!(store.node(NodeId { level: 1, index: 0 }).unwrap(), Some(Hash32([9; 32])));
+        assert_eq!(store.node(NodeId { level: 0, index: 0 }).unwrap(), None);
+        assert_eq!(store.latest_checkpoint().unwrap(), Some((3, "checkpoint at 3".into())));
+        let entries = vec![("profile/a".to_owned(), b"one".to_vec()), ("status/b".to_owned(), b"two".to_vec())];
+        assert_eq!(store.entries().unwrap(), entries);
+        let names = store.core.db.tree_names();
+        let old = ["log", "ids", "nodes", "checkpoints", "meta", "entries.7", "entries.3"];
+        assert!(names.iter().all(|n| !old.iter().any(|o| o.as_bytes() == n.as_ref())), "{names:?}");
+    }
+
+    #[test]
+    fn a_store_of_the_older_layout_is_copied_into_one_tree_when_opened() {
+        let db = temporary();
+        write_older_layout(&db);
+        let store = SledStore::over(db).expect("open");
+        assert_holds_the_older_log(&store);
+        // And it goes on: the next batch follows the copied log.
+        let mut batch = Batch::at(3);
+        batch.records.push(crate::store::NewRecord { seq: 3, id: id(3), bytes: b"record 3".to_vec() });
+        batch.entries.push(("profile/a".into(), None));
+        store.commit(batch).expect("commit");
+        assert_eq!(store.records(3, 10).unwrap(), vec![b"record 3".to_vec()]);
+        assert_eq!(store.entries().unwrap(), vec![("status/b".to_owned(), b"two".to_vec())]);
+        assert!(matches!(store.commit(Batch::at(3)), Err(StoreError::Conflict { expected: 3, len: 4 })));
+    }
+
+    #[test]
+    fn a_copy_a_crash_interrupted_starts_again_and_one_that_finished_is_not_repeated() {
+        let db = temporary();
+        write_older_layout(&db);
+        // A crash mid-copy: some keys copied (one of them wrong), no length written.
+        let tree = db.open_tree("ledger").expect("a tree");
+        tree.insert(numbered(LOG, 0), "torn".as_bytes()).expect("write");
+        tree.insert(prefixed(&numbered(ENTRIES, 0), b"profile/z"), "torn".as_bytes()).expect("write");
+        let store = SledStore::over(db.clone()).expect("open");
+        assert_holds_the_older_log(&store);
+        // A crash after the copy, before every old tree was dropped: the copy stands.
+        db.open_tree("meta").expect("a tree").insert("len", &1u64.to_be_bytes()).expect("write");
+        let store = SledStore::over(db).expect("open again");
+        assert_holds_the_older_log(&store);
+    }
+
+    #[test]
+    fn entries_a_staging_left_unswapped_are_dropped_when_opened() {
+        let db = temporary();
+        let store = SledStore::over(db.clone()).expect("open");
+        let mut batch = Batch::at(0);
+        batch.entries.push(("profile/a".into(), Some(b"kept".to_vec())));
+        store.commit(batch).expect("commit");
+        let staging = store.staging().expect("a staging");
+        staging.write(vec![("profile/a".into(), Some(b"staged".to_vec()))]).expect("stage");
+        // As if the process ended without dropping the staging.
+        std::mem::forget(staging);
+        let store = SledStore::over(db.clone()).expect("open again");
+        assert_eq!(store.entries().unwrap(), vec![("profile/a".to_owned(), b"kept".to_vec())]);
+        let entry_keys = db.open_tree("ledger").unwrap().scan_prefix([ENTRIES]).count();
+        assert_eq!(entry_keys, 1, "only the current generation's entry is left");
     }
 }
