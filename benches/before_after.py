@@ -80,7 +80,9 @@ def signatures(path):
 
 
 def generate(binary, work, name, count):
-    """A new ledger directory and `count` generated events for it (the genesis first)."""
+    """A new ledger directory and `count` generated events for it (the genesis first). Made by
+    the `before` build: a newer build opens an older one's store (upgrading its layout if it
+    changed), not always the other way round."""
     ledger = os.path.join(work, name)
     subprocess.run([binary, "--ledger", ledger, "init", "--origin", "bench.credledger.dev"], check=True,
                    capture_output=True)
@@ -187,7 +189,7 @@ def main():
     cores = raw_report["cores"]
     print(f"raw Ed25519 verify (1 core): {raw:.0f}/s, {cores} cores", file=sys.stderr, flush=True)
 
-    ledger, events = generate(builds["after"], work, "bulk", options.events)
+    ledger, events = generate(builds["before"], work, "bulk", options.events)
     signed = signatures(events)
     submitted, rebuilt, audited, rebuild_peak, audit_peak = {}, {}, {}, {}, {}
     for build, binary in builds.items():
@@ -210,7 +212,7 @@ def main():
 
     if options.memory != "none":
         first, second = (int(n) for n in options.memory.split(","))
-        ledger, events = generate(builds["after"], work, "memory", first + second)
+        ledger, events = generate(builds["before"], work, "memory", first + second)
         head, tail = os.path.join(work, "first.jsonl"), os.path.join(work, "second.jsonl")
         with open(events) as source, open(head, "w") as h, open(tail, "w") as t:
             for n, line in enumerate(source):

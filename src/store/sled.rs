@@ -3,8 +3,8 @@
 //! Layout: one tree, `ledger`, holds the log and everything committed with it, each kind of key
 //! under a one-byte prefix: 1 + seq (big-endian) → canonical record bytes; 2 + event id → seq;
 //! 3 + level ‖ index (big-endian) → 32-byte hash of a perfect Merkle subtree; 4 + tree size →
-//! signed checkpoint text; 5 + name → meta (`len`, and `entries`: the generation of the current
-//! projection entries); 6 + generation (big-endian) + projection key → canonical bytes. A second
+//! signed checkpoint text; 5 + name → meta (`len`; `entries`, the generation of the current
+//! projection entries; `layout`, this layout's version); 6 + generation (big-endian) + projection key → canonical bytes. A second
 //! tree, `shares`, maps the hash of a share link's token to the published bundle (outside the log).
 //! sled applies a batch in key order, so the prefixes' order is the order in which a reader may
 //! see a commit land: records, ids and nodes before the checkpoint and the length that cover
@@ -14,7 +14,8 @@
 //! while a transaction over several trees reads every key it writes first (sled 0.34's
 //! `TransactionalTree::insert` returns the old value): under 32 appending clients that read was
 //! a sixth of the writer's time. Stores of the older layout (a tree per kind) are copied into
-//! this one when opened ([`Core::upgrade`]).
+//! this one when opened ([`Core::upgrade`]); a store of a later layout than this build knows is
+//! refused.
 //!
 //! Durability: a batch is written with one [`sled::Tree::apply_batch`], so it lands whole or not
 //! at all, and then [`sled::Db::flush`] is called before `commit` returns. What sled's flush
@@ -72,6 +73,10 @@ const CHECKPOINTS: u8 = 4;
 /// Meta keys: the log's length and the generation of the entries in use (prefix 5).
 const LEN_KEY: &[u8] = b"\x05len";
 const GENERATION_KEY: &[u8] = b"\x05entries";
+/// The layout's version: 2, this one-tree layout (1, a tree per kind of key, had no marker). A
+/// build refuses a store of a later layout rather than read it as an empty log.
+const LAYOUT_KEY: &[u8] = b"\x05layout";
+const LAYOUT: u64 = 2;
 const ENTRIES: u8 = 6;
 const _: () =
     assert!(LOG < IDS && IDS < NODES && NODES < CHECKPOINTS && CHECKPOINTS < LEN_KEY[0] && LEN_KEY[0] < ENTRIES);
@@ -116,7 +121,21 @@ impl SledStore {
     fn over(db: sled::Db) -> Result<Self, StoreError> {
         let (tree, shares) = (db.open_tree("ledger").map_err(backend)?, db.open_tree("shares").map_err(backend)?);
         let core = Core { db, tree, generation: Arc::default(), writing: Arc::default() };
-        core.upgrade()?;
+        match core.tree.get(LAYOUT_KEY).map_err(backend)? {
+            Some(layout) if decode_u64(&layout)? > LAYOUT => {
+                return Err(StoreError::Backend(format!(
+                    "the store's layout (version {}) is newer than this build reads ({LAYOUT}): open it with the credledger that wrote it",
+                    decode_u64(&layout)?
+                )));
+            }
+            Some(_) => {}
+            None => {
+                core.upgrade()?;
+                core.tree.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes()).map_err(backend)?;
+                core.db.flush().map_err(backend)?;
+            }
+        }
+        core.bar_older_builds()?;
         let generation = match core.tree.get(GENERATION_KEY).map_err(backend)? {
             Some(bytes) => decode_u64(&bytes)?,
             None => 0,
@@ -165,6 +184,18 @@ impl Core {
             let tree = self.db.open_tree(&name).map_err(backend)?;
             remove_prefix(&tree, &[])?;
             self.db.drop_tree(&name).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// Leaves, where a build of the older layout looks for the log's length, a length no log
+    /// has, so that such a build refuses this store instead of taking it for an empty log and
+    /// starting another. Written after the layout's marker: [`Core::upgrade`] runs only before it.
+    fn bar_older_builds(&self) -> Result<(), StoreError> {
+        let meta = self.db.open_tree("meta").map_err(backend)?;
+        if meta.get(b"len").map_err(backend)?.is_none() {
+            meta.insert(b"len", &u64::MAX.to_be_bytes()).map_err(backend)?;
+            self.db.flush().map_err(backend)?;
         }
         Ok(())
     }
@@ -526,8 +557,15 @@ mod tests {
         let entries = vec![("profile/a".to_owned(), b"one".to_vec()), ("status/b".to_owned(), b"two".to_vec())];
         assert_eq!(store.entries().unwrap(), entries);
         let names = store.core.db.tree_names();
-        let old = ["log", "ids", "nodes", "checkpoints", "meta", "entries.7", "entries.3"];
+        let old = ["log", "ids", "nodes", "checkpoints", "entries.7", "entries.3"];
         assert!(names.iter().all(|n| !old.iter().any(|o| o.as_bytes() == n.as_ref())), "{names:?}");
+        assert_bars_older_builds(&store.core.db);
+    }
+
+    /// An older build finds a log length no log has where it looks for one, and nothing else.
+    fn assert_bars_older_builds(db: &sled::Db) {
+        let meta: Vec<_> = db.open_tree("meta").unwrap().iter().map(Result::unwrap).collect();
+        assert_eq!(meta, vec![(sled::IVec::from("len"), sled::IVec::from(&u64::MAX.to_be_bytes()))]);
     }
 
     #[test]
@@ -556,10 +594,30 @@ mod tests {
         tree.insert(prefixed(&numbered(ENTRIES, 0), b"profile/z"), "torn".as_bytes()).expect("write");
         let store = SledStore::over(db.clone()).expect("open");
         assert_holds_the_older_log(&store);
-        // A crash after the copy, before every old tree was dropped: the copy stands.
+        // A crash after the copy, before every old tree was dropped (so before the layout's
+        // marker was written): the copy stands.
+        db.open_tree("ledger").expect("a tree").remove(LAYOUT_KEY).expect("write");
         db.open_tree("meta").expect("a tree").insert("len", &1u64.to_be_bytes()).expect("write");
         let store = SledStore::over(db).expect("open again");
         assert_holds_the_older_log(&store);
+    }
+
+    #[test]
+    fn a_new_store_bars_older_builds() {
+        let db = temporary();
+        let store = SledStore::over(db.clone()).expect("open");
+        assert_eq!(store.len().unwrap(), 0);
+        assert_bars_older_builds(&db);
+    }
+
+    #[test]
+    fn a_store_of_a_later_layout_is_refused_and_left_as_it_is() {
+        let db = temporary();
+        let tree = db.open_tree("ledger").expect("a tree");
+        tree.insert(LAYOUT_KEY, &(LAYOUT + 1).to_be_bytes()).expect("write");
+        let refused = SledStore::over(db).expect_err("a later layout");
+        assert!(refused.to_string().contains("layout (version 3) is newer than this build reads (2)"), "{refused}");
+        assert_eq!(tree.len(), 1, "nothing written");
     }
 
     #[test]
