@@ -168,17 +168,19 @@ impl Core {
             return Ok(());
         }
         if self.tree.get(LEN_KEY).map_err(backend)?.is_none() {
-            remove_prefix(&self.tree, &[])?;
             let meta = self.db.open_tree("meta").map_err(backend)?;
+            let len = meta.get(b"len").map_err(backend)?.map_or(Ok(0), |l| decode_u64(&l))?;
+            tracing::info!(records = len, "copying the store into its one-tree layout (once)");
+            remove_prefix(&self.tree, &[])?;
             let entries = meta.get(b"entries").map_err(backend)?.map_or_else(|| b"entries.0".to_vec(), |n| n.to_vec());
             for (name, kind) in OLD_TREES {
                 copy_prefixed(&self.db.open_tree(name).map_err(backend)?, &self.tree, &[kind])?;
             }
             copy_prefixed(&self.db.open_tree(entries).map_err(backend)?, &self.tree, &numbered(ENTRIES, 0))?;
-            let len = meta.get(b"len").map_err(backend)?.map_or_else(|| 0u64.to_be_bytes().to_vec(), |l| l.to_vec());
             self.db.flush().map_err(backend)?;
-            self.tree.insert(LEN_KEY, len).map_err(backend)?;
+            self.tree.insert(LEN_KEY, &len.to_be_bytes()).map_err(backend)?;
             self.db.flush().map_err(backend)?;
+            tracing::info!(records = len, "copied; dropping the old trees");
         }
         for name in names {
             let tree = self.db.open_tree(&name).map_err(backend)?;
