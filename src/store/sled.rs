@@ -59,7 +59,7 @@ pub struct SledStore {
 struct Core {
     db: sled::Db,
     tree: sled::Tree,
-    /// The generation of the projection entries in use: what `M entries` says.
+    /// The generation of the projection entries in use: what the meta key `entries` says.
     generation: Arc<AtomicU64>,
     /// Held by every write, so a write's fence (the log's length) holds until it is done.
     writing: Arc<Mutex<()>>,
@@ -121,11 +121,10 @@ impl SledStore {
     fn over(db: sled::Db) -> Result<Self, StoreError> {
         let (tree, shares) = (db.open_tree("ledger").map_err(backend)?, db.open_tree("shares").map_err(backend)?);
         let core = Core { db, tree, generation: Arc::default(), writing: Arc::default() };
-        match core.tree.get(LAYOUT_KEY).map_err(backend)? {
-            Some(layout) if decode_u64(&layout)? > LAYOUT => {
+        match core.tree.get(LAYOUT_KEY).map_err(backend)?.map(|layout| decode_u64(&layout)).transpose()? {
+            Some(layout) if layout > LAYOUT => {
                 return Err(StoreError::Backend(format!(
-                    "the store's layout (version {}) is newer than this build reads ({LAYOUT}): open it with the credledger that wrote it",
-                    decode_u64(&layout)?
+                    "the store's layout (version {layout}) is newer than this build reads ({LAYOUT}): open it with the credledger that wrote it"
                 )));
             }
             Some(_) => {}
@@ -251,29 +250,29 @@ impl Core {
 /// is removed (an entries generation grows with the log).
 fn remove_prefix(tree: &sled::Tree, prefix: &[u8]) -> Result<(), StoreError> {
     // One pass: what is removed is behind the iterator.
-    let mut keys = tree.scan_prefix(prefix).keys();
-    loop {
-        let chunk = keys.by_ref().take(CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        chunk.into_iter().for_each(|key| batch.remove(key));
-        tree.apply_batch(batch).map_err(backend)?;
-    }
+    in_chunks(tree, tree.scan_prefix(prefix).keys(), |batch, key| batch.remove(key))
 }
 
 /// Copies every key of `from` into `to`, each under `prefix`, a chunk at a time.
 fn copy_prefixed(from: &sled::Tree, to: &sled::Tree, prefix: &[u8]) -> Result<(), StoreError> {
-    let mut pairs = from.iter();
+    in_chunks(to, from.iter(), |batch, (key, value)| batch.insert(prefixed(prefix, &key), value))
+}
+
+/// Applies to `tree` the writes `write` makes of each of `items`, one batch per [`CHUNK`] of them,
+/// so that memory stays bounded whatever their number.
+fn in_chunks<T>(
+    tree: &sled::Tree,
+    mut items: impl Iterator<Item = sled::Result<T>>,
+    mut write: impl FnMut(&mut sled::Batch, T),
+) -> Result<(), StoreError> {
     loop {
-        let chunk = pairs.by_ref().take(CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        let chunk = items.by_ref().take(CHUNK).collect::<Result<Vec<_>, _>>().map_err(backend)?;
         if chunk.is_empty() {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
-        chunk.into_iter().for_each(|(key, value)| batch.insert(prefixed(prefix, &key), value));
-        to.apply_batch(batch).map_err(backend)?;
+        chunk.into_iter().for_each(|item| write(&mut batch, item));
+        tree.apply_batch(batch).map_err(backend)?;
     }
 }
 
@@ -362,8 +361,7 @@ impl Store for SledStore {
     }
 
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = prefixed(&self.core.entries_prefix(), key.as_bytes());
-        Ok(self.core.tree.get(key).map_err(backend)?.map(|v| v.to_vec()))
+        read_entry(&self.core.tree, &self.core.entries_prefix(), key)
     }
 
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -423,6 +421,11 @@ impl Store for SledStore {
     }
 }
 
+/// The entry of `tree` under `generation` (a key prefix) and `key`.
+fn read_entry(tree: &sled::Tree, generation: &[u8], key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(tree.get(prefixed(generation, key.as_bytes())).map_err(backend)?.map(|v| v.to_vec()))
+}
+
 /// The entries of `tree` under `generation` (a key prefix) whose keys start with `prefix`, in
 /// key order, their keys without the generation.
 fn scan_entries(tree: &sled::Tree, generation: &[u8], prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -455,8 +458,7 @@ fn entry_pair(item: sled::Result<(sled::IVec, sled::IVec)>, skip: usize) -> Resu
 
 impl EntrySource for SledStaging {
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let key = prefixed(&self.prefix, key.as_bytes());
-        self.tree.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| e.to_string())
+        read_entry(&self.tree, &self.prefix, key).map_err(|e| e.to_string())
     }
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         scan_entries(&self.tree, &self.prefix, prefix).map_err(|e| e.to_string())
