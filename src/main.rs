@@ -673,6 +673,7 @@ struct StatusArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.command);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -1218,7 +1219,6 @@ fn agent(server: Option<&str>, args: AgentArgs, out: &Output) -> Result<ExitCode
             let server = server.ok_or_else(|| {
                 anyhow::Error::new(UsageError("--server: required: the ledger the agent appends to".to_owned()))
             })?;
-            init_logging();
             let (Some(issuer_key), Some(dir), Some(admin_token)) = (args.issuer_key, args.dir, args.admin_token) else {
                 return Err(anyhow::Error::new(UsageError(
                     "--issuer-key, --dir and --admin-token are required".to_owned(),
@@ -1238,12 +1238,16 @@ fn agent(server: Option<&str>, args: AgentArgs, out: &Output) -> Result<ExitCode
     }
 }
 
-/// Logs to stderr, at the level RUST_LOG names (default info).
-fn init_logging() {
+/// Logs to stderr, at the level RUST_LOG names. By default a server (`serve`, the issuer
+/// agent) logs at info; any other command shows only warnings and the store's notes, such as a
+/// one-time layout copy that can take minutes on a large ledger.
+fn init_logging(command: &Command) {
+    let serves = matches!(command, Command::Serve(_) | Command::Agent(AgentArgs { command: None, .. }));
+    let default = if serves { "info" } else { "warn,credledger::store=info" };
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .init();
 }
 
@@ -1321,7 +1325,6 @@ const DEMO_ORIGIN: &str = "demo.credledger.dev";
 /// its latest checkpoint; with `--demo`, fills an empty demo ledger first.
 fn serve(dir: &LedgerDir, args: &ServeArgs) -> Result<ExitCode> {
     let demo_keys = args.demo.then_some(args.keys.as_path());
-    init_logging();
     let store: SharedStore = dir.open_shared_store()?;
     let mut ledger = Ledger::open(store).with_context(|| format!("opening the ledger at {}", dir.path().display()))?;
     let read_only = match ledger.check_against_checkpoint() {

@@ -3,8 +3,8 @@
 //! start unless told `--allow-unverified-start`, then serves reads only), a client over its write
 //! rate (429), a body nested deeper than the parser allows (400), a client that never finishes its
 //! request (408), a stolen issuer key cut off with `compromised_since` while what it signed
-//! before stays valid, a thief's rotation of a stolen key reversed by the operator, and `serve`
-//! over TLS.
+//! before stays valid, a thief's rotation of a stolen key reversed by the operator, `serve`
+//! over TLS, and a ledger of the older sled layout copied into the new one on first open.
 
 mod common;
 
@@ -104,6 +104,61 @@ fn a_flipped_byte_in_a_merkle_node_is_named_by_audit_and_serve_refuses_to_start(
     assert_eq!(audit.code, 1, "{audit:?}");
     assert!(audit.stdout.contains("stored Merkle node at level 1, index 0 differs"), "{audit:?}");
     assert_refuses_to_serve(&env);
+}
+
+/// Rewrites the env's sled store (the ledger closed) in the layout builds before the one-tree
+/// store wrote: a tree per kind of key (`log`, `ids`, `nodes`, `checkpoints`), the length in
+/// `meta`, and the projection entries in a tree named for their generation.
+fn write_older_layout(env: &Env) {
+    let db = sled::open(env.path("ledger").join("store")).expect("open the ledger's sled database");
+    let (tree, meta) = (db.open_tree("ledger").expect("open the tree"), db.open_tree("meta").expect("open meta"));
+    for item in tree.iter() {
+        let (key, value) = item.expect("read");
+        let (kind, rest) = (key[0], &key[1..]);
+        let target = match kind {
+            1 => "log".to_owned(),
+            2 => "ids".to_owned(),
+            3 => "nodes".to_owned(),
+            4 => "checkpoints".to_owned(),
+            5 if rest == b"len" => {
+                meta.insert("len", value).expect("write");
+                continue;
+            }
+            5 if rest == b"entries" => {
+                let generation = u64::from_be_bytes(value.as_ref().try_into().expect("a generation"));
+                meta.insert("entries", format!("entries.{generation}").as_bytes()).expect("write");
+                continue;
+            }
+            5 => continue, // the layout's marker: the older layout had none
+            6 => {
+                let generation = u64::from_be_bytes(rest[..8].try_into().expect("a generation"));
+                db.open_tree(format!("entries.{generation}")).expect("open").insert(&rest[8..], value).expect("write");
+                continue;
+            }
+            other => panic!("a key of unknown kind {other}"),
+        };
+        db.open_tree(target).expect("open").insert(rest, value).expect("write");
+    }
+    drop(tree);
+    db.drop_tree("ledger").expect("drop the one tree");
+    db.flush().expect("flush");
+}
+
+#[test]
+fn a_ledger_of_the_older_layout_is_copied_once_says_so_and_keeps_its_log() {
+    let env = ledger_with_a_credential();
+    let (log, checkpoint) = (env.ok(&["log", "--json"]).stdout, env.ok(&["checkpoint"]).stdout);
+    write_older_layout(&env);
+
+    let first = run_unlocked(&env, &["checkpoint"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(first.stdout, checkpoint, "the same signed checkpoint");
+    assert!(first.stderr.contains("copying the store into its one-tree layout (once) records=3"), "{first:?}");
+
+    let audit = run_unlocked(&env, &["audit"]);
+    assert_eq!(audit.code, 0, "the copied log and projections audit clean: {audit:?}");
+    assert!(!audit.stderr.contains("copying"), "copied once only: {audit:?}");
+    assert_eq!(run_unlocked(&env, &["log", "--json"]).stdout, log);
 }
 
 #[test]
