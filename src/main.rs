@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cli::lists::{self, Signing};
-use cli::render::{issuers_table, log_table, profile_text, report_text};
+use cli::render::{JsonArray, LogTable, issuers_table, profile_text, report_text};
 use cli::target::Target;
 use credledger::bundle::{BindingError, ShareRequest, Trust, VerifyOptions};
 use credledger::event::{
@@ -25,7 +25,7 @@ use credledger::http::{ServerConfig, SharedStore};
 use credledger::projection::CredentialState;
 use credledger::store::dir::LedgerDir;
 use credledger::vc::VcReport;
-use credledger::{Did, EventId, Ledger, Payload, Record, SecretKey, SignedEvent};
+use credledger::{Did, EventId, Ledger, Payload, SecretKey, SignedEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -842,9 +842,18 @@ fn keygen(out: &Output, path: PathBuf) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `log`: printed a page at a time, so a log of any length is printed in bounded memory. A closed
+/// pipe (e.g. `| head`) stops the reading and is not an error worth reporting.
 fn log(target: &Target, out: &Output, from: u64, limit: Option<usize>) -> Result<ExitCode> {
-    let records = target.records(from, limit.unwrap_or(usize::MAX))?;
-    out.emit(Value::Array(records.iter().map(Record::to_value).collect()), || log_table(&records));
+    let mut stdout = io::stdout().lock();
+    let (mut array, mut table) = (JsonArray::default(), LogTable::default());
+    target.records_by_page(from, limit.unwrap_or(usize::MAX), |records| {
+        let shown =
+            if out.json { records.iter().map(|r| array.item(&r.to_value())).collect() } else { table.page(&records) };
+        stdout.write_all(shown.as_bytes()).is_ok()
+    })?;
+    let end = if out.json { array.end().to_owned() } else { table.page(&[]) };
+    let _ = stdout.write_all(end.as_bytes()).and_then(|()| stdout.flush());
 
     Ok(ExitCode::SUCCESS)
 }

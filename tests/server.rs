@@ -751,6 +751,41 @@ fn the_cli_issues_revokes_submits_reads_and_shares_through_the_server() {
 }
 
 #[test]
+fn log_prints_a_log_of_several_pages_whole_and_in_order_here_and_over_the_server() {
+    let env = Env::new();
+    env.ok(&["gen-events", "--count", "2100", "--out", "many.jsonl"]);
+    env.ok(&["submit", "many.jsonl"]);
+    let size = SETUP_RECORDS as usize + 2100;
+
+    let local = env.ok(&["--json", "log"]);
+    let records = local.json();
+    let seqs: Vec<u64> =
+        records.as_array().expect("records").iter().map(|r| r["seq"].as_u64().expect("a seq")).collect();
+    assert_eq!(seqs, (0..size as u64).collect::<Vec<_>>(), "every record once, in order, across pages");
+    // The whole array as one pretty document, as every other `--json` command prints.
+    assert_eq!(local.stdout.trim_end(), serde_json::to_string_pretty(&records).expect("render"));
+
+    // The table: a header, then one line per record.
+    let table = env.ok(&["log"]).stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), size + 1, "{}", &table[..200]);
+    assert_eq!(words(lines[0]), ["SEQ", "RECORDED", "KIND", "AUTHOR", "SUMMARY"]);
+    assert!(lines.iter().skip(1).zip(0..).all(|(line, seq)| line.starts_with(&format!("{seq} "))));
+
+    // Over the server: the same bytes, read a page at a time.
+    let server = env.serve(&[]);
+    assert_eq!(env.remote_ok(&server, &["--json", "log"]).stdout, local.stdout);
+    assert_eq!(env.remote_ok(&server, &["log"]).stdout, table);
+    let window = env.remote_ok(&server, &["--json", "log", "--from", "990", "--limit", "1020"]).json();
+    let seqs: Vec<&Value> = window.as_array().expect("records").iter().map(|r| &r["seq"]).collect();
+    assert_eq!((seqs.len(), seqs[0], seqs[1019]), (1020, &json!(990), &json!(2009)));
+}
+
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[test]
 fn a_local_command_on_a_served_ledger_points_to_the_server() {
     let env = Env::new();
     let server = env.serve(&[]);

@@ -6,6 +6,7 @@ use credledger::projection::Profile;
 use credledger::projection::registry::Issuer;
 use credledger::vc::VcReport;
 use credledger::{Did, Payload, Record};
+use serde_json::Value;
 
 pub fn report_text(report: &credledger::bundle::Report) -> String {
     let mut lines: Vec<String> =
@@ -75,19 +76,30 @@ pub fn vc_report_text(report: &VcReport) -> String {
 
 /// Columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
+    let mut widths = header_widths(headers);
+    widen(&mut widths, &rows);
+    let mut out = vec![line(headers.iter().copied(), &widths)];
+    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str), &widths)));
+    out.join("\n")
+}
+
+fn header_widths(headers: &[&str]) -> Vec<usize> {
+    headers.iter().map(|h| h.chars().count()).collect()
+}
+
+/// Widens each column to its widest cell in `rows`.
+fn widen(widths: &mut [usize], rows: &[Vec<String>]) {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
-    out.join("\n")
+}
+
+/// One row, each cell padded to its column's width, with no trailing blanks.
+fn line<'a>(cells: impl Iterator<Item = &'a str>, widths: &[usize]) -> String {
+    let padded: Vec<String> = cells.zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+    padded.join("  ").trim_end().to_owned()
 }
 
 fn short(did: &Did) -> String {
@@ -95,33 +107,76 @@ fn short(did: &Did) -> String {
     format!("{}…{}", &s[..8], &s[s.len() - 4..])
 }
 
-pub fn log_table(records: &[Record]) -> String {
-    let rows = records
-        .iter()
-        .map(|r| {
-            let p = &r.event.event.payload;
-            let summary = match p {
-                Payload::Genesis(g) => format!("origin {}", g.origin),
-                Payload::IssuerRegistered(i) => {
-                    format!("{} ({})", i.name, format!("{:?}", i.category).to_lowercase())
-                }
-                Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
-                    format!("{}… {}", &c.credential.to_string()[..12], c.reason)
-                }
-                Payload::KeyAdded(k) => format!("+ {}", short(&k.key)),
-                Payload::KeyRevoked(k) => format!("- {} {}", short(&k.key), k.reason),
-                other => other.credential().map(|c| format!("{} → {}", c.title, short(c.learner))).unwrap_or_default(),
-            };
-            vec![
-                r.seq.to_string(),
-                r.recorded_at.to_string(),
-                p.kind().to_owned(),
-                short(&r.event.event.author),
-                summary,
-            ]
-        })
-        .collect();
-    table(&["SEQ", "RECORDED", "KIND", "AUTHOR", "SUMMARY"], rows)
+const LOG_HEADERS: [&str; 5] = ["SEQ", "RECORDED", "KIND", "AUTHOR", "SUMMARY"];
+
+/// The log as a table, rendered a page of records at a time, so that printing a log of any
+/// length holds one page. Each column is as wide as its widest cell so far: one page renders as
+/// [`table`] would, and a later page with a wider cell (a longer seq or kind) widens that column
+/// from there on.
+pub struct LogTable {
+    widths: Vec<usize>,
+    started: bool,
+}
+
+impl Default for LogTable {
+    fn default() -> LogTable {
+        LogTable { widths: header_widths(&LOG_HEADERS), started: false }
+    }
+}
+
+impl LogTable {
+    /// The lines of `records` (after the header, for the first page), each ending in a newline.
+    pub fn page(&mut self, records: &[Record]) -> String {
+        let rows: Vec<Vec<String>> = records.iter().map(log_row).collect();
+        widen(&mut self.widths, &rows);
+        let mut out = String::new();
+        if !std::mem::replace(&mut self.started, true) {
+            out.extend([line(LOG_HEADERS.into_iter(), &self.widths), "\n".into()]);
+        }
+        for row in &rows {
+            out.extend([line(row.iter().map(String::as_str), &self.widths), "\n".into()]);
+        }
+        out
+    }
+}
+
+fn log_row(r: &Record) -> Vec<String> {
+    let p = &r.event.event.payload;
+    let summary = match p {
+        Payload::Genesis(g) => format!("origin {}", g.origin),
+        Payload::IssuerRegistered(i) => {
+            format!("{} ({})", i.name, format!("{:?}", i.category).to_lowercase())
+        }
+        Payload::CredentialRevoked(c) | Payload::CredentialSuspended(c) | Payload::CredentialReinstated(c) => {
+            format!("{}… {}", &c.credential.to_string()[..12], c.reason)
+        }
+        Payload::KeyAdded(k) => format!("+ {}", short(&k.key)),
+        Payload::KeyRevoked(k) => format!("- {} {}", short(&k.key), k.reason),
+        other => other.credential().map(|c| format!("{} → {}", c.title, short(c.learner))).unwrap_or_default(),
+    };
+    vec![r.seq.to_string(), r.recorded_at.to_string(), p.kind().to_owned(), short(&r.event.event.author), summary]
+}
+
+/// A JSON array rendered an element at a time, byte for byte as `serde_json::to_string_pretty`
+/// renders the whole array (strings escape their line breaks, so indenting each line of an
+/// element's own pretty form is exact).
+#[derive(Default)]
+pub struct JsonArray {
+    started: bool,
+}
+
+impl JsonArray {
+    /// The next element, with what comes before it.
+    pub fn item(&mut self, value: &Value) -> String {
+        let lead = if std::mem::replace(&mut self.started, true) { ",\n  " } else { "[\n  " };
+        let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+        format!("{lead}{}", pretty.replace('\n', "\n  "))
+    }
+
+    /// The end of the array, and of the line.
+    pub fn end(&self) -> &'static str {
+        if self.started { "\n]\n" } else { "[]\n" }
+    }
 }
 
 fn number(n: f64) -> String {

@@ -21,6 +21,8 @@ const POST_CHUNK: usize = 1000;
 /// How many times the same events are posted again while the server answers `202 pending` (not
 /// committed within its request timeout, but not refused either: resubmitting is idempotent).
 const PENDING_RETRIES: usize = 5;
+/// How many records `log` reads at a time (the server's own page bound).
+const RECORDS_PAGE: usize = 1000;
 /// How many events one durable commit takes when appending a file.
 pub const GROUP: usize = 1000;
 
@@ -127,28 +129,25 @@ impl Target {
         }
     }
 
-    /// Up to `limit` records from `from` on.
-    pub fn records(&self, from: u64, limit: usize) -> Result<Vec<Record>> {
-        match self {
-            Target::Local(dir) => Ok(Self::open(dir)?.records(from, limit)?),
-            Target::Remote(client) => {
-                let mut records = Vec::new();
-                let mut next = from;
-                while records.len() < limit {
-                    let page = (limit - records.len()).min(1000);
-                    let answer = client.get_json(&format!("/v1/events?from={next}&limit={page}"))?;
-                    let values = answer.body.as_array().context("the server's answer is not a list")?.clone();
-                    if values.is_empty() {
-                        break;
-                    }
-                    for value in values {
-                        records.push(Record::from_stored(&serde_json::to_vec(&value)?)?);
-                    }
-                    next = from + records.len() as u64;
-                }
-                Ok(records)
+    /// The records from `from` on, at most `limit`, handed to `each` a page at a time (so a log
+    /// of any length is read in bounded memory) until the log ends or `each` says stop (`false`).
+    pub fn records_by_page(&self, from: u64, limit: usize, mut each: impl FnMut(Vec<Record>) -> bool) -> Result<()> {
+        let source = match self {
+            Target::Local(dir) => RecordSource::Ledger(Box::new(Self::open(dir)?)),
+            Target::Remote(client) => RecordSource::Server(client),
+        };
+        let (mut next, mut left) = (from, limit);
+        while left > 0 {
+            let records = source.read(next, left.min(RECORDS_PAGE))?;
+            if records.is_empty() {
+                break;
+            }
+            (next, left) = (next + records.len() as u64, left.saturating_sub(records.len()));
+            if !each(records) {
+                break;
             }
         }
+        Ok(())
     }
 
     /// A learner's profile.
@@ -385,4 +384,24 @@ fn post_events(client: &Client, events: &[Value], atomic: bool) -> Result<Vec<Ou
         "the server has not committed these events within its request timeout ({} tries); they may still commit, and submitting them again is safe",
         PENDING_RETRIES + 1
     )
+}
+
+/// Where [`Target::records_by_page`] reads its pages.
+enum RecordSource<'a> {
+    Ledger(Box<Ledger<SharedStore>>),
+    Server(&'a Client),
+}
+
+impl RecordSource<'_> {
+    /// Up to `limit` records from `from` on.
+    fn read(&self, from: u64, limit: usize) -> Result<Vec<Record>> {
+        match self {
+            RecordSource::Ledger(ledger) => Ok(ledger.records(from, limit)?),
+            RecordSource::Server(client) => {
+                let answer = client.get_json(&format!("/v1/events?from={from}&limit={limit}"))?;
+                let values = answer.body.as_array().context("the server's answer is not a list")?;
+                values.iter().map(|value| Ok(Record::from_stored(&serde_json::to_vec(value)?)?)).collect()
+            }
+        }
+    }
 }
