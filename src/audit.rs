@@ -1,23 +1,26 @@
 //! `audit`: recompute everything derived from the log and compare it with what is stored. Every
 //! record's event is re-verified (schema, signatures) and re-judged by the rules at its place;
 //! every leaf and perfect node of the Merkle tree is recomputed and compared with the stored
-//! nodes; every stored checkpoint is checked against the operator's key and the recomputed tree
-//! (so all checkpoints are consistent with each other); and the projections are rebuilt in a
-//! staging area beside the stored entries (so memory does not grow with the log) and compared
-//! with them. Each difference is reported with its seq.
+//! nodes as it is completed; every stored checkpoint is checked against the operator's key and
+//! the recomputed tree when the tree reaches its size (so all checkpoints are consistent with
+//! each other); and the projections are rebuilt in a staging area beside the stored entries and
+//! compared with them. Each difference is reported with its seq. Nothing held grows with the
+//! log: the tree is kept as its frontier, and the records and checkpoints are read a chunk at a
+//! time.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::checkpoint::Checkpoint;
-use crate::id::{Hash32, Seq};
+use crate::id::{Did, Hash32, Seq};
 use crate::ledger::{Ledger, LedgerError};
-use crate::merkle::{self, MemoryTree, NodeSource};
+use crate::merkle::{self, Frontier, NodeId};
 use crate::projection::{Changes, Projections, Record};
 use crate::rules;
 use crate::staged_fold::{Stager, staged_fold};
-use crate::store::{Difference, Store};
+use crate::store::{Difference, Store, StoreError};
 
 /// How many records `audit` reads at a time.
 const AUDIT_CHUNK: usize = 1024;
@@ -81,7 +84,11 @@ fn check_chunk(chunk: Vec<Vec<u8>>) -> Vec<Checked> {
 pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send) -> Result<AuditReport, LedgerError> {
     let store = ledger.store();
     let mut problems = Vec::new();
-    let mut tree = MemoryTree::default();
+    let mut tree = Frontier::default();
+    let mut checkpoints = Checkpoints { due: VecDeque::new(), unread: 0, count: 0, latest: None, len: ledger.len() };
+    // A checkpoint of the empty tree: of a log without genesis.
+    checkpoints.read_to(store, 0)?;
+    checkpoints.check_due(&tree, None, &mut |seq, what| problems.push(Problem { seq, what }));
     // The projections are folded into a staging area beside the stored entries (read back
     // through bounded caches), then compared with them; dropped unswapped, it is discarded.
     let staging = store.scratch()?;
@@ -95,7 +102,10 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
             // staging's writes run beside both).
             let (next, judged) = rayon::join(
                 || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
-                || judge_chunk(store, stager, checked, &mut tree, &mut state, &mut problems),
+                || {
+                    checkpoints.read_to(store, next_from)?;
+                    judge_chunk(store, stager, checked, &mut tree, &mut checkpoints, &mut state, &mut problems)
+                },
             );
             judged?;
             progress(tree.size());
@@ -109,49 +119,15 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
         at(None, format!("the log says it holds {} records, {records} were read", ledger.len()));
     }
 
-    // Every perfect node the tree has, as stored.
-    let mut level_size = records;
-    for level in 0..64u8 {
-        for index in 0..level_size {
-            let id = merkle::NodeId { level, index };
-            if store.node(id)? != tree.node(id).ok() {
-                at(Some(index << level), format!("stored Merkle node at level {level}, index {index} differs"));
-            }
-        }
-        level_size >>= 1;
-        if level_size == 0 {
-            break;
-        }
-    }
-
-    // Every checkpoint: signed by the operator, and the root of the recomputed tree at its size.
+    // Checkpoints beyond the log: the tree never reached them.
+    checkpoints.read_to(store, u64::MAX)?;
     let operator = state.registry.genesis().map(|g| g.operator.clone());
-    let checkpoints = store.checkpoints(0, u64::MAX)?;
-    for (size, text) in &checkpoints {
-        let Some(operator) = &operator else {
-            at(None, format!("checkpoint of size {size} on a log without genesis"));
-            continue;
-        };
-        match Checkpoint::verify(text, operator) {
-            Err(e) => at(Some(size.saturating_sub(1)), format!("checkpoint of size {size}: {e}")),
-            Ok(c) if c.size != *size || c.size > records => {
-                at(None, format!("checkpoint stored as size {size} says size {} of {records} records", c.size))
-            }
-            Ok(c) => {
-                if merkle::root(&tree, c.size).ok() != Some(c.root) {
-                    at(
-                        Some(c.size - 1),
-                        format!("checkpoint of size {size} does not match the log's tree at that size"),
-                    );
-                }
-            }
-        }
+    for (size, text) in checkpoints.due.drain(..) {
+        check_checkpoint(size, &text, operator.as_ref(), None, records, &mut at);
     }
-    match checkpoints.last() {
+    match checkpoints.latest {
         None if records > 0 => at(None, "the log has no signed checkpoint".into()),
-        Some((size, _)) if *size != records => {
-            at(None, format!("the latest checkpoint covers {size} of {records} records"))
-        }
+        Some(size) if size != records => at(None, format!("the latest checkpoint covers {size} of {records} records")),
         _ => {}
     }
 
@@ -166,16 +142,18 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
             },
         );
     }
-    Ok(AuditReport { records, checkpoints: checkpoints.len(), root: tree.root(), problems })
+    Ok(AuditReport { records, checkpoints: checkpoints.count, root: tree.root(), problems })
 }
 
 /// Checks a chunk's records in seq order against the tree and the state the records before them
-/// leave, then applies them.
+/// leave, then applies them. Each Merkle node a record completes is compared with the stored
+/// one, and each checkpoint of the tree's new size with its root.
 fn judge_chunk<S: Store>(
     store: &S,
     stager: &mut Stager,
     checked: Vec<Checked>,
-    tree: &mut MemoryTree,
+    tree: &mut Frontier,
+    checkpoints: &mut Checkpoints,
     state: &mut Projections,
     problems: &mut Vec<Problem>,
 ) -> Result<(), LedgerError> {
@@ -184,40 +162,124 @@ fn judge_chunk<S: Store>(
     state.prefetch(checked.iter().filter_map(|(_, record, _)| Some(&record.as_ref().ok()?.event.event)));
     for (bytes, record, verified) in checked {
         let seq = tree.size();
-        // The leaf is the hash of the bytes as stored.
-        let leaf = merkle::leaf_hash(&bytes);
-        if store.node(merkle::NodeId { level: 0, index: seq })? != Some(leaf) {
-            at(Some(seq), "the stored leaf hash does not match the record".into());
-        }
-        tree.push(leaf);
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                at(Some(seq), e.to_string());
-                continue;
-            }
-        };
-        if record.seq != seq {
-            at(Some(seq), format!("the record stored here says seq {}", record.seq));
-        }
-        if record.canonical() != bytes {
-            at(Some(seq), "the stored record is not in canonical form".into());
-        }
-        match verified.expect("verified when the record read") {
-            Err(e) => at(Some(seq), format!("event does not verify: {e}")),
-            Ok(()) => {
-                let event = &record.event;
-                if let Err(e) = rules::check(&record, state) {
-                    at(Some(seq), format!("the rules refuse this event: {e}"));
-                }
-                if store.seq_of(&event.id())? != Some(seq) {
-                    at(Some(seq), "the event-id index does not point at this record".into());
-                }
+        // The leaf is the hash of the bytes as stored; the nodes it completes are built on it.
+        for (id, hash) in tree.push(merkle::leaf_hash(&bytes)) {
+            if store.node(id)? != Some(hash) {
+                at(
+                    Some(id.index << id.level),
+                    match id {
+                        NodeId { level: 0, .. } => "the stored leaf hash does not match the record".into(),
+                        NodeId { level, index } => {
+                            format!("stored Merkle node at level {level}, index {index} differs")
+                        }
+                    },
+                );
             }
         }
-        state.apply(&record, &mut changes);
+        match record {
+            Err(e) => at(Some(seq), e.to_string()),
+            Ok(record) => {
+                judge_record(store, seq, &record, &bytes, verified, state, &mut at)?;
+                state.apply(&record, &mut changes);
+            }
+        }
+        let operator = state.registry.genesis().map(|g| &g.operator);
+        checkpoints.check_due(tree, operator, &mut at);
     }
     Ok(stager.stage(state, changes)?)
+}
+
+/// Checks one record that parsed, stored at `seq`: its place, its form, its signatures, the
+/// rules, the id index.
+fn judge_record<S: Store>(
+    store: &S,
+    seq: Seq,
+    record: &Record,
+    bytes: &[u8],
+    verified: Option<Result<(), crate::event::EventError>>,
+    state: &Projections,
+    at: &mut impl FnMut(Option<Seq>, String),
+) -> Result<(), LedgerError> {
+    if record.seq != seq {
+        at(Some(seq), format!("the record stored here says seq {}", record.seq));
+    }
+    if record.canonical() != bytes {
+        at(Some(seq), "the stored record is not in canonical form".into());
+    }
+    match verified.expect("verified when the record read") {
+        Err(e) => at(Some(seq), format!("event does not verify: {e}")),
+        Ok(()) => {
+            if let Err(e) = rules::check(record, state) {
+                at(Some(seq), format!("the rules refuse this event: {e}"));
+            }
+            if store.seq_of(&record.event.id())? != Some(seq) {
+                at(Some(seq), "the event-id index does not point at this record".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stored checkpoints, read a chunk's worth at a time and checked in order of size as the
+/// recomputed tree reaches each one.
+struct Checkpoints {
+    /// Read, not yet reached, smallest first.
+    due: VecDeque<(u64, String)>,
+    /// The smallest size not read yet.
+    unread: u64,
+    count: usize,
+    latest: Option<u64>,
+    /// The number of records the log says it holds.
+    len: u64,
+}
+
+impl Checkpoints {
+    /// Reads the stored checkpoints of sizes up to `size` not read yet.
+    fn read_to<S: Store>(&mut self, store: &S, size: u64) -> Result<(), StoreError> {
+        if size >= self.unread {
+            let more = store.checkpoints(self.unread, size)?;
+            self.count += more.len();
+            self.latest = more.last().map(|(size, _)| *size).or(self.latest);
+            self.due.extend(more);
+            self.unread = size.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Checks every checkpoint of the tree's size, now that the tree has it.
+    fn check_due(&mut self, tree: &Frontier, operator: Option<&Did>, at: &mut impl FnMut(Option<Seq>, String)) {
+        while let Some((size, text)) = self.due.front().filter(|(size, _)| *size == tree.size()) {
+            check_checkpoint(*size, text, operator, Some(tree.root()), self.len, at);
+            self.due.pop_front();
+        }
+    }
+}
+
+/// Checks one stored checkpoint: signed by the operator, of the size it is stored under, and
+/// with `root`, the recomputed tree's root at that size (`None`: the log never reached it).
+fn check_checkpoint(
+    size: u64,
+    text: &str,
+    operator: Option<&Did>,
+    root: Option<Hash32>,
+    records: u64,
+    at: &mut impl FnMut(Option<Seq>, String),
+) {
+    let Some(operator) = operator else {
+        return at(None, format!("checkpoint of size {size} on a log without genesis"));
+    };
+    match (Checkpoint::verify(text, operator), root) {
+        (Err(e), _) => at(Some(size.saturating_sub(1)), format!("checkpoint of size {size}: {e}")),
+        (Ok(c), root) if c.size != size || root.is_none() => {
+            at(None, format!("checkpoint stored as size {size} says size {} of {records} records", c.size))
+        }
+        (Ok(c), root) => {
+            if root != Some(c.root) {
+                let what = format!("checkpoint of size {size} does not match the log's tree at that size");
+                at(Some(size.saturating_sub(1)), what);
+            }
+        }
+    }
 }
 
 impl<S: Store> Ledger<S> {

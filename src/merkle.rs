@@ -348,7 +348,8 @@ impl Frontier {
     }
 }
 
-/// A tree held in memory: every perfect node of the leaves it was given (tests, verifiers, audit).
+/// A tree held in memory: every perfect node of the leaves it was given (tests, benchmarks). It
+/// grows with its leaves: a log's tree is read from the store, and `audit` keeps a [`Frontier`].
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTree {
     nodes: std::collections::HashMap<NodeId, Hash32>,

@@ -1,8 +1,9 @@
 //! `audit` finds what does not match: a record, a Merkle node or a projection entry changed in
 //! the store after it was written is reported with its seq.
 
+use credledger::checkpoint::Checkpoint;
 use credledger::id::{EventId, Hash32, Seq};
-use credledger::merkle::NodeId;
+use credledger::merkle::{self, NodeId};
 use credledger::store::{Batch, MemoryStore, Store, StoreError};
 use credledger::{Ledger, SecretKey, demo};
 use time::macros::datetime;
@@ -18,6 +19,8 @@ struct Tampered {
     node: Option<NodeId>,
     /// A projection entry changed where it is stored (a staging compares it there).
     entry: Option<String>,
+    /// Checkpoints stored beside the one the ledger signed (size, signed text).
+    more_checkpoints: Vec<(u64, String)>,
 }
 
 fn flip(bytes: &mut [u8]) {
@@ -55,7 +58,10 @@ impl Store for Tampered {
         Ok(if Some(id) == self.node { node.map(|h| Hash32::digest(&h.0)) } else { node })
     }
     fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>, StoreError> {
-        self.inner.checkpoints(from, to)
+        let mut all = self.inner.checkpoints(from, to)?;
+        all.extend(self.more_checkpoints.iter().filter(|(size, _)| (from..=to).contains(size)).cloned());
+        all.sort();
+        Ok(all)
     }
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.inner.latest_checkpoint()
@@ -146,6 +152,41 @@ fn a_changed_record_is_reported_with_its_seq() {
 fn a_changed_merkle_node_is_reported() {
     let report = demo_ledger(|s| s.node = Some(NodeId { level: 2, index: 3 })).audit().unwrap();
     assert!(report.problems.iter().any(|p| p.what.contains("level 2, index 3") && p.seq == Some(12)), "{report}");
+}
+
+#[test]
+fn every_stored_checkpoint_is_checked_against_the_tree_at_its_size() {
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let honest = demo_ledger(|_| {});
+    let records = honest.store().records(0, 30).unwrap();
+    let tree = merkle::MemoryTree::from_leaves(records.iter().map(|bytes| merkle::leaf_hash(bytes)));
+    let signed = |size: u64, root_of: u64| {
+        let root = merkle::root(&tree, root_of).unwrap();
+        (size, Checkpoint { origin: "audit.test.example".into(), size, root }.sign(&operator))
+    };
+    // Honest ones at 1, 5 and 20; one at 12 with the root of 11 leaves; one beyond the log.
+    let more = vec![signed(1, 1), signed(5, 5), signed(12, 11), signed(20, 20), signed(40, 30)];
+    let report = demo_ledger(|s| s.more_checkpoints = more).audit().unwrap();
+    assert_eq!(report.checkpoints, 6, "{report}");
+    let problems: Vec<(Option<Seq>, &str)> = report.problems.iter().map(|p| (p.seq, p.what.as_str())).collect();
+    assert_eq!(
+        problems,
+        [
+            (Some(11), "checkpoint of size 12 does not match the log's tree at that size"),
+            (None, "checkpoint stored as size 40 says size 40 of 30 records"),
+            (None, "the latest checkpoint covers 40 of 30 records"),
+        ],
+        "{report}"
+    );
+}
+
+#[test]
+fn a_checkpoint_of_the_empty_tree_is_reported() {
+    let operator = SecretKey::from_seed(&[1; 32]);
+    let empty = Checkpoint { origin: "audit.test.example".into(), size: 0, root: merkle::empty_root() };
+    let report = demo_ledger(|s| s.more_checkpoints = vec![(0, empty.sign(&operator))]).audit().unwrap();
+    let problems: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+    assert_eq!(problems, ["checkpoint of size 0 on a log without genesis"], "{report}");
 }
 
 #[test]
