@@ -8,7 +8,6 @@
 //! log: the tree is kept as its frontier, and the records and checkpoints are read a chunk at a
 //! time.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use serde::Serialize;
@@ -20,7 +19,8 @@ use crate::merkle::{self, Frontier, NodeId};
 use crate::projection::{Changes, Projections, Record};
 use crate::rules;
 use crate::staged_fold::{Stager, staged_fold};
-use crate::store::{Difference, Store, StoreError};
+use crate::store::cursor::CheckpointCursor;
+use crate::store::{Difference, Store};
 
 /// How many records `audit` reads at a time.
 const AUDIT_CHUNK: usize = 1024;
@@ -85,9 +85,9 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     let store = ledger.store();
     let mut problems = Vec::new();
     let mut tree = Frontier::default();
-    let mut checkpoints = Checkpoints { due: VecDeque::new(), unread: 0, count: 0, latest: None, len: ledger.len() };
+    let mut checkpoints = Checkpoints { cursor: CheckpointCursor::default(), len: ledger.len() };
     // A checkpoint of the empty tree: of a log without genesis.
-    checkpoints.read_to(store, 0)?;
+    checkpoints.cursor.read_to(store, 0)?;
     checkpoints.check_due(&tree, None, &mut |seq, what| problems.push(Problem { seq, what }));
     // The projections are folded into a staging area beside the stored entries (read back
     // through bounded caches), then compared with them; dropped unswapped, it is discarded.
@@ -103,7 +103,7 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
             let (next, judged) = rayon::join(
                 || store.records(next_from, AUDIT_CHUNK).map(check_chunk),
                 || {
-                    checkpoints.read_to(store, next_from)?;
+                    checkpoints.cursor.read_to(store, next_from)?;
                     judge_chunk(store, stager, checked, &mut tree, &mut checkpoints, &mut state, &mut problems)
                 },
             );
@@ -120,12 +120,12 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
     }
 
     // Checkpoints beyond the log: the tree never reached them.
-    checkpoints.read_to(store, u64::MAX)?;
+    checkpoints.cursor.read_to(store, u64::MAX)?;
     let operator = state.registry.genesis().map(|g| g.operator.clone());
-    for (size, text) in checkpoints.due.drain(..) {
+    while let Some((size, text)) = checkpoints.cursor.take() {
         check_checkpoint(size, &text, operator.as_ref(), None, records, &mut at);
     }
-    match checkpoints.latest {
+    match checkpoints.cursor.latest {
         None if records > 0 => at(None, "the log has no signed checkpoint".into()),
         Some(size) if size != records => at(None, format!("the latest checkpoint covers {size} of {records} records")),
         _ => {}
@@ -142,7 +142,7 @@ pub fn audit<S: Store>(ledger: &Ledger<S>, mut progress: impl FnMut(u64) + Send)
             },
         );
     }
-    Ok(AuditReport { records, checkpoints: checkpoints.count, root: tree.root(), problems })
+    Ok(AuditReport { records, checkpoints: checkpoints.cursor.count, root: tree.root(), problems })
 }
 
 /// Checks a chunk's records in seq order against the tree and the state the records before them
@@ -223,34 +223,17 @@ fn judge_record<S: Store>(
 /// The stored checkpoints, read a chunk's worth at a time and checked in order of size as the
 /// recomputed tree reaches each one.
 struct Checkpoints {
-    /// Read, not yet reached, smallest first.
-    due: VecDeque<(u64, String)>,
-    /// The smallest size not read yet.
-    unread: u64,
-    count: usize,
-    latest: Option<u64>,
+    cursor: CheckpointCursor,
     /// The number of records the log says it holds.
     len: u64,
 }
 
 impl Checkpoints {
-    /// Reads the stored checkpoints of sizes up to `size` not read yet.
-    fn read_to<S: Store>(&mut self, store: &S, size: u64) -> Result<(), StoreError> {
-        if size >= self.unread {
-            let more = store.checkpoints(self.unread, size)?;
-            self.count += more.len();
-            self.latest = more.last().map(|(size, _)| *size).or(self.latest);
-            self.due.extend(more);
-            self.unread = size.saturating_add(1);
-        }
-        Ok(())
-    }
-
     /// Checks every checkpoint of the tree's size, now that the tree has it.
     fn check_due(&mut self, tree: &Frontier, operator: Option<&Did>, at: &mut impl FnMut(Option<Seq>, String)) {
-        while let Some((size, text)) = self.due.front().filter(|(size, _)| *size == tree.size()) {
+        while let Some((size, text)) = self.cursor.peek().filter(|(size, _)| *size == tree.size()) {
             check_checkpoint(*size, text, operator, Some(tree.root()), self.len, at);
-            self.due.pop_front();
+            self.cursor.take();
         }
     }
 }

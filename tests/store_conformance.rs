@@ -110,6 +110,14 @@ fn raw_contract(store: &SharedStore) {
     assert_eq!(store.entry("c").unwrap(), None);
     let wanted = ["b/2".to_owned(), "nope".to_owned(), "a/1".to_owned()];
     assert_eq!(store.entries_for(&wanted).unwrap(), kv(&[("a/1", "one"), ("b/2", "deux")]));
+    // Every entry a page at a time, and never a staged one (on sled, the next generation's).
+    let staged = store.staging().unwrap();
+    staged.write(vec![entry("b/3", "staged"), entry("z", "staged")]).unwrap();
+    assert_eq!(store.entries_after(None, 2).unwrap(), kv(&[("a/1", "one"), ("b/1", "uno")]));
+    assert_eq!(store.entries_after(Some("b/1"), 2).unwrap(), kv(&[("b/2", "deux")]));
+    assert_eq!(store.entries_after(Some("a"), 1).unwrap(), kv(&[("a/1", "one")]));
+    assert_eq!(store.entries_after(Some("b/2"), 2).unwrap(), kv(&[]));
+    drop(staged);
 
     store.replace_entries(8, kv(&[("x", "rebuilt")])).unwrap();
     assert_eq!(store.entries().unwrap(), kv(&[("x", "rebuilt")]));

@@ -1,6 +1,7 @@
 //! An in-memory [`Store`] for tests: the same contract as the durable stores, nothing on disk.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use crate::id::{EventId, Hash32, Seq};
@@ -92,6 +93,13 @@ impl Store for MemoryStore {
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let inner = self.lock();
         let range = inner.entries.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix));
+        Ok(range.map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let inner = self.lock();
+        let from = after.map_or(Bound::Unbounded, |after| Bound::Excluded(after.to_owned()));
+        let range = inner.entries.range((from, Bound::Unbounded)).take(limit);
         Ok(range.map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 

@@ -7,6 +7,7 @@
 //! default), [`PostgresStore`] (several nodes, one log) and [`MemoryStore`] (tests); [`migrate`]
 //! copies a log from one to another.
 
+pub mod cursor;
 pub mod dir;
 pub mod leadership;
 pub mod memory;
@@ -119,6 +120,12 @@ pub trait Store: Send + Sync + 'static {
     /// The stored projection entries whose keys start with `prefix`, in key order.
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(self.entries()?.into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
+    }
+    /// Up to `limit` stored projection entries with keys after `after` (from the first, with
+    /// `None`), in key order: every entry, a page at a time. The default reads them all first.
+    fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let entries = self.entries()?.into_iter().filter(|(k, _)| after.is_none_or(|after| k.as_str() > after));
+        Ok(entries.take(limit).collect())
     }
     /// One stored projection entry.
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -259,6 +266,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         (**self).entries_with_prefix(prefix)
+    }
+    fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).entries_after(after, limit)
     }
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).entry(key)

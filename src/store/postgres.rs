@@ -525,6 +525,14 @@ impl Store for PostgresStore {
         self.run(move |client| Area::Stored.with_prefix(client, &prefix))
     }
 
+    fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let (after, limit) = (after.map(str::to_owned), query_bound(limit as u64));
+        self.run(move |client| {
+            let query = "SELECT key, value FROM entries WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2";
+            Ok(pairs(client.query(query, &[&after, &limit]).map_err(backend)?))
+        })
+    }
+
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let keys = vec![key.to_owned()];
         self.run(move |client| Ok(Area::Stored.entries_for(client, &keys)?.pop().map(|(_, v)| v)))

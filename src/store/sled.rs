@@ -37,6 +37,7 @@
 //! Fencing: sled's file lock keeps every other process out, and within this one, `commit` and a
 //! staging's swap hold one mutex, so the log's length they check cannot move before they write.
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -366,6 +367,17 @@ impl Store for SledStore {
 
     fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         scan_entries(&self.core.tree, &self.core.entries_prefix(), prefix)
+    }
+
+    fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let generation = self.core.entries_prefix();
+        let from = match after {
+            Some(after) => Bound::Excluded(prefixed(&generation, after.as_bytes())),
+            None => Bound::Included(generation.to_vec()),
+        };
+        let pairs = self.core.tree.range((from, Bound::Unbounded));
+        let ours = pairs.take_while(|item| item.as_ref().map_or(true, |(key, _)| key.starts_with(&generation)));
+        ours.take(limit).map(|item| entry_pair(item, generation.len())).collect()
     }
 
     fn staging(&self) -> Result<Arc<dyn Staging>, StoreError> {
