@@ -852,6 +852,7 @@ fn log(target: &Target, out: &Output, from: u64, limit: Option<usize>) -> Result
             if out.json { records.iter().map(|r| array.item(&r.to_value())).collect() } else { table.page(&records) };
         stdout.write_all(shown.as_bytes()).is_ok()
     })?;
+    // The array's close; for the table, its header if no record came (an empty page adds no row).
     let end = if out.json { array.end().to_owned() } else { table.page(&[]) };
     let _ = stdout.write_all(end.as_bytes()).and_then(|()| stdout.flush());
 

@@ -527,10 +527,7 @@ impl Store for PostgresStore {
 
     fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let (after, limit) = (after.map(str::to_owned), query_bound(limit as u64));
-        self.run(move |client| {
-            let query = "SELECT key, value FROM entries WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2";
-            Ok(pairs(client.query(query, &[&after, &limit]).map_err(backend)?))
-        })
+        self.run(move |client| Area::Stored.after(client, after.as_deref(), limit))
     }
 
     fn entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -642,6 +639,13 @@ impl Area {
         let query = format!("SELECT key, value FROM {} AND key >= $1 AND key < $2 ORDER BY key", self.rows());
         let rows = client.query(&query, &[&low, &high]).map_err(backend)?;
         Ok(pairs(rows).into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
+    }
+
+    /// Up to `limit` entries with keys after `after` (from the first, with `None`), in key order.
+    fn after(self, client: &mut Client, after: Option<&str>, limit: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let query =
+            format!("SELECT key, value FROM {} AND ($1::text IS NULL OR key > $1) ORDER BY key LIMIT $2", self.rows());
+        Ok(pairs(client.query(&query, &[&after, &limit]).map_err(backend)?))
     }
 
     fn entries_for(self, client: &mut Client, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
